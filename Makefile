@@ -1,0 +1,43 @@
+# banger: every entry point a user needs. Each target sets the machine up first
+# (missing Debian packages, CMake + Ninja configure), so one command suffices on
+# a fresh Debian 12 machine.
+BUILD      ?= build
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_ARGS ?=
+JOBS       ?= $(shell nproc)
+
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+
+.PHONY: all deps configure build test demo bench format clean install
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS) >/dev/null
+
+configure: $(BUILD)/build.ninja
+
+build: deps configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+demo: build
+	@tools/demo.sh $(BUILD)/bin
+
+bench: build
+	@tools/bench.sh $(BUILD)/bin
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+install: build
+	@tools/install.sh $(BUILD)/bin
+
+clean:
+	@rm -rf $(BUILD)

@@ -1,0 +1,42 @@
+// banger errors on the wire: a caf::error in the "banger" category whose
+// context carries the message and the op_id, so every error reply can be
+// traced to the log lines of the operation that produced it.
+#pragma once
+
+#include "messages/errc.hpp"
+#include "messages/result.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+#include <string>
+
+namespace banger {
+
+/// Category atom of banger errors.
+inline constexpr caf::atom_value error_category = caf::atom("banger");
+
+/// Builds a wire error: code, human message and the op_id it belongs to.
+caf::error make_error(Errc code, std::string message, std::string op_id);
+
+/// Converts a CAF-free Error (storage, host operations) into a wire error.
+caf::error to_caf_error(const Error& error, std::string op_id);
+
+/// A wire error taken apart. Errors from CAF itself (request timeouts,
+/// unexpected messages, unreachable peers) are mapped onto banger codes.
+struct ErrorView {
+  Errc code = Errc::internal;
+  std::string message;
+  std::string op_id;
+};
+
+ErrorView view(const caf::error& error);
+
+/// The one way errors are shown to people: `error: <message> (op-...)`.
+std::string render_for_cli(const caf::error& error);
+
+/// Renderer registered with the actor system for the banger category.
+std::string render_error(std::uint8_t code, caf::atom_value category,
+                         const caf::message& context);
+
+} // namespace banger

@@ -1,0 +1,75 @@
+// Where everything of one installation lives under its home directory. Daemon,
+// helper and CLI derive every path from here, so they can never disagree.
+//
+//   <home>/banger.conf            configuration (CAF config syntax)
+//   <home>/state/banger.db        SQLite store
+//   <home>/state/known_hosts      pinned guest SSH host keys
+//   <home>/state/ssh/id_ed25519   banger's SSH key for guests
+//   <home>/state/vms/<id>/        persistent per-VM files (rootfs, vmm.log)
+//   <home>/run/vms/<id>/          runtime files (API/QMP socket, vsock)
+//   <home>/tls/                   per-home CA and certificates
+//   <home>/images/<name>/         kernels, initrds, base rootfs images
+//   <home>/logs/                  daemon and helper logs
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace banger {
+
+class HomeLayout {
+public:
+  explicit HomeLayout(std::filesystem::path home) : home_(std::move(home)) {}
+
+  const std::filesystem::path& home() const { return home_; }
+  std::filesystem::path config_file() const { return home_ / "banger.conf"; }
+  std::filesystem::path state_dir() const { return home_ / "state"; }
+  std::filesystem::path database() const { return state_dir() / "banger.db"; }
+  std::filesystem::path known_hosts() const { return state_dir() / "known_hosts"; }
+  std::filesystem::path ssh_dir() const { return state_dir() / "ssh"; }
+  std::filesystem::path run_dir() const { return home_ / "run"; }
+  std::filesystem::path tls_dir() const { return home_ / "tls"; }
+  std::filesystem::path images_dir() const { return home_ / "images"; }
+  std::filesystem::path logs_dir() const { return home_ / "logs"; }
+
+  /// Persistent per-VM directory: writable rootfs and the VMM's log.
+  std::filesystem::path vm_dir(std::string_view vm_id) const {
+    return state_dir() / "vms" / std::string(vm_id);
+  }
+  std::filesystem::path vm_rootfs(std::string_view vm_id) const {
+    return vm_dir(vm_id) / "rootfs.img";
+  }
+  std::filesystem::path vm_log(std::string_view vm_id) const {
+    return vm_dir(vm_id) / "vmm.log";
+  }
+
+  /// Runtime directory: everything here is meaningless after the VMM exits.
+  std::filesystem::path vm_run_dir(std::string_view vm_id) const {
+    return run_dir() / "vms" / std::string(vm_id);
+  }
+  std::filesystem::path vm_api_socket(std::string_view vm_id) const {
+    return vm_run_dir(vm_id) / "api.sock";
+  }
+  std::filesystem::path vm_vsock(std::string_view vm_id) const {
+    return vm_run_dir(vm_id) / "vsock.sock";
+  }
+  std::filesystem::path vm_qmp_socket(std::string_view vm_id) const {
+    return vm_run_dir(vm_id) / "qmp.sock";
+  }
+
+private:
+  std::filesystem::path home_;
+};
+
+/// VM ids are 16 lowercase hex digits; the short id is their first 8.
+inline std::string short_id(std::string_view vm_id) {
+  return std::string(vm_id.substr(0, 8));
+}
+
+/// Tap device of a VM: tap-fc-<short id>, exactly IFNAMSIZ-1 characters.
+inline std::string tap_name(std::string_view vm_id) {
+  return "tap-fc-" + short_id(vm_id);
+}
+
+} // namespace banger

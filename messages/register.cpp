@@ -1,0 +1,64 @@
+#include "messages/register.hpp"
+
+#include "messages/error.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+namespace banger {
+
+void register_messages(caf::actor_system_config& cfg) {
+  cfg.add_error_category(error_category, render_error);
+  // Records (enums travel inside them, never alone).
+  cfg.add_message_type<Envelope>("banger.Envelope");
+  cfg.add_message_type<Image>("banger.Image");
+  cfg.add_message_type<BootTimings>("banger.BootTimings");
+  cfg.add_message_type<VmRuntime>("banger.VmRuntime");
+  cfg.add_message_type<VmRecord>("banger.VmRecord");
+  cfg.add_message_type<StageRecord>("banger.StageRecord");
+  cfg.add_message_type<OperationStatus>("banger.OperationStatus");
+  // Generic replies.
+  cfg.add_message_type<Ack>("banger.Ack");
+  cfg.add_message_type<OpAccepted>("banger.OpAccepted");
+  // Control interface.
+  cfg.add_message_type<DaemonStatusRequest>("banger.DaemonStatusRequest");
+  cfg.add_message_type<StateCount>("banger.StateCount");
+  cfg.add_message_type<DaemonStatus>("banger.DaemonStatus");
+  cfg.add_message_type<ImageAddRequest>("banger.ImageAddRequest");
+  cfg.add_message_type<ImageListRequest>("banger.ImageListRequest");
+  cfg.add_message_type<ImageList>("banger.ImageList");
+  cfg.add_message_type<ImageShowRequest>("banger.ImageShowRequest");
+  cfg.add_message_type<ImageRemoveRequest>("banger.ImageRemoveRequest");
+  cfg.add_message_type<VmSpec>("banger.VmSpec");
+  cfg.add_message_type<VmCreateRequest>("banger.VmCreateRequest");
+  cfg.add_message_type<VmCreateBeginRequest>("banger.VmCreateBeginRequest");
+  cfg.add_message_type<OpStatusRequest>("banger.OpStatusRequest");
+  cfg.add_message_type<VmListRequest>("banger.VmListRequest");
+  cfg.add_message_type<VmList>("banger.VmList");
+  cfg.add_message_type<VmShowRequest>("banger.VmShowRequest");
+  cfg.add_message_type<VmActionRequest>("banger.VmActionRequest");
+  cfg.add_message_type<DoctorRequest>("banger.DoctorRequest");
+  cfg.add_message_type<DoctorFinding>("banger.DoctorFinding");
+  cfg.add_message_type<DoctorReport>("banger.DoctorReport");
+  // Registry (in-process today; registered so a cluster can route it).
+  cfg.add_message_type<VmResolveRequest>("banger.VmResolveRequest");
+  cfg.add_message_type<vm_actor>("banger.vm_actor");
+  // Helper interface.
+  cfg.add_message_type<HelperInfoRequest>("banger.HelperInfoRequest");
+  cfg.add_message_type<HelperInfo>("banger.HelperInfo");
+  cfg.add_message_type<BridgeEnsureRequest>("banger.BridgeEnsureRequest");
+  cfg.add_message_type<TapCreateRequest>("banger.TapCreateRequest");
+  cfg.add_message_type<TapDeleteRequest>("banger.TapDeleteRequest");
+  cfg.add_message_type<RootfsPrepareRequest>("banger.RootfsPrepareRequest");
+  cfg.add_message_type<RootfsPrepared>("banger.RootfsPrepared");
+  cfg.add_message_type<RootfsReleaseRequest>("banger.RootfsReleaseRequest");
+  cfg.add_message_type<VmmLaunchRequest>("banger.VmmLaunchRequest");
+  cfg.add_message_type<VmmLaunched>("banger.VmmLaunched");
+  cfg.add_message_type<VmmSignalRequest>("banger.VmmSignalRequest");
+  cfg.add_message_type<RunDirRemoveRequest>("banger.RunDirRemoveRequest");
+  cfg.add_message_type<HelperInventoryRequest>("banger.HelperInventoryRequest");
+  cfg.add_message_type<VmmProcess>("banger.VmmProcess");
+  cfg.add_message_type<HelperInventory>("banger.HelperInventory");
+}
+
+} // namespace banger

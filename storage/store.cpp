@@ -1,0 +1,314 @@
+#include "storage/store.hpp"
+
+#include "storage/rows.hpp"
+#include "storage/schema.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <sqlite3.h>
+
+namespace banger {
+
+namespace {
+
+constexpr int busy_timeout_ms = 5000;
+
+// Turns SQLite's constraint messages ("UNIQUE constraint failed: vms.name")
+// into errors a user can act on.
+Error constraint_error(const SQLite::Exception& e, const std::string& subject) {
+  std::string what = e.what();
+  auto has = [&](std::string_view s) { return what.find(s) != std::string::npos; };
+  // ON DELETE RESTRICT reports SQLITE_CONSTRAINT_TRIGGER, not _FOREIGNKEY.
+  int code = has("FOREIGN KEY constraint failed") ? SQLITE_CONSTRAINT_FOREIGNKEY
+                                                  : e.getExtendedErrorCode();
+  switch (code) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY: {
+      std::string field = "id";
+      if (has(".name"))
+        field = "name";
+      else if (has("vms.guest_ip"))
+        field = "guest IP";
+      else if (has("vms.vsock_cid"))
+        field = "vsock CID";
+      else if (has("vms.mac"))
+        field = "MAC address";
+      return Error{Errc::already_exists,
+                   subject + ": " + field + " is already in use (" + what + ")"};
+    }
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return Error{Errc::conflict, subject + ": still referenced, or refers to "
+                                             "something that does not exist ("
+                                     + what + ")"};
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return Error{Errc::invalid_argument, subject + ": value out of range (" + what + ")"};
+    default:
+      return Error{Errc::storage, subject + ": " + what};
+  }
+}
+
+Error storage_error(const std::exception& e, const std::string& subject) {
+  if (auto sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+      sqlite && sqlite->getErrorCode() == SQLITE_CONSTRAINT)
+    return constraint_error(*sqlite, subject);
+  return Error{Errc::storage, subject + ": " + e.what()};
+}
+
+// Runs `body`, converting any exception into an Error naming `subject`.
+template <class F>
+auto guarded(const std::string& subject, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return storage_error(e, subject);
+  }
+}
+
+bool is_hex(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::string escape_like(const std::string& s) {
+  // Only called with hex strings, which contain no LIKE metacharacters.
+  return s + "%";
+}
+
+std::vector<StageRecord> read_stages(SQLite::Database& db, const std::string& op_id) {
+  std::vector<StageRecord> out;
+  SQLite::Statement st(db, "SELECT name, started_at_us, duration_us, ok FROM "
+                           "operation_stages WHERE op_id = ? ORDER BY seq");
+  st.bind(1, op_id);
+  while (st.executeStep())
+    out.push_back(StageRecord{st.getColumn(0).getString(), st.getColumn(1).getInt64(),
+                              st.getColumn(2).getInt64(), st.getColumn(3).getInt() != 0});
+  return out;
+}
+
+// Resolves a ref in `table` (images or vms): exact id, then exact name, then
+// unique id prefix.
+template <class Row, class Reader>
+Result<Row> find_by_ref(SQLite::Database& db, const char* table, const char* columns,
+                        const std::string& ref, const char* what, Reader read) {
+  if (ref.empty())
+    return Error{Errc::invalid_argument, std::string("empty ") + what + " reference"};
+  std::string base = std::string("SELECT ") + columns + " FROM " + table;
+  {
+    SQLite::Statement st(db, base + " WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC");
+    st.bind(1, ref);
+    if (st.executeStep())
+      return read(st);
+  }
+  if (is_hex(ref)) {
+    SQLite::Statement st(db, base + " WHERE id LIKE ?1 ORDER BY id LIMIT 3");
+    st.bind(1, escape_like(ref));
+    std::vector<Row> matches;
+    while (st.executeStep())
+      matches.push_back(read(st));
+    if (matches.size() == 1)
+      return matches.front();
+    if (matches.size() > 1) {
+      std::string names;
+      for (const auto& m : matches)
+        names += (names.empty() ? "" : ", ") + m.name + " (" + m.id + ")";
+      return Error{Errc::ambiguous, std::string(what) + " prefix '" + ref
+                                      + "' matches several: " + names
+                                      + (matches.size() == 3 ? ", ..." : "")};
+    }
+  }
+  return Error{Errc::not_found, std::string("no ") + what + " named '" + ref + "'"};
+}
+
+} // namespace
+
+Store::Store(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& file) {
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+      file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_timeout_ms);
+    // WAL: readers never block the writer. synchronous=FULL: a commit is on
+    // disk before we reply that it happened (group commit amortizes fsync).
+    db->exec("PRAGMA journal_mode = WAL");
+    db->exec("PRAGMA synchronous = FULL");
+    db->exec("PRAGMA foreign_keys = ON");
+    if (auto migrated = schema::migrate(*db, schema_version); !migrated)
+      return std::move(migrated).error();
+    return std::unique_ptr<Store>(new Store(std::move(db)));
+  } catch (const std::exception& e) {
+    return Error{Errc::storage, "cannot open database " + file.string() + ": " + e.what()};
+  }
+}
+
+Result<int> Store::user_version() {
+  return guarded("user_version", [&]() -> Result<int> {
+    return db_->execAndGet("PRAGMA user_version").getInt();
+  });
+}
+
+// -- images ---------------------------------------------------------------------
+
+Status Store::upsert_image(const Image& image) {
+  return guarded("image " + image.name, [&]() -> Status {
+    rows::write_image(*db_, image);
+    return {};
+  });
+}
+
+Result<Image> Store::get_image(const std::string& id) {
+  return guarded("image " + id, [&]() -> Result<Image> {
+    SQLite::Statement st(*db_, std::string("SELECT ") + rows::image_columns
+                                 + " FROM images WHERE id = ?");
+    st.bind(1, id);
+    if (!st.executeStep())
+      return Error{Errc::not_found, "no image with id " + id};
+    return rows::read_image(st);
+  });
+}
+
+Result<Image> Store::find_image(const std::string& ref) {
+  return guarded("image " + ref, [&]() -> Result<Image> {
+    return find_by_ref<Image>(*db_, "images", rows::image_columns, ref, "image",
+                              rows::read_image);
+  });
+}
+
+Result<std::vector<Image>> Store::list_images() {
+  return guarded("images", [&]() -> Result<std::vector<Image>> {
+    std::vector<Image> out;
+    SQLite::Statement st(*db_, std::string("SELECT ") + rows::image_columns
+                                 + " FROM images ORDER BY name");
+    while (st.executeStep())
+      out.push_back(rows::read_image(st));
+    return out;
+  });
+}
+
+Status Store::delete_image(const std::string& id) {
+  return guarded("image " + id, [&]() -> Status {
+    SQLite::Statement st(*db_, "DELETE FROM images WHERE id = ?");
+    st.bind(1, id);
+    if (st.exec() == 0)
+      return Error{Errc::not_found, "no image with id " + id};
+    return {};
+  });
+}
+
+// -- VMs -------------------------------------------------------------------------
+
+Status Store::upsert_vm(const VmRecord& vm) {
+  return guarded("vm " + vm.name, [&]() -> Status {
+    rows::write_vm(*db_, vm);
+    return {};
+  });
+}
+
+Result<VmRecord> Store::get_vm(const std::string& id) {
+  return guarded("vm " + id, [&]() -> Result<VmRecord> {
+    SQLite::Statement st(*db_, std::string("SELECT ") + rows::vm_columns
+                                 + " FROM vms WHERE id = ?");
+    st.bind(1, id);
+    if (!st.executeStep())
+      return Error{Errc::not_found, "no VM with id " + id};
+    return rows::read_vm(st);
+  });
+}
+
+Result<VmRecord> Store::find_vm(const std::string& ref) {
+  return guarded("vm " + ref, [&]() -> Result<VmRecord> {
+    return find_by_ref<VmRecord>(*db_, "vms", rows::vm_columns, ref, "VM",
+                                 rows::read_vm);
+  });
+}
+
+Result<std::vector<VmRecord>> Store::list_vms() {
+  return guarded("vms", [&]() -> Result<std::vector<VmRecord>> {
+    std::vector<VmRecord> out;
+    SQLite::Statement st(*db_, std::string("SELECT ") + rows::vm_columns
+                                 + " FROM vms ORDER BY name");
+    while (st.executeStep())
+      out.push_back(rows::read_vm(st));
+    return out;
+  });
+}
+
+Status Store::delete_vm(const std::string& id) {
+  return guarded("vm " + id, [&]() -> Status {
+    SQLite::Statement st(*db_, "DELETE FROM vms WHERE id = ?");
+    st.bind(1, id);
+    if (st.exec() == 0)
+      return Error{Errc::not_found, "no VM with id " + id};
+    return {};
+  });
+}
+
+// -- operations --------------------------------------------------------------------
+
+Status Store::upsert_operation(const OperationStatus& op) {
+  return guarded("operation " + op.op_id, [&]() -> Status {
+    SQLite::Transaction tx(*db_);
+    rows::write_operation(*db_, op);
+    tx.commit();
+    return {};
+  });
+}
+
+Result<OperationStatus> Store::get_operation(const std::string& op_id) {
+  return guarded("operation " + op_id, [&]() -> Result<OperationStatus> {
+    SQLite::Statement st(*db_, std::string("SELECT ") + rows::operation_columns
+                                 + " FROM operations WHERE op_id = ?");
+    st.bind(1, op_id);
+    if (!st.executeStep())
+      return Error{Errc::not_found, "no operation " + op_id};
+    auto op = rows::read_operation(st);
+    op.stages = read_stages(*db_, op_id);
+    return op;
+  });
+}
+
+// -- group commit -------------------------------------------------------------------
+
+Status Store::write_one(const Write& write) {
+  struct Visitor {
+    Store& self;
+    Status operator()(const UpsertImage& w) { return self.upsert_image(w.image); }
+    Status operator()(const DeleteImage& w) { return self.delete_image(w.id); }
+    Status operator()(const UpsertVm& w) { return self.upsert_vm(w.vm); }
+    Status operator()(const DeleteVm& w) { return self.delete_vm(w.id); }
+    Status operator()(const UpsertOperation& w) {
+      return guarded("operation " + w.operation.op_id, [&]() -> Status {
+        rows::write_operation(*self.db_, w.operation);
+        return {};
+      });
+    }
+  };
+  return std::visit(Visitor{*this}, write);
+}
+
+std::vector<Status> Store::apply(const std::vector<Write>& writes) {
+  std::vector<Status> results;
+  results.reserve(writes.size());
+  try {
+    SQLite::Transaction tx(*db_);
+    for (const auto& write : writes) {
+      db_->exec("SAVEPOINT write");
+      auto status = write_one(write);
+      if (!status)
+        db_->exec("ROLLBACK TO write");
+      db_->exec("RELEASE write");
+      results.push_back(std::move(status));
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    Error failure{Errc::storage, std::string("commit failed: ") + e.what()};
+    results.assign(writes.size(), Status{failure});
+  }
+  return results;
+}
+
+} // namespace banger

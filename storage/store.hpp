@@ -1,0 +1,88 @@
+// The SQLite store: images, VMs and operations, durable before any reply that
+// reports them. SQLiteCpp's exceptions stop in this folder: every call returns
+// a Result. Not thread-safe: in bangerd one store actor owns the instance.
+#pragma once
+
+#include "messages/records.hpp"
+#include "messages/result.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace SQLite {
+class Database;
+} // namespace SQLite
+
+namespace banger {
+
+/// One write of a batch; see Store::apply.
+struct UpsertImage {
+  Image image;
+};
+struct DeleteImage {
+  std::string id;
+};
+struct UpsertVm {
+  VmRecord vm;
+};
+struct DeleteVm {
+  std::string id;
+};
+struct UpsertOperation {
+  OperationStatus operation;
+};
+using Write =
+  std::variant<UpsertImage, DeleteImage, UpsertVm, DeleteVm, UpsertOperation>;
+
+class Store {
+public:
+  /// Current schema version (PRAGMA user_version after all migrations).
+  static constexpr int schema_version = 1;
+
+  /// Opens or creates the database and migrates it forward.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Result<int> user_version();
+
+  // -- images ---------------------------------------------------------------
+  Status upsert_image(const Image& image);
+  Result<Image> get_image(const std::string& id);
+  /// By id, name or unique id prefix.
+  Result<Image> find_image(const std::string& ref);
+  Result<std::vector<Image>> list_images();
+  Status delete_image(const std::string& id);
+
+  // -- VMs ------------------------------------------------------------------
+  Status upsert_vm(const VmRecord& vm);
+  Result<VmRecord> get_vm(const std::string& id);
+  /// By id, name or unique id prefix; `ambiguous` when a prefix matches more.
+  Result<VmRecord> find_vm(const std::string& ref);
+  Result<std::vector<VmRecord>> list_vms();
+  Status delete_vm(const std::string& id);
+
+  // -- operations -------------------------------------------------------------
+  Status upsert_operation(const OperationStatus& op);
+  Result<OperationStatus> get_operation(const std::string& op_id);
+
+  /// Group commit: applies every write in one transaction (one fsync), each
+  /// in its own savepoint so a failing write does not undo the others.
+  /// Returns one Status per write, in order; if the commit itself fails every
+  /// write reports that failure.
+  std::vector<Status> apply(const std::vector<Write>& writes);
+
+private:
+  explicit Store(std::unique_ptr<SQLite::Database> db);
+
+  Status write_one(const Write& write);
+
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+} // namespace banger

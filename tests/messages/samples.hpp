@@ -1,0 +1,95 @@
+// One sample of every wire type, every field set to a non-default value, so
+// that a field missing from an inspect() overload or a type missing from
+// register_messages() makes the round-trip tests fail.
+#pragma once
+
+#include "messages/errc.hpp"
+#include "messages/interfaces.hpp"
+
+#include <tuple>
+
+namespace banger::samples {
+
+inline Envelope envelope() {
+  return Envelope{7, "op-0123456789ab", "token-\x01\xff"};
+}
+
+inline Image image() {
+  return Image{"00112233aabbccdd", "debian-12", "/k/vmlinux", "/k/initrd",
+               "/i/rootfs.ext4", "console=ttyS0 quiet", 1'700'000'000'123'456};
+}
+
+inline BootTimings boot() {
+  return BootTimings{11, 22, 33, 44};
+}
+
+inline VmRuntime runtime() {
+  return VmRuntime{VmState::running, "configure_vmm", 4242, 987654321,
+                   "/run/api.sock", "/run/vsock.sock", 17, "172.30.0.17",
+                   "06:00:ac:1e:00:11", "tap-fc-00112233", "/vm/rootfs.img",
+                   "/vm", "/vm/vmm.log", "boom \"quoted\"", StopRung::timeout,
+                   boot()};
+}
+
+inline VmRecord vm() {
+  return VmRecord{"aabbccddeeff0011", "web-1", "00112233aabbccdd", 2, 256,
+                  1'700'000'000'000'001, 1'700'000'000'000'002, runtime()};
+}
+
+inline StageRecord stage() {
+  return StageRecord{"spawn_vmm", 1'700'000'000'000'003, 1500, false};
+}
+
+inline OperationStatus operation() {
+  return OperationStatus{"op-0123456789ab", "vm.create", "aabbccddeeff0011",
+                         "prepare_rootfs", 3, 7, OperationOutcome::failed,
+                         static_cast<std::uint8_t>(Errc::vmm_failed), "bad",
+                         1'700'000'000'000'004, 1'700'000'000'000'005,
+                         {stage(), StageRecord{"b", 9, 10, true}}};
+}
+
+inline VmSpec spec() {
+  return VmSpec{"web-2", "debian-12", 4, 512, true};
+}
+
+/// Every type that crosses a process boundary, in registration order.
+inline auto all() {
+  return std::make_tuple(
+    envelope(), image(), boot(), runtime(), vm(), stage(),
+    operation(), Ack{"op-aaaaaaaaaaaa"}, OpAccepted{"op-bbbbbbbbbbbb"},
+    DaemonStatusRequest{envelope()}, StateCount{"running", 3},
+    DaemonStatus{"0.1.0", 1, "/home", "qemu", true, {"reflink", "copy"},
+                 {StateCount{"running", 2}, StateCount{"stopped", 1}}, 99},
+    ImageAddRequest{envelope(), "img", "/k", "/r", "/i", "quiet"},
+    ImageListRequest{envelope()}, ImageList{{image(), image()}},
+    ImageShowRequest{envelope(), "img"}, ImageRemoveRequest{envelope(), "img"},
+    spec(), VmCreateRequest{envelope(), spec()},
+    VmCreateBeginRequest{envelope(), spec()},
+    OpStatusRequest{envelope(), "op-cccccccccccc"}, VmListRequest{envelope()},
+    VmList{{vm(), vm()}}, VmShowRequest{envelope(), "web"},
+    VmActionRequest{envelope(), "web", VmAction::kill, "KILL", true},
+    DoctorRequest{envelope(), true},
+    DoctorFinding{"tap", "tap-fc-deadbeef", "no VM owns it", true},
+    DoctorReport{{DoctorFinding{"rootfs", "/x", "leak", false}}},
+    VmResolveRequest{envelope(), "web"}, HelperInfoRequest{envelope()},
+    HelperInfo{"0.1.0", {"copy"}, "banger0", "firecracker"},
+    BridgeEnsureRequest{envelope()},
+    TapCreateRequest{envelope(), "aabbccddeeff0011", "tap-fc-aabbccdd"},
+    TapDeleteRequest{envelope(), "aabbccddeeff0011", "tap-fc-aabbccdd"},
+    RootfsPrepareRequest{envelope(), "aabbccddeeff0011", "/images/r.ext4"},
+    RootfsPrepared{"/vm/rootfs.img", "reflink"},
+    RootfsReleaseRequest{envelope(), "aabbccddeeff0011"},
+    VmmLaunchRequest{envelope(), "aabbccddeeff0011", 2, 256, "/k", "/i",
+                     "console=ttyS0", "tap-fc-aabbccdd", "06:00:ac:1e:00:11"},
+    VmmLaunched{77, 88, "/run/api.sock", "/vm/vmm.log"},
+    VmmSignalRequest{envelope(), "aabbccddeeff0011", 77, 88, "TERM"},
+    RunDirRemoveRequest{envelope(), "aabbccddeeff0011"},
+    HelperInventoryRequest{envelope()},
+    VmmProcess{"aabbccddeeff0011", 77, 88},
+    HelperInventory{{"tap-fc-aabbccdd"},
+                    {VmmProcess{"aabbccddeeff0011", 77, 88}},
+                    {"aabbccddeeff0011"},
+                    {"1122334455667788"}});
+}
+
+} // namespace banger::samples

@@ -1,0 +1,226 @@
+#include "storage/store.hpp"
+
+#include "fixtures.hpp"
+#include "tests/support/process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <SQLiteCpp/Database.h>
+
+using namespace banger;
+using banger::test::make_image;
+using banger::test::make_vm;
+
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  std::string path = dir.path() + "/banger.db";
+  std::unique_ptr<Store> uut = open();
+
+  std::unique_ptr<Store> open() {
+    auto store = Store::open(path);
+    REQUIRE_MESSAGE(store.ok(), (store.ok() ? "" : store.error().message));
+    return std::move(*store);
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(Fixture, "a new database is migrated to the current schema") {
+  CHECK(*uut->user_version() == Store::schema_version);
+  SQLite::Database raw(path);
+  CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
+  CHECK(raw.tableExists("images"));
+  CHECK(raw.tableExists("vms"));
+  CHECK(raw.tableExists("operations"));
+}
+
+TEST_CASE_FIXTURE(Fixture, "reopening keeps the data and does not migrate again") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  uut.reset();
+  uut = open();
+  CHECK(*uut->user_version() == Store::schema_version);
+  auto got = uut->get_image(image.id);
+  REQUIRE(got.ok());
+  CHECK(*got == image);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a database from a newer banger is refused, not touched") {
+  uut.reset();
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA user_version = 99");
+  }
+  auto reopened = Store::open(path);
+  REQUIRE_FALSE(reopened.ok());
+  CHECK(reopened.error().code == Errc::storage);
+  CHECK(reopened.error().message.find("newer") != std::string::npos);
+  SQLite::Database raw(path);
+  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 99);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a VM record round-trips through the store unchanged") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto vm = make_vm(image, "web", 1);
+  vm.runtime.state = VmState::running;
+  vm.runtime.pid = 1234;
+  vm.runtime.pid_start_time = 5678;
+  vm.runtime.last_stop = StopRung::graceful;
+  vm.runtime.last_error = "earlier: \"fault\"";
+  vm.runtime.boot = BootTimings{1, 2, 3, 4};
+  REQUIRE(uut->upsert_vm(vm));
+  auto got = uut->get_vm(vm.id);
+  REQUIRE(got.ok());
+  CHECK(*got == vm);
+
+  vm.runtime.state = VmState::stopped;
+  vm.runtime.pid = 0;
+  REQUIRE(uut->upsert_vm(vm));
+  CHECK(uut->get_vm(vm.id)->runtime.state == VmState::stopped);
+  CHECK(uut->list_vms()->size() == 1);
+}
+
+TEST_CASE_FIXTURE(Fixture, "VMs are found by id, name or unique id prefix") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto a = make_vm(image, "alpha", 1);
+  auto b = make_vm(image, "beta", 2);
+  a.id = "abcd000000000001";
+  b.id = "abcd100000000002";
+  REQUIRE(uut->upsert_vm(a));
+  REQUIRE(uut->upsert_vm(b));
+
+  CHECK(uut->find_vm("alpha")->id == a.id);
+  CHECK(uut->find_vm(b.id)->name == "beta");
+  CHECK(uut->find_vm("abcd0")->name == "alpha");
+  CHECK(uut->find_vm("abcd1")->name == "beta");
+
+  auto ambiguous = uut->find_vm("abcd");
+  REQUIRE_FALSE(ambiguous.ok());
+  CHECK(ambiguous.error().code == Errc::ambiguous);
+  CHECK(ambiguous.error().message.find("alpha") != std::string::npos);
+  CHECK(ambiguous.error().message.find("beta") != std::string::npos);
+
+  auto missing = uut->find_vm("gamma");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == Errc::not_found);
+  CHECK(uut->find_vm("ffff").error().code == Errc::not_found);
+  CHECK(uut->find_vm("").error().code == Errc::invalid_argument);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a name is matched before an id prefix") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto named = make_vm(image, "abc", 1);
+  auto prefixed = make_vm(image, "other", 2);
+  prefixed.id = "abc0000000000001";
+  REQUIRE(uut->upsert_vm(named));
+  REQUIRE(uut->upsert_vm(prefixed));
+  CHECK(uut->find_vm("abc")->id == named.id);
+}
+
+TEST_CASE_FIXTURE(Fixture, "duplicate VM name, guest IP and vsock CID are refused clearly") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto first = make_vm(image, "web", 1);
+  REQUIRE(uut->upsert_vm(first));
+
+  auto same_name = make_vm(image, "web", 2);
+  auto status = uut->upsert_vm(same_name);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code == Errc::already_exists);
+  CHECK(status.error().message.find("name") != std::string::npos);
+
+  auto same_ip = make_vm(image, "web2", 3);
+  same_ip.runtime.guest_ip = first.runtime.guest_ip;
+  status = uut->upsert_vm(same_ip);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code == Errc::already_exists);
+  CHECK(status.error().message.find("guest IP") != std::string::npos);
+
+  auto same_cid = make_vm(image, "web3", 4);
+  same_cid.runtime.vsock_cid = first.runtime.vsock_cid;
+  status = uut->upsert_vm(same_cid);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code == Errc::already_exists);
+  CHECK(status.error().message.find("vsock CID") != std::string::npos);
+
+  // Nothing half-written: the first VM is intact and alone.
+  auto all = uut->list_vms();
+  REQUIRE(all->size() == 1);
+  CHECK(all->front() == first);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a VM needs an existing image and keeps it from being deleted") {
+  auto image = make_image();
+  auto orphan = make_vm(image, "orphan", 1);
+  auto status = uut->upsert_vm(orphan);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code == Errc::conflict);
+
+  REQUIRE(uut->upsert_image(image));
+  REQUIRE(uut->upsert_vm(orphan));
+  status = uut->delete_image(image.id);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code == Errc::conflict);
+  REQUIRE(uut->delete_vm(orphan.id));
+  CHECK(uut->delete_image(image.id));
+  CHECK(uut->delete_image(image.id).error().code == Errc::not_found);
+}
+
+TEST_CASE_FIXTURE(Fixture, "out-of-range values are refused by the schema") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto vm = make_vm(image, "web", 1);
+  vm.cpus = 0;
+  auto status = uut->upsert_vm(vm);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code == Errc::invalid_argument);
+  vm.cpus = 1;
+  vm.runtime.vsock_cid = 2; // CIDs 0-2 are reserved
+  CHECK(uut->upsert_vm(vm).error().code == Errc::invalid_argument);
+}
+
+TEST_CASE_FIXTURE(Fixture, "an operation and its stages are stored and read back") {
+  OperationStatus op;
+  op.op_id = "op-0123456789ab";
+  op.kind = "vm.create";
+  op.stage = "prepare_rootfs";
+  op.stages_total = 3;
+  op.started_at_us = 100;
+  op.stages = {StageRecord{"validate", 100, 5, true}, StageRecord{"allocate", 105, 7, true}};
+  REQUIRE(uut->upsert_operation(op));
+  op.outcome = OperationOutcome::failed;
+  op.error_code = static_cast<std::uint8_t>(Errc::helper_unavailable);
+  op.error_message = "helper down";
+  op.stages.push_back(StageRecord{"prepare_rootfs", 112, 9, false});
+  op.finished_at_us = 200;
+  REQUIRE(uut->upsert_operation(op));
+  auto got = uut->get_operation(op.op_id);
+  REQUIRE(got.ok());
+  CHECK(*got == op);
+  CHECK(uut->get_operation("op-ffffffffffff").error().code == Errc::not_found);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a batch commits every good write and reports each bad one") {
+  auto image = make_image();
+  auto a = make_vm(image, "a", 1);
+  auto clash = make_vm(image, "a", 2); // same name as a
+  auto b = make_vm(image, "b", 3);
+  auto results = uut->apply({UpsertImage{image}, UpsertVm{a}, UpsertVm{clash}, UpsertVm{b},
+                             DeleteVm{"ffffffffffffffff"}});
+  REQUIRE(results.size() == 5);
+  CHECK(results[0].ok());
+  CHECK(results[1].ok());
+  REQUIRE_FALSE(results[2].ok());
+  CHECK(results[2].error().code == Errc::already_exists);
+  CHECK(results[3].ok());
+  CHECK(results[4].error().code == Errc::not_found);
+  auto all = uut->list_vms();
+  REQUIRE(all->size() == 2);
+  CHECK(all->at(0) == a);
+  CHECK(all->at(1) == b);
+}
