@@ -63,6 +63,13 @@ ErrorView view(const caf::error& error) {
   return out;
 }
 
+caf::error with_op_id(const caf::error& error, const std::string& op_id) {
+  if (!error)
+    return error;
+  auto v = view(error);
+  return make_error(v.code, std::move(v.message), op_id);
+}
+
 std::string render_for_cli(const caf::error& error) {
   auto v = view(error);
   std::string out = "error: " + v.message;

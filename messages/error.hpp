@@ -22,6 +22,10 @@ caf::error make_error(Errc code, std::string message, std::string op_id);
 /// Converts a CAF-free Error (storage, host operations) into a wire error.
 caf::error to_caf_error(const Error& error, std::string op_id);
 
+/// `error` with its op_id set to `op_id` (errors from other actors and CAF
+/// itself carry none); banger errors keep code and message.
+caf::error with_op_id(const caf::error& error, const std::string& op_id);
+
 /// A wire error taken apart. Errors from CAF itself (request timeouts,
 /// unexpected messages, unreachable peers) are mapped onto banger codes.
 struct ErrorView {

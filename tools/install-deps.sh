@@ -8,9 +8,9 @@ packages=(
   cmake ninja-build g++ pkg-config ccache
   # libraries
   libcaf-dev libspdlog-dev libsqlitecpp-dev doctest-dev nlohmann-json3-dev
-  libnl-route-3-dev libssl-dev
+  libnl-route-3-dev libssl-dev libnftables-dev
   # runtime tools used by init, tests and the demo
-  openssl sqlite3 iproute2 procps
+  openssl sqlite3 iproute2 procps openssh-client xfsprogs qemu-system-x86
 )
 
 missing=()

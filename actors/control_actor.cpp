@@ -1,0 +1,115 @@
+#include "actors/control_actor.hpp"
+
+#include "actors/doctor.hpp"
+#include "messages/error.hpp"
+#include "messages/log.hpp"
+#include "messages/op_id.hpp"
+
+#include <caf/all.hpp>
+
+namespace banger {
+
+namespace {
+
+struct ControlState {
+  ControlState() = default; // not an aggregate: CAF must not build it from `self`
+  ControlDeps deps;
+  static inline const char* name = "control";
+};
+
+using Self = control_actor::stateful_pointer<ControlState>;
+
+/// Checks the envelope and fills in the op_id; an error means "reply with it".
+std::optional<caf::error> admit(Envelope& env) {
+  if (env.op_id.empty())
+    env.op_id = mint_op_id();
+  else if (!is_valid_op_id(env.op_id))
+    return make_error(Errc::invalid_argument,
+                      "malformed op id in request (want op- and 12 lowercase hex digits)",
+                      mint_op_id());
+  if (env.version != protocol_version)
+    return make_error(Errc::bad_version,
+                      "client speaks protocol " + std::to_string(env.version) + ", this bangerd speaks "
+                        + std::to_string(protocol_version) + "; upgrade the older side",
+                      env.op_id);
+  return std::nullopt;
+}
+
+/// Admits the request and hands it to `target`, which answers the caller.
+template <class Reply, class Request, class Handle>
+caf::result<Reply> forward(Self self, const Handle& target, Request& request) {
+  if (auto refused = admit(request.env))
+    return *refused;
+  log::debug("request", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()}});
+  self->delegate(target, std::move(request));
+  return caf::delegated<Reply>{};
+}
+
+} // namespace
+
+namespace {
+
+control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
+  self->state.deps = std::move(deps);
+  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& msg) -> caf::result<caf::message> {
+    auto op_id = mint_op_id();
+    log::warn("unknown request", {{"op_id", op_id}, {"message", caf::to_string(msg.content())}});
+    return make_error(Errc::unknown_method, "bangerd does not understand this request", op_id);
+  });
+  auto& d = self->state.deps;
+  return {
+    [self](DaemonStatusRequest& req) -> caf::result<DaemonStatus> {
+      if (auto refused = admit(req.env))
+        return *refused;
+      auto& d = self->state.deps;
+      auto promise = self->make_response_promise<DaemonStatus>();
+      auto env = req.env;
+      self->request(d.registry, std::chrono::seconds(10), req)
+        .then(
+          [self, promise, env](DaemonStatus& status) mutable {
+            auto& d = self->state.deps;
+            status.version = d.version;
+            status.protocol = protocol_version;
+            status.home = d.home;
+            status.vmm_kind = d.settings.vmm_kind;
+            status.started_at_us = d.started_at_us;
+            self->request(d.helper, std::chrono::seconds(3), HelperInfoRequest{env})
+              .then(
+                [promise, status](HelperInfo& info) mutable {
+                  status.helper_reachable = true;
+                  status.rootfs_strategies = info.rootfs_strategies;
+                  promise.deliver(status);
+                },
+                [promise, status](caf::error&) mutable {
+                  status.helper_reachable = false;
+                  promise.deliver(status);
+                });
+          },
+          [promise, env](caf::error& err) mutable { promise.deliver(with_op_id(err, env.op_id)); });
+      return promise;
+    },
+    [self, &d](ImageAddRequest& req) { return forward<Image>(self, d.registry, req); },
+    [self, &d](ImageListRequest& req) { return forward<ImageList>(self, d.registry, req); },
+    [self, &d](ImageShowRequest& req) { return forward<Image>(self, d.registry, req); },
+    [self, &d](ImageRemoveRequest& req) { return forward<Image>(self, d.registry, req); },
+    [self, &d](VmCreateRequest& req) { return forward<VmRecord>(self, d.registry, req); },
+    [self, &d](VmCreateBeginRequest& req) { return forward<OpAccepted>(self, d.registry, req); },
+    [self, &d](OpStatusRequest& req) { return forward<OperationStatus>(self, d.operations, req); },
+    [self, &d](VmListRequest& req) { return forward<VmList>(self, d.registry, req); },
+    [self, &d](VmShowRequest& req) { return forward<VmRecord>(self, d.registry, req); },
+    [self, &d](VmActionRequest& req) { return forward<VmRecord>(self, d.registry, req); },
+    [self](DoctorRequest& req) -> caf::result<DoctorReport> {
+      auto& d = self->state.deps;
+      auto doctor = spawn_doctor(self->system(), d.registry, d.helper, d.home);
+      return forward<DoctorReport>(self, doctor, req);
+    },
+  };
+}
+
+} // namespace
+
+control_actor spawn_control_actor(caf::actor_system& sys, ControlDeps deps) {
+  return sys.spawn(control_behavior, std::move(deps));
+}
+
+} // namespace banger

@@ -1,0 +1,27 @@
+// The front door: the one actor published to clients. It checks the protocol
+// version, mints the op_id when the client sent none (and rejects a malformed
+// one), then routes: VMs and images to the registry, operation status to the
+// operations actor. Unknown requests get unknown_method, never silence.
+#pragma once
+
+#include "messages/daemon_messages.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/settings.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace banger {
+
+struct ControlDeps {
+  registry_actor registry;
+  operations_actor operations;
+  helper_actor helper;
+  Settings settings;
+  std::string home;
+  std::string version;
+  std::int64_t started_at_us = 0;
+};
+
+control_actor spawn_control_actor(caf::actor_system& sys, ControlDeps deps);
+
+} // namespace banger

@@ -1,0 +1,176 @@
+#include "actors/doctor.hpp"
+
+#include "actors/proc.hpp"
+#include "messages/error.hpp"
+#include "messages/home_layout.hpp"
+#include "messages/log.hpp"
+
+#include <caf/all.hpp>
+
+#include <filesystem>
+#include <map>
+
+namespace banger {
+
+namespace {
+
+constexpr auto ask_timeout = std::chrono::seconds(30);
+
+struct Fix {
+  std::size_t finding;
+  std::function<void(std::function<void(bool)>)> apply;
+};
+
+struct DoctorState {
+  DoctorState() = default; // not an aggregate: CAF must not build it from `self`
+  registry_actor registry;
+  helper_actor helper;
+  std::string home;
+  static inline const char* name = "doctor";
+};
+
+using Self = doctor_actor::stateful_pointer<DoctorState>;
+
+bool is_live(const VmRecord& vm) {
+  auto s = vm.runtime.state;
+  return (s == VmState::running || s == VmState::starting || s == VmState::stopping)
+         && vm.runtime.pid > 0;
+}
+
+void examine(Self self, const DoctorRequest& req, const VmList& list, const HelperInventory& inv,
+             caf::typed_response_promise<DoctorReport> promise) {
+  auto& st = self->state;
+  std::map<std::string, const VmRecord*> by_id;
+  std::map<std::string, const VmRecord*> by_tap;
+  for (auto& vm : list.vms) {
+    by_id[vm.id] = &vm;
+    by_tap[tap_name(vm.id)] = &vm;
+  }
+  auto report = std::make_shared<DoctorReport>();
+  auto fixes = std::make_shared<std::vector<Fix>>();
+  auto env = req.env;
+  auto add = [&](std::string kind, std::string object, std::string detail,
+                 std::function<void(std::function<void(bool)>)> apply) {
+    report->findings.push_back(DoctorFinding{std::move(kind), std::move(object), std::move(detail), false});
+    if (apply)
+      fixes->push_back(Fix{report->findings.size() - 1, std::move(apply)});
+  };
+  auto ack_fix = [](std::function<void(bool)> done) {
+    return [done](Result<Ack> r) { done(r.ok() || r.error().code == Errc::not_found); };
+  };
+  auto ask = [self](auto request, std::function<void(Result<Ack>)> then) {
+    self->request(self->state.helper, ask_timeout, std::move(request))
+      .then([then](Ack) { then(Ack{}); },
+            [then](caf::error& err) {
+              auto v = view(err);
+              then(Error{v.code, v.message});
+            });
+  };
+  for (auto& tap : inv.taps) {
+    auto owner = by_tap.find(tap);
+    if (owner != by_tap.end() && is_live(*owner->second))
+      continue;
+    std::string vm_id = owner != by_tap.end() ? owner->second->id : "";
+    add("tap", tap, owner == by_tap.end() ? "no VM record owns it" : "its VM is not running",
+        [=](std::function<void(bool)> done) { ask(TapDeleteRequest{env, vm_id, tap}, ack_fix(done)); });
+  }
+  for (auto& vmm : inv.vmms) {
+    auto owner = by_id.find(vmm.vm_id);
+    if (owner != by_id.end() && is_live(*owner->second) && owner->second->runtime.pid == vmm.pid)
+      continue;
+    add("process", std::to_string(vmm.pid),
+        "VMM of " + vmm.vm_id + (owner == by_id.end() ? " (no VM record)" : " (record disagrees)"),
+        [=](std::function<void(bool)> done) {
+          ask(VmmSignalRequest{env, vmm.vm_id, vmm.pid, vmm.start_time, "KILL"}, ack_fix(done));
+        });
+  }
+  for (auto& dir : inv.run_dirs) {
+    auto owner = by_id.find(dir);
+    if (owner != by_id.end() && is_live(*owner->second))
+      continue;
+    add("socket", HomeLayout{st.home}.vm_run_dir(dir).string(), "runtime files of a VM that is not running",
+        [=](std::function<void(bool)> done) { ask(RunDirRemoveRequest{env, dir}, ack_fix(done)); });
+  }
+  std::error_code ec;
+  auto vms_dir = HomeLayout{st.home}.state_dir() / "vms";
+  for (auto& entry : std::filesystem::directory_iterator(vms_dir, ec)) {
+    auto id = entry.path().filename().string();
+    if (by_id.count(id))
+      continue;
+    add("rootfs", entry.path().string(), "VM directory with no VM record",
+        [=](std::function<void(bool)> done) { ask(RootfsReleaseRequest{env, id}, ack_fix(done)); });
+  }
+  for (auto& vm : list.vms) {
+    if (!is_live(vm) || same_process_alive(vm.runtime.pid, vm.runtime.pid_start_time))
+      continue;
+    auto registry = st.registry;
+    add("record", vm.name, "recorded " + std::string(to_string(vm.runtime.state)) + " but its VMM is gone",
+        [=](std::function<void(bool)> done) {
+          VmActionRequest stop{env, vm.id, VmAction::stop, {}, false};
+          self->request(registry, ask_timeout, std::move(stop))
+            .then([done](VmRecord&) { done(true); }, [done](caf::error&) { done(false); });
+        });
+  }
+  log::info("doctor", {{"op_id", env.op_id}, {"findings", static_cast<std::int64_t>(report->findings.size())},
+                       {"fix", req.fix}});
+  if (!req.fix || fixes->empty()) {
+    promise.deliver(*report);
+    self->quit();
+    return;
+  }
+  auto next = std::make_shared<std::function<void(std::size_t)>>();
+  *next = [self, report, fixes, next, promise](std::size_t i) mutable {
+    if (i == fixes->size()) {
+      promise.deliver(*report);
+      *next = nullptr;
+      self->quit();
+      return;
+    }
+    auto index = (*fixes)[i].finding;
+    (*fixes)[i].apply([report, next, index, i](bool fixed) {
+      report->findings[index].fixed = fixed;
+      (*next)(i + 1);
+    });
+  };
+  (*next)(0);
+}
+
+doctor_actor::behavior_type doctor_behavior(Self self, registry_actor registry, helper_actor helper,
+                                            std::string home) {
+  self->state.registry = std::move(registry);
+  self->state.helper = std::move(helper);
+  self->state.home = std::move(home);
+  return {
+    [self](DoctorRequest& req) {
+      auto promise = self->make_response_promise<DoctorReport>();
+      auto env = req.env;
+      self->request(self->state.registry, ask_timeout, VmListRequest{env})
+        .then(
+          [self, req, promise, env](VmList& list) mutable {
+            self->request(self->state.helper, ask_timeout, HelperInventoryRequest{env})
+              .then(
+                [self, req, list, promise](HelperInventory& inv) mutable {
+                  examine(self, req, list, inv, promise);
+                },
+                [self, promise, env](caf::error& err) mutable {
+                  promise.deliver(with_op_id(err, env.op_id));
+                  self->quit();
+                });
+          },
+          [self, promise, env](caf::error& err) mutable {
+            promise.deliver(with_op_id(err, env.op_id));
+            self->quit();
+          });
+      return promise;
+    },
+  };
+}
+
+} // namespace
+
+doctor_actor spawn_doctor(caf::actor_system& sys, registry_actor registry, helper_actor helper,
+                          std::string home) {
+  return sys.spawn(doctor_behavior, std::move(registry), std::move(helper), std::move(home));
+}
+
+} // namespace banger

@@ -1,0 +1,18 @@
+// `banger doctor`: compares what the records say with what exists on the host
+// (taps, VMM processes, runtime dirs, VM dirs) and, with --fix, removes what
+// no record owns and re-settles records the host contradicts.
+#pragma once
+
+#include "messages/interfaces.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace banger {
+
+using doctor_actor = caf::typed_actor<caf::replies_to<DoctorRequest>::with<DoctorReport>>;
+
+/// A one-shot actor: answers one DoctorRequest, then exits.
+doctor_actor spawn_doctor(caf::actor_system& sys, registry_actor registry, helper_actor helper,
+                          std::string home);
+
+} // namespace banger

@@ -1,0 +1,144 @@
+#include "actors/helper_link_actor.hpp"
+
+#include "messages/error.hpp"
+#include "messages/log.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+namespace banger {
+
+namespace {
+
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+
+constexpr auto first_backoff = std::chrono::milliseconds(50);
+constexpr auto max_backoff = std::chrono::milliseconds(1000);
+
+struct LinkState {
+  LinkState() = default; // not an aggregate: CAF must not build it from `self`
+  HelperLinkConfig config;
+  helper_actor helper;
+  bool connecting = false;
+  std::chrono::milliseconds backoff = first_backoff;
+  static inline const char* name = "helper_link";
+};
+
+using link_impl = helper_actor::extend<caf::reacts_to<reconnect_atom>>;
+using link_pointer = link_impl::stateful_pointer<LinkState>;
+
+caf::io::middleman_actor connector(caf::actor_system& sys) {
+  if (sys.has_openssl_manager())
+    return sys.openssl_manager().actor_handle();
+  return sys.middleman().actor_handle();
+}
+
+void connect(link_pointer self) {
+  auto& st = self->state;
+  if (st.connecting || st.helper)
+    return;
+  st.connecting = true;
+  self
+    ->request(connector(self->system()), std::chrono::seconds(5),
+              caf::connect_atom::value, st.config.host, st.config.port)
+    .then(
+      [self](const caf::node_id&, caf::strong_actor_ptr& ptr,
+             const std::set<std::string>& ifs) {
+        auto& st = self->state;
+        st.connecting = false;
+        if (!ptr || ifs != self->system().message_types<helper_actor>()) {
+          log::error("helper link: the actor on the helper port is not banger-helper",
+                     {{"port", st.config.port}});
+          self->delayed_send(self, max_backoff, reconnect_atom::value);
+          return;
+        }
+        st.helper = caf::actor_cast<helper_actor>(std::move(ptr));
+        st.backoff = first_backoff;
+        self->monitor(st.helper);
+        log::info("helper connected", {{"port", st.config.port}});
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        st.connecting = false;
+        log::debug("helper connect failed", {{"port", st.config.port},
+                                             {"error", self->system().render(err)}});
+        self->delayed_send(self, st.backoff, reconnect_atom::value);
+        st.backoff = std::min(st.backoff * 2, max_backoff);
+      });
+}
+
+caf::error unavailable(const LinkState& st, const std::string& op_id) {
+  return make_error(Errc::helper_unavailable,
+                    "banger-helper is not reachable on 127.0.0.1:"
+                      + std::to_string(st.config.port) + "; is it running?",
+                    op_id);
+}
+
+// Forwards one request type to the helper, adding the credential and mapping
+// transport failures onto banger errors.
+template <class Request, class Reply>
+auto forward(link_pointer self, std::chrono::milliseconds timeout) {
+  return [self, timeout](Request& request) -> caf::result<Reply> {
+    auto& st = self->state;
+    auto op_id = request.env.op_id;
+    if (!st.helper)
+      return unavailable(st, op_id);
+    request.env.credential = st.config.credential;
+    auto promise = self->template make_response_promise<Reply>();
+    self->request(st.helper, timeout, std::move(request))
+      .then([promise](Reply& reply) mutable { promise.deliver(std::move(reply)); },
+            [self, promise, op_id, timeout](caf::error& err) mutable {
+              if (err.category() == caf::atom("system")) {
+                auto code = static_cast<caf::sec>(err.code());
+                if (code == caf::sec::request_timeout) {
+                  promise.deliver(make_error(Errc::timeout,
+                                             "banger-helper did not answer within "
+                                               + std::to_string(timeout.count()) + " ms",
+                                             op_id));
+                  return;
+                }
+                promise.deliver(unavailable(self->state, op_id));
+                return;
+              }
+              promise.deliver(with_op_id(err, op_id));
+            });
+    return promise;
+  };
+}
+
+link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig config) {
+  self->state.config = std::move(config);
+  self->set_down_handler([self](const caf::down_msg& down) {
+    auto& st = self->state;
+    if (st.helper && down.source == st.helper.address()) {
+      log::warn("helper disconnected", {{"port", st.config.port}});
+      st.helper = nullptr;
+      self->delayed_send(self, first_backoff, reconnect_atom::value);
+    }
+  });
+  connect(self);
+  auto normal = self->state.config.request_timeout;
+  auto rootfs = self->state.config.rootfs_timeout;
+  return {
+    forward<HelperInfoRequest, HelperInfo>(self, normal),
+    forward<BridgeEnsureRequest, Ack>(self, normal),
+    forward<TapCreateRequest, Ack>(self, normal),
+    forward<TapDeleteRequest, Ack>(self, normal),
+    forward<RootfsPrepareRequest, RootfsPrepared>(self, rootfs),
+    forward<RootfsReleaseRequest, Ack>(self, rootfs),
+    forward<VmmLaunchRequest, VmmLaunched>(self, normal),
+    forward<VmmSignalRequest, Ack>(self, normal),
+    forward<RunDirRemoveRequest, Ack>(self, normal),
+    forward<HelperInventoryRequest, HelperInventory>(self, normal),
+    [self](reconnect_atom) { connect(self); },
+  };
+}
+
+} // namespace
+
+helper_actor spawn_helper_link(caf::actor_system& sys, HelperLinkConfig config) {
+  return caf::actor_cast<helper_actor>(sys.spawn(link_behavior, std::move(config)));
+}
+
+} // namespace banger

@@ -1,0 +1,136 @@
+// bangerd: the host daemon. Loads the store, spawns the actors, publishes the
+// control actor over mutual TLS, and runs until SIGTERM/SIGINT; VMs keep
+// running across a daemon restart (their VMMs belong to banger-helper).
+#include "actors/control_actor.hpp"
+#include "actors/helper_link_actor.hpp"
+#include "actors/operations_actor.hpp"
+#include "actors/registry_actor.hpp"
+#include "actors/store_actor.hpp"
+#include "actors/vmm_io_actor.hpp"
+#include "messages/config.hpp"
+#include "messages/log.hpp"
+#include "messages/tls.hpp"
+#include "storage/store.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+using namespace banger;
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+std::optional<log::Level> parse_level(const std::string& name) {
+  if (name == "debug")
+    return log::Level::debug;
+  if (name == "info")
+    return log::Level::info;
+  if (name == "warn")
+    return log::Level::warn;
+  if (name == "error")
+    return log::Level::error;
+  return std::nullopt;
+}
+
+int fail(const std::string& message) {
+  log::error("bangerd cannot start", {{"error", message}});
+  std::cerr << "bangerd: " << message << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Block the shutdown signals before any thread exists, so CAF's threads
+  // inherit the mask and only sigwait below ever sees them.
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  sigaddset(&shutdown_signals, SIGTERM);
+  sigaddset(&shutdown_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto [home_dir, args] = take_home(argc, argv);
+  Config cfg;
+  if (auto read = cfg.read(home_dir, args); !read)
+    return fail(read.error().message);
+  auto& settings = cfg.settings;
+  auto level = parse_level(settings.daemon_log_level);
+  if (!level)
+    return fail("daemon.log-level must be debug, info, warn or error");
+  log::init_stderr("bangerd", *level);
+  HomeLayout home{std::filesystem::absolute(home_dir)};
+  if (auto tls = enable_tls(cfg, home, TlsRole::daemon); !tls)
+    return fail(tls.error().message);
+  auto subnet = parse_subnet(settings.network_subnet);
+  if (!subnet)
+    return fail(subnet.error().message);
+  std::string credential;
+  {
+    std::ifstream token(home.state_dir() / "helper.token");
+    if (!(token >> credential))
+      return fail("cannot read " + (home.state_dir() / "helper.token").string()
+                  + "; run banger init");
+  }
+
+  auto started = now_us();
+  auto store = Store::open(home.database());
+  if (!store)
+    return fail(store.error().message);
+  auto images = (*store)->list_images();
+  auto vms = (*store)->list_vms();
+  if (!images || !vms)
+    return fail(!images ? images.error().message : vms.error().message);
+
+  caf::actor_system sys{cfg};
+  auto store_handle = spawn_store_actor(sys, std::move(*store));
+  auto io = spawn_vmm_io_actor(sys);
+  HelperLinkConfig link;
+  link.port = settings.helper_port;
+  link.credential = credential;
+  auto helper = spawn_helper_link(sys, link);
+  auto operations = spawn_operations_actor(sys, store_handle);
+  RegistryInit init;
+  init.deps = VmDeps{store_handle, helper, io, operations, {}, settings, home.home().string(), *subnet};
+  init.images = std::move(*images);
+  init.vms = std::move(*vms);
+  auto vm_count = init.vms.size();
+  auto registry = spawn_registry(sys, std::move(init));
+  auto control = spawn_control_actor(
+    sys, ControlDeps{registry, operations, helper, settings, home.home().string(), version, started});
+
+  auto port = caf::openssl::publish(control, settings.daemon_port, settings.daemon_listen.c_str());
+  if (!port) {
+    auto message = "cannot listen on " + settings.daemon_listen + ":"
+                   + std::to_string(settings.daemon_port) + ": " + sys.render(port.error());
+    for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(registry),
+                        caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
+                        caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
+      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    return fail(message);
+  }
+  log::info("bangerd serving", {{"home", home.home().string()},
+                                {"listen", settings.daemon_listen},
+                                {"port", static_cast<unsigned>(*port)},
+                                {"vms", static_cast<std::int64_t>(vm_count)},
+                                {"vmm_kind", settings.vmm_kind},
+                                {"startup_ms", log::Millis{now_us() - started}}});
+
+  int signal_number = 0;
+  sigwait(&shutdown_signals, &signal_number);
+  log::info("bangerd shutting down; VMs keep running",
+            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(registry),
+                      caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
+                      caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
+    caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  log::flush();
+  return 0;
+}

@@ -1,0 +1,14 @@
+// Operations: what every operation did, stage by stage, and how it ended.
+// Running operations live in memory (status polls of an async create read
+// them); finished ones are persisted for `banger op show`.
+#pragma once
+
+#include "messages/daemon_messages.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace banger {
+
+operations_actor spawn_operations_actor(caf::actor_system& sys, store_actor store);
+
+} // namespace banger

@@ -1,0 +1,95 @@
+#include "actors/store_actor.hpp"
+
+#include "messages/error.hpp"
+#include "messages/log.hpp"
+#include "storage/store.hpp"
+
+#include <caf/all.hpp>
+
+namespace banger {
+
+namespace {
+
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+struct PendingWrite {
+  Write write;
+  caf::typed_response_promise<Ack> promise;
+};
+
+struct StoreState {
+  StoreState() = default; // not an aggregate: CAF must not build it from `self`
+  std::unique_ptr<Store> store;
+  std::vector<PendingWrite> pending;
+  bool flush_scheduled = false;
+  static inline const char* name = "store";
+};
+
+using store_impl = store_actor::extend<caf::reacts_to<flush_atom>>;
+
+store_impl::behavior_type store_behavior(store_impl::stateful_pointer<StoreState> self,
+                                         std::unique_ptr<Store> store) {
+  self->state.store = std::move(store);
+  // Queues a write; the flush message goes behind everything already in the
+  // mailbox, so writes that arrive together commit together.
+  auto enqueue = [self](Write write) {
+    auto promise = self->make_response_promise<Ack>();
+    self->state.pending.push_back(PendingWrite{std::move(write), promise});
+    if (!self->state.flush_scheduled) {
+      self->state.flush_scheduled = true;
+      self->send(self, flush_atom::value);
+    }
+    return promise;
+  };
+  return {
+    [self](LoadAll) -> caf::result<Snapshot> {
+      auto& store = *self->state.store;
+      auto images = store.list_images();
+      if (!images)
+        return to_caf_error(images.error(), "");
+      auto vms = store.list_vms();
+      if (!vms)
+        return to_caf_error(vms.error(), "");
+      return Snapshot{std::move(*images), std::move(*vms)};
+    },
+    [enqueue](SaveVm& msg) { return enqueue(UpsertVm{std::move(msg.vm)}); },
+    [enqueue](EraseVm& msg) { return enqueue(DeleteVm{std::move(msg.id)}); },
+    [enqueue](SaveImage& msg) { return enqueue(UpsertImage{std::move(msg.image)}); },
+    [enqueue](EraseImage& msg) { return enqueue(DeleteImage{std::move(msg.id)}); },
+    [enqueue](SaveOperation& msg) {
+      return enqueue(UpsertOperation{std::move(msg.operation)});
+    },
+    [self](LoadOperation& msg) -> caf::result<OperationStatus> {
+      auto op = self->state.store->get_operation(msg.op_id);
+      if (!op)
+        return to_caf_error(op.error(), "");
+      return std::move(*op);
+    },
+    [self](flush_atom) {
+      auto& st = self->state;
+      st.flush_scheduled = false;
+      auto batch = std::move(st.pending);
+      st.pending.clear();
+      std::vector<Write> writes;
+      writes.reserve(batch.size());
+      for (auto& p : batch)
+        writes.push_back(std::move(p.write));
+      auto results = st.store->apply(writes);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (results[i])
+          batch[i].promise.deliver(Ack{});
+        else
+          batch[i].promise.deliver(to_caf_error(results[i].error(), ""));
+      }
+    },
+  };
+}
+
+} // namespace
+
+store_actor spawn_store_actor(caf::actor_system& sys, std::unique_ptr<Store> store) {
+  auto impl = sys.spawn<caf::detached>(store_behavior, std::move(store));
+  return caf::actor_cast<store_actor>(impl);
+}
+
+} // namespace banger

@@ -1,0 +1,31 @@
+// One actor per VM. It owns the VM's record and live handles and runs the
+// VM's lifecycle requests strictly one at a time, in arrival order, from a
+// bounded queue (past the bound: busy). `show` is answered at once from the
+// actor's state, also in the middle of a 30-second stop, and names the stage.
+#pragma once
+
+#include "actors/network.hpp"
+#include "messages/home_layout.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/settings.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace banger {
+
+/// The actors and settings every VM actor works with.
+struct VmDeps {
+  store_actor store;
+  helper_actor helper;
+  vmm_io_actor io;
+  operations_actor operations;
+  registry_actor registry;
+  Settings settings;
+  std::string home;
+  Subnet subnet;
+};
+
+vm_actor spawn_vm_actor(caf::actor_system& sys, VmRecord record, Image image,
+                        std::shared_ptr<const VmDeps> deps);
+
+} // namespace banger

@@ -1,0 +1,130 @@
+#include "actors/vmm_io_actor.hpp"
+
+#include "actors/reactor.hpp"
+#include "messages/error.hpp"
+
+#include <caf/all.hpp>
+
+#include <unordered_map>
+
+namespace banger {
+
+namespace {
+
+// Completions posted by the reactor thread.
+struct HttpDone {
+  std::uint64_t id = 0;
+  std::int32_t status = 0;
+  std::string body;
+  std::uint8_t code = 0;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HttpDone& x) {
+  return f(caf::meta::type_name("banger.internal.HttpDone"), x.id, x.status, x.body,
+           x.code, x.error);
+}
+
+struct WaitDone {
+  std::uint64_t id = 0;
+  std::uint8_t code = 0;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, WaitDone& x) {
+  return f(caf::meta::type_name("banger.internal.WaitDone"), x.id, x.code, x.error);
+}
+
+struct IoState {
+  IoState() = default; // not an aggregate: CAF must not build it from `self`
+  std::unique_ptr<Reactor> reactor = std::make_unique<Reactor>();
+  std::uint64_t next_id = 1;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<HttpReply>> http;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<Ack>> waits;
+  static inline const char* name = "vmm_io";
+};
+
+using io_impl = vmm_io_actor::extend<caf::reacts_to<HttpDone>, caf::reacts_to<WaitDone>>;
+
+io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self) {
+  return {
+    [self](HttpCall& call) {
+      auto promise = self->make_response_promise<HttpReply>();
+      auto id = self->state.next_id++;
+      self->state.http.emplace(id, promise);
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      self->state.reactor->http(
+        std::move(call.socket), std::move(call.method), std::move(call.path),
+        std::move(call.body), std::chrono::milliseconds(call.timeout_ms),
+        [me, id](Result<HttpResponse> result) {
+          HttpDone done{id, 0, {}, 0, {}};
+          if (result) {
+            done.status = result->status;
+            done.body = std::move(result->body);
+          } else {
+            done.code = static_cast<std::uint8_t>(result.error().code);
+            done.error = result.error().message;
+          }
+          caf::anon_send(me, std::move(done));
+        });
+      return promise;
+    },
+    [self](SocketWait& wait) {
+      auto promise = self->make_response_promise<Ack>();
+      auto id = self->state.next_id++;
+      self->state.waits.emplace(id, promise);
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      self->state.reactor->wait_for_socket(
+        std::move(wait.socket), std::chrono::milliseconds(wait.timeout_ms),
+        [me, id](Status status) {
+          WaitDone done{id, 0, {}};
+          if (!status) {
+            done.code = static_cast<std::uint8_t>(status.error().code);
+            done.error = status.error().message;
+          }
+          caf::anon_send(me, std::move(done));
+        });
+      return promise;
+    },
+    [self](ExitWatch& watch) -> caf::result<std::uint64_t> {
+      auto notify = watch.notify;
+      auto pid = watch.pid;
+      auto token = self->state.reactor->watch_exit(
+        pid, [notify, pid] { caf::anon_send(notify, VmmExited{pid}); });
+      if (!token)
+        return to_caf_error(token.error(), "");
+      return *token;
+    },
+    [self](ExitUnwatch& unwatch) { self->state.reactor->unwatch(unwatch.token); },
+    [self](HttpDone& done) {
+      auto it = self->state.http.find(done.id);
+      if (it == self->state.http.end())
+        return;
+      if (done.code == 0)
+        it->second.deliver(HttpReply{done.status, std::move(done.body)});
+      else
+        it->second.deliver(make_error(static_cast<Errc>(done.code), std::move(done.error), ""));
+      self->state.http.erase(it);
+    },
+    [self](WaitDone& done) {
+      auto it = self->state.waits.find(done.id);
+      if (it == self->state.waits.end())
+        return;
+      if (done.code == 0)
+        it->second.deliver(Ack{});
+      else
+        it->second.deliver(make_error(static_cast<Errc>(done.code), std::move(done.error), ""));
+      self->state.waits.erase(it);
+    },
+  };
+}
+
+} // namespace
+
+vmm_io_actor spawn_vmm_io_actor(caf::actor_system& sys) {
+  return caf::actor_cast<vmm_io_actor>(sys.spawn(io_behavior));
+}
+
+} // namespace banger

@@ -1,0 +1,170 @@
+// Messages between bangerd's own actors. They never leave the process, so
+// they are not registered for remoting; they have inspect() overloads so CAF
+// can print and copy them like any other message.
+#pragma once
+
+#include "messages/requests.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace banger {
+
+#define BANGER_INTERNAL(Type, ...)                                             \
+  template <class Inspector>                                                   \
+  typename Inspector::result_type inspect(Inspector& f, Type& x) {             \
+    return f(caf::meta::type_name("banger.internal." #Type), __VA_ARGS__);     \
+  }
+
+// -- vmm_io: HTTP to VMM sockets, socket waits, exit watches ----------------
+
+struct HttpCall {
+  std::string socket;
+  std::string method;
+  std::string path;
+  std::string body;
+  std::int64_t timeout_ms = 0;
+};
+BANGER_INTERNAL(HttpCall, x.socket, x.method, x.path, x.body, x.timeout_ms)
+
+struct HttpReply {
+  std::int32_t status = 0;
+  std::string body;
+};
+BANGER_INTERNAL(HttpReply, x.status, x.body)
+
+struct SocketWait {
+  std::string socket;
+  std::int64_t timeout_ms = 0;
+};
+BANGER_INTERNAL(SocketWait, x.socket, x.timeout_ms)
+
+/// Watch a VMM: `notify` gets VmmExited once the process is gone.
+struct ExitWatch {
+  std::int32_t pid = 0;
+  caf::actor notify;
+};
+BANGER_INTERNAL(ExitWatch, x.pid, x.notify)
+
+struct ExitUnwatch {
+  std::uint64_t token = 0;
+};
+BANGER_INTERNAL(ExitUnwatch, x.token)
+
+struct VmmExited {
+  std::int32_t pid = 0;
+};
+BANGER_INTERNAL(VmmExited, x.pid)
+
+using vmm_io_actor = caf::typed_actor<
+  caf::replies_to<HttpCall>::with<HttpReply>,
+  caf::replies_to<SocketWait>::with<Ack>,
+  caf::replies_to<ExitWatch>::with<std::uint64_t>,
+  caf::reacts_to<ExitUnwatch>>;
+
+// -- store actor ---------------------------------------------------------------
+
+struct LoadAll {};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, LoadAll&) {
+  return f(caf::meta::type_name("banger.internal.LoadAll"));
+}
+
+struct Snapshot {
+  std::vector<Image> images;
+  std::vector<VmRecord> vms;
+};
+BANGER_INTERNAL(Snapshot, x.images, x.vms)
+
+struct SaveVm {
+  VmRecord vm;
+};
+BANGER_INTERNAL(SaveVm, x.vm)
+
+struct EraseVm {
+  std::string id;
+};
+BANGER_INTERNAL(EraseVm, x.id)
+
+struct SaveImage {
+  Image image;
+};
+BANGER_INTERNAL(SaveImage, x.image)
+
+struct EraseImage {
+  std::string id;
+};
+BANGER_INTERNAL(EraseImage, x.id)
+
+struct SaveOperation {
+  OperationStatus operation;
+};
+BANGER_INTERNAL(SaveOperation, x.operation)
+
+struct LoadOperation {
+  std::string op_id;
+};
+BANGER_INTERNAL(LoadOperation, x.op_id)
+
+/// The only owner of the SQLite connection; writes are group-committed.
+using store_actor = caf::typed_actor<
+  caf::replies_to<LoadAll>::with<Snapshot>,
+  caf::replies_to<SaveVm>::with<Ack>,
+  caf::replies_to<EraseVm>::with<Ack>,
+  caf::replies_to<SaveImage>::with<Ack>,
+  caf::replies_to<EraseImage>::with<Ack>,
+  caf::replies_to<SaveOperation>::with<Ack>,
+  caf::replies_to<LoadOperation>::with<OperationStatus>>;
+
+// -- operations actor ----------------------------------------------------------
+
+/// Progress of a running operation, sent by whoever runs it.
+struct OpProgress {
+  OperationStatus status;
+};
+BANGER_INTERNAL(OpProgress, x.status)
+
+using operations_actor = caf::typed_actor<
+  caf::reacts_to<OpProgress>,
+  caf::replies_to<OpStatusRequest>::with<OperationStatus>>;
+
+// -- registry <-> vm actors ------------------------------------------------------
+
+/// A VM actor tells the registry its record changed (state counts, listing).
+struct VmChanged {
+  VmRecord vm;
+};
+BANGER_INTERNAL(VmChanged, x.vm)
+
+/// A VM actor tells the registry it deleted its record and is exiting.
+struct VmRetired {
+  std::string id;
+};
+BANGER_INTERNAL(VmRetired, x.id)
+
+/// The registry hands a freshly recorded VM to its actor to finish creating
+/// it (writable rootfs, then optionally start).
+struct VmCreateWork {
+  Envelope env;
+  std::string image_rootfs;
+  bool start = false;
+};
+BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start)
+
+/// Recovery after a daemon restart: the VM actor reconciles its record with
+/// the host (adopt a live VMM, or clean up and mark stopped).
+struct VmReconcile {
+  Envelope env;
+  HelperInventory inventory;
+};
+BANGER_INTERNAL(VmReconcile, x.env, x.inventory)
+
+#undef BANGER_INTERNAL
+
+} // namespace banger

@@ -1,0 +1,51 @@
+// Configuration shared by every executable: the keys of banger.conf (CAF's
+// config format) and their defaults. Any key can also be given on the command
+// line as --KEY=VALUE, which overrides the file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace banger {
+
+inline constexpr const char* default_home = "/var/lib/banger";
+
+struct Settings {
+  // [daemon]
+  std::string daemon_listen = "127.0.0.1"; ///< daemon.listen
+  std::uint16_t daemon_port = 7420;        ///< daemon.port
+  std::string daemon_log_level = "info";   ///< daemon.log-level
+  std::uint32_t daemon_vm_queue = 64;      ///< daemon.vm-queue: pending ops per VM
+  // [helper]
+  std::uint16_t helper_port = 7421;        ///< helper.port (loopback only)
+  // [vmm]
+  std::string vmm_kind = "firecracker";    ///< vmm.kind: firecracker | qemu
+  std::string vmm_firecracker_bin = "/usr/bin/firecracker";
+  std::string vmm_jailer_bin;              ///< empty: launch firecracker directly
+  std::string vmm_qemu_bin = "/usr/bin/qemu-system-x86_64";
+  std::string vmm_accel = "auto";          ///< vmm.accel: auto | kvm | tcg
+  std::string vmm_user;                    ///< vmm.user: uid VMMs run as; empty = helper's
+  std::chrono::milliseconds vmm_stop_grace{30000}; ///< vmm.stop-grace
+  std::chrono::milliseconds vmm_kill_grace{30000}; ///< vmm.kill-grace
+  // [network]
+  std::string network_bridge = "banger0";
+  std::string network_subnet = "172.30.0.0/24";
+  bool network_nat = false;
+  // [rootfs]
+  std::string rootfs_strategy = "auto";    ///< auto | reflink | dm-snapshot | copy
+};
+
+/// Splits `--home DIR` / `--home=DIR` out of argv (falling back to
+/// BANGER_HOME, then default_home); returns the remaining arguments.
+struct HomeAndArgs {
+  std::string home;
+  std::vector<std::string> args;
+};
+HomeAndArgs take_home(int argc, char** argv);
+
+/// banger.conf text for `settings`, as `banger init` writes it.
+std::string render_config(const Settings& settings);
+
+} // namespace banger

@@ -1,0 +1,270 @@
+#include "privileged/helper_actor.hpp"
+
+#include "messages/error.hpp"
+#include "messages/log.hpp"
+#include "privileged/host/errors.hpp"
+#include "privileged/host/nat.hpp"
+#include "privileged/host/rundir.hpp"
+#include "privileged/host/tap.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <filesystem>
+
+namespace banger {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::optional<host::Ownership> vmm_owner(const HelperContext& ctx) {
+  return ctx.config.vmm.vmm_user;
+}
+
+host::Ownership owner_or_root(const HelperContext& ctx) {
+  return vmm_owner(ctx).value_or(host::Ownership{0, 0});
+}
+
+/// Runs one request: credential, the operation, one log line, the reply.
+template <class Reply, class Request, class Body>
+caf::result<Reply> serve(HelperContext& ctx, const char* method, const Request& request,
+                         const std::string& vm_id, Body&& body) {
+  auto started = Clock::now();
+  const auto& op_id = request.env.op_id;
+  Result<Reply> result = [&]() -> Result<Reply> {
+    if (!credential_matches(ctx.config.credential, request.env.credential))
+      return Error{Errc::unauthenticated, "missing or wrong helper credential"};
+    return body();
+  }();
+  auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+  log::Attrs attrs{{"method", method}, {"op_id", op_id}};
+  if (!vm_id.empty())
+    attrs.emplace_back("vm_id", host::printable(vm_id));
+  attrs.emplace_back("duration_ms", log::Millis{elapsed.count()});
+  if (result) {
+    log::info("helper rpc completed", attrs);
+    return std::move(*result);
+  }
+  attrs.emplace_back("error_code", to_string(result.error().code));
+  attrs.emplace_back("error", result.error().message);
+  log::warn("helper rpc failed", attrs);
+  return make_error(result.error().code, result.error().message, op_id);
+}
+
+Result<Ack> ack(Status status, const Envelope& env) {
+  if (!status)
+    return std::move(status).error();
+  return Ack{env.op_id};
+}
+
+std::vector<std::string> strategies(const HelperContext& ctx) {
+  std::vector<std::string> out;
+  auto support = host::detect_rootfs_support(ctx.config.layout.state_dir());
+  if (!support)
+    return {"sparse-copy"};
+  if (support->reflink.supported)
+    out.push_back("reflink");
+  if (support->dm_snapshot.supported)
+    out.push_back("dm-snapshot");
+  if (support->sparse_copy.supported)
+    out.push_back("sparse-copy");
+  return out;
+}
+
+std::vector<std::string> subdirectories(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)
+        && host::validate_vm_id(entry.path().filename().string()))
+      out.push_back(entry.path().filename().string());
+  return out;
+}
+
+helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<HelperContext> shared) {
+  auto& ctx = *shared;
+  return {
+    [shared, &ctx](HelperInfoRequest& req) {
+      return serve<HelperInfo>(ctx, "info", req, "", [&]() -> Result<HelperInfo> {
+        return HelperInfo{ctx.config.version, strategies(ctx), ctx.config.bridge,
+                          std::string(host::to_string(ctx.config.kind))};
+      });
+    },
+    [shared, &ctx](BridgeEnsureRequest& req) {
+      return serve<Ack>(ctx, "bridge.ensure", req, "", [&]() -> Result<Ack> {
+        if (auto made = host::ensure_bridge(ctx.config.bridge, ctx.config.subnet); !made)
+          return std::move(made).error();
+        if (ctx.config.nat)
+          return ack(host::ensure_nat(ctx.config.bridge, ctx.config.subnet), req.env);
+        return Ack{req.env.op_id};
+      });
+    },
+    [shared, &ctx](TapCreateRequest& req) {
+      return serve<Ack>(ctx, "tap.create", req, req.vm_id, [&]() -> Result<Ack> {
+        if (auto ok = host::validate_vm_id(req.vm_id); !ok)
+          return std::move(ok).error();
+        if (auto ok = host::validate_tap_name_for(req.tap, req.vm_id); !ok)
+          return std::move(ok).error();
+        return ack(host::create_tap(req.vm_id, req.tap, ctx.config.bridge, owner_or_root(ctx)),
+                   req.env);
+      });
+    },
+    [shared, &ctx](TapDeleteRequest& req) {
+      return serve<Ack>(ctx, "tap.delete", req, req.vm_id, [&]() -> Result<Ack> {
+        // Doctor removes taps whose VM record is gone: the name alone then.
+        auto valid = req.vm_id.empty() ? host::validate_tap_name(req.tap)
+                                       : host::validate_tap_name_for(req.tap, req.vm_id);
+        if (!valid)
+          return std::move(valid).error();
+        return ack(host::delete_tap(req.tap), req.env);
+      });
+    },
+    [shared, &ctx](RootfsPrepareRequest& req) {
+      return serve<RootfsPrepared>(ctx, "rootfs.prepare", req, req.vm_id,
+                                   [&]() -> Result<RootfsPrepared> {
+        if (auto ok = host::validate_vm_id(req.vm_id); !ok)
+          return std::move(ok).error();
+        auto prepared = host::prepare_rootfs(ctx.config.layout, req.vm_id, req.image_rootfs,
+                                             ctx.config.strategy, vmm_owner(ctx));
+        if (!prepared)
+          return std::move(prepared).error();
+        return RootfsPrepared{prepared->path.string(),
+                              std::string(host::to_string(prepared->strategy))};
+      });
+    },
+    [shared, &ctx](RootfsReleaseRequest& req) {
+      return serve<Ack>(ctx, "rootfs.release", req, req.vm_id, [&]() -> Result<Ack> {
+        if (auto ok = host::validate_vm_id(req.vm_id); !ok)
+          return std::move(ok).error();
+        return ack(host::remove_vm_state_dir(ctx.config.layout, req.vm_id), req.env);
+      });
+    },
+    [shared, &ctx](VmmLaunchRequest& req) {
+      return serve<VmmLaunched>(ctx, "vmm.launch", req, req.vm_id, [&]() -> Result<VmmLaunched> {
+        host::LaunchRequest launch;
+        // The kind comes from the helper's configuration, never the caller.
+        launch.kind = ctx.config.kind;
+        launch.vm_id = req.vm_id;
+        launch.kernel = req.kernel_path;
+        launch.initrd = req.initrd_path;
+        launch.tap = req.tap;
+        launch.mac = req.mac;
+        launch.cpus = req.cpus;
+        launch.memory_mib = req.memory_mib;
+        launch.boot_args = req.boot_args;
+        launch.accel = ctx.config.accel;
+        auto spec = host::validate_launch(launch, ctx.config.layout, ctx.config.vmm);
+        if (!spec)
+          return std::move(spec).error();
+        if (auto dir = host::create_run_dir(ctx.config.layout, req.vm_id, owner_or_root(ctx)); !dir)
+          return std::move(dir).error();
+        auto launched = host::launch_vmm(*spec, ctx.config.layout);
+        if (!launched)
+          return std::move(launched).error();
+        ctx.launched.add(host::VmmEntry{launched->identity, req.vm_id});
+        auto socket = spec->kind == host::VmmKind::qemu ? spec->qmp_socket : spec->api_socket;
+        return VmmLaunched{launched->identity.pid, launched->identity.start_time,
+                           socket.string(), spec->log_path.string()};
+      });
+    },
+    [shared, &ctx](VmmSignalRequest& req) {
+      return serve<Ack>(ctx, "vmm.signal", req, req.vm_id, [&]() -> Result<Ack> {
+        if (auto ok = host::validate_vm_id(req.vm_id); !ok)
+          return std::move(ok).error();
+        host::VmmMatcher matcher{ctx.config.layout, ctx.config.vmm.vmm_executables()};
+        host::ProcessIdentity target{req.pid, req.start_time};
+        auto sent = host::signal_vmm(target, req.vm_id, req.signal, ctx.launched, matcher);
+        if (!sent)
+          return std::move(sent).error();
+        return Ack{req.env.op_id};
+      });
+    },
+    [shared, &ctx](RunDirRemoveRequest& req) {
+      return serve<Ack>(ctx, "rundir.remove", req, req.vm_id, [&]() -> Result<Ack> {
+        if (auto ok = host::validate_vm_id(req.vm_id); !ok)
+          return std::move(ok).error();
+        return ack(host::remove_run_dir(ctx.config.layout, req.vm_id), req.env);
+      });
+    },
+    [shared, &ctx](HelperInventoryRequest& req) {
+      return serve<HelperInventory>(ctx, "inventory", req, "", [&]() -> Result<HelperInventory> {
+        HelperInventory inventory;
+        auto taps = host::list_taps();
+        if (!taps)
+          return std::move(taps).error();
+        for (auto& tap : *taps)
+          inventory.taps.push_back(tap.name);
+        host::VmmMatcher matcher{ctx.config.layout, ctx.config.vmm.vmm_executables()};
+        auto found = host::rediscover(matcher);
+        if (!found)
+          return std::move(found).error();
+        ctx.launched.replace_all(*found);
+        for (auto& vmm : *found)
+          inventory.vmms.push_back(VmmProcess{vmm.vm_id, vmm.identity.pid, vmm.identity.start_time});
+        inventory.run_dirs = subdirectories(ctx.config.layout.run_dir() / "vms");
+        inventory.vm_dirs = subdirectories(ctx.config.layout.state_dir() / "vms");
+        return inventory;
+      });
+    },
+  };
+}
+
+struct FrontState {
+  FrontState() = default; // not an aggregate: CAF must not build it from `self`
+  std::vector<helper_actor> workers;
+  std::size_t next = 0;
+  static inline const char* name = "helper";
+};
+
+helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> self,
+                                  std::vector<helper_actor> workers) {
+  self->state.workers = std::move(workers);
+  // Workers live and die with the front actor.
+  for (auto& w : self->state.workers)
+    self->link_to(w);
+  // Requests for one VM go to one worker so they stay in order; others
+  // spread round-robin.
+  auto pick = [self](const std::string& vm_id) -> helper_actor& {
+    auto& st = self->state;
+    if (!vm_id.empty())
+      return st.workers[std::hash<std::string>{}(vm_id) % st.workers.size()];
+    return st.workers[st.next++ % st.workers.size()];
+  };
+  auto route = [self, pick](auto& request, const std::string& vm_id) {
+    return self->delegate(pick(vm_id), std::move(request));
+  };
+  return {
+    [route](HelperInfoRequest& r) { return route(r, ""); },
+    [route](BridgeEnsureRequest& r) { return route(r, ""); },
+    [route](TapCreateRequest& r) { return route(r, r.vm_id); },
+    [route](TapDeleteRequest& r) { return route(r, r.vm_id); },
+    [route](RootfsPrepareRequest& r) { return route(r, r.vm_id); },
+    [route](RootfsReleaseRequest& r) { return route(r, r.vm_id); },
+    [route](VmmLaunchRequest& r) { return route(r, r.vm_id); },
+    [route](VmmSignalRequest& r) { return route(r, r.vm_id); },
+    [route](RunDirRemoveRequest& r) { return route(r, r.vm_id); },
+    [route](HelperInventoryRequest& r) { return route(r, ""); },
+  };
+}
+
+} // namespace
+
+bool credential_matches(const std::string& expected, const std::string& given) {
+  if (expected.empty())
+    return false;
+  unsigned char diff = expected.size() == given.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
+
+helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,
+                          std::size_t workers) {
+  std::vector<helper_actor> pool;
+  for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i)
+    pool.push_back(sys.spawn<caf::detached>(worker, context));
+  return sys.spawn(front, std::move(pool));
+}
+
+} // namespace banger

@@ -1,0 +1,50 @@
+// banger-helper's actor: the closed list of privileged operations
+// (messages/interfaces.hpp, helper_actor), each checked for the credential
+// and validated before any system call, each logged as exactly one
+// `helper rpc completed` / `helper rpc failed` line carrying the caller's
+// op_id. Work that blocks (copies, netlink, fork) runs on a small pool of
+// detached workers behind one published front actor.
+#pragma once
+
+#include "messages/home_layout.hpp"
+#include "messages/interfaces.hpp"
+#include "privileged/host/process.hpp"
+#include "privileged/host/rootfs.hpp"
+#include "privileged/host/validate.hpp"
+#include "privileged/host/vmm_argv.hpp"
+#include "privileged/host/vmm_registry.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <memory>
+#include <string>
+
+namespace banger {
+
+struct HelperConfig {
+  HomeLayout layout{""};
+  std::string credential;
+  host::VmmConfig vmm;
+  host::VmmKind kind = host::VmmKind::firecracker;
+  host::Accel accel = host::Accel::tcg;
+  std::string bridge;
+  host::Ipv4Subnet subnet;
+  bool nat = false;
+  host::RootfsStrategy strategy = host::RootfsStrategy::automatic;
+  std::string version;
+};
+
+/// Shared by the workers: configuration and what this helper launched.
+struct HelperContext {
+  HelperConfig config;
+  host::LaunchedVmms launched;
+};
+
+/// Spawns `workers` detached workers and the front actor that is published.
+helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,
+                          std::size_t workers = 4);
+
+/// Constant-time comparison of the credential (no early exit on mismatch).
+bool credential_matches(const std::string& expected, const std::string& given);
+
+} // namespace banger

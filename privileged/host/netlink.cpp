@@ -1,0 +1,54 @@
+#include "privileged/host/netlink.hpp"
+
+#include <net/if.h>
+#include <netlink/errno.h>
+
+namespace banger::host::netlink {
+
+Error error(std::string_view call, std::string_view object, int nl_error) {
+  std::string message(call);
+  message += ' ';
+  message += object;
+  message += ": ";
+  message += nl_geterror(nl_error);
+  return Error{Errc::system, std::move(message)};
+}
+
+Result<Socket> connect() {
+  Socket sock(nl_socket_alloc());
+  if (!sock)
+    return Error{Errc::system, "nl_socket_alloc: out of memory"};
+  if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
+    return error("nl_connect", "NETLINK_ROUTE", err);
+  return sock;
+}
+
+Result<Link> get_link(nl_sock* sock, const std::string& name) {
+  rtnl_link* raw = nullptr;
+  int err = rtnl_link_get_kernel(sock, 0, name.c_str(), &raw);
+  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV)
+    return Link{};
+  if (err < 0)
+    return error("rtnl_link_get_kernel", name, err);
+  return Link(raw);
+}
+
+std::string link_kind(rtnl_link* link) {
+  const char* kind = rtnl_link_get_type(link);
+  return kind ? kind : "";
+}
+
+Status enslave_and_up(nl_sock* sock, rtnl_link* link, int master_ifindex,
+                      std::string_view shown) {
+  Link change(rtnl_link_alloc());
+  if (!change)
+    return Error{Errc::system, "rtnl_link_alloc: out of memory"};
+  if (master_ifindex > 0)
+    rtnl_link_set_master(change.get(), master_ifindex);
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  if (int err = rtnl_link_change(sock, link, change.get(), 0); err < 0)
+    return error("rtnl_link_change", shown, err);
+  return {};
+}
+
+} // namespace banger::host::netlink

@@ -1,0 +1,298 @@
+#include "privileged/host/validate.hpp"
+
+#include "messages/home_layout.hpp"
+#include "privileged/host/errors.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <net/if.h>
+#include <unistd.h>
+
+namespace banger::host {
+
+namespace {
+
+bool is_lower_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool is_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/// Strict unsigned decimal: digits only, no sign, no leading zero unless "0".
+std::optional<unsigned long long> parse_decimal(std::string_view text,
+                                                unsigned long long max) {
+  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0'))
+    return std::nullopt;
+  unsigned long long value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    unsigned digit = static_cast<unsigned>(c - '0');
+    if (value > (max - digit) / 10)
+      return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+struct AllowedSignal {
+  std::string_view name;
+  int number;
+};
+
+// The closed list of signals a caller may send to a VMM. STOP/CONT could wedge
+// a VM in ways the daemon cannot see; SEGV, ABRT and friends would make the
+// VMM dump core. Neither is needed to stop a VM.
+constexpr std::array<AllowedSignal, 7> allowed_signals{{
+    {"HUP", SIGHUP},
+    {"INT", SIGINT},
+    {"QUIT", SIGQUIT},
+    {"KILL", SIGKILL},
+    {"USR1", SIGUSR1},
+    {"USR2", SIGUSR2},
+    {"TERM", SIGTERM},
+}};
+
+long long read_pid_max() {
+  // Kernel maximum on 64-bit hosts, used if /proc is unreadable.
+  constexpr long long pid_max_limit = 4194304;
+  std::ifstream in("/proc/sys/kernel/pid_max");
+  long long value = 0;
+  if (in >> value && value > 1 && value <= pid_max_limit)
+    return value;
+  return pid_max_limit;
+}
+
+} // namespace
+
+Status validate_text(std::string_view field, std::string_view value,
+                     std::size_t min_length, std::size_t max_length) {
+  if (value.size() < min_length)
+    return invalid_argument(std::string(field) + " is too short (" +
+                            std::to_string(value.size()) + " < " +
+                            std::to_string(min_length) + " characters)");
+  if (value.size() > max_length)
+    return invalid_argument(std::string(field) + " is too long (" +
+                            std::to_string(value.size()) + " > " +
+                            std::to_string(max_length) + " characters)");
+  auto bad = std::find_if(value.begin(), value.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+  if (bad != value.end())
+    return invalid_argument(std::string(field) + " " + printable(value) +
+                            " contains a NUL or control character");
+  return {};
+}
+
+Status validate_vm_id(std::string_view vm_id) {
+  if (vm_id.size() != 16 ||
+      !std::all_of(vm_id.begin(), vm_id.end(), is_lower_hex))
+    return invalid_argument("vm id " + printable(vm_id) +
+                            " is not 16 lowercase hex digits");
+  return {};
+}
+
+Status validate_tap_name(std::string_view tap) {
+  constexpr std::string_view prefix = "tap-fc-";
+  if (tap.size() != prefix.size() + 8 ||
+      tap.substr(0, prefix.size()) != prefix ||
+      !std::all_of(tap.begin() + prefix.size(), tap.end(), is_lower_hex))
+    return invalid_argument("tap name " + printable(tap) +
+                            " is not tap-fc-<8 lowercase hex digits>");
+  return {};
+}
+
+Status validate_tap_name_for(std::string_view tap, std::string_view vm_id) {
+  if (auto st = validate_tap_name(tap); !st)
+    return st;
+  if (auto st = validate_vm_id(vm_id); !st)
+    return st;
+  if (tap != tap_name(vm_id))
+    return refused("tap " + std::string(tap) + " does not belong to vm " +
+                   std::string(vm_id) + " (expected " + tap_name(vm_id) + ")");
+  return {};
+}
+
+Status validate_bridge_name(std::string_view bridge) {
+  if (bridge.empty() || bridge.size() > IFNAMSIZ - 1 ||
+      !is_name_start(bridge[0]) ||
+      !std::all_of(bridge.begin(), bridge.end(), is_name_char))
+    return invalid_argument("bridge name " + printable(bridge) +
+                            " is not 1-15 characters of [a-z0-9-] starting "
+                            "with a letter or digit");
+  return {};
+}
+
+Status validate_banger_name(std::string_view name) {
+  if (name.empty() || name.size() > 63 || !is_name_start(name[0]) ||
+      !std::all_of(name.begin(), name.end(), is_name_char))
+    return invalid_argument("name " + printable(name) +
+                            " does not match [a-z0-9][a-z0-9-]{0,62}");
+  return {};
+}
+
+Result<int> parse_signal(std::string_view signal) {
+  if (signal.empty() || signal.size() > 16)
+    return invalid_argument("signal " + printable(signal) +
+                            " is not a signal name or number");
+  if (signal[0] >= '0' && signal[0] <= '9') {
+    auto number = parse_decimal(signal, 1000);
+    if (!number)
+      return invalid_argument("signal " + printable(signal) +
+                              " is not a signal name or number");
+    auto signo = static_cast<int>(*number);
+    if (allowed_signal_name(signo).empty())
+      return refused("signal " + std::to_string(signo) +
+                     " is not one of HUP INT QUIT KILL USR1 USR2 TERM");
+    return signo;
+  }
+  std::string upper;
+  for (char c : signal) {
+    auto u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u) || u >= 0x80)
+      return invalid_argument("signal " + printable(signal) +
+                              " is not a signal name or number");
+    upper += static_cast<char>(std::toupper(u));
+  }
+  std::string_view name = upper;
+  if (name.size() > 3 && name.substr(0, 3) == "SIG")
+    name.remove_prefix(3);
+  for (const auto& allowed : allowed_signals)
+    if (allowed.name == name)
+      return allowed.number;
+  return refused("signal " + printable(signal) +
+                 " is not one of HUP INT QUIT KILL USR1 USR2 TERM");
+}
+
+std::string_view allowed_signal_name(int signo) {
+  for (const auto& allowed : allowed_signals)
+    if (allowed.number == signo)
+      return allowed.name;
+  return {};
+}
+
+Result<pid_t> validate_pid(long long pid, std::optional<pid_t> caller_pid) {
+  auto pid_max = read_pid_max();
+  if (pid < 1 || pid > pid_max)
+    return invalid_argument("pid " + std::to_string(pid) + " is outside [2, " +
+                            std::to_string(pid_max) + "]");
+  if (pid == 1)
+    return refused("pid 1 is init, not a VMM");
+  if (pid == ::getpid())
+    return refused("pid " + std::to_string(pid) + " is banger-helper itself");
+  if (caller_pid && pid == *caller_pid)
+    return refused("pid " + std::to_string(pid) + " is the caller itself");
+  return static_cast<pid_t>(pid);
+}
+
+std::string MacAddress::to_string() const {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0],
+                bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]);
+  return buf;
+}
+
+Result<MacAddress> parse_mac(std::string_view mac) {
+  MacAddress out;
+  bool well_formed = mac.size() == 17;
+  for (std::size_t i = 0; well_formed && i < 6; ++i) {
+    int high = hex_value(mac[i * 3]);
+    int low = hex_value(mac[i * 3 + 1]);
+    if (high < 0 || low < 0 || (i < 5 && mac[i * 3 + 2] != ':'))
+      well_formed = false;
+    else
+      out.bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
+  }
+  if (!well_formed)
+    return invalid_argument("MAC address " + printable(mac) +
+                            " is not xx:xx:xx:xx:xx:xx");
+  if (out.bytes[0] & 0x01)
+    return refused("MAC address " + out.to_string() + " is multicast");
+  if (!(out.bytes[0] & 0x02))
+    return refused("MAC address " + out.to_string() +
+                   " is not locally administered");
+  return out;
+}
+
+std::uint32_t Ipv4Subnet::netmask() const {
+  return prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_length);
+}
+
+bool Ipv4Subnet::contains(std::uint32_t address) const {
+  return (address & netmask()) == network;
+}
+
+std::string Ipv4Subnet::to_string() const {
+  return ipv4_to_string(network) + "/" + std::to_string(prefix_length);
+}
+
+std::string Ipv4Subnet::gateway_string() const {
+  return ipv4_to_string(gateway());
+}
+
+std::string ipv4_to_string(std::uint32_t address) {
+  return std::to_string(address >> 24) + "." +
+         std::to_string((address >> 16) & 0xff) + "." +
+         std::to_string((address >> 8) & 0xff) + "." +
+         std::to_string(address & 0xff);
+}
+
+Result<Ipv4Subnet> parse_ipv4_subnet(std::string_view cidr) {
+  auto malformed = [&] {
+    return invalid_argument("subnet " + printable(cidr) +
+                            " is not a.b.c.d/n with n in [8, 30]");
+  };
+  if (cidr.size() > 18)
+    return malformed();
+  auto slash = cidr.find('/');
+  if (slash == std::string_view::npos)
+    return malformed();
+  auto prefix = parse_decimal(cidr.substr(slash + 1), 32);
+  if (!prefix || *prefix < 8 || *prefix > 30)
+    return malformed();
+  std::uint32_t address = 0;
+  std::string_view rest = cidr.substr(0, slash);
+  for (int i = 0; i < 4; ++i) {
+    auto dot = rest.find('.');
+    if ((i < 3) == (dot == std::string_view::npos))
+      return malformed();
+    auto octet = parse_decimal(rest.substr(0, dot), 255);
+    if (!octet)
+      return malformed();
+    address = (address << 8) | static_cast<std::uint32_t>(*octet);
+    rest = dot == std::string_view::npos ? std::string_view{}
+                                         : rest.substr(dot + 1);
+  }
+  Ipv4Subnet subnet{address, static_cast<std::uint8_t>(*prefix)};
+  if ((address & subnet.netmask()) != address)
+    return invalid_argument("subnet " + printable(cidr) +
+                            " has host bits set (network is " +
+                            ipv4_to_string(address & subnet.netmask()) + ")");
+  auto first_octet = address >> 24;
+  if (first_octet == 0 || first_octet == 127 || first_octet >= 224)
+    return refused("subnet " + subnet.to_string() +
+                   " is in a reserved, loopback or multicast range");
+  return subnet;
+}
+
+} // namespace banger::host

@@ -1,0 +1,136 @@
+// banger-helper: the root process behind bangerd. Its main is linear on
+// purpose: each step narrows what the process can do before the next one
+// widens what it can be asked.
+#include "messages/config.hpp"
+#include "messages/log.hpp"
+#include "messages/tls.hpp"
+#include "privileged/helper_actor.hpp"
+#include "privileged/host/vmm_registry.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+using namespace banger;
+
+namespace {
+
+int fail(const std::string& message) {
+  log::error("banger-helper cannot start", {{"error", message}});
+  std::cerr << "banger-helper: " << message << "\n";
+  return 1;
+}
+
+Result<std::optional<host::Ownership>> lookup_user(const std::string& name) {
+  if (name.empty())
+    return std::optional<host::Ownership>{};
+  auto* pw = ::getpwnam(name.c_str());
+  if (!pw)
+    return Error{Errc::invalid_argument, "vmm.user '" + name + "' does not exist"};
+  return std::optional<host::Ownership>{host::Ownership{pw->pw_uid, pw->pw_gid}};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // 1. Files this process creates are private unless it says otherwise.
+  ::umask(027);
+  // 2. Nothing this process starts (VMMs) can gain privileges through exec.
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  // 3. Shutdown signals only reach sigwait below; VMMs the helper starts are
+  //    reaped by the kernel (SIGCHLD ignored; launch_vmm resets it in the
+  //    child), so no zombie outlives its VMM.
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  sigaddset(&shutdown_signals, SIGTERM);
+  sigaddset(&shutdown_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+  std::signal(SIGCHLD, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // 4. Configuration: VMM binaries and network come from the helper's own
+  //    configuration, never from a request.
+  auto [home_dir, args] = take_home(argc, argv);
+  Config cfg;
+  if (auto read = cfg.read(home_dir, args); !read)
+    return fail(read.error().message);
+  log::init_stderr("banger-helper", log::Level::info);
+  if (::geteuid() != 0)
+    return fail("must run as root (it creates taps and launches VMMs)");
+  auto& s = cfg.settings;
+  HomeLayout layout{std::filesystem::absolute(home_dir)};
+  auto context = std::make_shared<HelperContext>();
+  auto& hc = context->config;
+  hc.layout = layout;
+  hc.version = "0.1.0";
+  hc.bridge = s.network_bridge;
+  hc.nat = s.network_nat;
+  hc.vmm.firecracker_bin = s.vmm_firecracker_bin;
+  hc.vmm.jailer_bin = s.vmm_jailer_bin;
+  hc.vmm.qemu_bin = s.vmm_qemu_bin;
+  auto user = lookup_user(s.vmm_user);
+  if (!user)
+    return fail(user.error().message);
+  hc.vmm.vmm_user = *user;
+  if (auto subnet = host::parse_ipv4_subnet(s.network_subnet); subnet)
+    hc.subnet = *subnet;
+  else
+    return fail(subnet.error().message);
+  if (auto bridge = host::validate_bridge_name(s.network_bridge); !bridge)
+    return fail(bridge.error().message);
+  auto kind = host::parse_vmm_kind(s.vmm_kind);
+  if (!kind)
+    return fail(kind.error().message);
+  hc.kind = !s.vmm_jailer_bin.empty() && *kind == host::VmmKind::firecracker ? host::VmmKind::jailer
+                                                                              : *kind;
+  hc.accel = s.vmm_accel == "kvm" ? host::Accel::kvm : host::Accel::tcg;
+  auto strategy = host::parse_rootfs_strategy(s.rootfs_strategy);
+  if (!strategy)
+    return fail(strategy.error().message);
+  hc.strategy = *strategy;
+  {
+    std::ifstream token(layout.state_dir() / "helper.token");
+    if (!(token >> hc.credential) || hc.credential.size() < 32)
+      return fail("cannot read the credential " + (layout.state_dir() / "helper.token").string()
+                  + "; run banger init");
+  }
+
+  // 5. Only mutual TLS with this home's CA reaches the actor.
+  if (auto tls = enable_tls(cfg, layout, TlsRole::helper); !tls)
+    return fail(tls.error().message);
+
+  // 6. Rebuild what this helper may signal: VMMs of this home still running.
+  host::VmmMatcher matcher{layout, hc.vmm.vmm_executables()};
+  if (auto found = host::rediscover(matcher); found)
+    context->launched.replace_all(*found);
+
+  caf::actor_system sys{cfg};
+  auto helper = spawn_helper(sys, context);
+  // 7. Loopback only, whatever the configuration says about the daemon.
+  auto port = caf::openssl::publish(helper, s.helper_port, "127.0.0.1");
+  if (!port) {
+    caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
+    return fail("cannot listen on 127.0.0.1:" + std::to_string(s.helper_port) + ": "
+                + sys.render(port.error()));
+  }
+  log::info("banger-helper serving", {{"home", layout.home().string()},
+                                      {"port", static_cast<unsigned>(*port)},
+                                      {"vmm_kind", std::string(host::to_string(hc.kind))},
+                                      {"rediscovered_vmms", static_cast<std::int64_t>(context->launched.size())}});
+  int signal_number = 0;
+  sigwait(&shutdown_signals, &signal_number);
+  log::info("banger-helper shutting down; VMMs keep running", {});
+  caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
+  return 0;
+}

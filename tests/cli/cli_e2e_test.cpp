@@ -1,0 +1,247 @@
+// banger against a real bangerd + banger-helper + fc-stub in a temp home:
+// the commands a user runs, their output, JSON and exit codes. Needs root
+// (the helper creates a bridge and taps); skipped with a message otherwise.
+#include "tests/cli/cli_run.hpp"
+#include "tests/support/process.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+using namespace banger;
+using banger::test::run_banger;
+using nlohmann::json;
+
+namespace {
+
+#if defined(BANGERD_BIN) && defined(BANGER_HELPER_BIN) && defined(FC_STUB_BIN)
+constexpr bool have_daemon = true;
+const char* const daemon_bin = BANGERD_BIN;
+const char* const helper_bin = BANGER_HELPER_BIN;
+const char* const stub_bin = FC_STUB_BIN;
+#else
+constexpr bool have_daemon = false;
+const char* const daemon_bin = "";
+const char* const helper_bin = "";
+const char* const stub_bin = "";
+#endif
+
+bool port_free(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+int free_port_pair() {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = 20000 + static_cast<int>((::getpid() * 7919 + attempt * 104729) % 30000);
+    if (port_free(port) && port_free(port + 1))
+      return port;
+  }
+  return 0;
+}
+
+// A running installation: helper + daemon, torn down in reverse.
+struct Installation {
+  test::TempDir dir{"banger-cli-e2e"};
+  std::string home = dir.path();
+  std::string bridge;
+  std::optional<test::Child> helper, daemon;
+  std::set<std::string> vm_ids;
+
+  std::vector<std::string> with_home(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--home", home});
+    return args;
+  }
+  test::RunResult cli(std::vector<std::string> args) const { return run_banger(with_home(args)); }
+
+  ~Installation() {
+    for (auto* child : {&daemon, &helper})
+      if (*child) {
+        (*child)->signal(SIGTERM);
+        if (!(*child)->wait(std::chrono::seconds(10)))
+          MESSAGE("a child ignored SIGTERM for 10 s; killing it");
+      }
+    for (const auto& id : vm_ids)
+      test::run({"ip", "link", "del", "tap-fc-" + id.substr(0, 8)});
+    if (!bridge.empty())
+      test::run({"ip", "link", "del", bridge});
+  }
+};
+
+json parse_json(const test::RunResult& r) {
+  INFO("stdout: " << r.out << " stderr: " << r.err);
+  REQUIRE(!r.out.empty());
+  return json::parse(r.out);
+}
+
+} // namespace
+
+TEST_CASE("banger drives a real daemon end to end") {
+  if (!have_daemon) {
+    MESSAGE("skipped: bangerd, banger-helper or fc-stub is not part of this build");
+    return;
+  }
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: banger-helper needs root");
+    return;
+  }
+  Installation inst;
+  int port = free_port_pair();
+  REQUIRE(port != 0);
+  char bridge[16];
+  std::snprintf(bridge, sizeof bridge, "bgc%x", static_cast<unsigned>(::getpid()) & 0xfffffu);
+  auto subnet = "10.213." + std::to_string(::getpid() % 250) + ".0/24";
+  auto init = run_banger({"init", "--home", inst.home, "--port", std::to_string(port), "--set",
+                      std::string("vmm.firecracker-bin=") + stub_bin, "--set",
+                      std::string("network.bridge=") + bridge, "--set",
+                      "network.subnet=" + subnet});
+  REQUIRE_MESSAGE(init.exit_code == 0, init.err);
+  inst.bridge = bridge;
+  inst.helper.emplace(test::Child::spawn({helper_bin, "--home", inst.home}, {},
+                                         inst.home + "/logs/helper.stderr"));
+  inst.daemon.emplace(test::Child::spawn({daemon_bin, "--home", inst.home}, {},
+                                         inst.home + "/logs/daemon.stderr"));
+  test::RunResult status;
+  bool up = test::eventually(
+    [&] {
+      // Serving comes first; the helper link may connect a moment later.
+      status = inst.cli({"-o", "json", "daemon", "status"});
+      return status.exit_code == 0 && json::parse(status.out)["helper_reachable"] == true;
+    },
+    std::chrono::seconds(30), std::chrono::milliseconds(50));
+  REQUIRE_MESSAGE(up, "daemon status: " << status.exit_code << " " << status.err);
+  CHECK(inst.cli({"daemon", "status"}).out.find("helper:            reachable") != std::string::npos);
+
+  // Images live beneath <home>/images: the helper clones only from there.
+  auto image_dir = std::filesystem::path(inst.home) / "images" / "tiny";
+  std::filesystem::create_directories(image_dir);
+  std::ofstream(image_dir / "vmlinux") << "kernel";
+  std::ofstream(image_dir / "rootfs.ext4") << std::string(65536, '\0');
+  auto image = inst.cli({"image", "add", "tiny", "--kernel", (image_dir / "vmlinux").string(),
+                         "--rootfs", (image_dir / "rootfs.ext4").string()});
+  REQUIRE_MESSAGE(image.exit_code == 0, image.err);
+
+  auto created = inst.cli({"vm", "create", "--image", "tiny", "--name", "e1", "--start"});
+  REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+  CHECK(created.out.find("state:") != std::string::npos);
+  CHECK(created.err.find("(op-") != std::string::npos);
+
+  auto ls = parse_json(inst.cli({"vm", "ls", "-o", "json"}));
+  REQUIRE(ls["vms"].size() == 1);
+  auto e1 = ls["vms"][0];
+  CHECK(e1["name"] == "e1");
+  CHECK(e1["state"] == "running");
+  CHECK(e1["image"] == "tiny");
+  std::string id = e1["id"];
+  inst.vm_ids.insert(id);
+
+  SUBCASE("show by name, by id prefix; a missing VM is not_found with an op_id") {
+    auto by_name = parse_json(inst.cli({"-o", "json", "vm", "show", "e1"}));
+    CHECK(by_name["id"] == id);
+    auto by_prefix = inst.cli({"vm", "show", id.substr(0, 6)});
+    CHECK(by_prefix.exit_code == 0);
+    CHECK(by_prefix.out.find("name:") != std::string::npos);
+    auto missing = inst.cli({"vm", "show", "nope"});
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.err.starts_with("error: "));
+    CHECK(missing.err.find("(op-") != std::string::npos);
+    auto missing_json = parse_json(inst.cli({"-o", "json", "vm", "show", "nope"}));
+    CHECK(missing_json["error"]["code"] == "not_found");
+  }
+
+  SUBCASE("lifecycle: stop, start, kill, rm") {
+    auto stop = inst.cli({"vm", "stop", "e1"});
+    CHECK_MESSAGE(stop.exit_code == 0, stop.err);
+    CHECK(parse_json(inst.cli({"-o", "json", "vm", "show", "e1"}))["state"] == "stopped");
+    auto start = inst.cli({"vm", "start", "e1"});
+    CHECK_MESSAGE(start.exit_code == 0, start.err);
+    auto kill = inst.cli({"vm", "kill", "--signal", "KILL", "e1"});
+    CHECK_MESSAGE(kill.exit_code == 0, kill.err);
+    auto shown = parse_json(inst.cli({"-o", "json", "vm", "show", "e1"}));
+    CHECK(shown["state"] == "stopped");
+    CHECK(shown["last_stop"] == "signal");
+    auto rm = inst.cli({"vm", "rm", "e1"});
+    CHECK_MESSAGE(rm.exit_code == 0, rm.err);
+    CHECK(inst.cli({"vm", "show", "e1"}).exit_code == 1);
+  }
+
+  SUBCASE("several VMs: concurrent stop, ambiguous prefix, op show, doctor") {
+    std::string op_id;
+    std::vector<std::string> names{"e1"};
+    for (int i = 2; i <= 4; ++i) {
+      auto name = "e" + std::to_string(i);
+      auto r = inst.cli({"-o", "json", "vm", "create", "--image", "tiny", "--name", name,
+                         "--start", "--no-wait"});
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      op_id = parse_json(r)["op_id"];
+      names.push_back(name);
+    }
+    // Wait for the last create through the same op_id the CLI printed.
+    test::RunResult op;
+    REQUIRE(test::eventually(
+      [&] {
+        op = inst.cli({"-o", "json", "op", "show", op_id});
+        return op.exit_code == 0 && parse_json(op)["outcome"] != "running";
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(20)));
+    CHECK(parse_json(op)["outcome"] == "succeeded");
+    auto op_text = inst.cli({"op", "show", op_id});
+    CHECK(op_text.out.find(op_id) != std::string::npos);
+    CHECK(op_text.out.find("STAGE") != std::string::npos);
+
+    auto list = parse_json(inst.cli({"-o", "json", "vm", "ls"}));
+    for (const auto& vm : list["vms"])
+      inst.vm_ids.insert(vm["id"].get<std::string>());
+    // Keep creating until two VM ids share a first digit (pigeonhole: <= 17).
+    std::map<char, int> first_digits;
+    for (const auto& id_seen : inst.vm_ids)
+      ++first_digits[id_seen[0]];
+    for (int i = 5; i < 25 && std::none_of(first_digits.begin(), first_digits.end(),
+                                           [](auto& p) { return p.second > 1; });
+         ++i) {
+      auto r = parse_json(inst.cli({"-o", "json", "vm", "create", "--image", "tiny"}));
+      inst.vm_ids.insert(r["id"].get<std::string>());
+      ++first_digits[r["id"].get<std::string>()[0]];
+    }
+    char shared = 0;
+    for (auto& [digit, count] : first_digits)
+      if (count > 1)
+        shared = digit;
+    REQUIRE(shared != 0);
+    auto ambiguous = inst.cli({"vm", "show", std::string(1, shared)});
+    CHECK(ambiguous.exit_code == 1);
+    CHECK(ambiguous.err.find("(op-") != std::string::npos);
+    CHECK(parse_json(inst.cli({"-o", "json", "vm", "show", std::string(1, shared)}))["error"]
+            ["code"] == "ambiguous");
+
+    auto stop = inst.cli({"vm", "stop", "e2", "e3", "e4", "nope"});
+    CHECK(stop.exit_code == 1);
+    for (auto name : {"e2", "e3", "e4"})
+      CHECK(stop.out.find(std::string(name) + ": stopped") != std::string::npos);
+    CHECK(stop.err.find("nope") != std::string::npos);
+
+    auto doctor = inst.cli({"doctor"});
+    CHECK_MESSAGE(doctor.exit_code == 0, doctor.out << doctor.err);
+
+    std::vector<std::string> rm{"vm", "rm"};
+    rm.insert(rm.end(), inst.vm_ids.begin(), inst.vm_ids.end());
+    auto removed = inst.cli(rm);
+    CHECK_MESSAGE(removed.exit_code == 0, removed.err);
+    CHECK(parse_json(inst.cli({"-o", "json", "vm", "ls"}))["vms"].empty());
+  }
+}

@@ -1,0 +1,110 @@
+// Command-line parsing for `banger`: the table of commands, their options and
+// help texts, and one parser that turns argv into an Invocation. CAF-free and
+// side-effect free: everything is validated here, before any connection, so a
+// usage error never reaches the daemon (exit 2).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace banger::cli {
+
+/// Process exit codes; documented in docs/cli.md and `banger --help`.
+enum ExitCode : int {
+  exit_ok = 0,          ///< the command did what was asked
+  exit_failed = 1,      ///< the daemon (or the local work) reported an error
+  exit_usage = 2,       ///< bad command line; nothing was contacted
+  exit_unreachable = 3, ///< bangerd could not be reached
+  exit_credentials = 4, ///< TLS files or local configuration unusable
+};
+
+enum class OutputFormat { text, json };
+
+/// Options accepted before or after any command word.
+struct GlobalOptions {
+  std::string home;           ///< --home, else $BANGER_HOME, else default_home
+  std::string daemon;         ///< --daemon HOST:PORT ("" = from banger.conf)
+  std::string cert, key, ca;  ///< explicit TLS files (with --daemon)
+  OutputFormat output = OutputFormat::text;
+  std::optional<std::chrono::milliseconds> timeout; ///< --timeout
+};
+
+/// What kind of value an option takes; checked by the parser.
+enum class ValueKind { none, text, number, duration, choice };
+
+struct OptionSpec {
+  std::string name;       ///< "--cpus"
+  std::string short_name; ///< "-f" or ""
+  ValueKind kind = ValueKind::none;
+  std::string metavar;    ///< "N", "PATH"
+  std::string help;
+  bool required = false;
+  bool repeatable = false;
+  std::vector<std::string> choices; ///< for ValueKind::choice
+};
+
+struct CommandSpec {
+  std::string name;      ///< "vm create"
+  std::string args;      ///< positional synopsis: "REF..."
+  std::string summary;
+  std::vector<OptionSpec> options;
+  int min_args = 0;
+  int max_args = 0;      ///< -1: unbounded
+  bool passthrough = false; ///< accepts `-- CMD...`
+  bool needs_daemon = true;
+  std::string example;
+  std::string details;   ///< extra paragraph for --help
+};
+
+/// Every command banger knows, in help order.
+const std::vector<CommandSpec>& command_table();
+const CommandSpec* find_command(std::string_view name);
+
+struct Invocation {
+  GlobalOptions global;
+  const CommandSpec* command = nullptr;
+  std::map<std::string, std::vector<std::string>> options; ///< by long name
+  std::vector<std::string> args;
+  std::vector<std::string> rest; ///< after `--`
+
+  bool has(std::string_view option) const;
+  /// Last value of `option`, or `fallback`.
+  std::string value(std::string_view option, std::string fallback = {}) const;
+  const std::vector<std::string>& values(std::string_view option) const;
+};
+
+struct ParseOutcome {
+  enum class Kind { run, help, usage_error };
+  Kind kind = Kind::run;
+  Invocation invocation;
+  std::string text; ///< help text (stdout) or error + short usage (stderr)
+};
+
+/// Parses argv without argv[0]. `env_home` is $BANGER_HOME (may be null).
+ParseOutcome parse(const std::vector<std::string>& argv, const char* env_home);
+
+/// Full help of one command; of a group ("vm"); of banger.
+std::string command_help(const CommandSpec& spec);
+std::string group_help(std::string_view group);
+std::string main_help();
+/// One line "usage: banger vm show REF [options]".
+std::string usage_line(const CommandSpec& spec);
+
+/// "30s", "500ms", "2m", "1h", or plain seconds ("45").
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+/// Decimal unsigned integer within [0, max].
+std::optional<std::uint64_t> parse_number(std::string_view text, std::uint64_t max);
+
+/// HOST:PORT (IPv6 in brackets: [::1]:7420).
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+std::optional<HostPort> parse_host_port(std::string_view text);
+
+} // namespace banger::cli

@@ -1,0 +1,85 @@
+// The CLI's connection to bangerd: one actor system, one mutual-TLS
+// connection to the control actor, blocking requests with timeouts (a CLI
+// may block; the daemon never does).
+#pragma once
+
+#include "messages/config.hpp"
+#include "messages/interfaces.hpp"
+#include "tools/cli/args.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace banger::cli {
+
+/// Why a session could not be opened: the exit code and a message for
+/// `error: <message>`.
+struct SessionError {
+  int exit_code = exit_unreachable;
+  std::string message;
+};
+
+class Session {
+public:
+  /// Reads <home>/banger.conf (for daemon.port), sets up the client's TLS
+  /// files and connects. Never hangs: CAF's middleman timeouts bound a hung
+  /// peer, and a refused connection fails at once.
+  static std::unique_ptr<Session> open(const GlobalOptions& options, SessionError& error);
+
+  ~Session();
+
+  /// One request; the reply or the error (CAF errors mapped by view()).
+  template <class Reply, class Request>
+  caf::expected<Reply> call(const Request& request, std::chrono::milliseconds timeout) {
+    caf::scoped_actor self{*system_};
+    caf::expected<Reply> result{caf::error{}};
+    self->request(control_, timeout, request)
+      .receive([&](Reply& reply) { result = std::move(reply); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  /// All requests sent at once, replies collected in request order: the
+  /// daemon works on them concurrently.
+  template <class Reply, class Request>
+  std::vector<caf::expected<Reply>> call_all(const std::vector<Request>& requests,
+                                             std::chrono::milliseconds timeout) {
+    caf::scoped_actor self{*system_};
+    using handle_type = decltype(self->request(control_, timeout, requests.front()));
+    std::vector<handle_type> handles;
+    handles.reserve(requests.size());
+    for (const auto& r : requests)
+      handles.push_back(self->request(control_, timeout, r));
+    std::vector<caf::expected<Reply>> results;
+    for (auto& h : handles) {
+      caf::expected<Reply> result{caf::error{}};
+      h.receive([&](Reply& reply) { result = std::move(reply); },
+                [&](caf::error& err) { result = std::move(err); });
+      results.push_back(std::move(result));
+    }
+    return results;
+  }
+
+  const std::string& address() const { return address_; }
+  const Config& config() const { return *config_; }
+
+private:
+  Session() = default;
+
+  std::unique_ptr<Config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  control_actor control_;
+  std::string address_;
+};
+
+/// The envelope every CLI request carries: current protocol, no op_id (the
+/// daemon mints it), no credential (mutual TLS authenticates the CLI).
+Envelope client_envelope();
+
+} // namespace banger::cli

@@ -1,0 +1,68 @@
+// The handlers of banger's commands. main() parses, validates, connects (for
+// commands that need the daemon) and calls exactly one handler, which returns
+// the process exit code.
+#pragma once
+
+#include "messages/errc.hpp"
+#include "tools/cli/args.hpp"
+#include "tools/cli/output.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace banger::cli {
+
+class Session;
+
+struct Context {
+  const Invocation& inv;
+  /// Null for commands that do not talk to the daemon (init). Handlers that
+  /// end up running a local program (ssh, logs --follow) reset it first.
+  std::unique_ptr<Session> session;
+
+  bool json() const { return inv.global.output == OutputFormat::json; }
+  /// --timeout, else `fallback`.
+  std::chrono::milliseconds timeout(std::chrono::milliseconds fallback
+                                    = std::chrono::seconds(30)) const;
+};
+
+using Handler = int (*)(Context&);
+
+/// The handler of a command from the table; nullptr for none.
+Handler find_handler(std::string_view command);
+
+/// Command-specific checks that need no daemon (names, op ids); "" when fine.
+std::string validate(const Invocation& inv);
+
+/// Prints an error the way -o asks (text to stderr, JSON to stdout) and
+/// returns the matching exit code (1, or 3 when the daemon went away).
+int report_error(const Context& ctx, const caf::error& error, const std::string& prefix = {});
+int report_error(const Context& ctx, Errc code, const std::string& message,
+                 const std::string& op_id, int exit_code = exit_failed);
+
+/// Writes `text` (or the JSON) to stdout.
+void print(const Context& ctx, const std::string& text, const nlohmann::json& json);
+
+/// Image id -> name from the daemon; empty when the list cannot be fetched.
+ImageNames fetch_image_names(Context& ctx);
+
+// Handlers, by file.
+int cmd_init(Context& ctx);            // commands_local.cpp
+int cmd_vm_ssh(Context& ctx);          // commands_local.cpp
+int cmd_vm_logs(Context& ctx);         // commands_local.cpp
+int cmd_daemon_status(Context& ctx);   // commands_misc.cpp
+int cmd_image_add(Context& ctx);       // commands_misc.cpp
+int cmd_image_ls(Context& ctx);        // commands_misc.cpp
+int cmd_image_show(Context& ctx);      // commands_misc.cpp
+int cmd_image_rm(Context& ctx);        // commands_misc.cpp
+int cmd_op_show(Context& ctx);         // commands_misc.cpp
+int cmd_doctor(Context& ctx);          // commands_misc.cpp
+int cmd_vm_create(Context& ctx);       // commands_vm.cpp
+int cmd_vm_ls(Context& ctx);           // commands_vm.cpp
+int cmd_vm_show(Context& ctx);         // commands_vm.cpp
+int cmd_vm_action(Context& ctx);       // commands_vm.cpp: start stop restart rm kill
+
+} // namespace banger::cli

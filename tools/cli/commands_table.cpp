@@ -1,0 +1,143 @@
+// The command table: every command, its options and its help text. The parser
+// (args.cpp) and the dispatcher (main.cpp) both read it, so a command exists
+// exactly when it is listed here.
+#include "tools/cli/args.hpp"
+
+namespace banger::cli {
+
+namespace {
+
+OptionSpec flag(std::string name, std::string help, std::string short_name = {}) {
+  return {std::move(name), std::move(short_name), ValueKind::none, "", std::move(help)};
+}
+
+OptionSpec text(std::string name, std::string metavar, std::string help,
+                bool required = false) {
+  return {std::move(name), "", ValueKind::text, std::move(metavar), std::move(help), required};
+}
+
+OptionSpec number(std::string name, std::string metavar, std::string help) {
+  return {std::move(name), "", ValueKind::number, std::move(metavar), std::move(help)};
+}
+
+std::vector<CommandSpec> build_table() {
+  std::vector<CommandSpec> t;
+  {
+    CommandSpec c{"init", "", "create or complete an installation in --home"};
+    OptionSpec vmm{"--vmm", "", ValueKind::choice, "KIND", "firecracker or qemu"};
+    vmm.choices = {"firecracker", "qemu"};
+    OptionSpec set{"--set", "", ValueKind::text, "KEY=VALUE",
+                   "any banger.conf key (repeatable), e.g. network.bridge=br-test"};
+    set.repeatable = true;
+    c.options = {vmm, number("--port", "N", "daemon port N (the helper gets N+1)"), set,
+                 flag("--force", "regenerate keys, certificates and banger.conf"),
+                 text("--daemon-group", "GROUP", "group that may read tls/client.key")};
+    c.needs_daemon = false;
+    c.example = "banger init --home /srv/banger --vmm firecracker --port 7420";
+    c.details = "Re-running is safe: existing keys and certificates are kept.";
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"daemon status", "", "show the daemon's version, VM counts and helper"};
+    c.example = "banger --home /srv/banger daemon status";
+    c.details = "Exits 0 as soon as the daemon serves requests (usable as a readiness probe).";
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"image add", "NAME", "register a kernel + rootfs as an image"};
+    c.options = {text("--kernel", "PATH", "guest kernel", true),
+                 text("--rootfs", "PATH", "base root filesystem image", true),
+                 text("--initrd", "PATH", "initial ramdisk"),
+                 text("--boot-args", "ARGS", "extra kernel command line")};
+    c.min_args = c.max_args = 1;
+    c.example = "banger image add debian --kernel images/debian/vmlinux --rootfs images/debian/rootfs.ext4";
+    c.details = "Relative paths are made absolute before they are sent.";
+    t.push_back(c);
+  }
+  t.push_back({"image ls", "", "list images", {}, 0, 0, false, true, "banger image ls -o json"});
+  t.push_back({"image show", "REF", "show one image (name, id or unique id prefix)", {}, 1, 1,
+               false, true, "banger image show debian"});
+  t.push_back({"image rm", "REF", "remove an image no VM uses", {}, 1, 1, false, true,
+               "banger image rm debian"});
+  {
+    CommandSpec c{"vm create", "", "create a VM from an image (and start it)"};
+    c.options = {text("--image", "IMAGE", "image name or id", true),
+                 text("--name", "NAME", "VM name [a-z0-9][a-z0-9-]{0,62} (default: generated)"),
+                 number("--cpus", "N", "vCPUs (default: the daemon's)"),
+                 number("--memory", "MIB", "memory in MiB (default: the daemon's)"),
+                 flag("--start", "start the VM once created"),
+                 flag("--no-wait", "print the op_id and return; see `banger op show`")};
+    c.example = "banger vm create --image debian --name web1 --cpus 2 --memory 512 --start";
+    c.details = "Shows the current stage while the daemon works; prints the VM when done.";
+    t.push_back(c);
+  }
+  t.push_back({"vm ls", "", "list VMs", {}, 0, 0, false, true, "banger vm ls -o json"});
+  t.push_back({"vm show", "REF", "show every field of one VM (name, id or unique id prefix)",
+               {}, 1, 1, false, true, "banger vm show web1"});
+  {
+    CommandSpec c{"vm start", "REF...", "start VMs"};
+    c.options = {flag("--wait", "wait until the guest is reachable")};
+    c.min_args = 1;
+    c.max_args = -1;
+    c.example = "banger vm start web1 web2";
+    t.push_back(c);
+  }
+  for (auto [name, summary] : {std::pair{"vm stop", "stop VMs gracefully (up to vmm.stop-grace)"},
+                               std::pair{"vm restart", "stop then start VMs"},
+                               std::pair{"vm rm", "delete VMs (killing them if running)"}}) {
+    CommandSpec c{name, "REF...", summary, {}, 1, -1};
+    c.example = std::string("banger ") + name + " web1 web2";
+    c.details = "Several REFs run concurrently; each gets its own result line; "
+                "exit 1 if any failed. Default --timeout: 120s.";
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"vm kill", "REF...", "signal the VMMs of VMs (default TERM)"};
+    c.options = {text("--signal", "SIG", "signal name or number, e.g. KILL")};
+    c.min_args = 1;
+    c.max_args = -1;
+    c.example = "banger vm kill --signal KILL web1";
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"vm ssh", "REF", "ssh into a running VM as root"};
+    c.min_args = c.max_args = 1;
+    c.passthrough = true;
+    c.example = "banger vm ssh web1 -- uname -a";
+    c.details = "Uses banger's own key and known_hosts (host keys pinned on first use).";
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"vm logs", "REF", "print the VMM log of a VM"};
+    c.options = {flag("--follow", "keep printing new lines until interrupted", "-f")};
+    c.min_args = c.max_args = 1;
+    c.example = "banger vm logs web1 --follow";
+    t.push_back(c);
+  }
+  t.push_back({"op show", "OP_ID", "show the stages and outcome of an operation", {}, 1, 1,
+               false, true, "banger op show op-3f9a0c12d4e1"});
+  {
+    CommandSpec c{"doctor", "", "find resources no record owns (taps, rootfs, sockets...)"};
+    c.options = {flag("--fix", "remove what was found")};
+    c.example = "banger doctor --fix";
+    c.details = "Exits 0 when nothing was found or everything was fixed, 1 otherwise.";
+    t.push_back(c);
+  }
+  return t;
+}
+
+} // namespace
+
+const std::vector<CommandSpec>& command_table() {
+  static const std::vector<CommandSpec> table = build_table();
+  return table;
+}
+
+const CommandSpec* find_command(std::string_view name) {
+  for (const auto& c : command_table())
+    if (c.name == name)
+      return &c;
+  return nullptr;
+}
+
+} // namespace banger::cli

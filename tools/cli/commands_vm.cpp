@@ -1,0 +1,218 @@
+// vm create (async begin + status polls), vm ls, vm show and the lifecycle
+// actions (start, stop, restart, rm, kill) over one or many VMs.
+#include "tools/cli/client.hpp"
+#include "tools/cli/commands.hpp"
+
+#include "messages/error.hpp"
+
+#include <caf/all.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+#include <thread>
+
+namespace banger::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+nlohmann::json vm_json(const VmRecord& vm, const ImageNames& images) {
+  auto j = to_json(vm);
+  auto it = images.find(vm.image_id);
+  j["image"] = it != images.end() ? it->second : "";
+  return j;
+}
+
+// Shows progress of a running operation on stderr: one rewritten line on a
+// terminal, one line per new stage otherwise.
+class Progress {
+public:
+  explicit Progress(bool enabled) : enabled_(enabled), tty_(::isatty(STDERR_FILENO) == 1) {}
+  ~Progress() { finish(); }
+
+  void update(const OperationStatus& op) {
+    if (!enabled_ || op.stage.empty())
+      return;
+    auto line = op.op_id + ": " + op.stage;
+    if (op.stages_total > 0)
+      line += " (" + std::to_string(op.stages_done) + "/" + std::to_string(op.stages_total) + ")";
+    if (tty_) {
+      if (line != last_)
+        std::cerr << "\r\033[K" << line << std::flush;
+      dirty_ = true;
+    } else if (op.stage != last_stage_) {
+      std::cerr << line << "\n";
+    }
+    last_ = line;
+    last_stage_ = op.stage;
+  }
+
+  void finish() {
+    if (dirty_)
+      std::cerr << "\r\033[K" << std::flush;
+    dirty_ = false;
+  }
+
+private:
+  bool enabled_;
+  bool tty_;
+  bool dirty_ = false;
+  std::string last_;
+  std::string last_stage_;
+};
+
+int print_vm(Context& ctx, const VmRecord& vm) {
+  auto images = fetch_image_names(ctx);
+  print(ctx, render_vm(vm, images), vm_json(vm, images));
+  return exit_ok;
+}
+
+VmAction action_of(const std::string& command) {
+  if (command == "vm start")
+    return VmAction::start;
+  if (command == "vm stop")
+    return VmAction::stop;
+  if (command == "vm restart")
+    return VmAction::restart;
+  if (command == "vm kill")
+    return VmAction::kill;
+  return VmAction::remove;
+}
+
+std::string done_text(VmAction action, const VmRecord& vm) {
+  std::string state{to_string(vm.runtime.state)};
+  switch (action) {
+    case VmAction::remove:
+      return vm.name + ": removed";
+    case VmAction::stop:
+    case VmAction::kill:
+      return vm.name + ": " + state
+             + (vm.runtime.last_stop != StopRung::none
+                  ? " (" + std::string(to_string(vm.runtime.last_stop)) + ")"
+                  : "");
+    default:
+      return vm.name + ": " + state
+             + (vm.runtime.guest_ip.empty() ? "" : " (" + vm.runtime.guest_ip + ")");
+  }
+}
+
+} // namespace
+
+int cmd_vm_create(Context& ctx) {
+  const auto& inv = ctx.inv;
+  VmSpec spec;
+  spec.name = inv.value("--name");
+  spec.image = inv.value("--image");
+  spec.cpus = static_cast<std::uint32_t>(std::stoul(inv.value("--cpus", "0")));
+  spec.memory_mib = static_cast<std::uint32_t>(std::stoul(inv.value("--memory", "0")));
+  spec.start = inv.has("--start");
+
+  auto accepted = ctx.session->call<OpAccepted>(VmCreateBeginRequest{client_envelope(), spec},
+                                                ctx.timeout());
+  if (!accepted)
+    return report_error(ctx, accepted.error());
+  const auto op_id = accepted->op_id;
+  if (inv.has("--no-wait")) {
+    print(ctx, op_id + "\n", {{"op_id", op_id}});
+    return exit_ok;
+  }
+
+  // Poll fast at first (most creates finish in milliseconds), then back off.
+  Progress progress{!ctx.json()};
+  auto interval = 20ms;
+  OperationStatus op;
+  for (;;) {
+    auto status = ctx.session->call<OperationStatus>(OpStatusRequest{client_envelope(), op_id},
+                                                     ctx.timeout());
+    if (!status) {
+      progress.finish();
+      return report_error(ctx, with_op_id(status.error(), op_id));
+    }
+    op = std::move(*status);
+    if (op.outcome != OperationOutcome::running)
+      break;
+    progress.update(op);
+    std::this_thread::sleep_for(interval);
+    interval = std::min<std::chrono::milliseconds>(interval * 3 / 2, 200ms);
+  }
+  progress.finish();
+  if (op.outcome == OperationOutcome::failed)
+    return report_error(ctx, static_cast<Errc>(op.error_code), op.error_message, op.op_id);
+  auto vm = ctx.session->call<VmRecord>(VmShowRequest{client_envelope(), op.vm_id},
+                                        ctx.timeout());
+  if (!vm)
+    return report_error(ctx, with_op_id(vm.error(), op_id));
+  if (!ctx.json())
+    std::cerr << "created vm " << vm->name << " (" << op_id << ")\n";
+  return print_vm(ctx, *vm);
+}
+
+int cmd_vm_ls(Context& ctx) {
+  auto list = ctx.session->call<VmList>(VmListRequest{client_envelope()}, ctx.timeout());
+  if (!list)
+    return report_error(ctx, list.error());
+  auto images = fetch_image_names(ctx);
+  auto vms = std::move(list->vms);
+  std::sort(vms.begin(), vms.end(),
+            [](const VmRecord& a, const VmRecord& b) { return a.name < b.name; });
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& vm : vms)
+    array.push_back(vm_json(vm, images));
+  print(ctx, render_vm_table(vms, images, now_us()), {{"vms", array}});
+  return exit_ok;
+}
+
+int cmd_vm_show(Context& ctx) {
+  auto vm = ctx.session->call<VmRecord>(VmShowRequest{client_envelope(), ctx.inv.args[0]},
+                                        ctx.timeout());
+  if (!vm)
+    return report_error(ctx, vm.error());
+  return print_vm(ctx, *vm);
+}
+
+int cmd_vm_action(Context& ctx) {
+  const auto& inv = ctx.inv;
+  auto action = action_of(inv.command->name);
+  // Lifecycle requests may legitimately take the whole stop grace period.
+  auto slow = std::max<std::chrono::milliseconds>(
+    120s, ctx.session->config().settings.vmm_stop_grace + 30s);
+  bool is_slow = action != VmAction::start || inv.has("--wait");
+  auto timeout = ctx.timeout(is_slow ? slow : std::chrono::milliseconds(30s));
+
+  std::vector<VmActionRequest> requests;
+  for (const auto& ref : inv.args)
+    requests.push_back({client_envelope(), ref, action, inv.value("--signal"),
+                        inv.has("--wait")});
+  auto results = ctx.session->call_all<VmRecord>(requests, timeout);
+
+  int exit_code = exit_ok;
+  nlohmann::json array = nlohmann::json::array();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& ref = inv.args[i];
+    auto& result = results[i];
+    if (result) {
+      if (!ctx.json())
+        std::cout << done_text(action, *result) << "\n";
+      array.push_back({{"ref", ref}, {"ok", true}, {"vm", to_json(*result)}});
+      continue;
+    }
+    auto v = view(result.error());
+    exit_code = exit_failed;
+    if (ctx.json()) {
+      auto e = error_json(v.code, v.message, v.op_id);
+      array.push_back({{"ref", ref}, {"ok", false}, {"error", e["error"]}});
+    } else {
+      int code = report_error(ctx, result.error(), ref + ": ");
+      exit_code = std::max(exit_code, code);
+    }
+  }
+  if (ctx.json())
+    std::cout << dump({{"results", array}});
+  std::cout.flush();
+  return exit_code;
+}
+
+} // namespace banger::cli

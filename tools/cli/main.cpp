@@ -1,0 +1,62 @@
+// banger: the command-line client of bangerd. Parse and validate everything
+// first (a usage error exits 2 without contacting anything), then connect over
+// mutual TLS and run one command.
+#include "tools/cli/args.hpp"
+#include "tools/cli/client.hpp"
+#include "tools/cli/commands.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  using namespace banger::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = parse(args, std::getenv("BANGER_HOME"));
+  switch (parsed.kind) {
+    case ParseOutcome::Kind::help:
+      std::cout << parsed.text;
+      return exit_ok;
+    case ParseOutcome::Kind::usage_error:
+      std::cerr << parsed.text;
+      return exit_usage;
+    case ParseOutcome::Kind::run:
+      break;
+  }
+  const auto& inv = parsed.invocation;
+  if (auto problem = validate(inv); !problem.empty()) {
+    std::cerr << "error: " << problem << "\n" << usage_line(*inv.command) << "\n";
+    return exit_usage;
+  }
+  auto handler = find_handler(inv.command->name);
+  if (!handler) {
+    std::cerr << "error: '" << inv.command->name << "' is not implemented\n";
+    return exit_failed;
+  }
+  Context ctx{inv, nullptr};
+  if (inv.command->needs_daemon) {
+    SessionError error;
+    ctx.session = Session::open(inv.global, error);
+    if (!ctx.session) {
+      // Not daemon errors, so not Errc codes: the CLI's own two codes.
+      auto code = error.exit_code == exit_unreachable ? "daemon_unreachable" : "credentials";
+      if (ctx.json())
+        std::cout << dump({{"error", {{"code", code}, {"message", error.message}, {"op_id", ""}}}});
+      else
+        std::cerr << "error: " << error.message << "\n";
+      return error.exit_code;
+    }
+  }
+  int code = handler(ctx);
+  std::cout.flush();
+  std::cerr.flush();
+  // Tearing the actor system down (closing the connection, joining the
+  // scheduler and middleman threads) costs milliseconds and does nothing the
+  // kernel will not do at exit; the daemon treats the closed socket like any
+  // other disconnect.
+  if (ctx.session)
+    std::_Exit(code);
+  return code;
+}

@@ -1,0 +1,57 @@
+// What `banger` prints: human text and the stable `-o json` objects
+// (schemas in docs/cli.md). CAF-free so formatting has fast unit tests.
+#pragma once
+
+#include "messages/errc.hpp"
+#include "messages/requests.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace banger::cli {
+
+/// Image id -> name, to show VMs' images by name.
+using ImageNames = std::map<std::string, std::string>;
+
+// -- JSON --------------------------------------------------------------------
+
+nlohmann::json to_json(const VmRecord& vm);
+nlohmann::json to_json(const Image& image);
+nlohmann::json to_json(const OperationStatus& op);
+nlohmann::json to_json(const DaemonStatus& status);
+nlohmann::json to_json(const DoctorReport& report);
+/// {"error":{"code":"not_found","message":"...","op_id":"op-..."}}
+nlohmann::json error_json(Errc code, const std::string& message, const std::string& op_id);
+/// Two-space indented JSON plus newline.
+std::string dump(const nlohmann::json& j);
+
+// -- text --------------------------------------------------------------------
+
+/// Columns separated by two spaces, padded to the widest cell; the last
+/// column is not padded. rows[0] is the header.
+std::string render_table(const std::vector<std::vector<std::string>>& rows);
+
+/// "42s", "5m", "3h", "12d"; "-" when unknown.
+std::string format_age(std::int64_t since_us, std::int64_t now_us);
+/// Microseconds as milliseconds with 3 decimals: 12345 -> "12.345 ms".
+std::string format_ms(std::int64_t us);
+/// Unix microseconds as RFC 3339 UTC; "-" for 0.
+std::string format_time(std::int64_t unix_us);
+
+/// NAME ID STATE IMAGE IP CPUS MEMORY AGE
+std::string render_vm_table(const std::vector<VmRecord>& vms, const ImageNames& images,
+                            std::int64_t now_us);
+/// `key: value` lines with every field of the record.
+std::string render_vm(const VmRecord& vm, const ImageNames& images);
+std::string render_image_table(const std::vector<Image>& images, std::int64_t now_us);
+std::string render_image(const Image& image);
+std::string render_op(const OperationStatus& op);
+std::string render_status(const DaemonStatus& status);
+/// KIND OBJECT DETAIL FIXED, or "no findings".
+std::string render_doctor(const DoctorReport& report);
+
+} // namespace banger::cli

@@ -1,0 +1,466 @@
+#include "tools/fc-stub/server.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "tools/fc-stub/api.hpp"
+#include "tools/fc-stub/http.hpp"
+#include "tools/fc-stub/system.hpp"
+
+namespace banger::fc_stub {
+namespace {
+
+// micro_http serves at most this many connections at once.
+constexpr std::size_t connection_limit = 10;
+constexpr std::string_view server_full_reply =
+    "HTTP/1.1 503\r\nServer: Firecracker API\r\nConnection: close\r\n"
+    "Content-Length: 40\r\n\r\n{ \"error\": \"Too many open connections\" }";
+
+std::string_view status_text(int status) {
+  switch (status) {
+  case 200:
+    return "200 OK";
+  case 204:
+    return "204 No Content";
+  case 400:
+    return "400 Bad Request";
+  case 413:
+    return "413 Payload too large";
+  default:
+    return "500 Internal Server Error";
+  }
+}
+
+// Rust's `{:?}` of a Method.
+std::string_view method_debug(const std::string& method) {
+  if (method == "GET")
+    return "Get";
+  if (method == "PUT")
+    return "Put";
+  if (method == "PATCH")
+    return "Patch";
+  return "Delete";
+}
+
+std::string quoted(const std::string& text) {
+  return nlohmann::json(text).dump();
+}
+
+} // namespace
+
+struct Server::Connection {
+  int descriptor = -1;
+  std::string input;
+  std::string output;
+  bool continue_sent = false;
+  bool close_after_flush = false;
+  bool peer_closed = false;
+  // A request held back by the response-delay fault.
+  std::optional<http::Request> delayed;
+  std::int64_t delayed_start_ns = 0;
+  std::int64_t delayed_until_ms = 0;
+};
+
+Server::Server(ServerSettings settings, const Faults& faults, Logger& logger,
+               RequestLog& request_log, VmmSettings vmm_settings)
+    : settings_(std::move(settings)), faults_(faults), logger_(logger),
+      request_log_(request_log), vmm_(std::move(vmm_settings), logger, *this) {}
+
+Server::~Server() {
+  for (auto& connection : connections_)
+    ::close(connection->descriptor);
+  if (listener_ >= 0)
+    ::close(listener_);
+  if (signal_descriptor_ >= 0)
+    ::close(signal_descriptor_);
+}
+
+void Server::capture_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal_descriptor_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  // Firecracker ignores SIGPIPE; a client hanging up must not kill it.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void Server::terminate_by_signal(int signal_number) {
+  logger_.info("Received signal " + std::to_string(signal_number) +
+               ", shutting down.");
+  remove_api_socket();
+  // Die of the signal itself, as Firecracker (which does not handle it)
+  // would, so the parent sees WIFSIGNALED.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, signal_number);
+  signal(signal_number, SIG_DFL);
+  sigprocmask(SIG_UNBLOCK, &signals, nullptr);
+  raise(signal_number);
+  _exit(128 + signal_number);
+}
+
+void Server::pause_for(std::int64_t milliseconds) {
+  std::int64_t deadline = monotonic_ms() + milliseconds;
+  for (;;) {
+    std::int64_t left = deadline - monotonic_ms();
+    if (left <= 0)
+      return;
+    pollfd watched{signal_descriptor_, POLLIN, 0};
+    if (::poll(&watched, 1, static_cast<int>(left)) > 0) {
+      signalfd_siginfo information{};
+      if (::read(signal_descriptor_, &information, sizeof information) ==
+          static_cast<ssize_t>(sizeof information))
+        terminate_by_signal(static_cast<int>(information.ssi_signo));
+    }
+  }
+}
+
+std::optional<std::string> Server::bind_api_socket() {
+  const std::string& path = settings_.api_socket;
+  auto failure = [&](int error) {
+    if (error == EADDRINUSE)
+      return "Failed to open the API socket at: " + path +
+             ". Check that it is not already used.";
+    return "Failed to bind and run the HTTP server: IO error: " +
+           io_error_text(error);
+  };
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path)
+    return failure(ENAMETOOLONG);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listener_ < 0)
+    return failure(errno);
+  // bind() refuses an existing path with EADDRINUSE, exactly Firecracker's
+  // "Address in use" case: a stale or live socket is never replaced.
+  if (::bind(listener_, reinterpret_cast<sockaddr*>(&address),
+             sizeof address) != 0)
+    return failure(errno);
+  socket_created_ = true;
+  if (::listen(listener_, 128) != 0)
+    return failure(errno);
+  logger_.info("Listening on API socket (" + quoted(path) + ").");
+  return std::nullopt;
+}
+
+void Server::remove_api_socket() {
+  if (socket_created_) {
+    ::unlink(settings_.api_socket.c_str());
+    socket_created_ = false;
+  }
+}
+
+void Server::started() {
+  if (faults_.crash_after_boot_ms)
+    crash_at_ms_ = monotonic_ms() + *faults_.crash_after_boot_ms;
+}
+
+void Server::ctrl_alt_del() {
+  if (faults_.ignore_ctrl_alt_del) {
+    logger_.info("SendCtrlAltDel ignored (fc-stub ignore-ctrl-alt-del fault).");
+    return;
+  }
+  // A paused guest cannot react to the keystroke until it is resumed.
+  if (vmm_.state() == VmState::Paused)
+    shutdown_waiting_for_resume_ = true;
+  else if (!shutdown_at_ms_)
+    shutdown_at_ms_ = monotonic_ms() + faults_.shutdown_delay_ms;
+}
+
+void Server::paused() {
+  if (shutdown_at_ms_) {
+    shutdown_at_ms_.reset();
+    shutdown_waiting_for_resume_ = true;
+  }
+}
+
+void Server::resumed() {
+  if (shutdown_waiting_for_resume_) {
+    shutdown_waiting_for_resume_ = false;
+    shutdown_at_ms_ = monotonic_ms() + faults_.shutdown_delay_ms;
+  }
+}
+
+void Server::fatal(int exit_code) { exit_code_ = exit_code; }
+
+void Server::accept_connections() {
+  for (;;) {
+    int descriptor =
+        ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (descriptor < 0)
+      return;
+    if (connections_.size() >= connection_limit) {
+      write_all(descriptor, server_full_reply);
+      ::close(descriptor);
+      continue;
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->descriptor = descriptor;
+    connections_.push_back(std::move(connection));
+  }
+}
+
+void Server::read_from(Connection& connection) {
+  char chunk[16384];
+  for (;;) {
+    ssize_t got = ::recv(connection.descriptor, chunk, sizeof chunk, 0);
+    if (got > 0) {
+      connection.input.append(chunk, static_cast<std::size_t>(got));
+      continue;
+    }
+    if (got == 0 || (errno != EAGAIN && errno != EINTR))
+      connection.peer_closed = true;
+    if (got < 0 && errno == EINTR)
+      continue;
+    break;
+  }
+  process_input(connection);
+}
+
+void Server::process_input(Connection& connection) {
+  while (!connection.delayed && !connection.close_after_flush &&
+         !exit_code_) {
+    http::ParseResult parsed =
+        http::parse_request(connection.input, settings_.payload_limit);
+    if (parsed.status == http::ParseStatus::Incomplete) {
+      if (parsed.wants_continue && !connection.continue_sent) {
+        connection.continue_sent = true;
+        queue(connection, http::continue_response());
+      }
+      return;
+    }
+    if (parsed.status == http::ParseStatus::Invalid) {
+      logger_.error("API Server error on retrieving incoming request: "
+                    "Connection error: Parsing error: " +
+                        parsed.error,
+                    "fc_api");
+      connection.input.clear();
+      connection.close_after_flush = true;
+      queue(connection,
+            http::serialize(http::parse_error_response(parsed.error)));
+      return;
+    }
+    connection.input.erase(0, parsed.consumed);
+    connection.continue_sent = false;
+    std::int64_t start_ns = realtime_ns();
+    if (faults_.response_delay_ms > 0) {
+      connection.delayed = std::move(parsed.request);
+      connection.delayed_start_ns = start_ns;
+      connection.delayed_until_ms = monotonic_ms() + faults_.response_delay_ms;
+      return;
+    }
+    serve(connection, parsed.request, start_ns);
+  }
+}
+
+void Server::serve(Connection& connection, const http::Request& request,
+                   std::int64_t start_ns) {
+  std::string description = std::string(method_debug(request.method)) +
+                            " request on " + quoted(request.path);
+  if (request.body && request.path != "/mmds")
+    description += " with body " + quoted(*request.body);
+  logger_.info("The API server received a " + description + ".", "fc_api");
+
+  Routed routed = route(request);
+  http::Response response;
+  std::string fault_message;
+  if (const auto* fault = std::get_if<ApiFault>(&routed.outcome)) {
+    response.status = fault->status;
+    fault_message = fault->message;
+  } else if (const EndpointFault* injected = faults_.failing(
+                 request.method, request.path, routed.action_name)) {
+    response.status = 400;
+    fault_message = "injected fault: " + injected->text;
+  } else {
+    const auto& action = std::get<VmmAction>(routed.outcome);
+    Outcome outcome = vmm_.handle(action);
+    response.status = outcome.status;
+    response.body = std::move(outcome.body);
+    if (response.status >= 400)
+      fault_message = nlohmann::json::parse(response.body)["fault_message"];
+    if (!action.deprecation.empty() && response.status < 300) {
+      response.deprecation = true;
+      logger_.warn(action.deprecation, "fc_api");
+    }
+  }
+  if (response.status >= 400) {
+    if (response.body.empty())
+      response.body = nlohmann::json{{"fault_message", fault_message}}.dump();
+    logger_.error("Received Error. Status code: " +
+                      std::string(status_text(response.status)) +
+                      ". Message: " + fault_message,
+                  "fc_api");
+  } else {
+    logger_.info("The request was executed successfully. Status code: " +
+                     std::string(status_text(response.status)) + ".",
+                 "fc_api");
+  }
+
+  // The line is appended just before the reply goes out, so a client that
+  // has seen a reply always finds its line in the log; end_ns is taken then.
+  request_log_.append(RequestRecord{
+      .method = request.method,
+      .path = request.path.empty() ? request.uri : request.path,
+      .status = response.status,
+      .start_ns = start_ns,
+      .end_ns = realtime_ns(),
+      .action = routed.action_name});
+  queue(connection, http::serialize(response));
+}
+
+void Server::queue(Connection& connection, std::string_view bytes) {
+  connection.output += bytes;
+  flush(connection);
+}
+
+void Server::flush(Connection& connection) {
+  while (!connection.output.empty()) {
+    ssize_t written = ::send(connection.descriptor, connection.output.data(),
+                             connection.output.size(), MSG_NOSIGNAL);
+    if (written < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN) {
+        connection.peer_closed = true;
+        connection.output.clear();
+      }
+      break;
+    }
+    connection.output.erase(0, static_cast<std::size_t>(written));
+  }
+}
+
+void Server::run_timers() {
+  std::int64_t now = monotonic_ms();
+  if (crash_at_ms_ && now >= *crash_at_ms_) {
+    logger_.error("fc-stub crash-after-boot fault: killing the process.");
+    // An abnormal death: nothing is cleaned up, the socket file stays.
+    ::kill(::getpid(), SIGKILL);
+  }
+  for (auto& connection : connections_) {
+    if (connection->delayed && now >= connection->delayed_until_ms) {
+      http::Request request = std::move(*connection->delayed);
+      connection->delayed.reset();
+      serve(*connection, request, connection->delayed_start_ns);
+      process_input(*connection);
+    }
+  }
+  if (shutdown_at_ms_ && now >= *shutdown_at_ms_) {
+    logger_.info("Vmm is stopping.", "fc_vcpu 0");
+    exit_code_ = 0;
+  }
+}
+
+void Server::finish_connections() {
+  // Give clients the responses already queued (the 204 to SendCtrlAltDel
+  // in particular) before the process goes away.
+  std::int64_t deadline = monotonic_ms() + 100;
+  for (auto& connection : connections_) {
+    while (!connection->output.empty() && !connection->peer_closed &&
+           monotonic_ms() < deadline) {
+      pollfd watched{connection->descriptor, POLLOUT, 0};
+      ::poll(&watched, 1, 10);
+      flush(*connection);
+    }
+  }
+}
+
+int Server::run() {
+  std::vector<pollfd> watched;
+  std::vector<Connection*> watched_connections;
+  while (!exit_code_) {
+    watched.clear();
+    watched_connections.clear();
+    watched.push_back({signal_descriptor_, POLLIN, 0});
+    if (listener_ >= 0)
+      watched.push_back({listener_, POLLIN, 0});
+    std::size_t vsock_slot = watched.size();
+    if (vmm_.vsock_listener() >= 0)
+      watched.push_back({vmm_.vsock_listener(), POLLIN, 0});
+    std::size_t first_connection = watched.size();
+    std::int64_t next_deadline = -1;
+    auto consider = [&](std::int64_t deadline) {
+      if (next_deadline < 0 || deadline < next_deadline)
+        next_deadline = deadline;
+    };
+    for (auto& connection : connections_) {
+      short events = 0;
+      if (!connection->close_after_flush)
+        events |= POLLIN;
+      if (!connection->output.empty())
+        events |= POLLOUT;
+      if (connection->delayed)
+        consider(connection->delayed_until_ms);
+      // A hung-up peer would report POLLHUP forever; only its pending
+      // (delayed) response keeps it around, and that is a timer.
+      int descriptor = connection->peer_closed ? -1 : connection->descriptor;
+      watched.push_back({descriptor, events, 0});
+      watched_connections.push_back(connection.get());
+    }
+    if (shutdown_at_ms_)
+      consider(*shutdown_at_ms_);
+    if (crash_at_ms_)
+      consider(*crash_at_ms_);
+    int timeout = -1;
+    if (next_deadline >= 0)
+      timeout = static_cast<int>(
+          std::max<std::int64_t>(0, next_deadline - monotonic_ms()));
+
+    int ready = ::poll(watched.data(), watched.size(), timeout);
+    if (ready < 0 && errno != EINTR)
+      break;
+
+    if (watched[0].revents & POLLIN) {
+      signalfd_siginfo information{};
+      if (::read(signal_descriptor_, &information, sizeof information) ==
+          static_cast<ssize_t>(sizeof information))
+        terminate_by_signal(static_cast<int>(information.ssi_signo));
+    }
+    if (listener_ >= 0 && (watched[1].revents & POLLIN))
+      accept_connections();
+    if (vsock_slot < first_connection &&
+        (watched[vsock_slot].revents & POLLIN))
+      vmm_.refuse_vsock_connection();
+    for (std::size_t index = 0; index < watched_connections.size(); ++index) {
+      Connection& connection = *watched_connections[index];
+      short revents = watched[first_connection + index].revents;
+      if (revents & POLLOUT)
+        flush(connection);
+      if (revents & (POLLIN | POLLHUP | POLLERR))
+        read_from(connection);
+    }
+    run_timers();
+
+    // Drop connections that are done: closed by the peer with nothing left
+    // to say, or refused after a parse error once the reply is out.
+    std::erase_if(connections_, [&](const std::unique_ptr<Connection>& item) {
+      bool finished = item->output.empty() && !item->delayed &&
+                      (item->peer_closed || item->close_after_flush);
+      if (finished)
+        ::close(item->descriptor);
+      return finished;
+    });
+  }
+  finish_connections();
+  remove_api_socket();
+  int code = exit_code_.value_or(1);
+  if (code == 0)
+    logger_.info("Firecracker exiting successfully. exit_code=0");
+  else
+    logger_.error("Firecracker exiting with error. exit_code=" +
+                  std::to_string(code));
+  return code;
+}
+
+} // namespace banger::fc_stub

@@ -1,0 +1,317 @@
+// Post-boot operations, snapshots and the --config-file start.
+#include "tools/fc-stub/vmm.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "tools/fc-stub/decoder.hpp"
+#include "tools/fc-stub/system.hpp"
+#include "tools/fc-stub/vmm_support.hpp"
+
+namespace banger::fc_stub {
+
+using namespace vmm_support;
+
+namespace {
+
+std::string metrics_line() {
+  OrderedJson line = {{"utc_timestamp_ms", realtime_ns() / 1'000'000},
+                      {"fc_stub", {{"note", "no guest metrics are produced"}}}};
+  return line.dump() + "\n";
+}
+
+} // namespace
+
+Vmm::Result Vmm::load_snapshot(const OrderedJson& parameters) {
+  if (boot_path_)
+    return Failure{Category::LoadSnapshot,
+                   "Loading a microVM snapshot not allowed after configuring "
+                   "boot-specific resources."};
+  // From here on a failure is fatal for the process, as in Firecracker.
+  auto fatal = [&](std::string detail) {
+    events_.fatal(1);
+    return Failure{Category::LoadSnapshot,
+                   "Cannot restore microvm state: " + std::move(detail)};
+  };
+  std::string snapshot_path = parameters["snapshot_path"];
+  int descriptor = ::open(snapshot_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0)
+    return fatal("Cannot open snapshot file: " + io_error_text(errno));
+  std::string contents;
+  char chunk[4096];
+  ssize_t got;
+  while ((got = ::read(descriptor, chunk, sizeof chunk)) > 0)
+    contents.append(chunk, static_cast<std::size_t>(got));
+  ::close(descriptor);
+  std::string memory_path = parameters.contains("mem_backend")
+                                ? parameters["mem_backend"]["backend_path"]
+                                : parameters["mem_file_path"];
+  if (int error = probe_file(memory_path, O_RDONLY))
+    return fatal("Cannot open the memory file: " + io_error_text(error));
+  std::size_t newline = contents.find('\n');
+  if (contents.substr(0, newline) != snapshot_magic)
+    return fatal("Snapshot file was not written by fc-stub");
+  nlohmann::ordered_json saved = nlohmann::ordered_json::parse(
+      contents.substr(newline + 1), nullptr, false);
+  if (saved.is_discarded())
+    return fatal("Snapshot state is not valid JSON");
+  machine_config_ = saved["machine-config"];
+  if (!saved["boot-source"].is_null())
+    boot_source_ = saved["boot-source"];
+  drives_ = saved["drives"].get<std::vector<OrderedJson>>();
+  network_interfaces_ =
+      saved["network-interfaces"].get<std::vector<OrderedJson>>();
+  for (const OrderedJson& override_entry : parameters["network_overrides"]) {
+    std::size_t position = find_by(network_interfaces_, "iface_id",
+                                   override_entry["iface_id"]);
+    if (position != network_interfaces_.size())
+      network_interfaces_[position]["host_dev_name"] =
+          override_entry["host_dev_name"];
+  }
+  if (!saved["balloon"].is_null())
+    balloon_ = saved["balloon"];
+  if (!saved["entropy"].is_null())
+    entropy_ = saved["entropy"];
+  if (!saved["vsock"].is_null()) {
+    OrderedJson vsock_config = saved["vsock"];
+    if (parameters.contains("vsock_override"))
+      vsock_config["uds_path"] = parameters["vsock_override"]["uds_path"];
+    if (auto failure = set_vsock_device(vsock_config))
+      return fatal(failure->detail);
+  }
+  state_ = parameters["resume_vm"] == true ? VmState::Running : VmState::Paused;
+  events_.started();
+  if (state_ == VmState::Paused)
+    events_.paused();
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::create_snapshot(const OrderedJson& parameters) {
+  if (state_ != VmState::Paused)
+    return Failure{Category::CreateSnapshot,
+                   "Cannot save the microVM state: The microVM must be "
+                   "paused to be snapshotted (pause it with PATCH /vm)."};
+  std::string snapshot_path = parameters["snapshot_path"];
+  std::string memory_path = parameters["mem_file_path"];
+  int snapshot = ::open(snapshot_path.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (snapshot < 0)
+    return Failure{Category::CreateSnapshot,
+                   "Cannot perform open on the snapshot backing file: " +
+                       io_error_text(errno)};
+  std::string state = std::string(snapshot_magic) + "\n" + full_config().dump();
+  bool written = write_all(snapshot, state);
+  ::close(snapshot);
+  if (!written)
+    return Failure{Category::CreateSnapshot,
+                   "Cannot perform write on the snapshot backing file: " +
+                       io_error_text(errno)};
+  int memory = ::open(memory_path.c_str(),
+                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (memory < 0)
+    return Failure{Category::CreateSnapshot,
+                   "Cannot perform open on the memory backing file: " +
+                       io_error_text(errno)};
+  // A sparse file of the guest's memory size costs nothing on disk.
+  off_t size =
+      static_cast<off_t>(machine_config_["mem_size_mib"].get<std::uint64_t>())
+      << 20;
+  int truncated = ::ftruncate(memory, size);
+  int error = errno;
+  ::close(memory);
+  if (truncated != 0)
+    return Failure{Category::CreateSnapshot,
+                   "Cannot perform set_len on the memory backing file: " +
+                       io_error_text(error)};
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::update_block_device(const OrderedJson& update) {
+  std::string id = update["drive_id"];
+  std::size_t position = find_by(drives_, "drive_id", id);
+  if (position == drives_.size())
+    return Failure{Category::Drive,
+                   "Unable to patch the block device: Device manager error: "
+                   "Failed to find the device. Please verify the request "
+                   "arguments."};
+  if (!is_null_or_absent(update, "path_on_host")) {
+    std::string path = update["path_on_host"];
+    bool read_only = drives_[position]["is_read_only"] == true;
+    if (int error = probe_file(path, read_only ? O_RDONLY : O_RDWR))
+      return Failure{Category::Drive,
+                     "Unable to patch the block device: Block: Virtio backend "
+                     "error: Error manipulating the backing file: " +
+                         io_error_text(error) + " " + path +
+                         " Please verify the request arguments."};
+    drives_[position]["path_on_host"] = path;
+  }
+  if (!is_null_or_absent(update, "rate_limiter"))
+    drives_[position]["rate_limiter"] = update["rate_limiter"];
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::update_network_interface(const OrderedJson& update) {
+  std::string id = update["iface_id"];
+  std::size_t position = find_by(network_interfaces_, "iface_id", id);
+  if (position == network_interfaces_.size())
+    return Failure{Category::Network,
+                   "Unable to update the net device: Device manager error: "
+                   "Failed to find the device."};
+  for (const char* key : {"rx_rate_limiter", "tx_rate_limiter"})
+    if (!is_null_or_absent(update, key))
+      network_interfaces_[position][key] = update[key];
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::update_pmem_device(const OrderedJson& update) {
+  std::string id = update["id"];
+  std::size_t position = find_by(pmem_devices_, "id", id);
+  if (position == pmem_devices_.size())
+    return Failure{Category::Pmem,
+                   "Unable to patch the pmem device: Device manager error: "
+                   "Failed to find the device. Please verify the request "
+                   "arguments."};
+  if (!is_null_or_absent(update, "rate_limiter"))
+    pmem_devices_[position]["rate_limiter"] = update["rate_limiter"];
+  return std::nullopt;
+}
+
+// Post-boot PUT of a device is PCI hotplug in v1.16, refused unless the
+// process was started with --enable-pci.
+Vmm::Result Vmm::hotplug(const VmmAction& action) {
+  if (!settings_.pci_enabled)
+    return Failure{Category::Plain, "PCI is not enabled"};
+  const OrderedJson& body = action.body;
+  bool taken = false;
+  if (action.kind == ActionKind::InsertBlockDevice)
+    taken = find_by(drives_, "drive_id", body["drive_id"]) != drives_.size();
+  else if (action.kind == ActionKind::InsertNetworkDevice)
+    taken = find_by(network_interfaces_, "iface_id", body["iface_id"]) !=
+            network_interfaces_.size();
+  else
+    taken = find_by(pmem_devices_, "id", body["id"]) != pmem_devices_.size();
+  if (taken)
+    return Failure{Category::Plain, "Device ID in use"};
+  if (action.kind == ActionKind::InsertBlockDevice)
+    return insert_block_device(body);
+  if (action.kind == ActionKind::InsertNetworkDevice)
+    return insert_network_device(body);
+  return insert_pmem_device(body);
+}
+
+Vmm::Result Vmm::hot_unplug(const VmmAction& action) {
+  if (!settings_.pci_enabled)
+    return Failure{Category::Plain, "PCI is not enabled"};
+  std::vector<OrderedJson>* devices = &pmem_devices_;
+  const char* key = "id";
+  if (action.device_kind == "drives") {
+    devices = &drives_;
+    key = "drive_id";
+  } else if (action.device_kind == "network-interfaces") {
+    devices = &network_interfaces_;
+    key = "iface_id";
+  }
+  std::size_t position = find_by(*devices, key, action.device_id);
+  if (position == devices->size())
+    return Failure{Category::Plain, "Device not found"};
+  const OrderedJson& device = (*devices)[position];
+  if (device.value("is_root_device", false) || device.value("root_device", false))
+    return Failure{Category::Plain, "Cannot unplug root device"};
+  devices->erase(devices->begin() + static_cast<std::ptrdiff_t>(position));
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::flush_metrics() {
+  if (metrics_descriptor_ >= 0 &&
+      !write_all(metrics_descriptor_, metrics_line()))
+    return Failure{Category::InternalVmm,
+                   "Error writing metrics: " + io_error_text(errno)};
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::update_balloon(const OrderedJson& update) {
+  if (!balloon_)
+    return Failure{Category::BalloonUpdate, "Invalid device type found."};
+  if (update["amount_mib"].get<std::uint64_t>() >
+      machine_config_["mem_size_mib"].get<std::uint64_t>())
+    return Failure{Category::BalloonUpdate,
+                   "Balloon: Amount of pages requested cannot be greater "
+                   "than the memory size."};
+  (*balloon_)["amount_mib"] = update["amount_mib"];
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::update_balloon_statistics(const OrderedJson& update) {
+  if (!balloon_)
+    return Failure{Category::BalloonUpdate, "Invalid device type found."};
+  bool enabled = (*balloon_)["stats_polling_interval_s"] != 0;
+  bool enabling = update["stats_polling_interval_s"] != 0;
+  if (enabled != enabling)
+    return Failure{Category::BalloonUpdate,
+                   "Balloon: Statistics cannot be turned on or off after "
+                   "boot."};
+  (*balloon_)["stats_polling_interval_s"] = update["stats_polling_interval_s"];
+  return std::nullopt;
+}
+
+std::optional<std::string>
+Vmm::boot_from_config(std::string_view document) {
+  constexpr std::string_view parse_prefix =
+      "Configuration for VMM from one single json failed: ";
+  OrderedJson config;
+  try {
+    config = decode(document, schema::full_vm_configuration);
+  } catch (const DecodeError& error) {
+    return std::string(parse_prefix) + "Invalid JSON: " + error.what();
+  }
+  auto failed = [&](const Failure& failure) {
+    return std::string(parse_prefix) + render_for_config(failure);
+  };
+  // Same order as Firecracker's VmResources::from_json.
+  if (!config["logger"].is_null())
+    if (auto failure = configure_logger(config["logger"]))
+      return failed(*failure);
+  if (!config["metrics"].is_null())
+    if (auto failure = configure_metrics(config["metrics"]["metrics_path"]))
+      return failed(*failure);
+  if (!config["machine-config"].is_null())
+    if (auto failure = update_machine_config(config["machine-config"]))
+      return failed(*failure);
+  if (!config["cpu-config"].is_null())
+    cpu_config_ = config["cpu-config"];
+  if (auto failure = set_boot_source(config["boot-source"]))
+    return failed(*failure);
+  for (const OrderedJson& drive : config["drives"])
+    if (auto failure = insert_block_device(drive))
+      return failed(*failure);
+  for (const OrderedJson& interface : config["network-interfaces"])
+    if (auto failure = insert_network_device(interface))
+      return failed(*failure);
+  if (!config["vsock"].is_null())
+    if (auto failure = set_vsock_device(config["vsock"]))
+      return failed(*failure);
+  if (!config["balloon"].is_null())
+    if (auto failure = set_balloon_device(config["balloon"]))
+      return failed(*failure);
+  if (!config["mmds-config"].is_null())
+    if (auto failure = set_mmds_config(config["mmds-config"]))
+      return failed(*failure);
+  if (!config["entropy"].is_null())
+    entropy_ = config["entropy"];
+  for (const OrderedJson& device : config["pmem"])
+    if (auto failure = insert_pmem_device(device))
+      return failed(*failure);
+  if (!config["memory-hotplug"].is_null())
+    if (auto failure = set_memory_hotplug(config["memory-hotplug"]))
+      return failed(*failure);
+  boot_path_ = true;
+  if (auto failure = start_microvm())
+    return "Could not Start MicroVM from one single json: " + failure->detail;
+  logger_.info(
+      "Successfully started microvm that was configured from one single json");
+  return std::nullopt;
+}
+
+} // namespace banger::fc_stub

@@ -1,0 +1,62 @@
+// Pieces shared by the VMM's translation units (vmm.cpp: dispatch and
+// replies; vmm_resources.cpp: pre-boot configuration; vmm_runtime.cpp:
+// post-boot operations, snapshots and the config file).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/fc-stub/vmm.hpp"
+
+namespace banger::fc_stub {
+
+enum class Vmm::Category {
+  Plain,
+  BootSource,
+  Drive,
+  Network,
+  Vsock,
+  Machine,
+  Balloon,
+  BalloonUpdate,
+  Logger,
+  Metrics,
+  MmdsConfig,
+  Mmds,
+  MmdsLimit,
+  Entropy,
+  Pmem,
+  MemoryHotplug,
+  MemoryHotplugUpdate,
+  StartMicrovm,
+  LoadSnapshot,
+  CreateSnapshot,
+  InternalVmm,
+};
+
+namespace vmm_support {
+
+inline constexpr std::string_view not_supported_post_boot =
+    "The requested operation is not supported after starting the microVM.";
+inline constexpr std::string_view not_supported_pre_boot =
+    "The requested operation is not supported before starting the microVM.";
+// The header fc-stub writes at the top of its snapshot state files.
+inline constexpr std::string_view snapshot_magic = "fc-stub snapshot v10.0.0";
+
+/// {"fault_message": message}
+std::string fault_body(std::string_view message);
+
+/// Opens and closes a file with the access Firecracker would use; returns
+/// the errno, 0 on success.
+int probe_file(const std::string& path, int flags);
+
+bool is_null_or_absent(const OrderedJson& object, const char* key);
+
+/// Index of the device whose `key` equals `id`, or devices.size().
+std::size_t find_by(const std::vector<OrderedJson>& devices, const char* key,
+                    const OrderedJson& id);
+
+} // namespace vmm_support
+} // namespace banger::fc_stub
