@@ -12,6 +12,13 @@ namespace banger {
 namespace {
 
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+
+/// Liveness: a helper that does not answer a ping within ping_timeout is
+/// treated as down (and reconnected), so a hung helper is noticed within
+/// about two seconds even though the connection stays open.
+constexpr auto ping_interval = std::chrono::milliseconds(1000);
+constexpr auto ping_timeout = std::chrono::milliseconds(2000);
 
 constexpr auto first_backoff = std::chrono::milliseconds(50);
 constexpr auto max_backoff = std::chrono::milliseconds(1000);
@@ -25,7 +32,7 @@ struct LinkState {
   static inline const char* name = "helper_link";
 };
 
-using link_impl = helper_actor::extend<caf::reacts_to<reconnect_atom>>;
+using link_impl = helper_actor::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<ping_atom>>;
 using link_pointer = link_impl::stateful_pointer<LinkState>;
 
 caf::io::middleman_actor connector(caf::actor_system& sys) {
@@ -56,6 +63,7 @@ void connect(link_pointer self) {
         st.helper = caf::actor_cast<helper_actor>(std::move(ptr));
         st.backoff = first_backoff;
         self->monitor(st.helper);
+        self->delayed_send(self, ping_interval, ping_atom::value);
         log::info("helper connected", {{"port", st.config.port}});
       },
       [self](caf::error& err) {
@@ -132,6 +140,26 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
     forward<RunDirRemoveRequest, Ack>(self, normal),
     forward<HelperInventoryRequest, HelperInventory>(self, normal),
     [self](reconnect_atom) { connect(self); },
+    [self](ping_atom) {
+      auto& st = self->state;
+      if (!st.helper)
+        return;
+      auto pinged = st.helper;
+      Envelope env;
+      env.credential = st.config.credential;
+      self->request(pinged, ping_timeout, HelperInfoRequest{env})
+        .then([self](HelperInfo&) { self->delayed_send(self, ping_interval, ping_atom::value); },
+              [self, pinged](caf::error& err) {
+                auto& st = self->state;
+                if (st.helper != pinged)
+                  return;
+                log::warn("helper did not answer a ping; reconnecting",
+                          {{"port", st.config.port}, {"error", view(err).message}});
+                self->demonitor(st.helper.address());
+                st.helper = nullptr;
+                self->send(self, reconnect_atom::value);
+              });
+    },
   };
 }
 

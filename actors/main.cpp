@@ -131,6 +131,14 @@ int main(int argc, char** argv) {
                       caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
                       caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  {
+    // The store has committed what it acknowledged; wait until it is gone.
+    caf::scoped_actor self{sys};
+    self->wait_for(store_handle, registry, control);
+  }
+  log::info("bangerd stopped", {});
   log::flush();
-  return 0;
+  // CAF 0.17's TLS middleman can hang in shutdown while a peer keeps its
+  // connection open (see docs/caf-notes); every actor is done, so leave.
+  std::_Exit(0);
 }

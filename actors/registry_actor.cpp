@@ -313,6 +313,13 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
   }
   st.recovery_op = mint_op_id();
   self->send(self, inventory_atom::value);
+  // VM actors are not linked (one failing must not take the registry down),
+  // so shutdown reaches them from here.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    for (auto& [id, entry] : self->state.vms)
+      caf::anon_send_exit(entry.actor, caf::exit_reason::user_shutdown);
+    self->quit(msg.reason);
+  });
   return {
     // -- images -------------------------------------------------------------
     [self](ImageAddRequest& req) -> caf::result<Image> {

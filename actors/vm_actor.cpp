@@ -201,6 +201,10 @@ bool vmm_alive(Self self) {
 }
 
 void watch_exit(Self self, StepDone done) {
+  if (self->state.exit_token != 0) {
+    done(Status{}); // already watched
+    return;
+  }
   auto& rt = self->state.rec.runtime;
   ask_io<std::uint64_t>(self, ExitWatch{rt.pid, caf::actor_cast<caf::actor>(self)},
                         std::chrono::milliseconds(1000),
@@ -224,6 +228,8 @@ void wait_exit(Self self, std::chrono::milliseconds timeout, StepDone done) {
   auto seq = ++st.deadline_seq;
   st.exit_waiter = once(std::move(done));
   self->delayed_send(self, timeout, deadline_atom::value, seq);
+  if (st.exit_token == 0)
+    watch_exit(self, [](Status) {}); // a VMM adopted before its watch was set
 }
 
 /// Signals the VMM through the helper and waits for it to exit.
@@ -308,7 +314,7 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
                                 rt.api_socket = launched->api_socket;
                                 rt.log_path = launched->log_path;
                                 rt.boot.vmm_spawned_us = now_us() - started;
-                                watch_exit(self, done);
+                                done(Status{});
                               });
     },
     [self, op, id](StepDone done) {
@@ -325,6 +331,17 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
                         });
       });
     }});
+  steps.push_back(Step{
+    "watch_vmm",
+    [self](StepDone done) {
+      watch_exit(self, [done](Status watched) {
+        if (!watched)
+          done(Error{Errc::vmm_failed, "the VMM exited right after launch"});
+        else
+          done(Status{});
+      });
+    },
+    {}});
   steps.push_back(Step{
     "wait_api_socket",
     [self](StepDone done) {
@@ -852,6 +869,10 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
   self->state.rec = std::move(record);
   self->state.image = std::move(image);
   self->state.deps = std::move(deps);
+  // A VMM that survived a daemon restart is watched from the first moment,
+  // before reconciliation with the helper's inventory.
+  if (vmm_alive(self))
+    watch_exit(self, [](Status) {});
   return {
     [self](VmShowRequest&) -> caf::result<VmRecord> { return self->state.rec; },
     [self](VmActionRequest& request) {

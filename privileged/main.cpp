@@ -132,5 +132,13 @@ int main(int argc, char** argv) {
   sigwait(&shutdown_signals, &signal_number);
   log::info("banger-helper shutting down; VMMs keep running", {});
   caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
-  return 0;
+  {
+    caf::scoped_actor self{sys};
+    self->wait_for(helper);
+  }
+  log::info("banger-helper stopped", {});
+  log::flush();
+  // CAF 0.17's TLS middleman can hang in shutdown while the daemon keeps its
+  // connection open; every actor is done, so leave.
+  std::_Exit(0);
 }

@@ -136,11 +136,11 @@ TEST_CASE("init creates every directory and file with its narrow mode") {
     {"tls/client.key", 0600},
   };
   for (auto [path, mode] : expected) {
-    CAPTURE(path);
+    INFO("path: " << std::string(path));
     CHECK(mode_of(home / path) == mode);
   }
   for (auto* file : secret_files) {
-    CAPTURE(file);
+    INFO("file: " << std::string(file));
     auto* entry = report.find(file);
     REQUIRE(entry);
     CHECK(entry->action == InitAction::created);
@@ -194,7 +194,7 @@ TEST_CASE("a second init keeps every key, certificate and token byte-identical")
   CHECK(snapshot(home) == before);
   CHECK(slurp(home / "banger.conf") == conf_before);
   for (auto* file : secret_files) {
-    CAPTURE(file);
+    INFO("file: " << std::string(file));
     auto* entry = report.find(file);
     REQUIRE(entry);
     CHECK(entry->action == InitAction::kept);
@@ -212,7 +212,7 @@ TEST_CASE("--force replaces every key, certificate and token") {
   auto report = init_ok({.home = home, .force = true});
   auto after = snapshot(home);
   for (auto* file : secret_files) {
-    CAPTURE(file);
+    INFO("file: " << std::string(file));
     CHECK(after[file] != before[file]);
     REQUIRE(report.find(file));
     CHECK(report.find(file)->action == InitAction::replaced);
@@ -400,7 +400,7 @@ TEST_CASE("the certificates verify against their CA and not against another home
   CHECK((X509_get_extension_flags(ca.get()) & EXFLAG_SS) != 0);
   CHECK((X509_get_key_usage(ca.get()) & KU_KEY_CERT_SIGN) != 0);
   for (const char* role : {"helper", "daemon", "client"}) {
-    CAPTURE(role);
+    INFO("role: " << std::string(role));
     auto leaf = read_cert(home / "tls" / (std::string(role) + ".pem"));
     CHECK(common_name(leaf.get()) == std::string("banger-") + role);
     CHECK(X509_check_ca(leaf.get()) == 0);

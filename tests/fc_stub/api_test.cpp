@@ -1,15 +1,13 @@
 // The API as a control plane sees it: status codes, bodies and Firecracker's
 // fault messages, from a real fc-stub process.
+#include "tests/fc_stub/stub_harness.hpp"
+
+#include <cstring>
+#include <doctest/doctest.h>
+#include <fstream>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <cstring>
-#include <fstream>
-
-#include <doctest/doctest.h>
-
-#include "tests/fc_stub/stub_harness.hpp"
 
 namespace banger::fc_stub::test {
 namespace {
@@ -105,8 +103,8 @@ TEST_CASE("values outside the spec's ranges are refused") {
   CHECK(contains(no_vcpu.fault(), "The number of vCPUs must be greater"));
   Reply overflow = stub.api().put(
       "/machine-config", R"({"vcpu_count": 300, "mem_size_mib": 256})");
-  CHECK(contains(overflow.fault(),
-                 "invalid value: integer `300`, expected u8"));
+  CHECK(
+      contains(overflow.fault(), "invalid value: integer `300`, expected u8"));
   Reply no_memory = stub.api().put("/machine-config",
                                    R"({"vcpu_count": 1, "mem_size_mib": 0})");
   CHECK(contains(no_memory.fault(), "The memory size (MiB) is either 0"));
@@ -144,15 +142,15 @@ TEST_CASE("unknown fields are refused as with deny_unknown_fields") {
 TEST_CASE("a path id that differs from the body id is refused") {
   Stub stub;
   std::string rootfs = stub.create_file("rootfs");
-  Reply drive = stub.api().put(
-      "/drives/data", R"({"drive_id": "rootfs", "path_on_host": ")" + rootfs +
-                          R"(", "is_root_device": true})");
+  Reply drive = stub.api().put("/drives/data",
+                               R"({"drive_id": "rootfs", "path_on_host": ")" +
+                                   rootfs + R"(", "is_root_device": true})");
   CHECK(drive.status == 400);
   CHECK(drive.fault() ==
         "The id from the path does not match the id from the body!");
-  Reply interface = stub.api().put(
-      "/network-interfaces/eth1",
-      R"({"iface_id": "eth0", "host_dev_name": "tap0"})");
+  Reply interface =
+      stub.api().put("/network-interfaces/eth1",
+                     R"({"iface_id": "eth0", "host_dev_name": "tap0"})");
   CHECK(interface.fault() == "The id from the path [eth1] does not match the "
                              "id from the body [eth0]!");
 }
@@ -165,8 +163,8 @@ TEST_CASE("resource ids may only hold alphanumerics and underscores") {
   CHECK(dashed.status == 400);
   CHECK(dashed.fault() == "API Resource IDs can only contain alphanumeric "
                           "characters and underscores.");
-  Reply missing = stub.api().put(
-      "/drives", R"({"drive_id": "x", "is_root_device": true})");
+  Reply missing =
+      stub.api().put("/drives", R"({"drive_id": "x", "is_root_device": true})");
   CHECK(missing.fault() == "The ID cannot be empty.");
   std::string rootfs = stub.create_file("rootfs");
   Reply underscored = stub.api().put(
@@ -184,18 +182,17 @@ TEST_CASE("pre-boot resources are refused once the instance runs") {
   CHECK(stub.api()
             .put("/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 128})")
             .fault() == post_boot);
-  CHECK(stub.api()
-            .put("/boot-source", R"({"kernel_image_path": ")" + kernel + R"("})")
-            .fault() == post_boot);
+  CHECK(
+      stub.api()
+          .put("/boot-source", R"({"kernel_image_path": ")" + kernel + R"("})")
+          .fault() == post_boot);
   CHECK(stub.api()
             .put("/vsock", R"({"guest_cid": 4, "uds_path": "/tmp/x"})")
             .fault() == post_boot);
-  CHECK(stub.api()
-            .put("/logger", R"({"level": "Debug"})")
-            .fault() == post_boot);
-  CHECK(stub.api()
-            .put("/metrics", R"({"metrics_path": "/tmp/m"})")
-            .fault() == post_boot);
+  CHECK(stub.api().put("/logger", R"({"level": "Debug"})").fault() ==
+        post_boot);
+  CHECK(stub.api().put("/metrics", R"({"metrics_path": "/tmp/m"})").fault() ==
+        post_boot);
   CHECK(stub.api()
             .put("/actions", R"({"action_type": "InstanceStart"})")
             .fault() == post_boot);
@@ -210,7 +207,8 @@ TEST_CASE("pre-boot resources are refused once the instance runs") {
 TEST_CASE("InstanceStart without a boot source is refused and nothing "
           "starts") {
   Stub stub;
-  Reply reply = stub.api().put("/actions", R"({"action_type": "InstanceStart"})");
+  Reply reply =
+      stub.api().put("/actions", R"({"action_type": "InstanceStart"})");
   CHECK(reply.status == 400);
   CHECK(reply.fault() == "Start microvm error: Cannot start microvm without "
                          "kernel configuration.");
@@ -219,9 +217,9 @@ TEST_CASE("InstanceStart without a boot source is refused and nothing "
 
 TEST_CASE("kernel and drive files that do not exist are refused") {
   Stub stub;
-  Reply kernel = stub.api().put(
-      "/boot-source",
-      R"({"kernel_image_path": ")" + stub.path("missing-vmlinux") + R"("})");
+  Reply kernel = stub.api().put("/boot-source",
+                                R"({"kernel_image_path": ")" +
+                                    stub.path("missing-vmlinux") + R"("})");
   CHECK(kernel.status == 400);
   CHECK(kernel.fault() == "Boot source error: The kernel file cannot be "
                           "opened: No such file or directory (os error 2)");
@@ -280,9 +278,9 @@ TEST_CASE("FlushMetrics writes a metrics line once the guest runs") {
       stub.api().put("/metrics", R"({"metrics_path": ")" + metrics + R"("})");
   CHECK(contains(again.fault(), "Reinitialization of metrics not allowed."));
   stub.boot();
-  CHECK(stub.api()
-            .put("/actions", R"({"action_type": "FlushMetrics"})")
-            .status == 204);
+  CHECK(
+      stub.api().put("/actions", R"({"action_type": "FlushMetrics"})").status ==
+      204);
   std::ifstream file(metrics);
   std::string line;
   REQUIRE(std::getline(file, line));
@@ -386,7 +384,8 @@ TEST_CASE("MMDS contents can be put, patched and read back") {
       "/mmds/config", R"({"version": "V2", "network_interfaces": ["eth9"]})");
   CHECK(contains(config.fault(), "does not correspond to any existing "
                                  "network interface"));
-  Reply v1 = stub.api().put("/mmds/config", R"({"network_interfaces": ["eth0"]})");
+  Reply v1 =
+      stub.api().put("/mmds/config", R"({"network_interfaces": ["eth0"]})");
   CHECK(v1.status == 204);
   CHECK(v1.has_header("Deprecation: true"));
 }
@@ -405,9 +404,10 @@ TEST_CASE("the vsock device listens on its uds_path like Firecracker") {
   ::close(descriptor);
   // A second vsock replaces the first one's socket.
   std::string moved = stub.path("vsock2.sock");
-  CHECK(stub.api()
-            .put("/vsock", R"({"guest_cid": 5, "uds_path": ")" + moved + R"("})")
-            .status == 204);
+  CHECK(
+      stub.api()
+          .put("/vsock", R"({"guest_cid": 5, "uds_path": ")" + moved + R"("})")
+          .status == 204);
   CHECK(path_exists(moved));
   CHECK_FALSE(path_exists(uds));
 }
@@ -420,8 +420,10 @@ TEST_CASE("a config file configures and starts the instance at launch") {
   std::ofstream(rootfs) << "r";
   std::string config = directory.path() + "/config.json";
   std::ofstream(config) << R"({
-    "boot-source": {"kernel_image_path": ")" + kernel + R"("},
-    "drives": [{"drive_id": "rootfs", "path_on_host": ")" + rootfs + R"(",
+    "boot-source": {"kernel_image_path": ")" +
+                               kernel + R"("},
+    "drives": [{"drive_id": "rootfs", "path_on_host": ")" +
+                               rootfs + R"(",
                 "is_root_device": true, "is_read_only": true}],
     "machine-config": {"vcpu_count": 1, "mem_size_mib": 128},
     "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap7"}]
@@ -447,9 +449,9 @@ TEST_CASE("a config file with an error ends the process with exit code 1") {
   CHECK_FALSE(path_exists(socket));
   auto missing_section = directory.path() + "/partial.json";
   std::ofstream(missing_section) << R"({"drives": []})";
-  auto second = spawn_stub({"--api-sock", socket, "--config-file",
-                            missing_section, "--log-path",
-                            directory.path() + "/log"});
+  auto second =
+      spawn_stub({"--api-sock", socket, "--config-file", missing_section,
+                  "--log-path", directory.path() + "/log"});
   auto second_status = second.wait(5s);
   REQUIRE(second_status);
   CHECK(exit_code(*second_status) == 1);

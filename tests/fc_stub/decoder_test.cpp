@@ -1,14 +1,13 @@
 // In-process checks of the pieces behind the API: serde-compatible decoding,
 // HTTP framing and fault configuration.
-#include <fstream>
-#include <map>
-
-#include <doctest/doctest.h>
-
 #include "tests/support/process.hpp"
 #include "tools/fc-stub/decoder.hpp"
 #include "tools/fc-stub/faults.hpp"
 #include "tools/fc-stub/http.hpp"
+
+#include <doctest/doctest.h>
+#include <fstream>
+#include <map>
 
 namespace banger::fc_stub {
 namespace {
@@ -24,8 +23,8 @@ std::string decode_error(std::string_view text,
 }
 
 TEST_CASE("decoding fills defaults in Firecracker's field order") {
-  auto drive = decode(R"({"is_root_device": false, "drive_id": "d"})",
-                      schema::drive);
+  auto drive =
+      decode(R"({"is_root_device": false, "drive_id": "d"})", schema::drive);
   CHECK(drive.dump() ==
         R"({"drive_id":"d","partuuid":null,"is_root_device":false,)"
         R"("cache_type":"Unsafe","is_read_only":null,"path_on_host":null,)"
@@ -36,9 +35,8 @@ TEST_CASE("Option fields accept null but serde-defaulted fields do not") {
   CHECK(decode(R"({"drive_id": "d", "is_root_device": true, "partuuid": null})",
                schema::drive)["partuuid"]
             .is_null());
-  CHECK(decode_error(
-            R"({"vcpu_count": 1, "mem_size_mib": 1, "smt": null})",
-            schema::machine_configuration) ==
+  CHECK(decode_error(R"({"vcpu_count": 1, "mem_size_mib": 1, "smt": null})",
+                     schema::machine_configuration) ==
         "invalid type: null, expected a boolean at line 1 column 48");
 }
 
@@ -55,13 +53,14 @@ TEST_CASE("integer errors follow serde: sign, width and floats") {
 }
 
 TEST_CASE("nested objects report errors at serde's positions") {
-  CHECK(decode_error(
-            R"({"rate_limiter": {"bandwidth": {"size": 1}}})",
-            schema::entropy_device) ==
+  CHECK(decode_error(R"({"rate_limiter": {"bandwidth": {"size": 1}}})",
+                     schema::entropy_device) ==
         "missing field `refill_time` at line 1 column 42");
   // TokenBucketConfig is not deny_unknown_fields in Firecracker.
-  CHECK(decode(R"({"rate_limiter": {"ops": {"size": 1, "refill_time": 2, "x": 0}}})",
-               schema::entropy_device)["rate_limiter"]["ops"]["size"] == 1);
+  CHECK(
+      decode(
+          R"({"rate_limiter": {"ops": {"size": 1, "refill_time": 2, "x": 0}}})",
+          schema::entropy_device)["rate_limiter"]["ops"]["size"] == 1);
   CHECK(decode_error(R"({"rate_limiter": "fast"})", schema::entropy_device) ==
         "invalid type: string \"fast\", expected struct RateLimiterConfig at "
         "line 1 column 23");
@@ -75,9 +74,8 @@ TEST_CASE("custom string formats are checked like Firecracker's types") {
   CHECK(decode(R"({"level": "warning"})", schema::logger)["level"] == "Warn");
   CHECK(decode_error(R"({"level": "loud"})", schema::logger) ==
         "Invalid LevelFilter at line 1 column 16");
-  CHECK(decode_error(
-            R"({"network_interfaces": [], "ipv4_address": "1.2.3"})",
-            schema::mmds_config) ==
+  CHECK(decode_error(R"({"network_interfaces": [], "ipv4_address": "1.2.3"})",
+                     schema::mmds_config) ==
         "invalid IPv4 address syntax at line 1 column 50");
   CHECK(decode_error(R"({"action_type": 1})", schema::instance_action_info) ==
         "expected value at line 1 column 17");
@@ -97,7 +95,8 @@ TEST_CASE("syntax errors use serde_json's wording and positions") {
 }
 
 TEST_CASE("free-form MMDS objects keep the last duplicate key") {
-  auto contents = decode_object(R"({"b": 1, "a": {"x": [true, null]}, "b": 2})");
+  auto contents =
+      decode_object(R"({"b": 1, "a": {"x": [true, null]}, "b": 2})");
   CHECK(contents.dump() == R"({"a":{"x":[true,null]},"b":2})");
   CHECK_THROWS_AS(decode_object("[1]"), DecodeError);
 }
@@ -113,11 +112,11 @@ TEST_CASE("the HTTP parser waits for whole requests and refuses chunking") {
   REQUIRE(complete.status == ParseStatus::Complete);
   CHECK(complete.consumed == request.size());
   CHECK(*complete.request.body == "hello");
-  CHECK(http::parse_request("PUT /a HTTP/1.1\r\nContent-Length: 500\r\n\r\n",
-                            100)
-            .error ==
-        "Request payload with size 500 is larger than the limit of 100 "
-        "allowed by server.");
+  CHECK(
+      http::parse_request("PUT /a HTTP/1.1\r\nContent-Length: 500\r\n\r\n", 100)
+          .error ==
+      "Request payload with size 500 is larger than the limit of 100 "
+      "allowed by server.");
   CHECK(http::parse_request(
             "PUT /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 100)
             .status == ParseStatus::Invalid);

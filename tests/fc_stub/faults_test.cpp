@@ -1,13 +1,11 @@
 // Fault injection through flags, environment and the faults file, and the
 // request log daemon tests rely on.
-#include <signal.h>
+#include "tests/fc_stub/stub_harness.hpp"
 
 #include <chrono>
-#include <fstream>
-
 #include <doctest/doctest.h>
-
-#include "tests/fc_stub/stub_harness.hpp"
+#include <fstream>
+#include <signal.h>
 
 namespace banger::fc_stub::test {
 namespace {
@@ -31,23 +29,24 @@ TEST_CASE("a failing endpoint given as a flag answers 400 with an injected "
   CHECK(failed.fault() == "injected fault: PUT:/drives/rootfs");
   // Other drives and validation errors are unaffected.
   CHECK(stub.api()
-            .put("/drives/data",
-                 R"({"drive_id": "data", "path_on_host": ")" + rootfs +
-                     R"(", "is_root_device": false})")
+            .put("/drives/data", R"({"drive_id": "data", "path_on_host": ")" +
+                                     rootfs + R"(", "is_root_device": false})")
             .status == 204);
-  CHECK(stub.api().put("/drives/rootfs", "{}").fault().find(
-            "missing field") != std::string::npos);
+  CHECK(stub.api().put("/drives/rootfs", "{}").fault().find("missing field") !=
+        std::string::npos);
 }
 
 TEST_CASE("an action fault fails only that action type") {
-  Stub stub({.arguments = {"--stub-fail-endpoint",
-                           "PUT:/actions:InstanceStart"}});
+  Stub stub(
+      {.arguments = {"--stub-fail-endpoint", "PUT:/actions:InstanceStart"}});
   stub.configure();
-  Reply start = stub.api().put("/actions", R"({"action_type": "InstanceStart"})");
+  Reply start =
+      stub.api().put("/actions", R"({"action_type": "InstanceStart"})");
   CHECK(start.fault() == "injected fault: PUT:/actions:InstanceStart");
   CHECK(stub.api().get("/").json()["state"] == "Not started");
   // A different action on the same path reaches the VMM.
-  Reply flush = stub.api().put("/actions", R"({"action_type": "FlushMetrics"})");
+  Reply flush =
+      stub.api().put("/actions", R"({"action_type": "FlushMetrics"})");
   CHECK(flush.fault() == "The requested operation is not supported before "
                          "starting the microVM.");
 }
@@ -74,9 +73,9 @@ TEST_CASE("the faults file applies lines for this VM id and for * only") {
                            "*             shutdown-delay-ms 5000\n"
                            "vm-under-test shutdown-delay-ms 0\n";
   Stub stub({.environment = {"FC_STUB_FAULTS=" + faults}});
-  CHECK(stub.api()
-            .put("/boot-source", R"({"kernel_image_path": "x"})")
-            .fault() == "injected fault: PUT:/boot-source");
+  CHECK(
+      stub.api().put("/boot-source", R"({"kernel_image_path": "x"})").fault() ==
+      "injected fault: PUT:/boot-source");
   CHECK(stub.api().get("/").status == 200);
   CHECK(stub.api().get("/version").fault() == "injected fault: GET:/version");
 
@@ -145,8 +144,8 @@ TEST_CASE("socket-delay-ms postpones the API socket") {
 TEST_CASE("exit-before-socket exits with the given code and no socket") {
   banger::test::TempDir directory("fc-stub-exit");
   std::string socket = directory.path() + "/api.sock";
-  auto child = spawn_stub({"--api-sock", socket},
-                          {"FC_STUB_EXIT_BEFORE_SOCKET=7"});
+  auto child =
+      spawn_stub({"--api-sock", socket}, {"FC_STUB_EXIT_BEFORE_SOCKET=7"});
   auto status = child.wait(5s);
   REQUIRE(status);
   CHECK(exit_code(*status) == 7);
@@ -155,10 +154,9 @@ TEST_CASE("exit-before-socket exits with the given code and no socket") {
 
 TEST_CASE("flags beat the environment for the same fault") {
   banger::test::TempDir directory("fc-stub-exit");
-  auto child = spawn_stub(
-      {"--api-sock", directory.path() + "/api.sock",
-       "--stub-exit-before-socket", "3"},
-      {"FC_STUB_EXIT_BEFORE_SOCKET=9"});
+  auto child = spawn_stub({"--api-sock", directory.path() + "/api.sock",
+                           "--stub-exit-before-socket", "3"},
+                          {"FC_STUB_EXIT_BEFORE_SOCKET=9"});
   CHECK(exit_code(child.wait(5s).value_or(-1)) == 3);
 }
 

@@ -1,16 +1,14 @@
 // The process as a launcher sees it: command line, exit codes, signals, the
 // API socket's life and the log.
+#include "tests/fc_stub/stub_harness.hpp"
+
+#include <cstring>
+#include <doctest/doctest.h>
+#include <fstream>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <cstring>
-#include <fstream>
-
-#include <doctest/doctest.h>
-
-#include "tests/fc_stub/stub_harness.hpp"
 
 namespace banger::fc_stub::test {
 namespace {
@@ -29,7 +27,8 @@ std::string read_all_stdout(banger::test::Child& child) {
 TEST_CASE("SendCtrlAltDel makes the process exit 0 and remove its socket") {
   Stub stub;
   stub.boot();
-  Reply reply = stub.api().put("/actions", R"({"action_type": "SendCtrlAltDel"})");
+  Reply reply =
+      stub.api().put("/actions", R"({"action_type": "SendCtrlAltDel"})");
   CHECK(reply.status == 204);
   auto status = stub.wait_exit();
   REQUIRE(status);
@@ -69,8 +68,8 @@ TEST_CASE("an existing socket path is refused like Firecracker's address in "
   banger::test::TempDir directory("fc-stub-busy");
   std::string socket_path = directory.path() + "/api.sock";
   std::ofstream(socket_path) << "";
-  auto child = spawn_stub({"--api-sock", socket_path, "--log-path",
-                           directory.path() + "/log"});
+  auto child = spawn_stub(
+      {"--api-sock", socket_path, "--log-path", directory.path() + "/log"});
   auto status = child.wait(5s);
   REQUIRE(status);
   CHECK(exit_code(*status) == 1);
@@ -123,8 +122,8 @@ TEST_CASE("--help lists Firecracker's arguments and the stub's faults") {
 }
 
 TEST_CASE("an invalid instance id aborts like Firecracker's panic") {
-  auto child = spawn_stub({"--api-sock", "/nonexistent/api.sock", "--id",
-                           "bad_id"});
+  auto child =
+      spawn_stub({"--api-sock", "/nonexistent/api.sock", "--id", "bad_id"});
   auto status = child.wait(5s);
   REQUIRE(status);
   CHECK(terminating_signal(*status) == SIGABRT);
@@ -165,10 +164,11 @@ TEST_CASE("snapshots can be created from a paused guest and loaded into a "
   CHECK(source.api().put("/snapshot/create", request).status == 204);
 
   Stub target;
-  std::string load = R"({"snapshot_path": ")" + state +
-                     R"(", "mem_backend": {"backend_type": "File", "backend_path": ")" +
-                     memory + R"("}, "resume_vm": true, "vsock_override": {"uds_path": ")" +
-                     target.path("vsock.sock") + R"("}})";
+  std::string load =
+      R"({"snapshot_path": ")" + state +
+      R"(", "mem_backend": {"backend_type": "File", "backend_path": ")" +
+      memory + R"("}, "resume_vm": true, "vsock_override": {"uds_path": ")" +
+      target.path("vsock.sock") + R"("}})";
   Reply loaded = target.api().put("/snapshot/load", load);
   INFO(loaded.body);
   CHECK(loaded.status == 204);

@@ -2,14 +2,13 @@
 // property it validates must match the Firecracker v1.16.1 OpenAPI spec it
 // was derived from (type, required-ness, enum values, ranges, references),
 // and every request body the spec declares must be validated.
+#include "tools/fc-stub/schema.hpp"
+
 #include <algorithm>
+#include <doctest/doctest.h>
 #include <set>
 #include <string>
-
-#include <doctest/doctest.h>
 #include <yaml-cpp/yaml.h>
-
-#include "tools/fc-stub/schema.hpp"
 
 namespace banger::fc_stub::test {
 namespace {
@@ -94,8 +93,7 @@ TEST_CASE("every table property matches the spec's type, required-ness, "
 
       if (property.type == Type::Object) {
         REQUIRE(spec_property["$ref"]);
-        CHECK(reference_name(spec_property) ==
-              property.definition->spec_name);
+        CHECK(reference_name(spec_property) == property.definition->spec_name);
       }
       if (property.type == Type::Array) {
         YAML::Node items = spec_property["items"];
@@ -136,11 +134,9 @@ TEST_CASE("every spec property of a validated definition is in the table") {
     for (const auto& entry : spec_definition["properties"]) {
       std::string name = entry.first.as<std::string>();
       INFO(definition->spec_name << "." << name);
-      CHECK(std::any_of(definition->properties.begin(),
-                        definition->properties.end(),
-                        [&](const Property& property) {
-                          return property.name == name;
-                        }));
+      CHECK(std::any_of(
+          definition->properties.begin(), definition->properties.end(),
+          [&](const Property& property) { return property.name == name; }));
     }
   }
 }
@@ -153,10 +149,9 @@ TEST_CASE("the documented exceptions to the spec's required lists are the "
   for (const Definition* definition : schema::all_definitions())
     if (definition->required_from_code)
       exceptions.insert(std::string(definition->rust_name));
-  CHECK(exceptions == std::set<std::string>{"MachineConfigUpdate",
-                                            "MemoryHotplugConfig",
-                                            "MemoryHotplugSizeUpdate",
-                                            "VmmConfig"});
+  CHECK(exceptions ==
+        std::set<std::string>{"MachineConfigUpdate", "MemoryHotplugConfig",
+                              "MemoryHotplugSizeUpdate", "VmmConfig"});
 }
 
 TEST_CASE("every request body the spec declares is validated by the stub") {

@@ -1,21 +1,21 @@
 #include "tests/fc_stub/stub_harness.hpp"
 
+#include <cstring>
+#include <doctest/doctest.h>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
-
-#include <doctest/doctest.h>
-
 namespace banger::fc_stub::test {
 
-std::string stub_binary() { return FC_STUB_BINARY; }
+std::string stub_binary() {
+  return FC_STUB_BINARY;
+}
 
 std::string Reply::fault() const {
   auto parsed = nlohmann::json::parse(body, nullptr, false);
@@ -107,7 +107,7 @@ Reply ApiClient::request(std::string_view method, std::string_view path,
 }
 
 bool path_exists(const std::string& path) {
-  struct stat status{};
+  struct stat status {};
   return ::lstat(path.c_str(), &status) == 0;
 }
 
@@ -136,9 +136,9 @@ std::vector<std::string> command_line(const Launch& launch,
 
 Stub::Stub(Launch launch)
     : directory_("fc-stub-test"),
-      child_(banger::test::Child::spawn(
-          command_line(launch, directory_.path()), launch.environment,
-          directory_.path() + "/stub.stderr")) {
+      child_(banger::test::Child::spawn(command_line(launch, directory_.path()),
+                                        launch.environment,
+                                        directory_.path() + "/stub.stderr")) {
   if (launch.wait_for_socket)
     REQUIRE_MESSAGE(wait_for_socket(), "fc-stub did not create its socket");
 }
@@ -193,21 +193,20 @@ void Stub::configure() {
     INFO(reply.body);
     REQUIRE(reply.status == 204);
   };
-  expect_no_content(
-      api().put("/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 256})"));
+  expect_no_content(api().put("/machine-config",
+                              R"({"vcpu_count": 2, "mem_size_mib": 256})"));
   expect_no_content(api().put(
       "/boot-source", R"({"kernel_image_path": ")" + kernel +
                           R"(", "boot_args": "console=ttyS0 reboot=k"})"));
-  expect_no_content(api().put(
-      "/drives/rootfs", R"({"drive_id": "rootfs", "path_on_host": ")" +
-                            rootfs +
-                            R"(", "is_root_device": true, "is_read_only": false})"));
+  expect_no_content(
+      api().put("/drives/rootfs",
+                R"({"drive_id": "rootfs", "path_on_host": ")" + rootfs +
+                    R"(", "is_root_device": true, "is_read_only": false})"));
   expect_no_content(api().put(
       "/network-interfaces/eth0",
       R"({"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02"})"));
-  expect_no_content(api().put(
-      "/vsock", R"({"guest_cid": 3, "uds_path": ")" + path("vsock.sock") +
-                    R"("})"));
+  expect_no_content(api().put("/vsock", R"({"guest_cid": 3, "uds_path": ")" +
+                                            path("vsock.sock") + R"("})"));
 }
 
 void Stub::boot() {

@@ -3,15 +3,14 @@
 // HTTP/1.1 to it over the Unix socket like a control plane would.
 #pragma once
 
+#include "tests/support/process.hpp"
+
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include "tests/support/process.hpp"
 
 namespace banger::fc_stub::test {
 
@@ -111,9 +110,9 @@ private:
 };
 
 /// Starts a stub that is expected to exit on its own (bad flags, faults).
-banger::test::Child spawn_stub(const std::vector<std::string>& arguments,
-                               const std::vector<std::string>& environment =
-                                   {});
+banger::test::Child
+spawn_stub(const std::vector<std::string>& arguments,
+           const std::vector<std::string>& environment = {});
 
 /// Reads the request log: one parsed JSON object per line.
 std::vector<nlohmann::json> read_request_log(const std::string& path);

@@ -1,6 +1,6 @@
 // The VM lifecycle against real processes: banger-helper, bangerd and
 // fc-stub, driven by a CAF client over mutual TLS.
-#include "tests/support/host_fixture.hpp"
+#include "tests/integration/helpers.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,52 +14,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool root() {
-  return ::geteuid() == 0;
-}
-
 VmRecord create(Host& host, const std::string& name, bool start) {
-  VmCreateRequest request;
-  request.spec.name = name;
-  request.spec.image = "tiny";
-  request.spec.start = start;
-  auto vm = host.ask<VmRecord>(request);
+  auto vm = create_vm(host, name, start);
   REQUIRE_MESSAGE(vm.ok(), (vm.ok() ? "" : vm.error().message));
   return *vm;
 }
 
-Result<VmRecord> act(Host& host, const std::string& ref, VmAction action,
-                     const std::string& signal = "") {
-  VmActionRequest request;
-  request.ref = ref;
-  request.action = action;
-  request.signal = signal;
-  return host.ask<VmRecord>(request);
-}
-
-Result<VmRecord> show(Host& host, const std::string& ref) {
-  VmShowRequest request;
-  request.ref = ref;
-  return host.ask<VmRecord>(request);
-}
-
-struct Running {
-  Host host;
-  explicit Running(HostOptions options = {}) : host(std::move(options)) {
-    host.start_helper();
-    host.start_daemon();
-    host.wait_ready();
-    host.add_image();
-  }
-};
-
 } // namespace
 
 TEST_CASE("a VM goes through create, start, stop and delete, leaving nothing behind") {
-  if (!root()) {
-    MESSAGE("skipped: needs root (taps, VMM launch)");
-    return;
-  }
+  BANGER_REQUIRE_ROOT();
   Running env;
   auto& host = env.host;
   auto vm = create(host, "web", false);
@@ -106,10 +70,7 @@ TEST_CASE("a VM goes through create, start, stop and delete, leaving nothing beh
 }
 
 TEST_CASE("a stop that the guest ignores ends by timeout and says so") {
-  if (!root()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  BANGER_REQUIRE_ROOT();
   TempDir faults_dir;
   auto faults = faults_dir.path() + "/faults";
   {
@@ -126,10 +87,7 @@ TEST_CASE("a stop that the guest ignores ends by timeout and says so") {
 }
 
 TEST_CASE("kill takes a signal by name or number and refuses others") {
-  if (!root()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  BANGER_REQUIRE_ROOT();
   Running env;
   auto& host = env.host;
   create(host, "k", true);
@@ -155,10 +113,7 @@ TEST_CASE("kill takes a signal by name or number and refuses others") {
 }
 
 TEST_CASE("restart is one operation that ends running with a new VMM") {
-  if (!root()) {
-    MESSAGE("skipped: needs root");
-    return;
-  }
+  BANGER_REQUIRE_ROOT();
   Running env;
   auto vm = create(env.host, "r", true);
   auto restarted = act(env.host, "r", VmAction::restart);

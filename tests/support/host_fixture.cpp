@@ -114,12 +114,14 @@ void Host::start_daemon() {
 }
 
 void Host::stop_daemon(int signal) {
+  // The process first: tearing the client down waits for its requests in
+  // flight, which would let the daemon finish what a test means to cut off.
+  if (daemon_) {
+    daemon_->signal(signal);
+    daemon_->wait(10s);
+    daemon_.reset();
+  }
   client_.reset();
-  if (!daemon_)
-    return;
-  daemon_->signal(signal);
-  daemon_->wait(10s);
-  daemon_.reset();
 }
 
 bool Host::daemon_running() {

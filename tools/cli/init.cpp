@@ -991,6 +991,12 @@ Status init_ssh(Context& ctx) {
   auto tmp_pub = tmp / "id_ed25519.pub";
   auto st = run_ssh_keygen({"-q", "-t", "ed25519", "-N", "", "-C", "banger", "-f",
                             tmp_priv.string()});
+  // ssh-keygen's modes went through the umask; the private key was never
+  // wider than 0600 and the directory is 0700.
+  if (st && ::chmod(tmp_priv.c_str(), 0600) != 0)
+    st = system_error("chmod", tmp_priv.string(), errno);
+  if (st && ::chmod(tmp_pub.c_str(), 0644) != 0)
+    st = system_error("chmod", tmp_pub.string(), errno);
   if (st)
     st = fsync_file(tmp_priv);
   if (st)

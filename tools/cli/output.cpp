@@ -277,8 +277,10 @@ std::string render_op(const OperationStatus& op) {
   f.add("finished", format_time(op.finished_at_us));
   if (op.finished_at_us && op.started_at_us)
     f.add("duration", format_ms(op.finished_at_us - op.started_at_us));
-  f.add("progress", std::to_string(op.stages_done) + "/" + std::to_string(op.stages_total)
-                      + (op.stage.empty() ? "" : " (" + op.stage + ")"));
+  f.add("stage", or_dash(op.stage)
+                   + (op.stages_total > 0 ? " (" + std::to_string(op.stages_done) + "/"
+                                              + std::to_string(op.stages_total) + ")"
+                                          : ""));
   std::string out = f.str();
   if (!op.stages.empty()) {
     std::vector<std::vector<std::string>> rows{{"STAGE", "DURATION", "RESULT"}};

@@ -85,7 +85,9 @@ Routed invalid_path_method(std::string_view method, std::string_view path) {
                      std::string(method) + " " + std::string(path) + ".");
 }
 
-Routed simple(ActionKind kind) { return action(VmmAction{.kind = kind}); }
+Routed simple(ActionKind kind) {
+  return action(VmmAction{.kind = kind});
+}
 
 Routed with_body(ActionKind kind, const std::string& body,
                  const schema::Definition& definition,
@@ -212,9 +214,8 @@ Routed put_snapshot(const std::string& body,
   bool has_file = decoded.value.contains("mem_file_path");
   // serde custom errors carry no position.
   if (has_backend && has_file)
-    return bad_request(
-        serde_fault("too many fields: either `mem_backend` or "
-                    "`mem_file_path` exclusively is required"));
+    return bad_request(serde_fault("too many fields: either `mem_backend` or "
+                                   "`mem_file_path` exclusively is required"));
   if (!has_backend && !has_file)
     return bad_request(serde_fault(
         "missing field: either `mem_backend` or `mem_file_path` is required"));
@@ -393,8 +394,8 @@ Routed route(const http::Request& request) {
   }
 
   if (method == "DELETE") {
-    if (!body && (path == "drives" || path == "pmem" ||
-                  path == "network-interfaces"))
+    if (!body &&
+        (path == "drives" || path == "pmem" || path == "network-interfaces"))
       return unplug(path, tokens.next());
     if (body)
       return bad_request("Empty Delete request.");

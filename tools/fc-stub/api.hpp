@@ -3,14 +3,13 @@
 // validates; all state lives in the Vmm.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <variant>
-
-#include <nlohmann/json.hpp>
-
 #include "tools/fc-stub/decoder.hpp"
 #include "tools/fc-stub/http.hpp"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
 
 namespace banger::fc_stub {
 
@@ -61,10 +60,10 @@ enum class ActionKind : std::uint8_t {
 
 struct VmmAction {
   ActionKind kind;
-  OrderedJson body = nullptr;     // decoded request body, normalized
+  OrderedJson body = nullptr;        // decoded request body, normalized
   nlohmann::json contents = nullptr; // MMDS data for PutMmds/PatchMmds
-  std::string device_kind;        // HotUnplugDevice: drives/pmem/...
-  std::string device_id;          // HotUnplugDevice
+  std::string device_kind;           // HotUnplugDevice: drives/pmem/...
+  std::string device_id;             // HotUnplugDevice
   // Set when the request used a deprecated field: Firecracker still serves
   // it but adds a "Deprecation: true" header and logs this warning.
   std::string deprecation;

@@ -1,14 +1,15 @@
 #include "tools/fc-stub/decoder.hpp"
 
-#include <arpa/inet.h>
+#include "tools/fc-stub/json_reader.hpp"
 
+#include <arpa/inet.h>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
-
-#include "tools/fc-stub/json_reader.hpp"
 
 namespace banger::fc_stub {
 namespace {
@@ -281,8 +282,7 @@ private:
     case Type::Integer:
       return integer(node, property);
     case Type::Object:
-      if (property.format == Format::PathOrObject &&
-          node.kind == Kind::String)
+      if (property.format == Format::PathOrObject && node.kind == Kind::String)
         return node.text;
       if (property.format == Format::PathOrObject) {
         try {
@@ -393,11 +393,11 @@ private:
         fail_after(node.end, "invalid value: " + unexpected(node) +
                                  ", expected " + expected);
       result = node.unsigned_value;
-      comparable = node.unsigned_value >
-                           static_cast<std::uint64_t>(
-                               std::numeric_limits<std::int64_t>::max())
-                       ? std::numeric_limits<std::int64_t>::max()
-                       : static_cast<std::int64_t>(node.unsigned_value);
+      comparable =
+          node.unsigned_value > static_cast<std::uint64_t>(
+                                    std::numeric_limits<std::int64_t>::max())
+              ? std::numeric_limits<std::int64_t>::max()
+              : static_cast<std::int64_t>(node.unsigned_value);
     } else if (node.kind == Kind::Negative) {
       if (node.negative_value < low)
         fail_after(node.end, "invalid value: " + unexpected(node) +
@@ -449,10 +449,9 @@ nlohmann::json decode_object(std::string_view text) {
   }
   if (root.kind != Kind::Object) {
     bool container = root.kind == Kind::Array;
-    throw DecodeError("invalid type: " + unexpected(root) +
-                      ", expected a map" +
-                      json::position_after(text, container ? root.begin
-                                                            : root.end));
+    throw DecodeError(
+        "invalid type: " + unexpected(root) + ", expected a map" +
+        json::position_after(text, container ? root.begin : root.end));
   }
   return Decoder(text).free_form(root);
 }

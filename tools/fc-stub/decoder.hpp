@@ -7,12 +7,11 @@
 // fields defaulted), so GET /vm/config can echo it back.
 #pragma once
 
-#include <stdexcept>
-#include <string_view>
+#include "tools/fc-stub/schema.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include "tools/fc-stub/schema.hpp"
+#include <stdexcept>
+#include <string_view>
 
 namespace banger::fc_stub {
 

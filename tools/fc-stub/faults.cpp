@@ -1,9 +1,8 @@
 #include "tools/fc-stub/faults.hpp"
 
-#include <fnmatch.h>
-
 #include <cctype>
 #include <charconv>
+#include <fnmatch.h>
 #include <fstream>
 #include <sstream>
 
@@ -72,10 +71,10 @@ constexpr std::string_view scalar_names[] = {
 std::string environment_name(std::string_view fault) {
   std::string name = "FC_STUB_";
   for (char character : fault)
-    name.push_back(character == '-' ? '_'
-                                    : static_cast<char>(std::toupper(
-                                          static_cast<unsigned char>(
-                                              character))));
+    name.push_back(character == '-'
+                       ? '_'
+                       : static_cast<char>(std::toupper(
+                             static_cast<unsigned char>(character))));
   return name;
 }
 
@@ -83,7 +82,8 @@ std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> items;
   std::string current;
   for (char character : text) {
-    if (character == ',' || std::isspace(static_cast<unsigned char>(character))) {
+    if (character == ',' ||
+        std::isspace(static_cast<unsigned char>(character))) {
       if (!current.empty())
         items.push_back(std::move(current));
       current.clear();
@@ -142,8 +142,8 @@ std::optional<std::string> read_faults_file(const std::string& path,
 std::optional<std::string> parse_number(const Setting& setting,
                                         std::int64_t& value) {
   const std::string& text = setting.value;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(),
-                                      value);
+  auto [end, error] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc{} || end != text.data() + text.size() || value < 0)
     return setting.origin + ": '" + text + "' is not a non-negative integer";
   return std::nullopt;
@@ -156,8 +156,8 @@ std::optional<std::string> parse_flag(const Setting& setting, bool& value) {
         static_cast<char>(std::tolower(static_cast<unsigned char>(character))));
   if (lower == "1" || lower == "true" || lower == "yes" || lower == "on")
     value = true;
-  else if (lower.empty() || lower == "0" || lower == "false" ||
-           lower == "no" || lower == "off")
+  else if (lower.empty() || lower == "0" || lower == "false" || lower == "no" ||
+           lower == "off")
     value = false;
   else
     return setting.origin + ": '" + setting.value + "' is not a boolean";

@@ -9,14 +9,14 @@
 // fail-endpoint entries from all three sources add up.
 #pragma once
 
+#include "tools/fc-stub/options.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "tools/fc-stub/options.hpp"
 
 namespace banger::fc_stub {
 

@@ -371,7 +371,9 @@ private:
 
 } // namespace
 
-Node parse(std::string_view text) { return Reader(text).document(); }
+Node parse(std::string_view text) {
+  return Reader(text).document();
+}
 
 std::string position_after(std::string_view text, std::size_t consumed) {
   if (consumed > text.size())

@@ -1,14 +1,13 @@
 #include "tools/fc-stub/logger.hpp"
 
-#include <fcntl.h>
-#include <time.h>
-#include <unistd.h>
+#include "tools/fc-stub/system.hpp"
 
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
-
-#include "tools/fc-stub/system.hpp"
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 
 namespace banger::fc_stub {
 
@@ -34,7 +33,8 @@ bool parse_log_level(std::string_view text, LogLevel& level) {
   return true;
 }
 
-Logger::Logger(std::string instance_id) : instance_id_(std::move(instance_id)) {}
+Logger::Logger(std::string instance_id)
+    : instance_id_(std::move(instance_id)) {}
 
 Logger::~Logger() {
   if (descriptor_ > 2)
@@ -42,9 +42,8 @@ Logger::~Logger() {
 }
 
 int Logger::open(const std::string& path) {
-  int descriptor = ::open(path.c_str(),
-                          O_RDWR | O_CREAT | O_NONBLOCK | O_APPEND | O_CLOEXEC,
-                          0644);
+  int descriptor = ::open(
+      path.c_str(), O_RDWR | O_CREAT | O_NONBLOCK | O_APPEND | O_CLOEXEC, 0644);
   if (descriptor < 0)
     return errno;
   if (descriptor_ > 2)

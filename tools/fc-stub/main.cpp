@@ -5,20 +5,20 @@
 // The order of start-up steps follows Firecracker's main() so that a bad
 // command line fails the same way (message, exit code) as the real binary.
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <charconv>
-#include <cstdlib>
-#include <string>
-
 #include "tools/fc-stub/faults.hpp"
 #include "tools/fc-stub/logger.hpp"
 #include "tools/fc-stub/options.hpp"
 #include "tools/fc-stub/request_log.hpp"
 #include "tools/fc-stub/server.hpp"
 #include "tools/fc-stub/system.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
 
 namespace banger::fc_stub {
 namespace {
@@ -178,9 +178,9 @@ int run(int argument_count, char** arguments) {
 
   std::optional<std::string> config_json;
   if (options.config_file)
-    config_json = read_or_panic(
-        *options.config_file,
-        "Unable to open or read from the configuration file");
+    config_json =
+        read_or_panic(*options.config_file,
+                      "Unable to open or read from the configuration file");
   std::optional<nlohmann::json> metadata;
   if (options.metadata) {
     std::string text = read_or_panic(
@@ -193,8 +193,8 @@ int run(int argument_count, char** arguments) {
       options.http_api_max_payload_size, "http-api-max-payload-size");
   std::size_t mmds_limit = payload_limit;
   if (options.mmds_size_limit)
-    mmds_limit =
-        parse_or_panic<std::size_t>(*options.mmds_size_limit, "mmds-size-limit");
+    mmds_limit = parse_or_panic<std::size_t>(*options.mmds_size_limit,
+                                             "mmds-size-limit");
   for (const auto* time : {&options.start_time_us, &options.start_time_cpu_us,
                            &options.parent_cpu_time_us})
     if (*time)

@@ -21,109 +21,143 @@ struct Argument {
 // Sorted by name: Firecracker keeps its arguments in a BTreeMap, which fixes
 // both the --help order and which conflict is reported first.
 constexpr Argument arguments_table[] = {
-    {.name = "api-sock", .takes_value = true,
+    {.name = "api-sock",
+     .takes_value = true,
      .help = "Path to unix domain socket used by the API.",
      .default_value = "/run/firecracker.socket"},
-    {.name = "boot-timer", .takes_value = false,
+    {.name = "boot-timer",
+     .takes_value = false,
      .help = "Whether or not to load boot timer device for logging elapsed "
              "time since InstanceStart command."},
-    {.name = "config-file", .takes_value = true,
+    {.name = "config-file",
+     .takes_value = true,
      .help = "Path to a file that contains the microVM configuration in JSON "
              "format."},
-    {.name = "describe-snapshot", .takes_value = true,
+    {.name = "describe-snapshot",
+     .takes_value = true,
      .help = "Print the data format version of the provided snapshot state "
              "file."},
-    {.name = "enable-pci", .takes_value = false,
+    {.name = "enable-pci",
+     .takes_value = false,
      .help = "Enables PCIe support."},
-    {.name = "http-api-max-payload-size", .takes_value = true,
+    {.name = "http-api-max-payload-size",
+     .takes_value = true,
      .help = "Http API request payload max size, in bytes.",
      .default_value = "51200"},
-    {.name = "id", .takes_value = true, .help = "MicroVM unique identifier.",
+    {.name = "id",
+     .takes_value = true,
+     .help = "MicroVM unique identifier.",
      .default_value = "anonymous-instance"},
     {.name = "level", .takes_value = true, .help = "Set the logger level."},
-    {.name = "log-path", .takes_value = true,
+    {.name = "log-path",
+     .takes_value = true,
      .help = "Path to a fifo or a file used for configuring the logger on "
              "startup."},
-    {.name = "metadata", .takes_value = true,
+    {.name = "metadata",
+     .takes_value = true,
      .help = "Path to a file that contains metadata in JSON format to add to "
              "the mmds."},
-    {.name = "metrics-path", .takes_value = true,
+    {.name = "metrics-path",
+     .takes_value = true,
      .help = "Path to a fifo or a file used for configuring the metrics on "
              "startup."},
-    {.name = "mmds-size-limit", .takes_value = true,
+    {.name = "mmds-size-limit",
+     .takes_value = true,
      .help = "Mmds data store limit, in bytes."},
-    {.name = "module", .takes_value = true,
+    {.name = "module",
+     .takes_value = true,
      .help = "Set the logger module filter."},
-    {.name = "no-api", .takes_value = false,
+    {.name = "no-api",
+     .takes_value = false,
      .help = "Optional parameter which allows starting and using a microVM "
              "without an active API socket.",
      .requires_argument = "config-file"},
-    {.name = "no-seccomp", .takes_value = false,
+    {.name = "no-seccomp",
+     .takes_value = false,
      .help = "Optional parameter which allows starting and using a microVM "
              "without seccomp filtering. Not recommended.",
      .forbids_argument = "seccomp-filter"},
-    {.name = "parent-cpu-time-us", .takes_value = true,
+    {.name = "parent-cpu-time-us",
+     .takes_value = true,
      .help = "Parent process CPU time (wall clock, microseconds). This "
              "parameter is optional."},
-    {.name = "seccomp-filter", .takes_value = true,
+    {.name = "seccomp-filter",
+     .takes_value = true,
      .help = "Optional parameter which allows specifying the path to a custom "
              "seccomp filter. For advanced users.",
      .forbids_argument = "no-seccomp"},
-    {.name = "seccomp-level", .takes_value = true,
+    {.name = "seccomp-level",
+     .takes_value = true,
      .help = "Seccomp level of Firecracker before v1.0; accepted and "
              "ignored by fc-stub.",
      .stub_only = true},
-    {.name = "show-level", .takes_value = false,
+    {.name = "show-level",
+     .takes_value = false,
      .help = "Whether or not to output the level in the logs."},
-    {.name = "show-log-origin", .takes_value = false,
+    {.name = "show-log-origin",
+     .takes_value = false,
      .help = "Whether or not to include the file path and line number of the "
              "log's origin."},
-    {.name = "snapshot-version", .takes_value = false,
+    {.name = "snapshot-version",
+     .takes_value = false,
      .help = "Print the supported data format version."},
-    {.name = "start-time-cpu-us", .takes_value = true,
+    {.name = "start-time-cpu-us",
+     .takes_value = true,
      .help = "Process start CPU time (wall clock, microseconds). This "
              "parameter is optional."},
-    {.name = "start-time-us", .takes_value = true,
+    {.name = "start-time-us",
+     .takes_value = true,
      .help = "Process start time (wall clock, microseconds). This parameter "
              "is optional."},
-    {.name = "stub-crash-after-boot-ms", .takes_value = true,
+    {.name = "stub-crash-after-boot-ms",
+     .takes_value = true,
      .help = "Kill the stub with SIGKILL N ms after InstanceStart "
              "(env FC_STUB_CRASH_AFTER_BOOT_MS).",
      .stub_only = true},
-    {.name = "stub-exit-before-socket", .takes_value = true,
+    {.name = "stub-exit-before-socket",
+     .takes_value = true,
      .help = "Exit with code N before creating the API socket "
              "(env FC_STUB_EXIT_BEFORE_SOCKET).",
      .stub_only = true},
-    {.name = "stub-fail-endpoint", .takes_value = true,
+    {.name = "stub-fail-endpoint",
+     .takes_value = true,
      .help = "Answer 400 \"injected fault: ...\" to METHOD:PATH[:ACTION]; "
              "'*' globs; repeatable (env FC_STUB_FAIL_ENDPOINT, "
              "comma-separated).",
-     .allow_multiple = true, .stub_only = true},
-    {.name = "stub-faults", .takes_value = true,
+     .allow_multiple = true,
+     .stub_only = true},
+    {.name = "stub-faults",
+     .takes_value = true,
      .help = "Faults file: lines '<vm-id|*> <fault> [arg]', '#' comments "
              "(env FC_STUB_FAULTS).",
      .stub_only = true},
-    {.name = "stub-ignore-ctrl-alt-del", .takes_value = false,
+    {.name = "stub-ignore-ctrl-alt-del",
+     .takes_value = false,
      .help = "Accept SendCtrlAltDel but keep running "
              "(env FC_STUB_IGNORE_CTRL_ALT_DEL=1).",
      .stub_only = true},
-    {.name = "stub-request-log", .takes_value = true,
+    {.name = "stub-request-log",
+     .takes_value = true,
      .help = "Append one JSON line per request to this file "
              "(env FC_STUB_REQUEST_LOG).",
      .stub_only = true},
-    {.name = "stub-response-delay-ms", .takes_value = true,
+    {.name = "stub-response-delay-ms",
+     .takes_value = true,
      .help = "Delay every response by N ms without blocking other "
              "connections (env FC_STUB_RESPONSE_DELAY_MS).",
      .stub_only = true},
-    {.name = "stub-shutdown-delay-ms", .takes_value = true,
+    {.name = "stub-shutdown-delay-ms",
+     .takes_value = true,
      .help = "Delay between SendCtrlAltDel and the guest's shutdown, default "
              "20 (env FC_STUB_SHUTDOWN_DELAY_MS).",
      .stub_only = true},
-    {.name = "stub-socket-delay-ms", .takes_value = true,
+    {.name = "stub-socket-delay-ms",
+     .takes_value = true,
      .help = "Wait N ms before creating the API socket "
              "(env FC_STUB_SOCKET_DELAY_MS).",
      .stub_only = true},
-    {.name = "version", .takes_value = false,
+    {.name = "version",
+     .takes_value = false,
      .help = "Print the binary version number."},
 };
 
@@ -161,13 +195,11 @@ std::optional<ArgumentError> populate(const std::vector<std::string>& words,
     if (values.present[*index] && !argument.allow_multiple)
       return ArgumentError{"The argument '" + std::string(name) +
                                "' was provided more than once.",
-                           "DuplicateArgument(\"" + std::string(name) +
-                               "\")"};
+                           "DuplicateArgument(\"" + std::string(name) + "\")"};
     values.present[*index] = true;
     if (!argument.takes_value)
       continue;
-    if (position + 1 >= words.size() ||
-        words[position + 1].rfind("--", 0) == 0)
+    if (position + 1 >= words.size() || words[position + 1].rfind("--", 0) == 0)
       return ArgumentError{"The argument '" + std::string(name) +
                                "' requires a value, but none was supplied.",
                            "MissingValue(\"" + std::string(name) + "\")"};
@@ -183,8 +215,7 @@ std::optional<ArgumentError> populate(const std::vector<std::string>& words,
                                std::string(argument.requires_argument) +
                                "' required, but not found.",
                            "MissingArgument(\"" +
-                               std::string(argument.requires_argument) +
-                               "\")"};
+                               std::string(argument.requires_argument) + "\")"};
     if (!argument.forbids_argument.empty() &&
         values.present[*find_argument(argument.forbids_argument)])
       return ArgumentError{

@@ -1,11 +1,9 @@
 #include "tools/fc-stub/request_log.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
-
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 namespace banger::fc_stub {
 
@@ -28,9 +26,9 @@ void RequestLog::append(const RequestRecord& record) {
   if (descriptor_ < 0)
     return;
   nlohmann::ordered_json line = {
-      {"id", instance_id_},           {"pid", ::getpid()},
-      {"method", record.method},      {"path", record.path},
-      {"status", record.status},      {"start_ns", record.start_ns},
+      {"id", instance_id_},      {"pid", ::getpid()},
+      {"method", record.method}, {"path", record.path},
+      {"status", record.status}, {"start_ns", record.start_ns},
       {"end_ns", record.end_ns},
   };
   if (!record.action.empty())
@@ -38,7 +36,8 @@ void RequestLog::append(const RequestRecord& record) {
   std::string text = line.dump() + "\n";
   // One write() so lines from concurrent processes never interleave; a short
   // write is not retried because a second write could land mid-line.
-  [[maybe_unused]] ssize_t written = ::write(descriptor_, text.data(), text.size());
+  [[maybe_unused]] ssize_t written =
+      ::write(descriptor_, text.data(), text.size());
 }
 
 } // namespace banger::fc_stub

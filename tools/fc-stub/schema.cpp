@@ -1,5 +1,9 @@
 #include "tools/fc-stub/schema.hpp"
 
+// The table is laid out one property per line so it reads like the spec;
+// clang-format would put every field on its own line.
+// clang-format off
+
 namespace banger::fc_stub::schema {
 namespace {
 
@@ -620,3 +624,5 @@ constexpr const Definition* definitions[] = {
 std::span<const Definition* const> all_definitions() { return definitions; }
 
 } // namespace banger::fc_stub::schema
+
+// clang-format on

@@ -1,5 +1,6 @@
 // The request bodies fc-stub accepts, as a compact table derived from the
-// Firecracker v1.16.1 OpenAPI spec (tools/fc-stub/spec/firecracker-v1.16.1.yaml).
+// Firecracker v1.16.1 OpenAPI spec
+// (tools/fc-stub/spec/firecracker-v1.16.1.yaml).
 //
 // The spec gives names, JSON types, required-ness, enums and ranges. The
 // table adds what only Firecracker's Rust types know, because the stub must

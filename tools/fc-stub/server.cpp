@@ -1,19 +1,18 @@
 #include "tools/fc-stub/server.hpp"
 
+#include "tools/fc-stub/api.hpp"
+#include "tools/fc-stub/http.hpp"
+#include "tools/fc-stub/system.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-
-#include "tools/fc-stub/api.hpp"
-#include "tools/fc-stub/http.hpp"
-#include "tools/fc-stub/system.hpp"
 
 namespace banger::fc_stub {
 namespace {
@@ -192,7 +191,9 @@ void Server::resumed() {
   }
 }
 
-void Server::fatal(int exit_code) { exit_code_ = exit_code; }
+void Server::fatal(int exit_code) {
+  exit_code_ = exit_code;
+}
 
 void Server::accept_connections() {
   for (;;) {
@@ -229,8 +230,7 @@ void Server::read_from(Connection& connection) {
 }
 
 void Server::process_input(Connection& connection) {
-  while (!connection.delayed && !connection.close_after_flush &&
-         !exit_code_) {
+  while (!connection.delayed && !connection.close_after_flush && !exit_code_) {
     http::ParseResult parsed =
         http::parse_request(connection.input, settings_.payload_limit);
     if (parsed.status == http::ParseStatus::Incomplete) {
@@ -309,13 +309,13 @@ void Server::serve(Connection& connection, const http::Request& request,
 
   // The line is appended just before the reply goes out, so a client that
   // has seen a reply always finds its line in the log; end_ns is taken then.
-  request_log_.append(RequestRecord{
-      .method = request.method,
-      .path = request.path.empty() ? request.uri : request.path,
-      .status = response.status,
-      .start_ns = start_ns,
-      .end_ns = realtime_ns(),
-      .action = routed.action_name});
+  request_log_.append(
+      RequestRecord{.method = request.method,
+                    .path = request.path.empty() ? request.uri : request.path,
+                    .status = response.status,
+                    .start_ns = start_ns,
+                    .end_ns = realtime_ns(),
+                    .action = routed.action_name});
   queue(connection, http::serialize(response));
 }
 
@@ -429,8 +429,7 @@ int Server::run() {
     }
     if (listener_ >= 0 && (watched[1].revents & POLLIN))
       accept_connections();
-    if (vsock_slot < first_connection &&
-        (watched[vsock_slot].revents & POLLIN))
+    if (vsock_slot < first_connection && (watched[vsock_slot].revents & POLLIN))
       vmm_.refuse_vsock_connection();
     for (std::size_t index = 0; index < watched_connections.size(); ++index) {
       Connection& connection = *watched_connections[index];

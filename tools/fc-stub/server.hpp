@@ -4,16 +4,16 @@
 // another.
 #pragma once
 
+#include "tools/fc-stub/faults.hpp"
+#include "tools/fc-stub/logger.hpp"
+#include "tools/fc-stub/request_log.hpp"
+#include "tools/fc-stub/vmm.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include "tools/fc-stub/faults.hpp"
-#include "tools/fc-stub/logger.hpp"
-#include "tools/fc-stub/request_log.hpp"
-#include "tools/fc-stub/vmm.hpp"
 
 namespace banger::fc_stub {
 

@@ -1,11 +1,10 @@
 #include "tools/fc-stub/system.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace banger::fc_stub {
 
@@ -25,8 +24,7 @@ std::string io_error_text(int error_number) {
   char buffer[256];
   // GNU strerror_r may return a static string instead of filling the buffer.
   const char* text = strerror_r(error_number, buffer, sizeof buffer);
-  return std::string(text) + " (os error " + std::to_string(error_number) +
-         ")";
+  return std::string(text) + " (os error " + std::to_string(error_number) + ")";
 }
 
 void panic(std::string_view message) {

@@ -1,12 +1,11 @@
 #include "tools/fc-stub/vmm.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include "tools/fc-stub/options.hpp"
 #include "tools/fc-stub/vmm_support.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace banger::fc_stub {
 
@@ -51,7 +50,6 @@ OrderedJson default_machine_config() {
 }
 
 } // namespace
-
 
 std::string_view state_name(VmState state) {
   switch (state) {
@@ -158,8 +156,8 @@ std::string_view config_prefix(Vmm::Category category) {
 } // namespace
 
 Outcome Vmm::render(const Failure& failure) const {
-  std::string message = std::string(api_prefix(failure.category)) +
-                        failure.detail;
+  std::string message =
+      std::string(api_prefix(failure.category)) + failure.detail;
   int status = failure.category == Category::MmdsLimit ? 413 : 400;
   return Outcome{status, fault_body(message)};
 }
@@ -202,11 +200,11 @@ OrderedJson Vmm::full_config() const {
       array.push_back(value);
     return array;
   };
-  OrderedJson boot_source =
-      boot_source_ ? *boot_source_
-                   : OrderedJson{{"kernel_image_path", ""},
-                                 {"initrd_path", nullptr},
-                                 {"boot_args", nullptr}};
+  OrderedJson boot_source = boot_source_
+                                ? *boot_source_
+                                : OrderedJson{{"kernel_image_path", ""},
+                                              {"initrd_path", nullptr},
+                                              {"boot_args", nullptr}};
   return OrderedJson{
       {"balloon", optional(balloon_)},
       {"drives", list(drives_)},
@@ -343,8 +341,8 @@ Outcome Vmm::runtime(const VmmAction& action) {
     return Outcome{200, full_config().dump()};
   case ActionKind::GetMemoryHotplugStatus: {
     if (!memory_hotplug_)
-      return render({Category::InternalVmm,
-                     "Memory hotplug device is not configured"});
+      return render(
+          {Category::InternalVmm, "Memory hotplug device is not configured"});
     OrderedJson status = *memory_hotplug_;
     status["plugged_size_mib"] = memory_hotplug_requested_mib_;
     status["requested_size_mib"] = memory_hotplug_requested_mib_;
@@ -405,8 +403,8 @@ Outcome Vmm::runtime(const VmmAction& action) {
                      "Balloon: Free page hinting was not enabled when the "
                      "device was configured"});
     if (action.kind == ActionKind::GetFreePageHintingStatus)
-      return Outcome{200, OrderedJson{{"host_cmd", 0}, {"guest_cmd", nullptr}}
-                              .dump()};
+      return Outcome{
+          200, OrderedJson{{"host_cmd", 0}, {"guest_cmd", nullptr}}.dump()};
     return {};
   case ActionKind::UpdateBlockDevice:
     return reply(update_block_device(action.body));

@@ -4,16 +4,15 @@
 // vsock socket bound, tap names and MTUs validated), then only recorded.
 #pragma once
 
+#include "tools/fc-stub/api.hpp"
+#include "tools/fc-stub/logger.hpp"
+
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include "tools/fc-stub/api.hpp"
-#include "tools/fc-stub/logger.hpp"
 
 namespace banger::fc_stub {
 

@@ -1,20 +1,18 @@
 // Pre-boot configuration: each resource is checked the way Firecracker
 // checks it, then recorded.
+#include "tools/fc-stub/system.hpp"
 #include "tools/fc-stub/vmm.hpp"
+#include "tools/fc-stub/vmm_support.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-
-#include "tools/fc-stub/system.hpp"
-#include "tools/fc-stub/vmm_support.hpp"
 
 namespace banger::fc_stub {
 
@@ -35,8 +33,8 @@ constexpr std::string_view default_boot_args =
 Vmm::Result Vmm::set_boot_source(const OrderedJson& config) {
   std::string kernel = config["kernel_image_path"];
   if (int error = probe_file(kernel, O_RDONLY))
-    return Failure{Category::BootSource, "The kernel file cannot be opened: " +
-                                             io_error_text(error)};
+    return Failure{Category::BootSource,
+                   "The kernel file cannot be opened: " + io_error_text(error)};
   if (!is_null_or_absent(config, "initrd_path")) {
     std::string initrd = config["initrd_path"];
     if (int error = probe_file(initrd, O_RDONLY))
@@ -62,7 +60,8 @@ Vmm::Result Vmm::set_boot_source(const OrderedJson& config) {
 
 Vmm::Result Vmm::update_machine_config(const OrderedJson& update) {
   auto pick = [&](const char* key) {
-    return update.contains(key) ? update[key] : machine_config_.value(key, OrderedJson());
+    return update.contains(key) ? update[key]
+                                : machine_config_.value(key, OrderedJson());
   };
   std::uint64_t vcpu_count = pick("vcpu_count");
   bool smt = pick("smt");
@@ -83,13 +82,13 @@ Vmm::Result Vmm::update_machine_config(const OrderedJson& update) {
     return Failure{Category::Machine,
                    "The memory size (MiB) is smaller than the previously set "
                    "balloon device target size."};
-  OrderedJson cpu_template = machine_config_.value("cpu_template", OrderedJson());
+  OrderedJson cpu_template =
+      machine_config_.value("cpu_template", OrderedJson());
   if (update.contains("cpu_template"))
     cpu_template = update["cpu_template"] == "None" ? OrderedJson()
                                                     : update["cpu_template"];
-  OrderedJson updated = {{"vcpu_count", vcpu_count},
-                         {"mem_size_mib", memory},
-                         {"smt", smt}};
+  OrderedJson updated = {
+      {"vcpu_count", vcpu_count}, {"mem_size_mib", memory}, {"smt", smt}};
   if (!cpu_template.is_null())
     updated["cpu_template"] = cpu_template;
   updated["track_dirty_pages"] = pick("track_dirty_pages");
@@ -133,7 +132,7 @@ Vmm::Result Vmm::insert_block_device(const OrderedJson& config) {
       stored["io_engine"] = "Sync";
   } else if (has_socket && !has_path) {
     std::string socket_path = config["socket"];
-    struct stat status{};
+    struct stat status {};
     if (::stat(socket_path.c_str(), &status) != 0)
       return Failure{Category::Drive,
                      "Unable to create the virtio block device: Vhost user "
@@ -184,8 +183,7 @@ Vmm::Result Vmm::insert_network_device(const OrderedJson& config) {
     if (mtu < 68 || mtu > 65535)
       return Failure{Category::Network,
                      "Could not create the network device: MTU " +
-                         std::to_string(mtu) +
-                         " is out of range [68, 65535]"};
+                         std::to_string(mtu) + " is out of range [68, 65535]"};
   }
   network_interfaces_.push_back(config);
   return std::nullopt;
@@ -200,7 +198,8 @@ Vmm::Result Vmm::insert_pmem_device(const OrderedJson& config) {
                                    "device"};
   std::size_t position = find_by(pmem_devices_, "id", id);
   for (std::size_t index = 0; index < pmem_devices_.size(); ++index)
-    if (as_root && index != position && pmem_devices_[index]["root_device"] == true)
+    if (as_root && index != position &&
+        pmem_devices_[index]["root_device"] == true)
       return Failure{Category::Pmem, "A root pmem device already exist"};
   std::string path = config["path_on_host"];
   bool read_only = config["read_only"];
@@ -246,8 +245,8 @@ Vmm::Result Vmm::set_vsock_device(const OrderedJson& config) {
   if (listener < 0)
     return Failure{Category::Vsock,
                    std::string(bind_failure) + io_error_text(errno)};
-  if (::bind(listener, reinterpret_cast<sockaddr*>(&address),
-             sizeof address) != 0 ||
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) !=
+          0 ||
       ::listen(listener, 128) != 0) {
     int error = errno;
     ::close(listener);
@@ -270,7 +269,8 @@ void Vmm::refuse_vsock_connection() {
 Vmm::Result Vmm::set_balloon_device(const OrderedJson& config) {
   if (config["amount_mib"].get<std::uint64_t>() >
       machine_config_["mem_size_mib"].get<std::uint64_t>())
-    return Failure{Category::Balloon, "Amount of pages requested is too large."};
+    return Failure{Category::Balloon,
+                   "Amount of pages requested is too large."};
   balloon_ = config;
   return std::nullopt;
 }
@@ -281,8 +281,8 @@ Vmm::Result Vmm::set_mmds_config(const OrderedJson& config) {
     std::string text = config["ipv4_address"];
     inet_pton(AF_INET, text.c_str(), &address);
     auto octets = reinterpret_cast<const unsigned char*>(&address.s_addr);
-    bool link_local = octets[0] == 169 && octets[1] == 254 &&
-                      octets[2] != 0 && octets[2] != 255;
+    bool link_local = octets[0] == 169 && octets[1] == 254 && octets[2] != 0 &&
+                      octets[2] != 255;
     if (!link_local)
       return Failure{Category::MmdsConfig,
                      "The MMDS IPv4 address is not link local."};
@@ -354,9 +354,8 @@ Vmm::Result Vmm::configure_logger(const OrderedJson& config) {
 Vmm::Result Vmm::configure_metrics(const std::string& path) {
   constexpr std::string_view prefix =
       "Cannot initialize the metrics system due to bad user input: ";
-  int descriptor = ::open(path.c_str(),
-                          O_RDWR | O_CREAT | O_NONBLOCK | O_APPEND | O_CLOEXEC,
-                          0644);
+  int descriptor = ::open(
+      path.c_str(), O_RDWR | O_CREAT | O_NONBLOCK | O_APPEND | O_CLOEXEC, 0644);
   if (descriptor < 0)
     return Failure{Category::Metrics,
                    std::string(prefix) + io_error_text(errno)};

@@ -1,14 +1,12 @@
 // Post-boot operations, snapshots and the --config-file start.
-#include "tools/fc-stub/vmm.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include "tools/fc-stub/decoder.hpp"
 #include "tools/fc-stub/system.hpp"
+#include "tools/fc-stub/vmm.hpp"
 #include "tools/fc-stub/vmm_support.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace banger::fc_stub {
 
@@ -64,8 +62,8 @@ Vmm::Result Vmm::load_snapshot(const OrderedJson& parameters) {
   network_interfaces_ =
       saved["network-interfaces"].get<std::vector<OrderedJson>>();
   for (const OrderedJson& override_entry : parameters["network_overrides"]) {
-    std::size_t position = find_by(network_interfaces_, "iface_id",
-                                   override_entry["iface_id"]);
+    std::size_t position =
+        find_by(network_interfaces_, "iface_id", override_entry["iface_id"]);
     if (position != network_interfaces_.size())
       network_interfaces_[position]["host_dev_name"] =
           override_entry["host_dev_name"];
@@ -217,7 +215,8 @@ Vmm::Result Vmm::hot_unplug(const VmmAction& action) {
   if (position == devices->size())
     return Failure{Category::Plain, "Device not found"};
   const OrderedJson& device = (*devices)[position];
-  if (device.value("is_root_device", false) || device.value("root_device", false))
+  if (device.value("is_root_device", false) ||
+      device.value("root_device", false))
     return Failure{Category::Plain, "Cannot unplug root device"};
   devices->erase(devices->begin() + static_cast<std::ptrdiff_t>(position));
   return std::nullopt;
@@ -256,8 +255,7 @@ Vmm::Result Vmm::update_balloon_statistics(const OrderedJson& update) {
   return std::nullopt;
 }
 
-std::optional<std::string>
-Vmm::boot_from_config(std::string_view document) {
+std::optional<std::string> Vmm::boot_from_config(std::string_view document) {
   constexpr std::string_view parse_prefix =
       "Configuration for VMM from one single json failed: ";
   OrderedJson config;

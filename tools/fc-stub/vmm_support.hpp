@@ -3,12 +3,12 @@
 // post-boot operations, snapshots and the config file).
 #pragma once
 
+#include "tools/fc-stub/vmm.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "tools/fc-stub/vmm.hpp"
 
 namespace banger::fc_stub {
 
