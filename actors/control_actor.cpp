@@ -61,6 +61,7 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
     [self](DaemonStatusRequest& req) -> caf::result<DaemonStatus> {
       if (auto refused = admit(req.env))
         return *refused;
+      log::debug("request", {{"op_id", req.env.op_id}, {"type", "daemon.status"}});
       auto& d = self->state.deps;
       auto promise = self->make_response_promise<DaemonStatus>();
       auto env = req.env;

@@ -224,13 +224,19 @@ Status check_tls_files(const TlsFiles& files, std::string_view hint) {
   return {};
 }
 
+namespace detail {
+bool tls_error_queue_guard(); // tls_error_queue.cpp
+} // namespace detail
+
 Status enable_tls(Config& cfg, const HomeLayout& home, TlsRole role) {
+  [[maybe_unused]] static const bool guarded = detail::tls_error_queue_guard();
   auto hint = "run `banger init --home " + home.home().string() + "` to create it";
   return set_files(cfg, tls_files(home, role), hint);
 }
 
 Status enable_tls_files(Config& cfg, const std::filesystem::path& certificate,
                         const std::filesystem::path& key, const std::filesystem::path& ca) {
+  [[maybe_unused]] static const bool guarded = detail::tls_error_queue_guard();
   return set_files(cfg, TlsFiles{certificate, key, ca},
                    "`banger init` creates it in <home>/tls/");
 }

@@ -1,6 +1,7 @@
 #include "privileged/helper_actor.hpp"
 
 #include "messages/error.hpp"
+#include "messages/home_layout.hpp"
 #include "messages/log.hpp"
 #include "privileged/host/errors.hpp"
 #include "privileged/host/nat.hpp"
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 
 namespace banger {
 
@@ -190,11 +192,21 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
     [shared, &ctx](HelperInventoryRequest& req) {
       return serve<HelperInventory>(ctx, "inventory", req, "", [&]() -> Result<HelperInventory> {
         HelperInventory inventory;
+        inventory.run_dirs = subdirectories(ctx.config.layout.run_dir() / "vms");
+        inventory.vm_dirs = subdirectories(ctx.config.layout.state_dir() / "vms");
         auto taps = host::list_taps();
         if (!taps)
           return std::move(taps).error();
+        // Tap names are host-wide, homes are not: report the taps on this
+        // home's bridge and those named after one of this home's VMs, never
+        // another installation's (several homes may share a host).
+        std::set<std::string> ours;
+        for (const auto* dirs : {&inventory.run_dirs, &inventory.vm_dirs})
+          for (const auto& id : *dirs)
+            ours.insert(tap_name(id));
         for (auto& tap : *taps)
-          inventory.taps.push_back(tap.name);
+          if (tap.master == ctx.config.bridge || ours.count(tap.name))
+            inventory.taps.push_back(tap.name);
         host::VmmMatcher matcher{ctx.config.layout, ctx.config.vmm.vmm_executables()};
         auto found = host::rediscover(matcher);
         if (!found)
@@ -202,8 +214,6 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         ctx.launched.replace_all(*found);
         for (auto& vmm : *found)
           inventory.vmms.push_back(VmmProcess{vmm.vm_id, vmm.identity.pid, vmm.identity.start_time});
-        inventory.run_dirs = subdirectories(ctx.config.layout.run_dir() / "vms");
-        inventory.vm_dirs = subdirectories(ctx.config.layout.state_dir() / "vms");
         return inventory;
       });
     },

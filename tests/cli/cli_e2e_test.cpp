@@ -91,11 +91,7 @@ json parse_json(const test::RunResult& r) {
 
 } // namespace
 
-// FIXME: right after `daemon status` reports the helper reachable, the first
-// `vm create` sometimes gets helper_unavailable: the daemon's helper link
-// drops and reconnects (see the skipped helper-restart test in
-// tests/integration/recovery_test.cpp). Skipped until the link is fixed.
-TEST_CASE("banger drives a real daemon end to end" * doctest::skip()) {
+TEST_CASE("banger drives a real daemon end to end") {
   if (!have_daemon) {
     MESSAGE("skipped: bangerd, banger-helper or fc-stub is not part of this build");
     return;

@@ -89,11 +89,7 @@ TEST_CASE("a running VM is adopted by a restarted daemon") {
   CHECK(host.vmm_pids().empty());
 }
 
-// FIXME: after the helper exits, `daemon status` itself times out (5 s) for
-// a while instead of reporting the helper down; the helper link's reconnect
-// path under CAF's TLS middleman needs investigation. Skipped until fixed.
-TEST_CASE("requests fail fast while the helper is down and work once it is back"
-          * doctest::skip()) {
+TEST_CASE("requests fail fast while the helper is down and work once it is back") {
   BANGER_REQUIRE_ROOT();
   Running env;
   auto& host = env.host;

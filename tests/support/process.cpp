@@ -172,6 +172,11 @@ TempDir::TempDir(const std::string& prefix) {
 }
 
 TempDir::~TempDir() {
+  // BANGER_TEST_KEEP=1 leaves the directory (homes, logs) for a post-mortem.
+  if (const char* keep = std::getenv("BANGER_TEST_KEEP"); keep && *keep == '1') {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

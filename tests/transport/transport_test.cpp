@@ -347,6 +347,32 @@ TEST_CASE("the daemon role's certificate is accepted by the helper role's server
     });
 }
 
+// CAF 0.17.6 never clears OpenSSL's per-thread error queue, and all of a
+// process's connections share one I/O thread: one peer that fails its
+// handshake or vanishes without a close_notify used to make the next read on
+// an unrelated, healthy connection fail, and CAF closed that one too (a
+// helper restart dropped every connected client). messages/tls_error_queue.cpp
+// fixes it; this case fails without it.
+TEST_CASE("a peer that fails or vanishes does not take other connections down") {
+  Homes homes;
+  auto peer = start_peer(homes.ours);
+  attempt(
+    ClientKind::tls,
+    [&](Config& cfg) { use_files(cfg, tls_files(HomeLayout{homes.ours}, TlsRole::client)); },
+    peer.port, [&](caf::actor_system& sys, Outcome& out) {
+      REQUIRE_MESSAGE(out.connected, out.error);
+      REQUIRE(handled_count(sys, *out.probe) == std::uint64_t{0});
+      // Garbage instead of a ClientHello, then an abrupt end in the middle
+      // of a handshake: both leave errors in the server's queue. The server
+      // closing each connection means it has processed them.
+      CHECK(send_and_wait_for_close(peer.port, "GET / HTTP/1.0\r\n\r\n", false));
+      CHECK(send_and_wait_for_close(peer.port, std::string("\x16\x03\x01\x00\x05\x01", 6), true));
+      for (int i = 0; i < 3; ++i)
+        CHECK(handled_count(sys, *out.probe) == std::uint64_t{0});
+    });
+  CHECK(peer.process.running());
+}
+
 namespace {
 
 // User + system CPU time of a process, in clock ticks (/proc/PID/stat).

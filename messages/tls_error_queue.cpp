@@ -1,0 +1,80 @@
+// Clears OpenSSL's per-thread error queue before every TLS I/O call CAF makes.
+//
+// Why: OpenSSL requires the calling thread's error queue to be empty before
+// SSL_read/SSL_write/SSL_accept/SSL_connect, because SSL_get_error() reports
+// SSL_ERROR_SSL whenever the queue holds anything. CAF 0.17.6's
+// `openssl::session` never clears it, and with CAF logging compiled out (as in
+// Debian's build) it never drains it either. All TLS connections of a process
+// share one multiplexer thread, so one peer that goes away without a TLS
+// close_notify (OpenSSL 3 queues "unexpected eof while reading") or that fails
+// its handshake leaves an error behind, and the *next* read on any other,
+// healthy connection is reported as a failure and CAF closes that connection.
+// Seen as: the helper restarts, and the daemon drops a connected CLI/test
+// client; a CLI process exits, and the daemon drops its helper link.
+//
+// How: the executable defines these four symbols; the dynamic linker binds
+// libcaf_openssl's calls to them (an executable's definitions come first in the
+// lookup order), and each one clears the queue and calls libssl's own function.
+// tests/transport has the regression test ("a peer that vanishes ...").
+
+#include "messages/tls.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+template <class Fn>
+Fn next_symbol(const char* name) {
+  void* sym = ::dlsym(RTLD_NEXT, name);
+  if (sym == nullptr) {
+    std::fprintf(stderr, "banger: cannot find libssl's %s: %s\n", name, ::dlerror());
+    std::abort();
+  }
+  return reinterpret_cast<Fn>(sym);
+}
+
+} // namespace
+
+extern "C" {
+
+int SSL_read(SSL* ssl, void* buf, int num) {
+  static auto next = next_symbol<int (*)(SSL*, void*, int)>("SSL_read");
+  ERR_clear_error();
+  return next(ssl, buf, num);
+}
+
+int SSL_write(SSL* ssl, const void* buf, int num) {
+  static auto next = next_symbol<int (*)(SSL*, const void*, int)>("SSL_write");
+  ERR_clear_error();
+  return next(ssl, buf, num);
+}
+
+int SSL_accept(SSL* ssl) {
+  static auto next = next_symbol<int (*)(SSL*)>("SSL_accept");
+  ERR_clear_error();
+  return next(ssl);
+}
+
+int SSL_connect(SSL* ssl) {
+  static auto next = next_symbol<int (*)(SSL*)>("SSL_connect");
+  ERR_clear_error();
+  return next(ssl);
+}
+
+} // extern "C"
+
+namespace banger::detail {
+
+// Referenced from tls.cpp so the linker always pulls this object file out of
+// the static library into every executable that enables TLS.
+bool tls_error_queue_guard() {
+  return true;
+}
+
+} // namespace banger::detail
