@@ -1,5 +1,6 @@
-// The daemon's one I/O thread: an epoll loop that talks HTTP to VMM API
-// sockets, waits for sockets to appear and learns VMM exits through pidfds.
+// The daemon's one I/O thread: an epoll loop that talks HTTP (Firecracker)
+// and QMP (QEMU) to VMM sockets, waits for sockets to appear and for guests'
+// SSH ports to answer, and learns VMM exits through pidfds.
 // Nothing else in bangerd waits on a VMM: callers get a callback on the
 // reactor thread, which only forwards a message to the actor that asked (see
 // vmm_io_actor). No thread per VM, no blocking call on a scheduler thread.
@@ -23,8 +24,12 @@ struct HttpResponse {
 class Reactor {
 public:
   using HttpCallback = std::function<void(Result<HttpResponse>)>;
+  using StreamCallback = std::function<void(Result<std::string>)>;
   using DoneCallback = std::function<void(Status)>;
   using ExitCallback = std::function<void()>;
+  /// Says whether `received` (everything read so far; `eof` once the peer
+  /// closed) is a complete answer. Sets `error` to give up at once.
+  using Completion = std::function<bool(const std::string& received, bool eof, std::string& error)>;
 
   Reactor();
   ~Reactor();
@@ -34,6 +39,17 @@ public:
   /// One HTTP/1.1 exchange over a Unix socket (Connection: close).
   void http(std::string socket_path, std::string method, std::string path,
             std::string body, std::chrono::milliseconds timeout, HttpCallback done);
+
+  /// Writes `request` to a Unix socket and reads until `complete` says the
+  /// answer is whole; gets everything read.
+  void exchange(std::string socket_path, std::string request, Completion complete,
+                std::chrono::milliseconds timeout, StreamCallback done);
+
+  /// Succeeds once a TCP server at ip:port greets with a line starting with
+  /// `banner` (e.g. "SSH-"); refused, unreachable or silent peers are retried
+  /// until the timeout.
+  void wait_for_banner(std::string ip, std::uint16_t port, std::string banner,
+                       std::chrono::milliseconds timeout, DoneCallback done);
 
   /// Succeeds once something accepts connections on `socket_path`.
   void wait_for_socket(std::string socket_path, std::chrono::milliseconds timeout,

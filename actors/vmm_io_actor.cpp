@@ -1,5 +1,6 @@
 #include "actors/vmm_io_actor.hpp"
 
+#include "actors/qemu_driver.hpp"
 #include "actors/reactor.hpp"
 #include "messages/error.hpp"
 
@@ -37,16 +38,42 @@ typename Inspector::result_type inspect(Inspector& f, WaitDone& x) {
   return f(caf::meta::type_name("banger.internal.WaitDone"), x.id, x.code, x.error);
 }
 
+struct QmpDone {
+  std::uint64_t id = 0;
+  std::vector<std::string> returns;
+  std::uint8_t code = 0;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, QmpDone& x) {
+  return f(caf::meta::type_name("banger.internal.QmpDone"), x.id, x.returns, x.code, x.error);
+}
+
 struct IoState {
   IoState() = default; // not an aggregate: CAF must not build it from `self`
   std::unique_ptr<Reactor> reactor = std::make_unique<Reactor>();
   std::uint64_t next_id = 1;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<HttpReply>> http;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<Ack>> waits;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<QmpReply>> qmp;
   static inline const char* name = "vmm_io";
 };
 
-using io_impl = vmm_io_actor::extend<caf::reacts_to<HttpDone>, caf::reacts_to<WaitDone>>;
+using io_impl = vmm_io_actor::extend<caf::reacts_to<HttpDone>, caf::reacts_to<WaitDone>,
+                                     caf::reacts_to<QmpDone>>;
+
+/// Reactor completion -> WaitDone message to the vmm_io actor.
+Reactor::DoneCallback post_wait(caf::actor me, std::uint64_t id) {
+  return [me = std::move(me), id](Status status) {
+    WaitDone done{id, 0, {}};
+    if (!status) {
+      done.code = static_cast<std::uint8_t>(status.error().code);
+      done.error = status.error().message;
+    }
+    caf::anon_send(me, std::move(done));
+  };
+}
 
 io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self) {
   return {
@@ -76,13 +103,44 @@ io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self) {
       auto id = self->state.next_id++;
       self->state.waits.emplace(id, promise);
       caf::actor me = caf::actor_cast<caf::actor>(self);
-      self->state.reactor->wait_for_socket(
-        std::move(wait.socket), std::chrono::milliseconds(wait.timeout_ms),
-        [me, id](Status status) {
-          WaitDone done{id, 0, {}};
-          if (!status) {
-            done.code = static_cast<std::uint8_t>(status.error().code);
-            done.error = status.error().message;
+      self->state.reactor->wait_for_socket(std::move(wait.socket),
+                                           std::chrono::milliseconds(wait.timeout_ms),
+                                           post_wait(me, id));
+      return promise;
+    },
+    [self](GuestProbe& probe) {
+      auto promise = self->make_response_promise<Ack>();
+      auto id = self->state.next_id++;
+      self->state.waits.emplace(id, promise);
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      self->state.reactor->wait_for_banner(std::move(probe.ip), probe.port,
+                                           std::move(probe.banner),
+                                           std::chrono::milliseconds(probe.timeout_ms),
+                                           post_wait(me, id));
+      return promise;
+    },
+    [self](QmpCall& call) {
+      auto promise = self->make_response_promise<QmpReply>();
+      auto id = self->state.next_id++;
+      self->state.qmp.emplace(id, promise);
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      auto count = call.commands.size();
+      auto commands = call.commands;
+      self->state.reactor->exchange(
+        std::move(call.socket), qemu::qmp_request(call.commands),
+        [count](const std::string& data, bool, std::string& error) {
+          return qemu::qmp_complete(data, count, error);
+        },
+        std::chrono::milliseconds(call.timeout_ms),
+        [me, id, commands = std::move(commands)](Result<std::string> raw) {
+          QmpDone done{id, {}, 0, {}};
+          auto returns = raw ? qemu::qmp_returns(*raw, commands)
+                             : Result<std::vector<std::string>>{raw.error()};
+          if (returns) {
+            done.returns = std::move(*returns);
+          } else {
+            done.code = static_cast<std::uint8_t>(returns.error().code);
+            done.error = returns.error().message;
           }
           caf::anon_send(me, std::move(done));
         });
@@ -107,6 +165,16 @@ io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self) {
       else
         it->second.deliver(make_error(static_cast<Errc>(done.code), std::move(done.error), ""));
       self->state.http.erase(it);
+    },
+    [self](QmpDone& done) {
+      auto it = self->state.qmp.find(done.id);
+      if (it == self->state.qmp.end())
+        return;
+      if (done.code == 0)
+        it->second.deliver(QmpReply{std::move(done.returns)});
+      else
+        it->second.deliver(make_error(static_cast<Errc>(done.code), std::move(done.error), ""));
+      self->state.qmp.erase(it);
     },
     [self](WaitDone& done) {
       auto it = self->state.waits.find(done.id);

@@ -61,8 +61,33 @@ struct VmmExited {
 };
 BANGER_INTERNAL(VmmExited, x.pid)
 
+/// QMP (QEMU): one connection, capabilities negotiation, then `commands`
+/// (JSON objects) in order; the reply holds each command's "return" as JSON.
+struct QmpCall {
+  std::string socket;
+  std::vector<std::string> commands;
+  std::int64_t timeout_ms = 0;
+};
+BANGER_INTERNAL(QmpCall, x.socket, x.commands, x.timeout_ms)
+
+struct QmpReply {
+  std::vector<std::string> returns;
+};
+BANGER_INTERNAL(QmpReply, x.returns)
+
+/// Succeeds once a guest's TCP port greets with `banner` (SSH: "SSH-").
+struct GuestProbe {
+  std::string ip;
+  std::uint16_t port = 22;
+  std::string banner;
+  std::int64_t timeout_ms = 0;
+};
+BANGER_INTERNAL(GuestProbe, x.ip, x.port, x.banner, x.timeout_ms)
+
 using vmm_io_actor = caf::typed_actor<
   caf::replies_to<HttpCall>::with<HttpReply>,
+  caf::replies_to<QmpCall>::with<QmpReply>,
+  caf::replies_to<GuestProbe>::with<Ack>,
   caf::replies_to<SocketWait>::with<Ack>,
   caf::replies_to<ExitWatch>::with<std::uint64_t>,
   caf::reacts_to<ExitUnwatch>>;

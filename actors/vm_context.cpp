@@ -1,0 +1,188 @@
+#include "actors/vm_context.hpp"
+
+#include "actors/proc.hpp"
+#include "messages/log.hpp"
+
+namespace banger::vm {
+
+Error to_error(const caf::error& err) {
+  auto v = view(err);
+  return Error{v.code, v.message};
+}
+
+/// Makes a StepDone that runs at most once: a step may be completed by its
+/// reply or cut short by the VMM exiting, whichever comes first.
+StepDone once(StepDone done) {
+  auto fired = std::make_shared<bool>(false);
+  return [fired, done = std::move(done)](Status status) {
+    if (*fired)
+      return;
+    *fired = true;
+    done(std::move(status));
+  };
+}
+
+HomeLayout home_of(Self self) {
+  return HomeLayout{self->state.deps->home};
+}
+
+// -- talking to other actors ---------------------------------------------------
+
+void publish(Self self) {
+  self->send(self->state.deps->registry, VmChanged{self->state.rec});
+}
+
+/// Makes the record durable, then continues; the registry learns the change.
+void persist(Self self, StepDone then) {
+  auto& rec = self->state.rec;
+  rec.updated_at_us = now_us();
+  publish(self);
+  self->request(self->state.deps->store, store_timeout, SaveVm{rec})
+    .then([then](Ack) { then(Status{}); },
+          [then](caf::error& err) { then(to_error(err)); });
+}
+
+Envelope envelope_of(const OpPtr& op) {
+  Envelope env;
+  env.op_id = op->log.op_id();
+  return env;
+}
+
+// -- operation bookkeeping ---------------------------------------------------------
+
+void report(Self self, const OpPtr& op) {
+  self->send(self->state.deps->operations, OpProgress{op->status});
+}
+
+OpPtr begin_op(Self self, const std::string& kind, const std::string& op_id) {
+  auto& rec = self->state.rec;
+  auto op = std::make_shared<Op>(
+    OpLog::begin(kind, op_id, {{"vm_id", rec.id}, {"vm_name", rec.name}}));
+  op->status.op_id = op_id;
+  op->status.kind = kind;
+  op->status.vm_id = rec.id;
+  op->status.started_at_us = now_us();
+  report(self, op);
+  return op;
+}
+
+void stage(Self self, const OpPtr& op, const std::string& name) {
+  auto now = now_us();
+  auto& stages = op->status.stages;
+  if (!stages.empty() && stages.back().duration_us < 0)
+    stages.back().duration_us = now - stages.back().started_at_us;
+  stages.push_back(StageRecord{name, now, -1, true});
+  op->status.stage = name;
+  op->status.stages_done = static_cast<std::uint32_t>(stages.size() - 1);
+  op->log.stage(name);
+  self->state.rec.runtime.stage = name;
+  report(self, op);
+}
+
+/// Ends the current operation: replies, logs the outcome, takes the next.
+void finish(Self self, const OpPtr& op, std::optional<Error> error) {
+  auto& st = self->state;
+  st.rec.runtime.stage.clear();
+  auto now = now_us();
+  auto& stages = op->status.stages;
+  if (!stages.empty() && stages.back().duration_us < 0) {
+    stages.back().duration_us = now - stages.back().started_at_us;
+    stages.back().ok = !error;
+  }
+  op->status.stages_done = static_cast<std::uint32_t>(stages.size());
+  op->status.finished_at_us = now;
+  // Retired before the reply: a caller that re-creates the name at once must
+  // find it free.
+  if (st.retired)
+    self->send(st.deps->registry, VmRetired{st.rec.id});
+  if (error) {
+    op->status.outcome = OperationOutcome::failed;
+    op->status.error_code = static_cast<std::uint8_t>(error->code);
+    op->status.error_message = error->message;
+    op->log.fail(*error);
+    if (op->has_promise)
+      op->promise.deliver(make_error(error->code, error->message, op->log.op_id()));
+  } else {
+    op->status.outcome = OperationOutcome::succeeded;
+    op->log.done({{"state", std::string(to_string(st.rec.runtime.state))}});
+    if (op->has_promise)
+      op->promise.deliver(st.rec);
+  }
+  report(self, op);
+  if (!st.retired)
+    publish(self);
+  st.busy = false;
+  process_next(self);
+}
+
+// -- the VMM process -------------------------------------------------------------
+
+bool vmm_alive(Self self) {
+  auto& rt = self->state.rec.runtime;
+  return rt.pid > 0 && same_process_alive(rt.pid, rt.pid_start_time);
+}
+
+void watch_exit(Self self, StepDone done) {
+  if (self->state.exit_token != 0) {
+    done(Status{}); // already watched
+    return;
+  }
+  auto& rt = self->state.rec.runtime;
+  ask_io<std::uint64_t>(self, ExitWatch{rt.pid, caf::actor_cast<caf::actor>(self)},
+                        std::chrono::milliseconds(1000),
+                        [self, done](Result<std::uint64_t> token) {
+                          if (!token) {
+                            done(std::move(token).error());
+                            return;
+                          }
+                          self->state.exit_token = *token;
+                          done(Status{});
+                        });
+}
+
+/// Waits until the VMM exits or `timeout` passes (then: Errc::timeout).
+void wait_exit(Self self, std::chrono::milliseconds timeout, StepDone done) {
+  auto& st = self->state;
+  if (!vmm_alive(self)) {
+    done(Status{});
+    return;
+  }
+  auto seq = ++st.deadline_seq;
+  st.exit_waiter = once(std::move(done));
+  self->delayed_send(self, timeout, deadline_atom::value, seq);
+  if (st.exit_token == 0)
+    watch_exit(self, [](Status) {}); // a VMM adopted before its watch was set
+}
+
+/// Signals the VMM through the helper and waits for it to exit.
+void signal_and_wait(Self self, const OpPtr& op, const std::string& signal,
+                     std::chrono::milliseconds timeout, StepDone done) {
+  auto& rt = self->state.rec.runtime;
+  if (!vmm_alive(self)) {
+    done(Status{});
+    return;
+  }
+  VmmSignalRequest request{envelope_of(op), self->state.rec.id, rt.pid, rt.pid_start_time, signal};
+  ask_helper<Ack>(self, std::move(request), [self, timeout, done](Result<Ack> result) {
+    if (!result && vmm_alive(self)) {
+      done(std::move(result).error());
+      return;
+    }
+    wait_exit(self, timeout, done);
+  });
+}
+
+void forget_vmm(Self self) {
+  auto& st = self->state;
+  if (st.exit_token != 0) {
+    self->send(st.deps->io, ExitUnwatch{st.exit_token});
+    st.exit_token = 0;
+  }
+  auto& rt = st.rec.runtime;
+  rt.pid = 0;
+  rt.pid_start_time = 0;
+  rt.api_socket.clear();
+  rt.vsock_path.clear();
+}
+
+} // namespace banger::vm

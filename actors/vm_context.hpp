@@ -1,0 +1,132 @@
+// Internal to the VM actor (actors/vm_*.cpp): its state, the operation
+// bookkeeping and the helpers every lifecycle step uses. Not for other actors:
+// they talk to a VM through vm_actor (messages/interfaces.hpp).
+#pragma once
+
+#include "actors/step_runner.hpp"
+#include "actors/vm_actor.hpp"
+#include "messages/daemon_messages.hpp"
+#include "messages/error.hpp"
+#include "messages/home_layout.hpp"
+#include "messages/oplog.hpp"
+
+#include <caf/all.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace banger::vm {
+
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+
+inline constexpr auto store_timeout = std::chrono::seconds(60);
+inline constexpr auto helper_timeout = std::chrono::seconds(150);
+inline constexpr auto socket_timeout = std::chrono::milliseconds(5000);
+
+/// A queued request: a lifecycle action, the create work, a reconcile after
+/// restart, or the clean-up after the VMM exited on its own.
+struct Pending {
+  enum class Kind { action, create, reconcile, exited };
+  Kind kind = Kind::action;
+  VmActionRequest action;
+  VmCreateWork create;
+  VmReconcile reconcile;
+  caf::typed_response_promise<VmRecord> promise;
+  bool has_promise = false;
+};
+
+struct Op {
+  explicit Op(OpLog l) : log(std::move(l)) {}
+  OpLog log;
+  OperationStatus status;
+  caf::typed_response_promise<VmRecord> promise;
+  bool has_promise = false;
+};
+using OpPtr = std::shared_ptr<Op>;
+
+using vm_impl = vm_actor::extend<caf::reacts_to<deadline_atom, std::uint64_t>>;
+
+struct VmActorState {
+  VmActorState() = default; // not an aggregate: CAF must not build it from `self`
+  VmRecord rec;
+  Image image;
+  std::shared_ptr<const VmDeps> deps;
+  std::deque<Pending> queue;
+  bool busy = false;
+  bool retired = false;
+  /// Exit watch of the current VMM (0: none).
+  std::uint64_t exit_token = 0;
+  /// Continuation waiting for the VMM to exit (stop, kill, rollback).
+  std::function<void(Status)> exit_waiter;
+  std::uint64_t deadline_seq = 0;
+  /// Set while a start waits on the VMM: an exit aborts the step at once.
+  std::function<void()> abort_on_exit;
+  static inline const char* name = "vm";
+};
+
+using Self = vm_impl::stateful_pointer<VmActorState>;
+
+// -- helpers (vm_context.cpp) ------------------------------------------------------
+
+Error to_error(const caf::error& err);
+
+/// Makes a StepDone that runs at most once: a step may be completed by its
+/// reply or cut short by the VMM exiting, whichever comes first.
+StepDone once(StepDone done);
+
+HomeLayout home_of(Self self);
+
+template <class Reply, class Request>
+void ask_helper(Self self, Request request, std::function<void(Result<Reply>)> then) {
+  self->request(self->state.deps->helper, helper_timeout, std::move(request))
+    .then([then](Reply& reply) { then(std::move(reply)); },
+          [then](caf::error& err) { then(to_error(err)); });
+}
+
+template <class Reply, class Request>
+void ask_io(Self self, Request request, std::chrono::milliseconds timeout,
+            std::function<void(Result<Reply>)> then) {
+  self->request(self->state.deps->io, timeout + std::chrono::seconds(1), std::move(request))
+    .then([then](Reply& reply) { then(std::move(reply)); },
+          [then](caf::error& err) { then(to_error(err)); });
+}
+
+/// Tells the registry about the record as it is now.
+void publish(Self self);
+/// Makes the record durable, then continues; the registry learns the change.
+void persist(Self self, StepDone then);
+Envelope envelope_of(const OpPtr& op);
+
+void report(Self self, const OpPtr& op);
+OpPtr begin_op(Self self, const std::string& kind, const std::string& op_id);
+void stage(Self self, const OpPtr& op, const std::string& name);
+/// Ends the current operation: replies, logs the outcome, takes the next.
+void finish(Self self, const OpPtr& op, std::optional<Error> error);
+void process_next(Self self); // vm_actor.cpp
+
+bool vmm_alive(Self self);
+void watch_exit(Self self, StepDone done);
+/// Waits until the VMM exits or `timeout` passes (then: Errc::timeout).
+void wait_exit(Self self, std::chrono::milliseconds timeout, StepDone done);
+/// Signals the VMM through the helper and waits for it to exit.
+void signal_and_wait(Self self, const OpPtr& op, const std::string& signal,
+                     std::chrono::milliseconds timeout, StepDone done);
+void forget_vmm(Self self);
+
+// -- the VMM, by kind (vm_vmm.cpp) ---------------------------------------------------
+
+/// The start of a VM as data, for the configured VMM kind. The undo
+/// functions are also the clean-up after a stop, so there is one teardown.
+std::vector<Step> start_steps(Self self, const OpPtr& op);
+
+/// Asks the guest to power off (Firecracker: SendCtrlAltDel; QEMU: the ACPI
+/// power button over QMP). Done once the request is delivered.
+void request_shutdown(Self self, const OpPtr& op, StepDone done);
+
+/// Waits until the guest's SSH port greets (records boot.guest_ready_us).
+void wait_guest_ready(Self self, const OpPtr& op, StepDone done);
+
+} // namespace banger::vm
