@@ -1,0 +1,62 @@
+// banger-load's command line. Parsing is CAF-free and unit-tested; a usage
+// error is reported with exit code 2.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace banger::load {
+
+enum class Scenario { lifecycle, churn, read, mixed, create };
+
+std::string to_string(Scenario scenario);
+
+/// Relative weights of the `mixed` scenario's units.
+struct Mix {
+  std::uint32_t lifecycle = 1;
+  std::uint32_t churn = 3;
+  std::uint32_t read = 6;
+};
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct Options {
+  std::string home;                ///< --home (or $BANGER_HOME when no --daemon)
+  std::vector<Endpoint> daemons;   ///< --daemon HOST:PORT, repeatable
+  std::string cert, key, ca;       ///< client TLS files with --daemon
+  Scenario scenario = Scenario::lifecycle;
+  std::uint64_t concurrency = 1;
+  std::optional<std::uint64_t> count;                ///< total units
+  std::optional<std::chrono::milliseconds> duration; ///< or run this long
+  std::uint64_t vms = 0;           ///< VMs prepared for churn/read/mixed (0: default)
+  std::uint64_t seed = 1;
+  std::chrono::milliseconds ramp_up{0};
+  bool floor = false;
+  bool keep = false;               ///< `create` only: leave the VMs (benchmark set-up)
+  std::string image = "banger-load";
+  std::string json_file;
+  Mix mix;
+  /// A probe actor showing one VM every this often (0: none); its latency
+  /// is reported as "probe.show" (vm show latency under load).
+  std::chrono::milliseconds show_probe{0};
+  std::chrono::milliseconds request_timeout{60000};
+};
+
+struct Parsed {
+  enum class Kind { run, help, usage_error };
+  Kind kind = Kind::run;
+  Options options;
+  std::string text; ///< help (stdout) or the error (stderr)
+};
+
+Parsed parse(const std::vector<std::string>& args, const char* env_home);
+
+std::string usage();
+
+} // namespace banger::load

@@ -1,0 +1,69 @@
+// What a load run measured: per operation a latency histogram, the count and
+// the errors by code (with a few op_ids to look up in the daemon's log), per
+// run the completed scenario units. Rendered for people (stdout) and as JSON
+// (--json FILE).
+#pragma once
+
+#include "tools/load/histogram.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace banger::load {
+
+/// Errors of one code: how many, and the first few op_ids.
+struct ErrorSamples {
+  std::uint64_t count = 0;
+  std::vector<std::string> op_ids;
+};
+
+struct OpStats {
+  Histogram latency; ///< successful and failed calls alike
+  std::uint64_t errors = 0;
+  std::map<std::string, ErrorSamples> errors_by_code;
+
+  void ok(std::uint64_t us) { latency.record(us); }
+  void failed(std::uint64_t us, const std::string& code, const std::string& op_id);
+  void merge(const OpStats& other);
+};
+
+/// One client's (or one floor thread's) measurements.
+struct Stats {
+  std::map<std::string, OpStats> ops;
+  std::uint64_t units = 0;        ///< scenario units completed without error
+  std::uint64_t failed_units = 0; ///< units that hit an error
+
+  OpStats& op(const std::string& name) { return ops[name]; }
+  void merge(const Stats& other);
+  std::uint64_t errors() const;
+};
+
+/// A finished run: what was asked and what was measured.
+struct RunResult {
+  Stats stats;
+  double seconds = 0; ///< from the first unit's start to the last unit's end
+  double throughput() const { return seconds > 0 ? double(stats.units) / seconds : 0; }
+};
+
+struct Report {
+  std::string scenario;
+  std::uint64_t concurrency = 0;
+  std::uint64_t vms = 0;
+  std::uint64_t seed = 0;
+  std::vector<std::string> daemons;
+  RunResult banger;
+  std::optional<RunResult> floor;
+  /// Cleanup after the run: VMs deleted, and VMs that could not be.
+  std::uint64_t cleaned_up = 0;
+  std::uint64_t left_behind = 0;
+};
+
+nlohmann::json to_json(const Report& report);
+std::string to_text(const Report& report);
+
+} // namespace banger::load
