@@ -22,12 +22,13 @@ _banger() {
   case "${cmd[0]} ${cmd[1]}" in
     " ") COMPREPLY=($(compgen -W "init daemon image vm op doctor $globals" -- "$cur")); return ;;
     "daemon ") opts="status" ;;
-    "image ") opts="add ls show rm" ;;
+    "image ") opts="add build ls show rm" ;;
     "vm ") opts="create ls show start stop restart rm kill ssh logs" ;;
     "op ") opts="show" ;;
     "init "*) opts="--vmm --port --set --force --daemon-group" ;;
     "doctor "*) opts="--fix" ;;
     "image add") opts="--kernel --rootfs --initrd --boot-args" ;;
+    "image build") opts="--vmm" ;;
     "vm create") opts="--image --name --cpus --memory --start --no-wait" ;;
     "vm start") opts="--wait" ;;
     "vm kill") opts="--signal" ;;

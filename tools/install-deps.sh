@@ -11,6 +11,8 @@ packages=(
   libnl-route-3-dev libssl-dev libnftables-dev libyaml-cpp-dev
   # runtime tools used by init, tests and the demo
   openssl sqlite3 iproute2 procps openssh-client xfsprogs qemu-system-x86
+  # image builder (tools/image/build-image.sh)
+  apt dpkg e2fsprogs cpio binutils xz-utils zstd gzip
 )
 
 missing=()

@@ -44,6 +44,7 @@ Handler find_handler(std::string_view command) {
     {"image ls", cmd_image_ls},
     {"image show", cmd_image_show},
     {"image rm", cmd_image_rm},
+    {"image build", cmd_image_build},
     {"vm create", cmd_vm_create},
     {"vm ls", cmd_vm_ls},
     {"vm show", cmd_vm_show},
@@ -67,7 +68,7 @@ std::string validate(const Invocation& inv) {
   const auto& name = inv.command->name;
   if (name == "op show" && !is_valid_op_id(inv.args[0]))
     return "'" + inv.args[0] + "' is not an op id (op- followed by 12 hex digits)";
-  if (name == "image add" && !valid_name(inv.args[0]))
+  if ((name == "image add" || name == "image build") && !valid_name(inv.args[0]))
     return "invalid image name '" + inv.args[0] + "': use [a-z0-9][a-z0-9-]{0,62}";
   if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
     return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";

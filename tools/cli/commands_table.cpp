@@ -54,6 +54,19 @@ std::vector<CommandSpec> build_table() {
     c.details = "Relative paths are made absolute before they are sent.";
     t.push_back(c);
   }
+  {
+    CommandSpec c{"image build", "NAME", "build a Debian guest image and register it"};
+    OptionSpec vmm{"--vmm", "", ValueKind::choice, "KIND",
+                   "firecracker or qemu (default: the daemon's vmm.kind)"};
+    vmm.choices = {"firecracker", "qemu"};
+    c.options = {vmm};
+    c.min_args = c.max_args = 1;
+    c.example = "banger image build debian --vmm qemu";
+    c.details = "Runs banger-image-build (next to the banger binary) on this machine: "
+                "Debian packages through apt-get download, output in <home>/images/NAME/. "
+                "See docs/images.md.";
+    t.push_back(c);
+  }
   t.push_back({"image ls", "", "list images", {}, 0, 0, false, true, "banger image ls -o json"});
   t.push_back({"image show", "REF", "show one image (name, id or unique id prefix)", {}, 1, 1,
                false, true, "banger image show debian"});
@@ -66,8 +79,9 @@ std::vector<CommandSpec> build_table() {
                  number("--cpus", "N", "vCPUs (default: the daemon's)"),
                  number("--memory", "MIB", "memory in MiB (default: the daemon's)"),
                  flag("--start", "start the VM once created"),
+                 flag("--wait", "with --start: wait until the guest's SSH port answers"),
                  flag("--no-wait", "print the op_id and return; see `banger op show`")};
-    c.example = "banger vm create --image debian --name web1 --cpus 2 --memory 512 --start";
+    c.example = "banger vm create --image debian --name web1 --cpus 2 --memory 512 --start --wait";
     c.details = "Shows the current stage while the daemon works; prints the VM when done.";
     t.push_back(c);
   }
@@ -76,10 +90,10 @@ std::vector<CommandSpec> build_table() {
                {}, 1, 1, false, true, "banger vm show web1"});
   {
     CommandSpec c{"vm start", "REF...", "start VMs"};
-    c.options = {flag("--wait", "wait until the guest is reachable")};
+    c.options = {flag("--wait", "wait until the guest's SSH port answers (vmm.boot-timeout)")};
     c.min_args = 1;
     c.max_args = -1;
-    c.example = "banger vm start web1 web2";
+    c.example = "banger vm start --wait web1 web2";
     t.push_back(c);
   }
   for (auto [name, summary] : {std::pair{"vm stop", "stop VMs gracefully (up to vmm.stop-grace)"},
