@@ -5,6 +5,22 @@
 
 namespace banger::rows {
 
+Statements::Statements(SQLite::Database& db) : db_(db) {}
+
+Statements::~Statements() = default;
+
+SQLite::Statement& Statements::get(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end())
+    it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+  auto& st = *it->second;
+  // tryReset: reset() would throw the previous run's error (a constraint
+  // failure that was already reported) again.
+  st.tryReset();
+  st.clearBindings();
+  return st;
+}
+
 const char* const image_columns =
   "id, name, kernel_path, initrd_path, rootfs_path, boot_args, created_at_us";
 
@@ -84,13 +100,14 @@ OperationStatus read_operation(SQLite::Statement& row) {
   return x;
 }
 
-void write_image(SQLite::Database& db, const Image& x) {
-  SQLite::Statement st(db, std::string("INSERT INTO images (") + image_columns
+void write_image(Statements& db, const Image& x) {
+  static const std::string statement = std::string("INSERT INTO images (") + image_columns
                              + ") VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
                                "name=excluded.name, kernel_path=excluded.kernel_path, "
                                "initrd_path=excluded.initrd_path, "
                                "rootfs_path=excluded.rootfs_path, "
-                               "boot_args=excluded.boot_args");
+                               "boot_args=excluded.boot_args";
+  auto& st = db.get(statement);
   st.bind(1, x.id);
   st.bind(2, x.name);
   st.bind(3, x.kernel_path);
@@ -101,7 +118,7 @@ void write_image(SQLite::Database& db, const Image& x) {
   st.exec();
 }
 
-void write_vm(SQLite::Database& db, const VmRecord& x) {
+void write_vm(Statements& db, const VmRecord& x) {
   // ON CONFLICT(id) only: a clash on name, guest IP, MAC or CID with another
   // VM must fail, never replace that VM's row (INSERT OR REPLACE would).
   static const std::string statement = [] {
@@ -126,7 +143,7 @@ void write_vm(SQLite::Database& db, const VmRecord& x) {
     }
     return s;
   }();
-  SQLite::Statement st(db, statement);
+  auto& st = db.get(statement);
   const auto& rt = x.runtime;
   int i = 1;
   auto bind_text = [&](const std::string& v) { st.bind(i++, v); };
@@ -160,15 +177,16 @@ void write_vm(SQLite::Database& db, const VmRecord& x) {
   st.exec();
 }
 
-void write_operation(SQLite::Database& db, const OperationStatus& x) {
-  SQLite::Statement st(
-    db, std::string("INSERT INTO operations (") + operation_columns
+void write_operation(Statements& db, const OperationStatus& x) {
+  static const std::string statement =
+    std::string("INSERT INTO operations (") + operation_columns
           + ") VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(op_id) DO UPDATE SET "
             "kind=excluded.kind, vm_id=excluded.vm_id, stage=excluded.stage, "
             "stages_done=excluded.stages_done, stages_total=excluded.stages_total, "
             "outcome=excluded.outcome, error_code=excluded.error_code, "
             "error_message=excluded.error_message, "
-            "finished_at_us=excluded.finished_at_us");
+            "finished_at_us=excluded.finished_at_us";
+  auto& st = db.get(statement);
   st.bind(1, x.op_id);
   st.bind(2, x.kind);
   st.bind(3, x.vm_id);
@@ -181,11 +199,11 @@ void write_operation(SQLite::Database& db, const OperationStatus& x) {
   st.bind(10, static_cast<int64_t>(x.started_at_us));
   st.bind(11, static_cast<int64_t>(x.finished_at_us));
   st.exec();
-  SQLite::Statement clear(db, "DELETE FROM operation_stages WHERE op_id = ?");
+  auto& clear = db.get("DELETE FROM operation_stages WHERE op_id = ?");
   clear.bind(1, x.op_id);
   clear.exec();
-  SQLite::Statement stage(db, "INSERT INTO operation_stages (op_id, seq, name, "
-                              "started_at_us, duration_us, ok) VALUES (?,?,?,?,?,?)");
+  auto& stage = db.get("INSERT INTO operation_stages (op_id, seq, name, "
+                       "started_at_us, duration_us, ok) VALUES (?,?,?,?,?,?)");
   int seq = 0;
   for (const auto& s : x.stages) {
     stage.bind(1, x.op_id);

@@ -4,12 +4,36 @@
 
 #include "messages/records.hpp"
 
+#include <memory>
+#include <string>
+#include <unordered_map>
+
 namespace SQLite {
 class Database;
 class Statement;
 } // namespace SQLite
 
 namespace banger::rows {
+
+/// Prepared statements kept per SQL text: preparing an upsert costs more
+/// than running it (SQLite's parser and code generator), so every write
+/// statement is prepared once per connection. Must not outlive the database.
+class Statements {
+public:
+  explicit Statements(SQLite::Database& db);
+  ~Statements();
+  Statements(const Statements&) = delete;
+  Statements& operator=(const Statements&) = delete;
+
+  /// The statement for `sql`, reset and with no bindings.
+  SQLite::Statement& get(const std::string& sql);
+
+  SQLite::Database& db() { return db_; }
+
+private:
+  SQLite::Database& db_;
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache_;
+};
 
 extern const char* const image_columns;
 extern const char* const vm_columns;
@@ -19,8 +43,8 @@ Image read_image(SQLite::Statement& row);
 VmRecord read_vm(SQLite::Statement& row);
 OperationStatus read_operation(SQLite::Statement& row);
 
-void write_image(SQLite::Database& db, const Image& image);
-void write_vm(SQLite::Database& db, const VmRecord& vm);
-void write_operation(SQLite::Database& db, const OperationStatus& op);
+void write_image(Statements& db, const Image& image);
+void write_vm(Statements& db, const VmRecord& vm);
+void write_operation(Statements& db, const OperationStatus& op);
 
 } // namespace banger::rows

@@ -124,7 +124,8 @@ Result<Row> find_by_ref(SQLite::Database& db, const char* table, const char* col
 
 } // namespace
 
-Store::Store(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+Store::Store(std::unique_ptr<SQLite::Database> db)
+  : db_(std::move(db)), statements_(std::make_unique<rows::Statements>(*db_)) {}
 
 Store::~Store() = default;
 
@@ -155,7 +156,7 @@ Result<int> Store::user_version() {
 
 Status Store::upsert_image(const Image& image) {
   return guarded("image " + image.name, [&]() -> Status {
-    rows::write_image(*db_, image);
+    rows::write_image(*statements_, image);
     return {};
   });
 }
@@ -191,7 +192,7 @@ Result<std::vector<Image>> Store::list_images() {
 
 Status Store::delete_image(const std::string& id) {
   return guarded("image " + id, [&]() -> Status {
-    SQLite::Statement st(*db_, "DELETE FROM images WHERE id = ?");
+    auto& st = statements_->get("DELETE FROM images WHERE id = ?");
     st.bind(1, id);
     if (st.exec() == 0)
       return Error{Errc::not_found, "no image with id " + id};
@@ -203,7 +204,7 @@ Status Store::delete_image(const std::string& id) {
 
 Status Store::upsert_vm(const VmRecord& vm) {
   return guarded("vm " + vm.name, [&]() -> Status {
-    rows::write_vm(*db_, vm);
+    rows::write_vm(*statements_, vm);
     return {};
   });
 }
@@ -239,7 +240,7 @@ Result<std::vector<VmRecord>> Store::list_vms() {
 
 Status Store::delete_vm(const std::string& id) {
   return guarded("vm " + id, [&]() -> Status {
-    SQLite::Statement st(*db_, "DELETE FROM vms WHERE id = ?");
+    auto& st = statements_->get("DELETE FROM vms WHERE id = ?");
     st.bind(1, id);
     if (st.exec() == 0)
       return Error{Errc::not_found, "no VM with id " + id};
@@ -252,7 +253,7 @@ Status Store::delete_vm(const std::string& id) {
 Status Store::upsert_operation(const OperationStatus& op) {
   return guarded("operation " + op.op_id, [&]() -> Status {
     SQLite::Transaction tx(*db_);
-    rows::write_operation(*db_, op);
+    rows::write_operation(*statements_, op);
     tx.commit();
     return {};
   });
@@ -282,7 +283,7 @@ Status Store::write_one(const Write& write) {
     Status operator()(const DeleteVm& w) { return self.delete_vm(w.id); }
     Status operator()(const UpsertOperation& w) {
       return guarded("operation " + w.operation.op_id, [&]() -> Status {
-        rows::write_operation(*self.db_, w.operation);
+        rows::write_operation(*self.statements_, w.operation);
         return {};
       });
     }
@@ -296,11 +297,11 @@ std::vector<Status> Store::apply(const std::vector<Write>& writes) {
   try {
     SQLite::Transaction tx(*db_);
     for (const auto& write : writes) {
-      db_->exec("SAVEPOINT write");
+      statements_->get("SAVEPOINT write").exec();
       auto status = write_one(write);
       if (!status)
-        db_->exec("ROLLBACK TO write");
-      db_->exec("RELEASE write");
+        statements_->get("ROLLBACK TO write").exec();
+      statements_->get("RELEASE write").exec();
       results.push_back(std::move(status));
     }
     tx.commit();

@@ -16,6 +16,10 @@ namespace SQLite {
 class Database;
 } // namespace SQLite
 
+namespace banger::rows {
+class Statements;
+} // namespace banger::rows
+
 namespace banger {
 
 /// One write of a batch; see Store::apply.
@@ -83,6 +87,8 @@ private:
   Status write_one(const Write& write);
 
   std::unique_ptr<SQLite::Database> db_;
+  /// Prepared once, reused by every write; destroyed before db_.
+  std::unique_ptr<rows::Statements> statements_;
 };
 
 } // namespace banger

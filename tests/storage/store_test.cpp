@@ -224,3 +224,22 @@ TEST_CASE_FIXTURE(Fixture, "a batch commits every good write and reports each ba
   CHECK(all->at(0) == a);
   CHECK(all->at(1) == b);
 }
+
+// The store keeps its write statements prepared: a failed write must not
+// leave its statement unusable for the next one.
+TEST_CASE_FIXTURE(Fixture, "a rejected upsert leaves the next upserts working") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto a = make_vm(image, "a", 1);
+  REQUIRE(uut->upsert_vm(a));
+  auto clash = make_vm(image, "a", 2);
+  CHECK(uut->upsert_vm(clash).error().code == Errc::already_exists);
+  auto b = make_vm(image, "b", 3);
+  REQUIRE(uut->upsert_vm(b));
+  b.runtime.state = VmState::running;
+  REQUIRE(uut->upsert_vm(b));
+  CHECK(uut->get_vm(b.id)->runtime.state == VmState::running);
+  REQUIRE(uut->delete_vm(a.id));
+  CHECK(uut->delete_vm(a.id).error().code == Errc::not_found);
+  REQUIRE(uut->delete_vm(b.id));
+}
