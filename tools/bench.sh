@@ -90,16 +90,13 @@ before=$(rss_kib "$daemon_pid")
 load --scenario create --concurrency 16 --count "$idle_vms" --keep --json "$out/create.json" >/dev/null
 after=$(rss_kib "$daemon_pid")
 echo "daemon RSS ${before} KiB -> ${after} KiB"
-add "daemon RSS per idle VM (KiB)" "$(( (after - before) / idle_vms )) (${before} -> ${after} KiB)"
+per_vm() { awk -v a="$1" -v b="$2" -v n="$idle_vms" 'BEGIN { printf "%.1f", (b - a) / n }'; }
+add "daemon RSS per idle VM (KiB)" "$(per_vm "$before" "$after") (${before} -> ${after} KiB)"
 add "creates/s while filling" "$(jq -r '.throughput | round' "$out/create.json")"
 
 echo "== registry resolve: vm show at $idle_vms VMs"
 load --scenario read --concurrency 1 --count 2000 --json "$out/read-c1.json" >/dev/null
 add "vm show p50 / p99 ms at $idle_vms VMs (c1)" "$(ms '.operations["vm.show"].latency_us.p50' "$out/read-c1.json") / $(ms '.operations["vm.show"].latency_us.p99' "$out/read-c1.json")"
-if [ -x "$build/bench/registry_bench" ]; then
-  "$build/bench/registry_bench" "$idle_vms" | tee "$out/registry.txt"
-  add "registry resolve p50 / p99 us (in-process)" "$(awk '/^resolve/ {print $2 " / " $3}' "$out/registry.txt")"
-fi
 
 echo "== CLI vm show wall time"
 name=$(banger -o json vm ls | jq -r '.vms[0].name // .[0].name')
@@ -114,7 +111,7 @@ start_daemon
 until banger vm show "$name" >/dev/null 2>&1; do :; done
 t1=$(date +%s%N)
 add "restart to serving with $idle_vms VMs (ms)" "$(( (t1 - t0) / 1000000 ))"
-add "daemon RSS after restart per VM (KiB)" "$(( ($(rss_kib "$daemon_pid") - before) / idle_vms ))"
+add "daemon RSS after restart per VM (KiB)" "$(per_vm "$before" "$(rss_kib "$daemon_pid")")"
 
 echo
 echo "== summary"
