@@ -79,6 +79,7 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
                 [promise, status](HelperInfo& info) mutable {
                   status.helper_reachable = true;
                   status.rootfs_strategies = info.rootfs_strategies;
+                  status.accel = info.accel;
                   promise.deliver(status);
                 },
                 [promise, status](caf::error&) mutable {

@@ -208,7 +208,7 @@ void create_vm(Self self, const Envelope& env, const VmSpec& spec,
         add_entry(self, rec, image_copy);
         auto& entry = self->state.vms.at(rec.id);
         self->request(entry.actor, caf::infinite,
-                      VmCreateWork{env, image_copy.rootfs_path, spec.start})
+                      VmCreateWork{env, image_copy.rootfs_path, spec.start, spec.wait})
           .then([done](VmRecord& created) { done(std::move(created)); },
                 [done](caf::error& err) {
                   auto v = view(err);

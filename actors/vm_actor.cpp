@@ -42,12 +42,27 @@ void cleanup_runtime(Self self, const OpPtr& op, std::function<void()> then) {
 
 using Then = std::function<void(std::optional<Error>)>;
 
-void do_start(Self self, const OpPtr& op, Then then) {
+/// Starts the VM; with `wait`, also waits until the guest's SSH port answers.
+/// A guest that never gets ready fails the request but keeps running: the
+/// VMM is healthy and `vm ssh` may still work later.
+void do_start(Self self, const OpPtr& op, bool wait, Then then) {
   auto& st = self->state;
   auto& rt = st.rec.runtime;
+  // Running (and persisted as such): wait for the guest if asked.
+  auto ready = [self, op, wait, then] {
+    if (!wait) {
+      then(std::nullopt);
+      return;
+    }
+    wait_guest_ready(self, op, [self, then](Status waited) {
+      persist(self, [then, waited](Status) {
+        then(waited ? std::nullopt : std::optional<Error>(waited.error()));
+      });
+    });
+  };
   if (rt.state == VmState::running && vmm_alive(self)) {
     log::info("vm already running", {{"op_id", op->log.op_id()}, {"vm_id", st.rec.id}});
-    then(std::nullopt);
+    ready();
     return;
   }
   rt.state = VmState::starting;
@@ -55,18 +70,21 @@ void do_start(Self self, const OpPtr& op, Then then) {
   rt.boot = BootTimings{};
   // Durable before the first host change: a crash from here on is
   // reconciled as an interrupted start.
-  persist(self, [self, op, then](Status saved) {
+  persist(self, [self, op, then, ready](Status saved) {
     if (!saved) {
       then(saved.error());
       return;
     }
     run_steps(start_steps(self, op), hooks_for(self, op),
-              [self, op, then](std::optional<StepFailure> failure) {
+              [self, op, then, ready](std::optional<StepFailure> failure) {
                 auto& rt = self->state.rec.runtime;
                 if (!failure) {
                   rt.state = VmState::running;
-                  persist(self, [then](Status s) {
-                    then(s ? std::nullopt : std::optional<Error>(s.error()));
+                  persist(self, [then, ready](Status s) {
+                    if (!s)
+                      then(s.error());
+                    else
+                      ready();
                   });
                   return;
                 }
@@ -102,11 +120,7 @@ void do_stop(Self self, const OpPtr& op, Then then) {
   publish(self);
   auto grace = st.deps->settings.vmm_stop_grace;
   auto kill_grace = st.deps->settings.vmm_kill_grace;
-  stage(self, op, "send_ctrl_alt_del");
-  auto call = firecracker::send_ctrl_alt_del(st.rec.runtime.api_socket);
-  ask_io<HttpReply>(self, call, firecracker::api_timeout,
-                    [self, op, call, grace, kill_grace, then](Result<HttpReply> reply) {
-    auto sent = reply ? firecracker::judge(call, *reply) : Status{reply.error()};
+  request_shutdown(self, op, [self, op, grace, kill_grace, then](Status sent) {
     auto escalate = [self, op, kill_grace, then] {
       stage(self, op, "kill_vmm");
       signal_and_wait(self, op, "KILL", kill_grace, [self, op, then](Status killed) {
@@ -240,7 +254,7 @@ void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) 
           return;
         }
         if (work.start)
-          do_start(self, op, then);
+          do_start(self, op, work.wait, then);
         else
           then(std::nullopt);
       });
@@ -412,7 +426,7 @@ void vm::process_next(Self self) {
   }
   switch (pending.action.action) {
     case VmAction::start:
-      do_start(self, op, then);
+      do_start(self, op, pending.action.wait, then);
       return;
     case VmAction::stop:
       do_stop(self, op, then);
@@ -421,12 +435,12 @@ void vm::process_next(Self self) {
       do_kill(self, op, pending.action.signal, then);
       return;
     case VmAction::restart:
-      do_stop(self, op, [self, op, then](std::optional<Error> error) {
+      do_stop(self, op, [self, op, then, wait = pending.action.wait](std::optional<Error> error) {
         if (error) {
           then(error);
           return;
         }
-        do_start(self, op, then);
+        do_start(self, op, wait, then);
       });
       return;
     case VmAction::remove:

@@ -5,12 +5,85 @@
 #include "actors/qemu_driver.hpp"
 #include "messages/log.hpp"
 
+// The VMM-specific part of a VM's life, for both kinds banger drives:
+//
+//   step             firecracker                       qemu
+//   launch_vmm       helper spawns firecracker         helper spawns qemu -M microvm
+//                                                      (kernel, disk, tap, serial on argv)
+//   wait_api_socket  the API socket                    the QMP socket
+//   configure_vmm    PUT machine-config, boot-source,  QMP negotiation + query-status
+//                    drives, network, vsock
+//   start_instance   PUT /actions InstanceStart        the guest runs from the launch:
+//                                                      query-status says "running"
+//   shutdown         PUT /actions SendCtrlAltDel       QMP system_powerdown (ACPI button)
+//
+// Everything around it (tap, bridge, exit watch, the stop ladder, rollback) is
+// shared.
 namespace banger::vm {
+
+namespace {
+
+bool is_qemu(Self self) {
+  return self->state.deps->settings.vmm_kind == "qemu";
+}
+
+std::string command_line(Self self) {
+  auto& st = self->state;
+  auto& subnet = st.deps->subnet;
+  return firecracker::kernel_command_line(st.rec.runtime.guest_ip, format_ipv4(subnet.gateway()),
+                                          format_netmask(subnet.prefix), st.image.boot_args);
+}
+
+/// One QMP exchange, cut short if the VMM exits meanwhile.
+void ask_qmp(Self self, std::vector<std::string> commands,
+             std::function<void(Result<std::vector<std::string>>)> then) {
+  QmpCall call{self->state.rec.runtime.api_socket, std::move(commands),
+               qemu::qmp_timeout.count()};
+  ask_io<QmpReply>(self, std::move(call), qemu::qmp_timeout,
+                   [then](Result<QmpReply> reply) {
+                     if (!reply)
+                       then(std::move(reply).error());
+                     else
+                       then(std::move(reply->returns));
+                   });
+}
+
+void configure_qemu(Self self, StepDone done) {
+  auto guarded = once(std::move(done));
+  self->state.abort_on_exit = [guarded] {
+    guarded(Error{Errc::vmm_failed, "QEMU exited before it answered on QMP"});
+  };
+  ask_qmp(self, {qemu::query_status}, [self, guarded](Result<std::vector<std::string>> r) {
+    self->state.abort_on_exit = nullptr;
+    guarded(r ? Status{} : Status{r.error()});
+  });
+}
+
+void start_qemu(Self self, const OpPtr& op, StepDone done) {
+  ask_qmp(self, {qemu::query_status}, [self, op, done](Result<std::vector<std::string>> r) {
+    if (!r) {
+      done(r.error());
+      return;
+    }
+    auto state = qemu::run_state(r->front());
+    if (!state) {
+      done(state.error());
+      return;
+    }
+    if (*state != "running") {
+      done(Error{Errc::vmm_failed, "QEMU reports the guest as '" + *state + "', not running"});
+      return;
+    }
+    auto& boot = self->state.rec.runtime.boot;
+    boot.instance_started_us = now_us() - op->status.started_at_us;
+    done(Status{});
+  });
+}
+
+} // namespace
 
 // -- start steps ---------------------------------------------------------------------
 
-/// The start of a Firecracker VM as data. The undo functions are also the
-/// clean-up after a stop (cleanup_steps), so there is one teardown.
 std::vector<Step> start_steps(Self self, const OpPtr& op) {
   auto& st = self->state;
   auto home = home_of(self);
@@ -43,8 +116,18 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
   steps.push_back(Step{
     "launch_vmm",
     [self, op, id](StepDone done) {
-      auto& rec = self->state.rec;
+      auto& st = self->state;
+      auto& rec = st.rec;
       VmmLaunchRequest request{envelope_of(op), id, rec.cpus, rec.memory_mib, {}, {}, {}, {}, {}};
+      if (is_qemu(self)) {
+        // QEMU takes the whole machine on its command line, which the
+        // helper builds from these validated fields.
+        request.kernel_path = st.image.kernel_path;
+        request.initrd_path = st.image.initrd_path;
+        request.boot_args = command_line(self);
+        request.tap = rec.runtime.tap;
+        request.mac = rec.runtime.mac;
+      }
       auto started = op->status.started_at_us;
       ask_helper<VmmLaunched>(self, std::move(request),
                               [self, done, started](Result<VmmLaunched> launched) {
@@ -103,15 +186,16 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
   steps.push_back(Step{
     "configure_vmm",
     [self, home, id](StepDone done) {
+      if (is_qemu(self)) {
+        configure_qemu(self, std::move(done));
+        return;
+      }
       auto& st = self->state;
       auto& rec = st.rec;
-      auto& subnet = st.deps->subnet;
       firecracker::BootConfig boot;
       boot.kernel_path = st.image.kernel_path;
       boot.initrd_path = st.image.initrd_path;
-      boot.boot_args = firecracker::kernel_command_line(
-        rec.runtime.guest_ip, format_ipv4(subnet.gateway()), format_netmask(subnet.prefix),
-        st.image.boot_args);
+      boot.boot_args = command_line(self);
       boot.rootfs_path = rec.runtime.rootfs_path;
       boot.tap = rec.runtime.tap;
       boot.mac = rec.runtime.mac;
@@ -155,6 +239,10 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
     [self, op](StepDone done) {
       auto& rt = self->state.rec.runtime;
       rt.boot.configured_us = now_us() - op->status.started_at_us;
+      if (is_qemu(self)) {
+        start_qemu(self, op, std::move(done));
+        return;
+      }
       auto call = firecracker::instance_start(rt.api_socket);
       ask_io<HttpReply>(self, call, firecracker::api_timeout,
                         [self, op, call, done](Result<HttpReply> reply) {
@@ -163,14 +251,52 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
                           if (verdict) {
                             auto& boot = self->state.rec.runtime.boot;
                             boot.instance_started_us = now_us() - op->status.started_at_us;
-                            // Firecracker has no readiness signal of its own.
-                            boot.guest_ready_us = boot.instance_started_us;
                           }
                           done(verdict);
                         });
     },
     {}});
   return steps;
+}
+
+// -- shutdown and readiness ----------------------------------------------------------
+
+void request_shutdown(Self self, const OpPtr& op, StepDone done) {
+  if (is_qemu(self)) {
+    stage(self, op, "acpi_power_button");
+    ask_qmp(self, {qemu::system_powerdown}, [done](Result<std::vector<std::string>> r) {
+      done(r ? Status{} : Status{r.error()});
+    });
+    return;
+  }
+  stage(self, op, "send_ctrl_alt_del");
+  auto call = firecracker::send_ctrl_alt_del(self->state.rec.runtime.api_socket);
+  ask_io<HttpReply>(self, call, firecracker::api_timeout, [call, done](Result<HttpReply> reply) {
+    done(reply ? firecracker::judge(call, *reply) : Status{reply.error()});
+  });
+}
+
+void wait_guest_ready(Self self, const OpPtr& op, StepDone done) {
+  stage(self, op, "wait_guest_ready");
+  auto& st = self->state;
+  auto timeout = st.deps->settings.vmm_boot_timeout;
+  auto guarded = once(std::move(done));
+  st.abort_on_exit = [guarded] {
+    guarded(Error{Errc::vmm_failed, "the VMM exited before the guest was ready"});
+  };
+  GuestProbe probe{st.rec.runtime.guest_ip, 22, "SSH-", timeout.count()};
+  ask_io<Ack>(self, std::move(probe), timeout, [self, op, guarded](Result<Ack> r) {
+    auto& st = self->state;
+    st.abort_on_exit = nullptr;
+    if (!r) {
+      guarded(Error{r.error().code, "the guest's SSH port did not answer: " + r.error().message
+                                      + " (console: " + home_of(self).vm_log(st.rec.id).string()
+                                      + ")"});
+      return;
+    }
+    st.rec.runtime.boot.guest_ready_us = now_us() - op->status.started_at_us;
+    guarded(Status{});
+  });
 }
 
 } // namespace banger::vm

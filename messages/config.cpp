@@ -39,7 +39,8 @@ Config::Config() {
     .add(s.vmm_accel, "accel", "qemu acceleration: auto, kvm or tcg")
     .add(s.vmm_user, "user", "user VMMs run as (empty: the helper's)")
     .add<caf::timespan>("stop-grace", "graceful stop timeout")
-    .add<caf::timespan>("kill-grace", "wait for exit after a signal");
+    .add<caf::timespan>("kill-grace", "wait for exit after a signal")
+    .add<caf::timespan>("boot-timeout", "wait for a guest's SSH port (start --wait)");
   opt_group{custom_options_, "network"}
     .add(s.network_bridge, "bridge", "bridge the VM taps attach to")
     .add(s.network_subnet, "subnet", "guest subnet; the gateway is its first host")
@@ -72,6 +73,8 @@ Status Config::read(const std::string& home_dir, const std::vector<std::string>&
     *this, "vmm.stop-grace", duration_cast<caf::timespan>(s.vmm_stop_grace)));
   s.vmm_kill_grace = duration_cast<milliseconds>(caf::get_or(
     *this, "vmm.kill-grace", duration_cast<caf::timespan>(s.vmm_kill_grace)));
+  s.vmm_boot_timeout = duration_cast<milliseconds>(caf::get_or(
+    *this, "vmm.boot-timeout", duration_cast<caf::timespan>(s.vmm_boot_timeout)));
   return {};
 }
 

@@ -179,8 +179,9 @@ struct VmCreateWork {
   Envelope env;
   std::string image_rootfs;
   bool start = false;
+  bool wait = false;
 };
-BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start)
+BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait)
 
 /// Recovery after a daemon restart: the VM actor reconciles its record with
 /// the host (adopt a live VMM, or clean up and mark stopped).

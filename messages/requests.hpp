@@ -65,12 +65,13 @@ struct DaemonStatus {
   std::vector<std::string> rootfs_strategies;
   std::vector<StateCount> vms_by_state;
   std::int64_t started_at_us = 0;
+  std::string accel; ///< from the helper: qemu's accelerator and why
 
   bool operator==(const DaemonStatus&) const = default;
 };
 BANGER_INSPECT(DaemonStatus, x.version, x.protocol, x.home, x.vmm_kind,
                x.helper_reachable, x.rootfs_strategies, x.vms_by_state,
-               x.started_at_us)
+               x.started_at_us, x.accel)
 
 struct ImageAddRequest {
   Envelope env;
@@ -123,10 +124,11 @@ struct VmSpec {
   std::uint32_t cpus = 0;
   std::uint32_t memory_mib = 0;
   bool start = false;
+  bool wait = false; ///< with start: also wait until the guest's SSH port answers
 
   bool operator==(const VmSpec&) const = default;
 };
-BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start)
+BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait)
 
 /// Synchronous create: replies when the VM exists (and runs, with start).
 struct VmCreateRequest {
@@ -236,11 +238,12 @@ struct HelperInfo {
   std::vector<std::string> rootfs_strategies; ///< e.g. {"reflink", "copy"}
   std::string bridge;
   std::string vmm_kind;
+  std::string accel; ///< qemu's accelerator and why, e.g. "tcg (auto: ...)"
 
   bool operator==(const HelperInfo&) const = default;
 };
 BANGER_INSPECT(HelperInfo, x.version, x.rootfs_strategies, x.bridge,
-               x.vmm_kind)
+               x.vmm_kind, x.accel)
 
 /// Ensure the bridge and its gateway address exist (from helper config).
 struct BridgeEnsureRequest {

@@ -90,7 +90,9 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
     [shared, &ctx](HelperInfoRequest& req) {
       return serve<HelperInfo>(ctx, "info", req, "", [&]() -> Result<HelperInfo> {
         return HelperInfo{ctx.config.version, strategies(ctx), ctx.config.bridge,
-                          std::string(host::to_string(ctx.config.kind))};
+                          std::string(host::to_string(ctx.config.kind)),
+                          std::string(host::to_string(ctx.config.accel)) + " ("
+                            + ctx.config.accel_reason + ")"};
       });
     },
     [shared, &ctx](BridgeEnsureRequest& req) {

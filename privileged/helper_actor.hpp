@@ -27,6 +27,7 @@ struct HelperConfig {
   host::VmmConfig vmm;
   host::VmmKind kind = host::VmmKind::firecracker;
   host::Accel accel = host::Accel::tcg;
+  std::string accel_reason; ///< why this accelerator (see host/accel.hpp)
   std::string bridge;
   host::Ipv4Subnet subnet;
   bool nat = false;

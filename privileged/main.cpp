@@ -5,6 +5,7 @@
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
 #include "privileged/helper_actor.hpp"
+#include "privileged/host/accel.hpp"
 #include "privileged/host/vmm_registry.hpp"
 
 #include <caf/all.hpp>
@@ -94,7 +95,11 @@ int main(int argc, char** argv) {
     return fail(kind.error().message);
   hc.kind = !s.vmm_jailer_bin.empty() && *kind == host::VmmKind::firecracker ? host::VmmKind::jailer
                                                                               : *kind;
-  hc.accel = s.vmm_accel == "kvm" ? host::Accel::kvm : host::Accel::tcg;
+  auto accel = host::choose_accel(s.vmm_accel, host::kvm_facts());
+  if (!accel)
+    return fail(accel.error().message);
+  hc.accel = accel->accel;
+  hc.accel_reason = accel->reason;
   auto strategy = host::parse_rootfs_strategy(s.rootfs_strategy);
   if (!strategy)
     return fail(strategy.error().message);
@@ -127,6 +132,8 @@ int main(int argc, char** argv) {
   log::info("banger-helper serving", {{"home", layout.home().string()},
                                       {"port", static_cast<unsigned>(*port)},
                                       {"vmm_kind", std::string(host::to_string(hc.kind))},
+                                      {"accel", std::string(host::to_string(hc.accel))},
+                                      {"accel_reason", hc.accel_reason},
                                       {"rediscovered_vmms", static_cast<std::int64_t>(context->launched.size())}});
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);

@@ -49,7 +49,7 @@ inline OperationStatus operation() {
 }
 
 inline VmSpec spec() {
-  return VmSpec{"web-2", "debian-12", 4, 512, true};
+  return VmSpec{"web-2", "debian-12", 4, 512, true, true};
 }
 
 /// Every type that crosses a process boundary, in registration order.
@@ -59,7 +59,7 @@ inline auto all() {
     operation(), Ack{"op-aaaaaaaaaaaa"}, OpAccepted{"op-bbbbbbbbbbbb"},
     DaemonStatusRequest{envelope()}, StateCount{"running", 3},
     DaemonStatus{"0.1.0", 1, "/home", "qemu", true, {"reflink", "copy"},
-                 {StateCount{"running", 2}, StateCount{"stopped", 1}}, 99},
+                 {StateCount{"running", 2}, StateCount{"stopped", 1}}, 99, "tcg (auto: why)"},
     ImageAddRequest{envelope(), "img", "/k", "/r", "/i", "quiet"},
     ImageListRequest{envelope()}, ImageList{{image(), image()}},
     ImageShowRequest{envelope(), "img"}, ImageRemoveRequest{envelope(), "img"},
@@ -72,7 +72,7 @@ inline auto all() {
     DoctorFinding{"tap", "tap-fc-deadbeef", "no VM owns it", true},
     DoctorReport{{DoctorFinding{"rootfs", "/x", "leak", false}}},
     VmResolveRequest{envelope(), "web"}, HelperInfoRequest{envelope()},
-    HelperInfo{"0.1.0", {"copy"}, "banger0", "firecracker"},
+    HelperInfo{"0.1.0", {"copy"}, "banger0", "firecracker", "kvm (vmm.accel=kvm)"},
     BridgeEnsureRequest{envelope()},
     TapCreateRequest{envelope(), "aabbccddeeff0011", "tap-fc-aabbccdd"},
     TapDeleteRequest{envelope(), "aabbccddeeff0011", "tap-fc-aabbccdd"},

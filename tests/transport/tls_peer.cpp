@@ -42,7 +42,7 @@ test::probe_actor::behavior_type probe(test::probe_actor::stateful_pointer<Probe
   return {
     [self, version](const HelperInfoRequest&) -> HelperInfo {
       note_handled(self->state);
-      return HelperInfo{version, {"copy"}, "banger0", "firecracker"};
+      return HelperInfo{version, {"copy"}, "banger0", "firecracker", "tcg"};
     },
     [self](caf::get_atom) -> std::uint64_t { return self->state.handled; },
   };

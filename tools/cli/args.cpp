@@ -275,6 +275,10 @@ ParseOutcome parse(const std::vector<std::string>& argv, const char* env_home) {
   for (const auto& o : spec.options)
     if (o.required && !inv.has(o.name))
       return usage_error("missing " + o.name + " " + o.metavar, &spec, words);
+  if (spec.name == "vm create" && inv.has("--wait") && !inv.has("--start"))
+    return usage_error("--wait needs --start", &spec, words);
+  if (spec.name == "vm create" && inv.has("--wait") && inv.has("--no-wait"))
+    return usage_error("--wait and --no-wait contradict each other", &spec, words);
   if (!inv.global.daemon.empty() || !inv.global.cert.empty() || !inv.global.key.empty()
       || !inv.global.ca.empty()) {
     int given = !inv.global.cert.empty() + !inv.global.key.empty() + !inv.global.ca.empty();

@@ -109,6 +109,7 @@ int cmd_vm_create(Context& ctx) {
   spec.cpus = static_cast<std::uint32_t>(std::stoul(inv.value("--cpus", "0")));
   spec.memory_mib = static_cast<std::uint32_t>(std::stoul(inv.value("--memory", "0")));
   spec.start = inv.has("--start");
+  spec.wait = inv.has("--wait");
 
   auto accepted = ctx.session->call<OpAccepted>(VmCreateBeginRequest{client_envelope(), spec},
                                                 ctx.timeout());
@@ -176,9 +177,11 @@ int cmd_vm_show(Context& ctx) {
 int cmd_vm_action(Context& ctx) {
   const auto& inv = ctx.inv;
   auto action = action_of(inv.command->name);
-  // Lifecycle requests may legitimately take the whole stop grace period.
+  // Lifecycle requests may legitimately take the whole stop grace period, a
+  // start --wait the whole boot timeout.
+  const auto& settings = ctx.session->config().settings;
   auto slow = std::max<std::chrono::milliseconds>(
-    120s, ctx.session->config().settings.vmm_stop_grace + 30s);
+    120s, std::max(settings.vmm_stop_grace, settings.vmm_boot_timeout) + 30s);
   bool is_slow = action != VmAction::start || inv.has("--wait");
   auto timeout = ctx.timeout(is_slow ? slow : std::chrono::milliseconds(30s));
 

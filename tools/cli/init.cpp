@@ -209,6 +209,8 @@ const SettingKey setting_table[] = {
    [](Settings& s, auto k, auto v) { return duration_value(k, v, s.vmm_stop_grace); }},
   {"vmm.kill-grace",
    [](Settings& s, auto k, auto v) { return duration_value(k, v, s.vmm_kill_grace); }},
+  {"vmm.boot-timeout",
+   [](Settings& s, auto k, auto v) { return duration_value(k, v, s.vmm_boot_timeout); }},
   {"network.bridge",
    [](Settings& s, auto k, auto v) { return ifname_value(k, v, s.network_bridge); }},
   {"network.subnet",

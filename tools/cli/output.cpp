@@ -123,6 +123,7 @@ json to_json(const DaemonStatus& status) {
               {"vmm_kind", status.vmm_kind},
               {"helper_reachable", status.helper_reachable},
               {"rootfs_strategies", status.rootfs_strategies},
+              {"accel", status.accel},
               {"vms_by_state", counts},
               {"started_at_us", status.started_at_us}};
 }
@@ -298,6 +299,8 @@ std::string render_status(const DaemonStatus& status) {
   f.add("protocol", std::to_string(status.protocol));
   f.add("home", status.home);
   f.add("vmm", status.vmm_kind);
+  if (status.vmm_kind == "qemu")
+    f.add("accel", or_dash(status.accel));
   f.add("helper", status.helper_reachable ? "reachable" : "unreachable");
   std::string strategies;
   for (const auto& s : status.rootfs_strategies)
