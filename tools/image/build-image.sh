@@ -290,12 +290,22 @@ fail() {
   off
 }
 
+# insmod does not read the kernel command line the way modprobe does:
+# module.param=value words are handed to their module here. (Debian builds
+# virtio_mmio without CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES: it ignores
+# virtio_mmio.device= and finds its devices in the ACPI DSDT, which QEMU's
+# microvm and Firecracker >= 1.8 both provide.)
+cmdline="$(cat /proc/cmdline)"
 for m in $(cat /etc/modules); do
-  insmod "/lib/modules/$m.ko" || fail "insmod $m failed"
+  args=""
+  for arg in $cmdline; do
+    case "$arg" in "$m".*=*) args="$args ${arg#*.}" ;; esac
+  done
+  insmod "/lib/modules/$m.ko" $args || fail "insmod $m$args failed"
 done
 
 root=/dev/vda mode=rw fstype=ext4
-for arg in $(cat /proc/cmdline); do
+for arg in $cmdline; do
   case "$arg" in
     root=*) root="${arg#root=}" ;;
     rootfstype=*) fstype="${arg#rootfstype=}" ;;
