@@ -104,6 +104,8 @@ int cmd_vm_ssh(Context& ctx) {
                                 "-o",
                                 "StrictHostKeyChecking=accept-new",
                                 "-o",
+                                "HashKnownHosts=no", // banger's own file: readable pins
+                                "-o",
                                 "LogLevel=ERROR",
                                 "root@" + vm->runtime.guest_ip};
   argv.insert(argv.end(), ctx.inv.rest.begin(), ctx.inv.rest.end());

@@ -1,0 +1,119 @@
+// The reactor against real sockets: the guest-readiness probe retries until a
+// server greets with the banner, and a stream exchange reads until the
+// completion predicate is satisfied.
+#include "actors/reactor.hpp"
+#include "tests/support/process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+#include <thread>
+
+using namespace banger;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A loopback TCP listener on a free port.
+struct Listener {
+  int fd = -1;
+  std::uint16_t port = 0;
+  Listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    REQUIRE(::listen(fd, 8) == 0);
+  }
+  ~Listener() { ::close(fd); }
+};
+
+Status wait_banner(Reactor& reactor, std::uint16_t port, std::chrono::milliseconds timeout) {
+  std::promise<Status> done;
+  reactor.wait_for_banner("127.0.0.1", port, "SSH-", timeout,
+                          [&](Status s) { done.set_value(std::move(s)); });
+  return done.get_future().get();
+}
+
+} // namespace
+
+TEST_CASE("the readiness probe retries until the server greets with the banner") {
+  Reactor reactor;
+  Listener server;
+  std::thread guest([&] {
+    // First a connection closed without a word (sshd not up yet), then one
+    // that says something else, then the real greeting.
+    int a = ::accept4(server.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    ::close(a);
+    int b = ::accept4(server.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    ::send(b, "220 smtp\r\n", 10, MSG_NOSIGNAL);
+    ::close(b);
+    int c = ::accept4(server.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    ::send(c, "SSH-2.0-dropbear\r\n", 18, MSG_NOSIGNAL);
+    char sink[16];
+    ::recv(c, sink, sizeof sink, 0); // until the probe hangs up
+    ::close(c);
+  });
+  auto status = wait_banner(reactor, server.port, 10s);
+  guest.join();
+  CHECK_MESSAGE(status.ok(), (status.ok() ? "" : status.error().message));
+}
+
+TEST_CASE("a port where nothing answers times out with the last reason") {
+  Reactor reactor;
+  std::uint16_t port;
+  {
+    Listener gone; // bound then closed: connections are refused
+    port = gone.port;
+  }
+  auto status = wait_banner(reactor, port, 300ms);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code == Errc::timeout);
+  CHECK(status.error().message.find("refused") != std::string::npos);
+}
+
+TEST_CASE("a stream exchange reads until the answer is complete") {
+  Reactor reactor;
+  test::TempDir dir;
+  auto path = dir.path() + "/qmp.sock";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  std::thread server([&] {
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    char buf[64];
+    auto n = ::recv(c, buf, sizeof buf, 0);
+    std::string got(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    // Answer in pieces; the connection stays open: only the predicate ends it.
+    std::string answer = "echo:" + got;
+    ::send(c, answer.data(), 3, MSG_NOSIGNAL);
+    ::send(c, answer.data() + 3, answer.size() - 3, MSG_NOSIGNAL);
+    ::send(c, "END\n", 4, MSG_NOSIGNAL);
+    ::recv(c, buf, sizeof buf, 0);
+    ::close(c);
+  });
+  std::promise<Result<std::string>> done;
+  reactor.exchange(
+    path, "ping\n",
+    [](const std::string& data, bool, std::string&) { return data.find("END\n") != std::string::npos; },
+    5s, [&](Result<std::string> r) { done.set_value(std::move(r)); });
+  auto result = done.get_future().get();
+  server.join();
+  ::close(fd);
+  REQUIRE(result.ok());
+  CHECK(*result == "echo:ping\nEND\n");
+}
