@@ -226,7 +226,9 @@ std::vector<int> Host::vmm_pids() const {
       continue;
     std::ifstream cmdline("/proc/" + std::string(entry->d_name) + "/cmdline");
     std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (args.find(marker) != std::string::npos && args.find("--api-sock") != std::string::npos) {
+    // Firecracker (or fc-stub) has --api-sock, QEMU a -qmp socket in there.
+    if (args.find(marker) != std::string::npos
+        && (args.find("--api-sock") != std::string::npos || args.find("-qmp") != std::string::npos)) {
       std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
       std::string line;
       std::getline(stat, line);
