@@ -42,7 +42,9 @@ caf::result<Reply> serve(HelperContext& ctx, const char* method, const Request& 
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
   log::Attrs attrs{{"method", method}, {"op_id", op_id}};
   if (!vm_id.empty())
-    attrs.emplace_back("vm_id", host::printable(vm_id));
+    // A well-formed id as is; anything else bounded and escaped (the JSON
+    // log escapes every value anyway; printable() also bounds its length).
+    attrs.emplace_back("vm_id", host::validate_vm_id(vm_id) ? vm_id : host::printable(vm_id));
   attrs.emplace_back("duration_ms", log::Millis{elapsed.count()});
   if (result) {
     log::info("helper rpc completed", attrs);

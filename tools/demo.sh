@@ -1,33 +1,46 @@
 #!/usr/bin/env bash
-# `make demo`: a VM lifecycle through the real daemon, step by step, in a
-# temporary home. Until the real-guest driver lands, fc-stub stands in for
-# firecracker (the daemon cannot tell the difference).
+# `make demo`: a real VM's lifecycle through banger, step by step, in a
+# temporary home: init, helper + daemon, an image built from Debian packages,
+# a guest booted under QEMU, a command over SSH, a graceful stop, delete.
+# Exits non-zero at the first failing step; removes everything it made.
 set -euo pipefail
 bin=$(cd "$1" && pwd)
 work=$(mktemp -d -t banger-demo-XXXXXX)
 home="$work/home"
 bridge="bgdemo$((RANDOM % 100))"
 pids=()
+failed_step=""
 cleanup() {
+  local rc=$?
+  if [ -n "$failed_step" ] && [ $rc -ne 0 ]; then
+    printf '\n\033[1;31mdemo failed at: %s\033[0m\n' "$failed_step" >&2
+    for log in "$work"/bangerd.log "$work"/helper.log; do
+      [ -s "$log" ] && { echo "--- last lines of $(basename "$log")" >&2; tail -5 "$log" >&2; }
+    done
+  fi
+  # The daemon leaves running VMs running by design; kill what this home runs.
+  for p in $(pgrep -f "$home/run/vms/" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for t in $(ls "/sys/class/net/$bridge/brif" 2>/dev/null); do ip link del "$t" 2>/dev/null || true; done
   ip link del "$bridge" 2>/dev/null || true
   rm -rf "$work"
+  exit $rc
 }
 trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { failed_step="$*"; printf '\n\033[1m== %s\033[0m\n' "$*"; }
 banger() { "$bin/banger" --home "$home" "$@"; }
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "make demo needs root: banger-helper creates a bridge and taps" >&2
+  echo "make demo needs root: banger-helper creates a bridge, taps and VMM processes" >&2
   exit 1
 fi
 port=$((20000 + RANDOM % 20000))
 
-step "banger init: a fresh home with its own CA, certificates and credential"
-banger init --port "$port" --set "vmm.firecracker-bin=$bin/fc-stub" \
+step "banger init: a fresh home with its own CA, certificates, credential and SSH key"
+banger init --vmm qemu --port "$port" \
   --set "network.bridge=$bridge" --set "network.subnet=10.231.$((RANDOM % 200)).0/24" \
-  --set vmm.stop-grace=5s
+  --set vmm.stop-grace=30s
 
 step "start banger-helper (root) and bangerd"
 "$bin/banger-helper" --home "$home" 2>"$work/helper.log" & pids+=($!)
@@ -38,31 +51,31 @@ for _ in $(seq 1 200); do
 done
 banger daemon status
 
-step "register an image (a tiny stand-in kernel and rootfs)"
-mkdir -p "$home/images/tiny"
-echo "kernel" > "$home/images/tiny/vmlinux"
-truncate -s 64M "$home/images/tiny/rootfs.ext4"
-banger image add tiny --kernel "$home/images/tiny/vmlinux" --rootfs "$home/images/tiny/rootfs.ext4"
+step "build a guest image from Debian packages (kernel, busybox, dropbear)"
+banger image build debian
 
-step "create and start a VM"
-banger vm create --image tiny --name demo --start
-
-step "vm ls"
+step "create a VM and start it, waiting until its SSH port answers"
+banger vm create --image debian --name demo --memory 256 --start --wait >/dev/null
 banger vm ls
 
-step "vm show demo (boot phase timings included)"
-banger vm show demo
+step "run a command in the guest over SSH (the host key is pinned on first use)"
+banger vm ssh demo -- 'uname -a; echo "uptime: $(cut -d" " -f1 /proc/uptime) s"; ip -4 addr show eth0 | grep inet'
 
-step "stop it gracefully (SendCtrlAltDel)"
+step "vm show demo: boot phase timings"
+banger vm show demo | grep -E "^(state|guest ip|pid|boot:)"
+
+step "stop it gracefully (ACPI power button; the guest powers itself off)"
 banger vm stop demo
-banger vm show demo | grep -E "state|last_stop" || true
+banger vm show demo | grep -E "^(state|last stop)"
+echo "guest console, last lines:"
+tail -3 "$(banger -o json vm show demo | grep -o '"log_path": *"[^"]*"' | cut -d'"' -f4)"
 
-step "delete it"
+step "delete it: tap, rootfs copy, runtime files and host-key pin go with it"
 banger vm rm demo
 banger vm ls
 
-step "what the daemon logged for one operation (JSON lines)"
-op=$(grep -o '"op":"vm.delete","op_id":"op-[0-9a-f]*"' "$work/bangerd.log" | head -1 | grep -o 'op-[0-9a-f]*')
+step "one operation as the daemon and the helper logged it (JSON lines, one op_id)"
+op=$(grep -o '"op":"vm.stop","op_id":"op-[0-9a-f]*"' "$work/bangerd.log" | head -1 | grep -o 'op-[0-9a-f]*')
 grep "\"$op\"" "$work/bangerd.log" | head -8
 grep "\"$op\"" "$work/helper.log" | head -4
 
@@ -70,4 +83,5 @@ step "stop bangerd and banger-helper"
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 pids=()
+failed_step=""
 echo "done: everything it created is removed on exit"
