@@ -90,6 +90,7 @@ void finish(Self self, const OpPtr& op, std::optional<Error> error) {
     stages.back().ok = !error;
   }
   op->status.stages_done = static_cast<std::uint32_t>(stages.size());
+  op->status.stages_total = op->status.stages_done; // known for sure only now
   op->status.finished_at_us = now;
   // Retired before the reply: a caller that re-creates the name at once must
   // find it free.

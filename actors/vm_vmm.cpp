@@ -89,13 +89,7 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
   auto home = home_of(self);
   auto id = st.rec.id;
   std::vector<Step> steps;
-  steps.push_back(Step{
-    "ensure_bridge",
-    [self, op](StepDone done) {
-      ask_helper<Ack>(self, BridgeEnsureRequest{envelope_of(op)},
-                      [done](Result<Ack> r) { done(r ? Status{} : Status{r.error()}); });
-    },
-    {}});
+  // The helper ensures the bridge (and NAT) as part of creating the tap.
   steps.push_back(Step{
     "create_tap",
     [self, op, id](StepDone done) {

@@ -62,6 +62,15 @@ Result<Ack> ack(Status status, const Envelope& env) {
   return Ack{env.op_id};
 }
 
+/// The bridge with its gateway address, and NAT when configured.
+Status ensure_network(const HelperContext& ctx) {
+  if (auto made = host::ensure_bridge(ctx.config.bridge, ctx.config.subnet); !made)
+    return made;
+  if (ctx.config.nat)
+    return host::ensure_nat(ctx.config.bridge, ctx.config.subnet);
+  return {};
+}
+
 std::vector<std::string> strategies(const HelperContext& ctx) {
   std::vector<std::string> out;
   auto support = host::detect_rootfs_support(ctx.config.layout.state_dir());
@@ -99,11 +108,7 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
     },
     [shared, &ctx](BridgeEnsureRequest& req) {
       return serve<Ack>(ctx, "bridge.ensure", req, "", [&]() -> Result<Ack> {
-        if (auto made = host::ensure_bridge(ctx.config.bridge, ctx.config.subnet); !made)
-          return std::move(made).error();
-        if (ctx.config.nat)
-          return ack(host::ensure_nat(ctx.config.bridge, ctx.config.subnet), req.env);
-        return Ack{req.env.op_id};
+        return ack(ensure_network(ctx), req.env);
       });
     },
     [shared, &ctx](TapCreateRequest& req) {
@@ -112,6 +117,10 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
           return std::move(ok).error();
         if (auto ok = host::validate_tap_name_for(req.tap, req.vm_id); !ok)
           return std::move(ok).error();
+        // The bridge first (idempotent, a netlink lookup when it exists): a
+        // tap is only useful attached, and the daemon saves a round trip.
+        if (auto net = ensure_network(ctx); !net)
+          return std::move(net).error();
         return ack(host::create_tap(req.vm_id, req.tap, ctx.config.bridge, owner_or_root(ctx)),
                    req.env);
       });
