@@ -36,12 +36,11 @@
 // - CAF re-reads these files for every new connection and throws (terminating
 //   the process) if they became unreadable in the meantime; that is why
 //   enable_tls checks them up front and stores absolute paths.
-// - FIXME: CAF 0.17 has no TLS handshake timeout. A TCP client that connects
-//   and never completes the handshake is never dropped, makes the I/O thread
-//   busy-poll (most of a core) and blocks actor_system shutdown until it
-//   goes away (tests/transport documents both). Heartbeats only start after
-//   the handshake. Until fixed, keep ports on loopback and restrict who may
-//   connect where possible.
+// - CAF 0.17 has no TLS handshake timeout; tls_error_queue.cpp adds one on
+//   the server side (5 s), so a client that never completes the handshake is
+//   dropped and cannot block shutdown. FIXME: while such a connection lasts,
+//   CAF's I/O thread busy-polls it (most of a core; tests/transport documents
+//   it). Keep ports on loopback and restrict who may connect where possible.
 #pragma once
 
 #include "messages/home_layout.hpp"

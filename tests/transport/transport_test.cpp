@@ -408,10 +408,10 @@ int connect_idle(std::uint16_t port) {
 
 // CAF 0.17's TLS transport has no handshake timeout, and while SSL_accept
 // waits for a ClientHello the multiplexer polls the socket for writability
-// in a loop. One connection that sends nothing costs the server most of a
-// core. These two cases document that; they are expected to fail until CAF
-// (or banger, e.g. by restricting who may connect) fixes it, and will then
-// "unexpectedly pass" so someone removes should_fail.
+// in a loop: one connection that sends nothing costs the server most of a
+// core for as long as it stays. banger bounds how long that is
+// (messages/tls_error_queue.cpp drops handshakes older than 5 s); the spin
+// itself while it lasts is CAF's and is documented by the should_fail case.
 TEST_CASE("FIXME: a TCP client that never starts the TLS handshake makes the peer spin" *
           doctest::should_fail()) {
   Homes homes;
@@ -428,15 +428,24 @@ TEST_CASE("FIXME: a TCP client that never starts the TLS handshake makes the pee
   CHECK(share < 0.05); // an idle peer measures well under 1%
 }
 
-TEST_CASE("FIXME: an open, unauthenticated connection keeps the peer from exiting" *
-          doctest::should_fail()) {
+TEST_CASE("a client that never completes the TLS handshake is dropped, and the peer can exit") {
   Homes homes;
   auto peer = start_peer(homes.ours);
   int fd = connect_idle(peer.port);
+  // The server hangs up on its own (recv sees EOF or a reset); 20 s is a
+  // liveness bound far above the 5 s handshake deadline, not a measurement.
+  pollfd pfd{fd, POLLIN, 0};
+  bool dropped = false;
+  auto deadline = clock_type::now() + 20s;
+  while (!dropped && clock_type::now() < deadline) {
+    if (::poll(&pfd, 1, 100) <= 0)
+      continue;
+    char buf[256];
+    dropped = ::recv(fd, buf, sizeof buf, 0) <= 0;
+  }
+  CHECK_MESSAGE(dropped, "tls_peer kept a handshake-less connection open for 20 s");
+  // With the connection gone, a stop request ends the peer.
   peer.process.close_stdin();
-  auto status = peer.process.wait(3s); // middleman::stop() joins the multiplexer
+  CHECK(peer.process.wait(10s));
   ::close(fd);
-  CHECK_MESSAGE(status, "tls_peer did not exit within 3 s of its stop request");
-  if (!status)
-    CHECK(peer.process.wait(10s)); // and does once the connection is gone
 }
