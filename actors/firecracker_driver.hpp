@@ -13,7 +13,7 @@
 
 namespace banger::firecracker {
 
-inline constexpr std::chrono::milliseconds api_timeout{5000};
+inline constexpr std::chrono::milliseconds api_timeout{10000};
 
 struct BootConfig {
   std::string kernel_path;

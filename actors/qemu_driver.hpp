@@ -12,7 +12,7 @@
 
 namespace banger::qemu {
 
-inline constexpr std::chrono::milliseconds qmp_timeout{5000};
+inline constexpr std::chrono::milliseconds qmp_timeout{10000};
 
 /// The bytes to send: capabilities negotiation, then each command, one JSON
 /// object per line.

@@ -24,7 +24,9 @@ using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 
 inline constexpr auto store_timeout = std::chrono::seconds(60);
 inline constexpr auto helper_timeout = std::chrono::seconds(150);
-inline constexpr auto socket_timeout = std::chrono::milliseconds(5000);
+// Upper bounds for a hung VMM, generous so an overloaded host (slow to
+// schedule a fresh VMM) is not mistaken for one.
+inline constexpr auto socket_timeout = std::chrono::milliseconds(15000);
 
 /// A queued request: a lifecycle action, the create work, a reconcile after
 /// restart, or the clean-up after the VMM exited on its own.
