@@ -11,15 +11,22 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <regex>
 
 namespace banger::cli {
 
 namespace {
 
+/// [a-z0-9][a-z0-9-]{0,62}, as the daemon checks names.
 bool valid_name(const std::string& name) {
-  static const std::regex pattern{"[a-z0-9][a-z0-9-]{0,62}"};
-  return std::regex_match(name, pattern);
+  if (name.empty() || name.size() > 63)
+    return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
+    if (!ok)
+      return false;
+  }
+  return true;
 }
 
 std::string absolute(const std::string& path) {
