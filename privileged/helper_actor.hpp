@@ -28,6 +28,7 @@ struct HelperConfig {
   host::VmmKind kind = host::VmmKind::firecracker;
   host::Accel accel = host::Accel::tcg;
   std::string accel_reason; ///< why this accelerator (see host/accel.hpp)
+  std::uint32_t tsc_khz = 0; ///< tcg: the host's TSC frequency (host/accel.hpp)
   std::string bridge;
   host::Ipv4Subnet subnet;
   bool nat = false;

@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
     return fail(accel.error().message);
   hc.accel = accel->accel;
   hc.accel_reason = accel->reason;
+  if (hc.accel == host::Accel::tcg)
+    hc.tsc_khz = host::host_tsc_khz();
   auto strategy = host::parse_rootfs_strategy(s.rootfs_strategy);
   if (!strategy)
     return fail(strategy.error().message);

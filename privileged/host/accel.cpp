@@ -3,7 +3,11 @@
 #include "privileged/host/errors.hpp"
 
 #include <fcntl.h>
+#include <sys/klog.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <vector>
 
 #include <filesystem>
 #include <fstream>
@@ -57,6 +61,42 @@ KvmFacts kvm_facts() {
                     || std::filesystem::exists("/sys/module/kvm_amd", ec);
   f.kvm_pvm = std::filesystem::exists("/sys/module/kvm_pvm", ec);
   return f;
+}
+
+namespace {
+
+/// "<prefix><number> MHz" in `text` -> kHz (last occurrence), 0 if absent.
+std::uint32_t mhz_after(const std::string& text, const std::string& prefix) {
+  auto at = text.rfind(prefix);
+  if (at == std::string::npos)
+    return 0;
+  double mhz = std::strtod(text.c_str() + at + prefix.size(), nullptr);
+  return mhz > 100 && mhz < 100000 ? static_cast<std::uint32_t>(mhz * 1000 + 0.5) : 0;
+}
+
+} // namespace
+
+std::uint32_t host_tsc_khz() {
+  // The kernel log (the helper is root): the refined calibration is the
+  // precise one; early boot lines may have rotated out on old hosts.
+  int size = ::klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, nullptr, 0);
+  if (size > 0) {
+    std::string log(static_cast<std::size_t>(size), '\0');
+    int n = ::klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log.data(), size);
+    if (n > 0) {
+      log.resize(static_cast<std::size_t>(n));
+      if (auto khz = mhz_after(log, "tsc: Refined TSC clocksource calibration: "))
+        return khz;
+      if (auto khz = mhz_after(log, "tsc: Detected "))
+        return khz;
+    }
+  }
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("cpu MHz", 0) == 0)
+      return mhz_after(line, ": ");
+  return 0;
 }
 
 Result<AccelChoice> choose_accel(std::string_view setting, const KvmFacts& facts) {

@@ -34,4 +34,8 @@ struct AccelChoice {
 /// an error (invalid_argument, with the reason) where KVM cannot run guests.
 Result<AccelChoice> choose_accel(std::string_view setting, const KvmFacts& facts);
 
+/// The host's TSC frequency in kHz (what a TCG guest's TSC ticks at), from
+/// the kernel's own calibration in its log, else /proc/cpuinfo; 0 if unknown.
+std::uint32_t host_tsc_khz();
+
 } // namespace banger::host

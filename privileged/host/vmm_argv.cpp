@@ -53,6 +53,10 @@ Status fill_qemu(const LaunchRequest& request, const HomeLayout& layout,
   spec.cpus = request.cpus;
   spec.memory_mib = request.memory_mib;
   spec.boot_args = request.boot_args;
+  if (request.accel == Accel::tcg && request.tsc_khz > 0
+      && request.boot_args.find("tsc_early_khz=") == std::string::npos)
+    spec.boot_args += (spec.boot_args.empty() ? "" : " ") + std::string("tsc_early_khz=")
+                      + std::to_string(request.tsc_khz);
   spec.accel = request.accel;
   return {};
 }

@@ -63,6 +63,10 @@ struct LaunchRequest {
   std::uint32_t memory_mib = 128;
   std::string boot_args;
   Accel accel = Accel::tcg;
+  /// tcg only: the host's TSC frequency. Under TCG, QEMU's microvm offers the
+  /// guest no timer to calibrate its TSC against and a Debian kernel hangs
+  /// early; `tsc_early_khz=` (appended unless the caller set it) tells it.
+  std::uint32_t tsc_khz = 0;
 };
 
 /// A validated launch: everything needed to build the argv and spawn.

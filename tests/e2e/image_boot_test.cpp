@@ -6,6 +6,8 @@
 // with a message otherwise.
 #include "tests/support/process.hpp"
 
+#include "privileged/host/accel.hpp"
+
 #include <doctest/doctest.h>
 
 #include <poll.h>
@@ -163,6 +165,9 @@ std::vector<std::string> qemu_argv(const std::string& qemu, const std::map<std::
                                    const fs::path& rootfs, const fs::path& log, const fs::path& qmp) {
   std::string cmdline = std::string("console=ttyS0 reboot=k panic=1 pci=off ip=") + guest_ip
                         + "::" + gateway + ":255.255.255.0::eth0:off " + image.at("boot_args");
+  // What banger-helper appends under TCG (privileged/host/accel.cpp).
+  if (auto khz = banger::host::host_tsc_khz(); khz > 0)
+    cmdline += " tsc_early_khz=" + std::to_string(khz);
   return {qemu, "-M", "microvm,x-option-roms=off,rtc=on", "-nodefaults", "-no-user-config",
           "-nographic", "-accel", "tcg", "-smp", "1", "-m", "256",
           "-kernel", image.at("kernel"), "-initrd", image.at("initrd"), "-append", cmdline,

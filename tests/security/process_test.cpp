@@ -218,6 +218,22 @@ TEST_CASE("a kernel outside images/ is refused for a qemu launch") {
   }
 }
 
+TEST_CASE("under TCG the host's TSC frequency is appended to the boot args, once") {
+  Fixture f;
+  auto request = f.qemu_request();
+  request.accel = Accel::tcg;
+  request.tsc_khz = 2100000;
+  auto spec = validate_launch(request, f.home.layout(), f.config);
+  REQUIRE(spec);
+  CHECK(spec->boot_args == "console=ttyS0 tsc_early_khz=2100000");
+  request.boot_args = "console=ttyS0 tsc_early_khz=1000000"; // the image pins its own
+  CHECK(validate_launch(request, f.home.layout(), f.config)->boot_args == request.boot_args);
+  request = f.qemu_request();
+  request.accel = Accel::kvm; // KVM guests get kvmclock
+  request.tsc_khz = 2100000;
+  CHECK(validate_launch(request, f.home.layout(), f.config)->boot_args == "console=ttyS0");
+}
+
 TEST_CASE("hostile launch fields are rejected") {
   Fixture f;
   CHECK(validate_launch(f.qemu_request(), f.home.layout(), f.config));

@@ -40,11 +40,11 @@ usage: $PROG --home DIR --name NAME [--vmm firecracker|qemu] [--cache DIR]
 
 Builds <home>/images/<name>/ from Debian packages (apt-get download) and
 prints kernel=, initrd=, rootfs=, boot_args= for \`banger image add\`.
-  --vmm       firecracker (default) or qemu: qemu adds tsc_early_khz= to the
-              boot args (TCG guests cannot calibrate their TSC)
+  --vmm       firecracker (default) or qemu
   --cache     cache of .debs and kernels (default \${XDG_CACHE_HOME:-\$HOME/.cache}/banger)
   --size-mib  rootfs size (sparse; default 256)
-  --tsc-khz   the TSC frequency for --vmm qemu (default: the host's)
+  --tsc-khz   pin tsc_early_khz= in the boot args (default: none; banger-helper
+              appends the host's under TCG)
   --force     replace an existing <home>/images/<name>/
 EOF
   exit 2
@@ -95,14 +95,6 @@ trap cleanup EXIT
 
 # The host's TSC frequency in kHz: the kernel's own calibration if the log
 # still has it, else what /proc/cpuinfo reports.
-host_tsc_khz() {
-  local mhz
-  mhz="$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -n1)"
-  [ -n "$mhz" ] || mhz="$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n1)"
-  [ -n "$mhz" ] || mhz="$(sed -n 's/^cpu MHz[[:space:]]*: \([0-9.]*\)$/\1/p' /proc/cpuinfo | head -n1)"
-  [ -n "$mhz" ] || return 1
-  awk -v mhz="$mhz" 'BEGIN { printf "%d\n", mhz * 1000 }'
-}
 
 # -- packages -----------------------------------------------------------------
 
@@ -521,12 +513,10 @@ mv "$partial" "$out"
 # which under TCG saves the ~4 s the bzImage spends decompressing itself.
 kernel="$out/vmlinux"
 boot_args="$BOOT_ARGS"
-if [ "$vmm" = qemu ]; then
-  # QEMU's microvm under TCG offers no PIT, HPET or PM timer to calibrate the
-  # TSC against, and the Debian kernel then hangs early in boot; its TSC
-  # ticks at the host's rate, so the host's frequency is the right value.
-  [ -n "$tsc_khz" ] || tsc_khz="$(host_tsc_khz)" ||
-    die "cannot tell the host's TSC frequency; pass --tsc-khz"
+# QEMU under TCG needs tsc_early_khz= (no timer to calibrate the TSC
+# against); banger-helper appends the host's value at launch, so the image
+# does not carry one host's frequency. --tsc-khz still pins one explicitly.
+if [ -n "$tsc_khz" ]; then
   boot_args="$boot_args tsc_early_khz=$tsc_khz"
 fi
 elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
