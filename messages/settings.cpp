@@ -68,4 +68,12 @@ std::string render_config(const Settings& s) {
   return out.str();
 }
 
+std::string connect_host(const std::string& listen) {
+  if (listen.empty() || listen == "0.0.0.0")
+    return "127.0.0.1";
+  if (listen == "::" || listen == "[::]")
+    return "::1";
+  return listen;
+}
+
 } // namespace banger

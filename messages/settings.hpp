@@ -49,4 +49,8 @@ HomeAndArgs take_home(int argc, char** argv);
 /// banger.conf text for `settings`, as `banger init` writes it.
 std::string render_config(const Settings& settings);
 
+/// Where a client connects to reach a daemon listening on `listen`: a
+/// wildcard address is reached over loopback.
+std::string connect_host(const std::string& listen);
+
 } // namespace banger

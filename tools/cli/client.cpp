@@ -71,14 +71,6 @@ std::string probe(const std::string& host, std::uint16_t port, std::chrono::mill
   return reason;
 }
 
-// A wildcard listen address is reached over loopback.
-std::string connect_host(const std::string& listen) {
-  if (listen.empty() || listen == "0.0.0.0")
-    return "127.0.0.1";
-  if (listen == "::" || listen == "[::]")
-    return "::1";
-  return listen;
-}
 
 std::string tls_hint(const Error& error, const GlobalOptions& options) {
   if (!options.cert.empty())

@@ -283,13 +283,6 @@ std::vector<caf::expected<Reply>> call_all(caf::actor_system& sys, const control
   return results;
 }
 
-std::string connect_host(const std::string& listen) {
-  if (listen.empty() || listen == "0.0.0.0")
-    return "127.0.0.1";
-  if (listen == "::" || listen == "[::]")
-    return "::1";
-  return listen;
-}
 
 std::string message_of(const caf::error& err) {
   auto v = view(err);
