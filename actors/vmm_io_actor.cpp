@@ -75,7 +75,7 @@ Reactor::DoneCallback post_wait(caf::actor me, std::uint64_t id) {
   };
 }
 
-io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self) {
+io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self, std::string /*purpose*/) {
   return {
     [self](HttpCall& call) {
       auto promise = self->make_response_promise<HttpReply>();
@@ -192,7 +192,9 @@ io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self) {
 } // namespace
 
 vmm_io_actor spawn_vmm_io_actor(caf::actor_system& sys) {
-  return caf::actor_cast<vmm_io_actor>(sys.spawn(io_behavior));
+  // At least one argument: CAF 0.17 binds a reference to a null argument
+  // tuple for argument-less function actors (UBSan aborts the daemon).
+  return caf::actor_cast<vmm_io_actor>(sys.spawn(io_behavior, std::string("vmm_io")));
 }
 
 } // namespace banger
