@@ -191,7 +191,7 @@ void do_delete(Self self, const OpPtr& op, Then then) {
       then(killed.error());
       return;
     }
-    cleanup_runtime(self, op, [self, op, then] {
+    auto release = [self, op, then] {
       stage(self, op, "release_rootfs");
       ask_helper<Ack>(self, RootfsReleaseRequest{envelope_of(op), self->state.rec.id},
                       [self, op, then](Result<Ack> released) {
@@ -213,7 +213,15 @@ void do_delete(Self self, const OpPtr& op, Then then) {
             },
             [then](caf::error& err) { then(to_error(err)); });
       });
-    });
+    };
+    // A clean stop (or a rolled-back start) already removed the tap and the
+    // runtime dir; asking the helper again would cost two round trips that
+    // answer not_found. Leftovers of a crash are reconciled at daemon start.
+    auto& rt = self->state.rec.runtime;
+    if (rt.pid == 0 && rt.tap.empty())
+      release();
+    else
+      cleanup_runtime(self, op, release);
   };
   if (vmm_alive(self)) {
     stage(self, op, "kill_vmm");
