@@ -2,6 +2,7 @@
 // (args.cpp) and the dispatcher (main.cpp) both read it, so a command exists
 // exactly when it is listed here.
 #include "tools/cli/args.hpp"
+#include <string_view>
 
 namespace banger::cli {
 
@@ -100,6 +101,8 @@ std::vector<CommandSpec> build_table() {
                                std::pair{"vm restart", "stop then start VMs"},
                                std::pair{"vm rm", "delete VMs (killing them if running)"}}) {
     CommandSpec c{name, "REF...", summary, {}, 1, -1};
+    if (std::string_view(name) == "vm restart")
+      c.options = {flag("--wait", "wait until the guest's SSH port answers again")};
     c.example = std::string("banger ") + name + " web1 web2";
     c.details = "Several REFs run concurrently; each gets its own result line; "
                 "exit 1 if any failed. Default --timeout: 120s.";
