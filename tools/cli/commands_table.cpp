@@ -2,6 +2,7 @@
 // (args.cpp) and the dispatcher (main.cpp) both read it, so a command exists
 // exactly when it is listed here.
 #include "tools/cli/args.hpp"
+
 #include <string_view>
 
 namespace banger::cli {
