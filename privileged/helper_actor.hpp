@@ -43,8 +43,12 @@ struct HelperContext {
 };
 
 /// Spawns `workers` detached workers and the front actor that is published.
+/// Most of a worker's time is spent waiting in the kernel, not computing
+/// (deleting a tap waits ~27 ms for RCU grace periods), so there are more
+/// workers than cores: with 4, tap deletions queued behind each other and
+/// capped lifecycle throughput (BENCHMARKS.md, "Idle-machine figures").
 helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,
-                          std::size_t workers = 4);
+                          std::size_t workers = 16);
 
 /// Constant-time comparison of the credential (no early exit on mismatch).
 bool credential_matches(const std::string& expected, const std::string& given);
