@@ -70,6 +70,9 @@ struct Installation {
   test::RunResult cli(std::vector<std::string> args) const { return run_banger(with_home(args)); }
 
   ~Installation() {
+    // VMs outlive bangerd and banger-helper by design: kill this home's VMMs
+    // first (fc-stub with an API socket beneath <home>/run/vms/).
+    test::run({"pkill", "-KILL", "-f", home + "/run/vms/"});
     for (auto* child : {&daemon, &helper})
       if (*child) {
         (*child)->signal(SIGTERM);
