@@ -1,6 +1,7 @@
 #include "messages/tls.hpp"
 
 #include "messages/config.hpp"
+#include "messages/openssl_ptr.hpp"
 
 #include <caf/openssl/manager.hpp>
 
@@ -25,22 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <auto F>
-struct Free {
-  template <class T>
-  void operator()(T* ptr) const {
-    F(ptr);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using PKeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
-void free_cert_stack(STACK_OF(X509) * stack) {
-  sk_X509_pop_free(stack, X509_free);
-}
-using CertStackPtr = std::unique_ptr<STACK_OF(X509), Free<free_cert_stack>>;
+using namespace banger::ssl;
 
 /// Wipes its contents on destruction: the key file passes through it.
 struct SecretString {

@@ -7,6 +7,7 @@
 #include "tools/cli/init.hpp"
 
 #include "messages/home_layout.hpp"
+#include "messages/openssl_ptr.hpp"
 #include "messages/tls.hpp"
 
 #include <openssl/bn.h>
@@ -501,20 +502,7 @@ Result<std::string> read_small_file(const fs::path& path) {
 
 // -- PKI ----------------------------------------------------------------------
 
-template <auto F>
-struct Free {
-  template <class T>
-  void operator()(T* ptr) const {
-    F(ptr);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using PKeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION_free>>;
-using StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
+using namespace banger::ssl;
 
 constexpr int ca_days = 3650;  // 10 years
 constexpr int leaf_days = 730; // 2 years
