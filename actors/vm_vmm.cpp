@@ -11,7 +11,7 @@
 //   launch_vmm       helper spawns firecracker         helper spawns qemu -M microvm
 //                                                      (kernel, disk, tap, serial on argv)
 //   wait_api_socket  the API socket                    the QMP socket
-//   configure_vmm    PUT machine-config, boot-source,  QMP negotiation + query-status
+//   configure_vmm    PUT machine-config, boot-source,  QMP negotiation
 //                    drives, network, vsock
 //   start_instance   PUT /actions InstanceStart        the guest runs from the launch:
 //                                                      query-status says "running"
@@ -53,7 +53,9 @@ void configure_qemu(Self self, StepDone done) {
   self->state.abort_on_exit = [guarded] {
     guarded(Error{Errc::vmm_failed, "QEMU exited before it answered on QMP"});
   };
-  ask_qmp(self, {qemu::query_status}, [self, guarded](Result<std::vector<std::string>> r) {
+  // Negotiation alone: QEMU answering on QMP is what "configured" means here
+  // (the machine came from its command line); start_instance checks the state.
+  ask_qmp(self, {}, [self, guarded](Result<std::vector<std::string>> r) {
     self->state.abort_on_exit = nullptr;
     guarded(r ? Status{} : Status{r.error()});
   });

@@ -65,3 +65,13 @@ TEST_CASE("something that is not QMP is refused at once") {
   CHECK(error.find("greeting") != std::string::npos);
   CHECK_FALSE(qemu::qmp_returns(greeting, {qemu::query_status}).ok()); // closed early
 }
+
+TEST_CASE("negotiation alone completes with the greeting and one answer") {
+  std::string error;
+  CHECK(qemu::qmp_request({}) == "{\"execute\":\"qmp_capabilities\"}\n");
+  std::string data = greeting + "{\"return\": {}}\r\n";
+  CHECK(qemu::qmp_complete(data, 0, error));
+  auto returns = qemu::qmp_returns(data, {});
+  REQUIRE(returns.ok());
+  CHECK(returns->empty());
+}
