@@ -45,13 +45,13 @@ Result<ProcessIdentity> read_identity(pid_t pid);
 /// A VMM this helper just started.
 struct LaunchedVmm {
   ProcessIdentity identity;
-  /// pidfd_open() of the VMM, taken before it could exit: poll it to learn
+  /// The VMM's pidfd (from clone, so it is this very process): poll it to learn
   /// the exit, or drop it.
   UniqueFd pidfd;
   std::vector<std::string> argv;
 };
 
-/// Starts the VMM of a validated spec: fork + execve of spec.binary with
+/// Starts the VMM of a validated spec: clone (CLONE_VM, CLONE_VFORK) + execve of spec.binary with
 /// vmm_argv(spec) and the helper's own environment, in a new session, stdin
 /// /dev/null, stdout and stderr appended to the VM's vmm.log (created 0640,
 /// owned by spec.run_as), signal mask and dispositions reset, other
