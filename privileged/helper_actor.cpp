@@ -121,6 +121,8 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         // tap is only useful attached, and the daemon saves a round trip.
         if (auto net = ensure_network(ctx); !net)
           return std::move(net).error();
+        // A restart right after a stop: keep the tap whose removal is queued.
+        ctx.taps.claim(req.tap);
         return ack(host::create_tap(req.vm_id, req.tap, ctx.config.bridge, owner_or_root(ctx)),
                    req.env);
       });
@@ -132,7 +134,9 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
                                        : host::validate_tap_name_for(req.tap, req.vm_id);
         if (!valid)
           return std::move(valid).error();
-        return ack(host::delete_tap(req.tap), req.env);
+        // Checked now, removed by the reaper (one RCU grace-period wait per
+        // batch, off this request's path; see host/tap_reaper.hpp).
+        return ack(ctx.taps.schedule(req.tap, req.env.op_id), req.env);
       });
     },
     [shared, &ctx](RootfsPrepareRequest& req) {
@@ -206,6 +210,7 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
     [shared, &ctx](HelperInventoryRequest& req) {
       return serve<HelperInventory>(ctx, "inventory", req, "", [&]() -> Result<HelperInventory> {
         HelperInventory inventory;
+        ctx.taps.drain(); // a tap on its way out is not a leftover
         inventory.run_dirs = subdirectories(ctx.config.layout.run_dir() / "vms");
         inventory.vm_dirs = subdirectories(ctx.config.layout.state_dir() / "vms");
         auto taps = host::list_taps();
@@ -273,6 +278,18 @@ helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> sel
 }
 
 } // namespace
+
+void log_tap_removal(const std::string& tap, const std::string& op_id, const Status& result,
+                     std::size_t batch) {
+  log::Attrs attrs{{"tap", tap}, {"op_id", op_id}, {"batch", static_cast<std::int64_t>(batch)}};
+  // not_found: removed meanwhile by someone else (doctor, an operator).
+  if (result || result.error().code == Errc::not_found) {
+    log::info("tap removed", attrs);
+    return;
+  }
+  attrs.emplace_back("error", result.error().message);
+  log::warn("tap removal failed (banger doctor --fix retries)", attrs);
+}
 
 bool credential_matches(const std::string& expected, const std::string& given) {
   if (expected.empty())

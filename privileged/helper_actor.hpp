@@ -10,6 +10,7 @@
 #include "messages/interfaces.hpp"
 #include "privileged/host/process.hpp"
 #include "privileged/host/rootfs.hpp"
+#include "privileged/host/tap_reaper.hpp"
 #include "privileged/host/validate.hpp"
 #include "privileged/host/vmm_argv.hpp"
 #include "privileged/host/vmm_registry.hpp"
@@ -36,17 +37,23 @@ struct HelperConfig {
   std::string version;
 };
 
-/// Shared by the workers: configuration and what this helper launched.
+/// One line in the helper's log per tap the reaper removed (or failed to).
+void log_tap_removal(const std::string& tap, const std::string& op_id, const Status& result,
+                     std::size_t batch);
+
+/// Shared by the workers: configuration, what this helper launched, and the
+/// taps it is removing.
 struct HelperContext {
   HelperConfig config;
   host::LaunchedVmms launched;
+  host::TapReaper taps{log_tap_removal};
 };
 
 /// Spawns `workers` detached workers and the front actor that is published.
-/// Most of a worker's time is spent waiting in the kernel, not computing
-/// (deleting a tap waits ~27 ms for RCU grace periods), so there are more
-/// workers than cores: with 4, tap deletions queued behind each other and
-/// capped lifecycle throughput (BENCHMARKS.md, "Idle-machine figures").
+/// Much of a worker's time is spent waiting in the kernel, not computing, so
+/// there are more workers than cores: with 4, tap deletions (before the
+/// reaper) queued behind each other and capped lifecycle throughput
+/// (BENCHMARKS.md, "Idle-machine figures").
 helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,
                           std::size_t workers = 16);
 

@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
     caf::scoped_actor self{sys};
     self->wait_for(helper);
   }
+  context->taps.drain(); // removals already acknowledged to the daemon
   log::info("banger-helper stopped", {});
   log::flush();
   // CAF 0.17's TLS middleman can hang in shutdown while the daemon keeps its

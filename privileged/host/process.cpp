@@ -36,6 +36,7 @@ enum class ChildStep : int {
   setresuid,
   chdir,
   close_fds,
+  stat,
   execve,
 };
 
@@ -55,6 +56,8 @@ const char* step_name(int step) {
     return "chdir";
   case ChildStep::close_fds:
     return "close_range";
+  case ChildStep::stat:
+    return "read /proc/self/stat";
   case ChildStep::execve:
     return "execve";
   }
@@ -65,7 +68,7 @@ const char* step_name(int step) {
 /// the parent's memory (CLONE_VM) while the parent thread is suspended
 /// (CLONE_VFORK), so it may only make async-signal-safe calls and write
 /// nothing but `failed_step` and `failed_errno`, which the parent reads once
-/// the child has exec'd or exited.
+/// the child has exec'd or exited (and `stat`).
 struct ChildPlan {
   const char* binary;
   char* const* argv;
@@ -78,6 +81,10 @@ struct ChildPlan {
   int max_fd;
   int failed_step = -1;
   int failed_errno = 0;
+  /// /proc/self/stat as the child read it just before execve: its pid and
+  /// start time, even if the VMM exits (and is reaped) at once.
+  char stat[1024] = {};
+  int stat_length = 0;
 };
 
 [[noreturn]] void fail_child(ChildPlan& plan, ChildStep step) {
@@ -123,6 +130,14 @@ struct ChildPlan {
     for (int fd = 3; fd < plan.max_fd; ++fd)
       ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
+  int stat_fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (stat_fd < 0)
+    fail_child(plan, ChildStep::stat);
+  ssize_t got = ::read(stat_fd, plan.stat, sizeof plan.stat - 1);
+  if (got <= 0)
+    fail_child(plan, ChildStep::stat);
+  ::close(stat_fd);
+  plan.stat_length = static_cast<int>(got);
   ::execve(plan.binary, plan.argv, plan.envp);
   fail_child(plan, ChildStep::execve);
 }
@@ -223,18 +238,13 @@ void reap(pid_t pid) {
 
 } // namespace
 
-Result<ProcessStat> read_process_stat(pid_t pid) {
+Result<ProcessStat> parse_process_stat(pid_t pid, std::string_view text) {
   std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  std::ifstream in(path);
-  if (!in)
-    return not_found("process " + std::to_string(pid) + " does not exist");
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
   // comm (field 2) is in parentheses and may itself contain ") ".
   auto close = text.rfind(')');
   if (close == std::string::npos)
     return Error{Errc::system, "parse " + path + ": no ')'"};
-  std::istringstream fields(text.substr(close + 1));
+  std::istringstream fields(std::string(text.substr(close + 1)));
   ProcessStat stat;
   stat.identity.pid = pid;
   std::string field;
@@ -257,6 +267,16 @@ Result<ProcessStat> read_process_stat(pid_t pid) {
                    "parse " + path + ": bad field " + std::to_string(number)};
   }
   return stat;
+}
+
+Result<ProcessStat> read_process_stat(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::ifstream in(path);
+  if (!in)
+    return not_found("process " + std::to_string(pid) + " does not exist");
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  return parse_process_stat(pid, text);
 }
 
 Result<ProcessIdentity> read_identity(pid_t pid) {
@@ -338,22 +358,11 @@ Result<LaunchedVmm> launch_vmm(const VmmSpec& spec, const HomeLayout& layout) {
     reap(pid);
     return system_error(step_name(plan.failed_step), binary, plan.failed_errno);
   }
-  // The child has exec'd. Its pid stays ours until it is reaped; with
-  // SIGCHLD ignored the kernel reaps at exit, so the pid is checked again
-  // through the pidfd after /proc was read.
-  auto stat = read_process_stat(pid);
-  bool alive = send_signal_through_pidfd(pidfd.get(), 0) == 0;
-  if (!stat || !alive || stat->parent != ::getpid()) {
-    if (alive) {
-      send_signal_through_pidfd(pidfd.get(), SIGKILL);
-      reap(pid);
-    }
-    if (!alive)
-      return Error{Errc::vmm_failed, binary + " exited right after it was started"};
-    if (!stat)
-      return std::move(stat).error();
-    return Error{Errc::internal, "pid " + std::to_string(pid) + " is not the child just started"};
-  }
+  // The child has exec'd. Its identity comes from the stat it read itself
+  // just before: exact even if the VMM has already exited and been reaped.
+  auto stat = parse_process_stat(pid, std::string_view(plan.stat, plan.stat_length));
+  if (!stat)
+    return std::move(stat).error();
   return LaunchedVmm{stat->identity, std::move(pidfd), std::move(argv)};
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct ProcessStat {
 
 /// not_found if there is no such process.
 Result<ProcessStat> read_process_stat(pid_t pid);
+/// The same from the text of /proc/<pid>/stat.
+Result<ProcessStat> parse_process_stat(pid_t pid, std::string_view text);
 Result<ProcessIdentity> read_identity(pid_t pid);
 
 /// A VMM this helper just started.

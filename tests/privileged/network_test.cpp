@@ -2,6 +2,7 @@
 // creates has a unique name and is removed by a guard.
 #include "privileged/host/nat.hpp"
 #include "privileged/host/tap.hpp"
+#include "privileged/host/tap_reaper.hpp"
 #include "tests/security/fixtures.hpp"
 
 #include <algorithm>
@@ -12,12 +13,19 @@
 #include <ifaddrs.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <map>
+#include <mutex>
+#include <thread>
 
 using namespace banger;
 using namespace banger::host;
 namespace fs = std::filesystem;
 
 namespace {
+
+/// The error code of a failed status; Errc::internal for success, which
+/// none of the checks below expect.
+Errc code_of(const Status& st) { return st ? Errc::internal : st.error().code; }
 
 struct BridgeGuard {
   std::string name;
@@ -32,6 +40,21 @@ struct TapGuard {
 struct NatGuard {
   std::string bridge;
   ~NatGuard() { (void)remove_nat(bridge); }
+};
+
+/// `n` fresh taps on `bridge`, each removed at the end if still there.
+struct TestTaps {
+  TestTaps(const std::string& bridge, int n) {
+    guards.reserve(n);
+    for (int i = 0; i < n; ++i) {
+      std::string vm = host_test::random_vm_id();
+      names.push_back(tap_name(vm));
+      guards.push_back(TapGuard{names.back()});
+      REQUIRE(create_tap(vm, names.back(), bridge, Ownership{0, 0}));
+    }
+  }
+  std::vector<std::string> names;
+  std::vector<TapGuard> guards;
 };
 
 /// A unique bridge with a unique 198.19.x.0/24 subnet, removed at the end.
@@ -188,6 +211,126 @@ TEST_CASE("a tap held open by a VMM can still be deleted") {
   CHECK(delete_tap(tap));
   CHECK_FALSE(host_test::link_exists(tap));
   ::close(fd);
+}
+
+TEST_CASE("delete_taps removes a batch at once and answers for each name") {
+  BANGER_REQUIRE_ROOT();
+  TestBridge bridge;
+  REQUIRE(ensure_bridge(bridge.name, bridge.subnet));
+  TestTaps made(bridge.name, 6);
+  const auto& taps = made.names;
+  // A bridge carrying a tap name: found, but not a tap, so refused and kept.
+  std::string impostor = tap_name(host_test::random_vm_id());
+  BridgeGuard impostor_guard{impostor};
+  REQUIRE(ensure_bridge(impostor, *parse_ipv4_subnet("198.18.77.0/24")));
+  std::string missing = tap_name(host_test::random_vm_id());
+
+  std::vector<std::string> batch = taps;
+  batch.insert(batch.begin() + 2, missing);
+  batch.push_back(impostor);
+  batch.push_back("eth0");
+  auto results = delete_taps(batch);
+  REQUIRE(results.size() == batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    CAPTURE(batch[i]);
+    if (batch[i] == missing) {
+      REQUIRE_FALSE(results[i]);
+      CHECK(results[i].error().code == Errc::not_found);
+    } else if (batch[i] == impostor) {
+      REQUIRE_FALSE(results[i]);
+      CHECK(results[i].error().code == Errc::helper_refused);
+    } else if (batch[i] == "eth0") { // not a banger tap name at all
+      REQUIRE_FALSE(results[i]);
+      CHECK(results[i].error().code == Errc::invalid_argument);
+    } else {
+      CHECK(results[i]);
+      CHECK_FALSE(host_test::link_exists(batch[i]));
+    }
+  }
+  CHECK(host_test::link_exists(impostor));
+  CHECK(host_test::link_exists(bridge.name));
+}
+
+TEST_CASE("the tap reaper removes scheduled taps and answers bad names at once") {
+  BANGER_REQUIRE_ROOT();
+  TestBridge bridge;
+  REQUIRE(ensure_bridge(bridge.name, bridge.subnet));
+  constexpr int n = 12;
+  TestTaps made(bridge.name, n);
+  const auto& taps = made.names;
+  std::mutex mutex;
+  std::map<std::string, std::pair<std::string, bool>> reported; // tap -> tag, ok
+  TapReaper reaper([&](const std::string& tap, const std::string& tag, const Status& result,
+                       std::size_t) {
+    std::lock_guard lock(mutex);
+    reported[tap] = {tag, result.ok()};
+  });
+
+  // From several threads at once, as the helper's workers call it.
+  std::vector<Status> results(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] { results[i] = reaper.schedule(taps[i], "op-" + std::to_string(i)); });
+  for (auto& t : threads)
+    t.join();
+  for (auto& r : results)
+    CHECK(r);
+  reaper.drain();
+  for (int i = 0; i < n; ++i) {
+    CAPTURE(taps[i]);
+    CHECK_FALSE(host_test::link_exists(taps[i]));
+    std::lock_guard lock(mutex);
+    CHECK(reported[taps[i]] == std::make_pair("op-" + std::to_string(i), true));
+  }
+
+  SUBCASE("a missing tap, a non-tap and a foreign name are refused to the caller") {
+    CHECK(code_of(reaper.schedule(taps[0])) == Errc::not_found);
+    CHECK(code_of(reaper.schedule("eth0")) == Errc::invalid_argument);
+    CHECK(code_of(reaper.schedule(bridge.name)) == Errc::invalid_argument);
+    std::string impostor = tap_name(host_test::random_vm_id());
+    BridgeGuard impostor_guard{impostor};
+    REQUIRE(ensure_bridge(impostor, *parse_ipv4_subnet("198.18.78.0/24")));
+    CHECK(code_of(reaper.schedule(impostor)) == Errc::helper_refused);
+    reaper.drain();
+    CHECK(host_test::link_exists(impostor));
+  }
+}
+
+TEST_CASE("a tap claimed again right after its removal was scheduled stays") {
+  BANGER_REQUIRE_ROOT();
+  TestBridge bridge;
+  REQUIRE(ensure_bridge(bridge.name, bridge.subnet));
+  TapReaper reaper;
+  // Many rounds: the claim lands either while the removal is queued (the
+  // tap is kept) or while it runs (the claim waits, and the tap is made
+  // again); either way the VM ends up with its tap.
+  for (int round = 0; round < 20; ++round) {
+    std::string vm = host_test::random_vm_id();
+    std::string tap = tap_name(vm);
+    TapGuard guard{tap};
+    REQUIRE(create_tap(vm, tap, bridge.name, Ownership{0, 0}));
+    REQUIRE(reaper.schedule(tap));
+    reaper.claim(tap);
+    REQUIRE(create_tap(vm, tap, bridge.name, Ownership{0, 0}));
+    reaper.drain();
+    CHECK(host_test::link_exists(tap));
+    CHECK(master_of(tap) == bridge.name);
+    CHECK(is_up(tap));
+  }
+}
+
+TEST_CASE("a tap reaper that goes away removes what it accepted first") {
+  BANGER_REQUIRE_ROOT();
+  TestBridge bridge;
+  REQUIRE(ensure_bridge(bridge.name, bridge.subnet));
+  TestTaps made(bridge.name, 5);
+  {
+    TapReaper reaper;
+    for (auto& tap : made.names)
+      REQUIRE(reaper.schedule(tap));
+  }
+  for (auto& tap : made.names)
+    CHECK_FALSE(host_test::link_exists(tap));
 }
 
 TEST_CASE("NAT is added, replaced and removed as one nftables table") {

@@ -210,7 +210,13 @@ std::vector<std::string> Host::helper_log() const {
   return read_lines(home_ + "/logs/helper.log");
 }
 
-bool Host::tap_exists(const std::string& vm_id) const {
+bool Host::tap_exists(const std::string& vm_id) {
+  // banger-helper removes taps in the background (privileged/host/
+  // tap_reaper.hpp); the inventory that `doctor` asks it for first waits
+  // for every removal it has accepted. After that round trip the host shows
+  // what banger really left behind.
+  if (helper_ && daemon_running())
+    (void)ask<DoctorReport>(DoctorRequest{}, 30s);
   return if_nametoindex(tap_name(vm_id).c_str()) != 0;
 }
 

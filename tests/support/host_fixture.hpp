@@ -59,8 +59,9 @@ public:
   std::vector<std::string> daemon_log() const;
   std::vector<std::string> helper_log() const;
 
-  /// Host resources of this installation.
-  bool tap_exists(const std::string& vm_id) const;
+  /// Host resources of this installation. tap_exists waits for the
+  /// helper's background tap removals first (a doctor round trip).
+  bool tap_exists(const std::string& vm_id);
   std::vector<int> vmm_pids() const; ///< fc-stub processes of this home
 
   caf::actor_system& system();

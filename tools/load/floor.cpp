@@ -10,6 +10,7 @@
 #include "privileged/host/rootfs.hpp"
 #include "privileged/host/rundir.hpp"
 #include "privileged/host/tap.hpp"
+#include "privileged/host/tap_reaper.hpp"
 #include "storage/store.hpp"
 #include "tools/load/gate.hpp"
 
@@ -92,6 +93,8 @@ struct Env {
   std::unique_ptr<Committer> committer;
   Reactor reactor;
   std::atomic<std::uint32_t> next_address{0};
+  /// As in banger-helper: taps are removed off the stop's path, in batches.
+  host::TapReaper taps;
 };
 
 Result<HttpResponse> http(Reactor& reactor, const HttpCall& call) {
@@ -177,6 +180,7 @@ Status start(Env& env, FloorVm& vm) {
   FLOOR_TRY(env.committer->write(UpsertVm{rec}));
   FLOOR_TRY(host::ensure_bridge(env.settings.network_bridge, env.host_subnet));
   rt.tap = tap_name(rec.id);
+  env.taps.claim(rt.tap);
   FLOOR_TRY(host::create_tap(rec.id, rt.tap, env.settings.network_bridge, host::Ownership{0, 0}));
   host::LaunchRequest launch;
   launch.kind = host::VmmKind::firecracker;
@@ -225,7 +229,7 @@ Status start(Env& env, FloorVm& vm) {
 
 /// What the daemon's clean-up does after a stop: tap and runtime directory.
 void cleanup_runtime(Env& env, FloorVm& vm) {
-  (void)host::delete_tap(tap_name(vm.rec.id));
+  (void)env.taps.schedule(tap_name(vm.rec.id));
   (void)host::remove_run_dir(env.layout, vm.rec.id);
   vm.rec.runtime.tap.clear();
   vm.rec.runtime.pid = 0;
@@ -398,6 +402,7 @@ RunResult run_floor(const FloorInput& input, std::string& error) {
   for (auto& list : owned)
     for (auto& vm : list)
       (void)remove(*env, vm);
+  env->taps.drain();
   std::signal(SIGCHLD, previous);
   env->committer.reset();
   env->store.reset();
