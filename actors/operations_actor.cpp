@@ -41,7 +41,9 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
       if (!done)
         return;
       st.finished_order.push_back(op_id);
-      self->request(st.store, std::chrono::seconds(60), SaveOperation{slot})
+      // No timeout: the store answers every write, and a CAF request timeout
+      // costs two clock-thread wake-ups (see vm::local_request).
+      self->request(st.store, caf::infinite, SaveOperation{slot})
         .then([](Ack) {},
               [op_id](caf::error& err) {
                 log::warn("could not record operation",

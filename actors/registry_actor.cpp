@@ -202,7 +202,7 @@ void create_vm(Self self, const Envelope& env, const VmSpec& spec,
   }
   auto [rec, image] = std::move(*prepared);
   auto image_copy = *image;
-  self->request(self->state.deps->store, std::chrono::seconds(60), SaveVm{rec})
+  self->request(self->state.deps->store, caf::infinite, SaveVm{rec}) // see vm::local_request
     .then(
       [self, rec, image_copy, env, spec, done](Ack) {
         add_entry(self, rec, image_copy);

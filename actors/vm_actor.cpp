@@ -200,7 +200,7 @@ void do_delete(Self self, const OpPtr& op, Then then) {
           return;
         }
         stage(self, op, "delete_record");
-        self->request(self->state.deps->store, store_timeout, EraseVm{self->state.rec.id})
+        self->request(self->state.deps->store, local_request, EraseVm{self->state.rec.id})
           .then(
             [self, op, then](Ack) {
               auto pins = remove_host_key_pins(home_of(self).known_hosts(),
@@ -243,7 +243,7 @@ void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) 
         auto error = std::move(prepared).error();
         ask_helper<Ack>(self, RootfsReleaseRequest{envelope_of(op), rec.id},
                         [self, then, error](Result<Ack>) {
-          self->request(self->state.deps->store, store_timeout, EraseVm{self->state.rec.id})
+          self->request(self->state.deps->store, local_request, EraseVm{self->state.rec.id})
             .then([self, then, error](Ack) {
                     self->state.retired = true;
                     then(error);

@@ -37,7 +37,7 @@ void persist(Self self, StepDone then) {
   auto& rec = self->state.rec;
   rec.updated_at_us = now_us();
   publish(self);
-  self->request(self->state.deps->store, store_timeout, SaveVm{rec})
+  self->request(self->state.deps->store, local_request, SaveVm{rec})
     .then([then](Ack) { then(Status{}); },
           [then](caf::error& err) { then(to_error(err)); });
 }
@@ -130,7 +130,6 @@ void watch_exit(Self self, StepDone done) {
   }
   auto& rt = self->state.rec.runtime;
   ask_io<std::uint64_t>(self, ExitWatch{rt.pid, caf::actor_cast<caf::actor>(self)},
-                        std::chrono::milliseconds(1000),
                         [self, done](Result<std::uint64_t> token) {
                           if (!token) {
                             done(std::move(token).error());

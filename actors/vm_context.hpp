@@ -22,8 +22,14 @@ namespace banger::vm {
 
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 
-inline constexpr auto store_timeout = std::chrono::seconds(60);
-inline constexpr auto helper_timeout = std::chrono::seconds(150);
+/// Requests to the VM actor's in-process peers carry no CAF timeout: the
+/// store answers every request, and the helper link and the vmm_io actor
+/// enforce their own deadlines (helper requests, VMM socket and API calls)
+/// and always answer; a peer that dies bounces the request as an error. A
+/// request timeout is not free in CAF 0.17: setting and cancelling it are
+/// two events for the clock thread (thread_safe_actor_clock), i.e. two
+/// thread wake-ups per request, ~50 per lifecycle (BENCHMARKS.md).
+inline constexpr auto local_request = caf::infinite;
 // Upper bounds for a hung VMM, generous so an overloaded host (slow to
 // schedule a fresh VMM) is not mistaken for one.
 inline constexpr auto socket_timeout = std::chrono::milliseconds(15000);
@@ -83,15 +89,14 @@ HomeLayout home_of(Self self);
 
 template <class Reply, class Request>
 void ask_helper(Self self, Request request, std::function<void(Result<Reply>)> then) {
-  self->request(self->state.deps->helper, helper_timeout, std::move(request))
+  self->request(self->state.deps->helper, local_request, std::move(request))
     .then([then](Reply& reply) { then(std::move(reply)); },
           [then](caf::error& err) { then(to_error(err)); });
 }
 
 template <class Reply, class Request>
-void ask_io(Self self, Request request, std::chrono::milliseconds timeout,
-            std::function<void(Result<Reply>)> then) {
-  self->request(self->state.deps->io, timeout + std::chrono::seconds(1), std::move(request))
+void ask_io(Self self, Request request, std::function<void(Result<Reply>)> then) {
+  self->request(self->state.deps->io, local_request, std::move(request))
     .then([then](Reply& reply) { then(std::move(reply)); },
           [then](caf::error& err) { then(to_error(err)); });
 }

@@ -39,7 +39,7 @@ void ask_qmp(Self self, std::vector<std::string> commands,
              std::function<void(Result<std::vector<std::string>>)> then) {
   QmpCall call{self->state.rec.runtime.api_socket, std::move(commands),
                qemu::qmp_timeout.count()};
-  ask_io<QmpReply>(self, std::move(call), qemu::qmp_timeout,
+  ask_io<QmpReply>(self, std::move(call),
                    [then](Result<QmpReply> reply) {
                      if (!reply)
                        then(std::move(reply).error());
@@ -173,7 +173,7 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
         guarded(Error{Errc::vmm_failed, "the VMM exited before its API socket appeared"});
       };
       ask_io<Ack>(self, SocketWait{self->state.rec.runtime.api_socket, socket_timeout.count()},
-                  socket_timeout, [self, guarded](Result<Ack> r) {
+                  [self, guarded](Result<Ack> r) {
                     self->state.abort_on_exit = nullptr;
                     guarded(r ? Status{} : Status{r.error()});
                   });
@@ -214,7 +214,7 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
           return;
         }
         auto call = (*calls)[i];
-        ask_io<HttpReply>(self, call, firecracker::api_timeout,
+        ask_io<HttpReply>(self, call,
                           [self, call, guarded, next, i](Result<HttpReply> reply) {
                             auto verdict = reply ? firecracker::judge(call, *reply)
                                                  : Status{reply.error()};
@@ -240,7 +240,7 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
         return;
       }
       auto call = firecracker::instance_start(rt.api_socket);
-      ask_io<HttpReply>(self, call, firecracker::api_timeout,
+      ask_io<HttpReply>(self, call,
                         [self, op, call, done](Result<HttpReply> reply) {
                           auto verdict = reply ? firecracker::judge(call, *reply)
                                                : Status{reply.error()};
@@ -267,7 +267,7 @@ void request_shutdown(Self self, const OpPtr& op, StepDone done) {
   }
   stage(self, op, "send_ctrl_alt_del");
   auto call = firecracker::send_ctrl_alt_del(self->state.rec.runtime.api_socket);
-  ask_io<HttpReply>(self, call, firecracker::api_timeout, [call, done](Result<HttpReply> reply) {
+  ask_io<HttpReply>(self, call, [call, done](Result<HttpReply> reply) {
     done(reply ? firecracker::judge(call, *reply) : Status{reply.error()});
   });
 }
@@ -281,7 +281,7 @@ void wait_guest_ready(Self self, const OpPtr& op, StepDone done) {
     guarded(Error{Errc::vmm_failed, "the VMM exited before the guest was ready"});
   };
   GuestProbe probe{st.rec.runtime.guest_ip, 22, "SSH-", timeout.count()};
-  ask_io<Ack>(self, std::move(probe), timeout, [self, op, guarded](Result<Ack> r) {
+  ask_io<Ack>(self, std::move(probe), [self, op, guarded](Result<Ack> r) {
     auto& st = self->state;
     st.abort_on_exit = nullptr;
     if (!r) {

@@ -20,6 +20,15 @@ Config::Config() {
   // every 2-4 s with 1 s / 3 s). It stays off; hung peers are detected by
   // bounded request timeouts and the helper link's own ping instead.
   set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  // An idle CAF 0.17 worker polls its queue: 100 spins, then 500 more
+  // tries 50 us apart (a nanosleep and a context switch each), and only
+  // then waits on a condition variable that new work signals. banger's
+  // processes are idle between messages most of the time, so that middle
+  // stage woke each process ~30,000 times a second under load. Without it
+  // (0 attempts), context switches per lifecycle fell from 175 to 95
+  // (bangerd), 167 to 49 (banger-helper) and 125 to 16 (client) and
+  // throughput did not drop (BENCHMARKS.md). A banger.conf can still set it.
+  set("work-stealing.moderate-poll-attempts", std::size_t{0});
   set("logger.verbosity", caf::atom("quiet"));
   set("logger.console", caf::atom("none"));
 
