@@ -89,7 +89,7 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
     if (owner != by_id.end() && is_live(*owner->second))
       continue;
     add("socket", HomeLayout{st.home}.vm_run_dir(dir).string(), "runtime files of a VM that is not running",
-        [=](std::function<void(bool)> done) { ask(RunDirRemoveRequest{env, dir}, ack_fix(done)); });
+        [=](std::function<void(bool)> done) { ask(RuntimeRemoveRequest{env, dir}, ack_fix(done)); });
   }
   std::error_code ec;
   auto vms_dir = HomeLayout{st.home}.state_dir() / "vms";

@@ -137,7 +137,7 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
     forward<RootfsReleaseRequest, Ack>(self, rootfs),
     forward<VmmLaunchRequest, VmmLaunched>(self, normal),
     forward<VmmSignalRequest, Ack>(self, normal),
-    forward<RunDirRemoveRequest, Ack>(self, normal),
+    forward<RuntimeRemoveRequest, Ack>(self, normal),
     forward<HelperInventoryRequest, HelperInventory>(self, normal),
     [self](reconnect_atom) { connect(self); },
     [self](ping_atom) {

@@ -8,7 +8,8 @@
 // The VMM-specific part of a VM's life, for both kinds banger drives:
 //
 //   step             firecracker                       qemu
-//   launch_vmm       helper spawns firecracker         helper spawns qemu -M microvm
+//   launch_vmm       helper makes tap + run dir,       the same, then spawns
+//                    spawns firecracker                qemu -M microvm
 //                                                      (kernel, disk, tap, serial on argv)
 //   wait_api_socket  the API socket                    the QMP socket
 //   configure_vmm    PUT machine-config, boot-source,  QMP negotiation
@@ -91,29 +92,14 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
   auto home = home_of(self);
   auto id = st.rec.id;
   std::vector<Step> steps;
-  // The helper ensures the bridge (and NAT) as part of creating the tap.
-  steps.push_back(Step{
-    "create_tap",
-    [self, op, id](StepDone done) {
-      self->state.rec.runtime.tap = tap_name(id);
-      ask_helper<Ack>(self, TapCreateRequest{envelope_of(op), id, tap_name(id)},
-                      [done](Result<Ack> r) { done(r ? Status{} : Status{r.error()}); });
-    },
-    [self, op, id](StepDone done) {
-      ask_helper<Ack>(self, TapDeleteRequest{envelope_of(op), id, tap_name(id)},
-                      [done](Result<Ack> r) {
-                        // Already gone is what we wanted.
-                        if (!r && r.error().code != Errc::not_found)
-                          done(r.error());
-                        else
-                          done(Status{});
-                      });
-    }});
   steps.push_back(Step{
     "launch_vmm",
+    // One helper request makes the tap (ensuring the bridge and NAT), the
+    // runtime directory and the VMM, or none of them.
     [self, op, id](StepDone done) {
       auto& st = self->state;
       auto& rec = st.rec;
+      rec.runtime.tap = tap_name(id);
       VmmLaunchRequest request{envelope_of(op), id, rec.cpus, rec.memory_mib, {}, {}, {}, {}, {}};
       if (is_qemu(self)) {
         // QEMU takes the whole machine on its command line, which the
@@ -145,7 +131,8 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
         self->state.deps->settings.vmm_kill_grace);
       signal_and_wait(self, op, "KILL", kill_grace, [self, op, id, done](Status killed) {
         forget_vmm(self);
-        ask_helper<Ack>(self, RunDirRemoveRequest{envelope_of(op), id},
+        // The tap and the runtime directory, in one request.
+        ask_helper<Ack>(self, RuntimeRemoveRequest{envelope_of(op), id},
                         [done, killed](Result<Ack> r) {
                           if (!killed)
                             done(killed);

@@ -76,7 +76,7 @@ using helper_actor = caf::typed_actor<
   caf::replies_to<RootfsReleaseRequest>::with<Ack>,
   caf::replies_to<VmmLaunchRequest>::with<VmmLaunched>,
   caf::replies_to<VmmSignalRequest>::with<Ack>,
-  caf::replies_to<RunDirRemoveRequest>::with<Ack>,
+  caf::replies_to<RuntimeRemoveRequest>::with<Ack>,
   caf::replies_to<HelperInventoryRequest>::with<HelperInventory>>;
 
 } // namespace banger

@@ -55,7 +55,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<VmmLaunchRequest>("banger.VmmLaunchRequest");
   cfg.add_message_type<VmmLaunched>("banger.VmmLaunched");
   cfg.add_message_type<VmmSignalRequest>("banger.VmmSignalRequest");
-  cfg.add_message_type<RunDirRemoveRequest>("banger.RunDirRemoveRequest");
+  cfg.add_message_type<RuntimeRemoveRequest>("banger.RuntimeRemoveRequest");
   cfg.add_message_type<HelperInventoryRequest>("banger.HelperInventoryRequest");
   cfg.add_message_type<VmmProcess>("banger.VmmProcess");
   cfg.add_message_type<HelperInventory>("banger.HelperInventory");

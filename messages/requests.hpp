@@ -297,6 +297,9 @@ struct RootfsReleaseRequest {
 };
 BANGER_INSPECT(RootfsReleaseRequest, x.env, x.vm_id)
 
+/// Starts a VM's runtime on the host in one request: its tap (on the
+/// bridge; a queued removal of it is cancelled), its runtime directory and
+/// the VMM process. All or nothing: a failure removes what this request made.
 /// Typed fields the helper turns into a VMM command line itself; there is no
 /// way to pass an argv.
 struct VmmLaunchRequest {
@@ -307,7 +310,7 @@ struct VmmLaunchRequest {
   std::string kernel_path; ///< qemu only (firecracker gets it over its API)
   std::string initrd_path; ///< qemu only
   std::string boot_args;   ///< qemu only
-  std::string tap;         ///< qemu only
+  std::string tap;         ///< qemu only (the helper makes tap_name(vm_id) either way)
   std::string mac;         ///< qemu only
 
   bool operator==(const VmmLaunchRequest&) const = default;
@@ -337,13 +340,16 @@ struct VmmSignalRequest {
 BANGER_INSPECT(VmmSignalRequest, x.env, x.vm_id, x.pid, x.start_time,
                x.signal)
 
-struct RunDirRemoveRequest {
+/// Removes a VM's runtime from the host: its runtime directory and its tap
+/// (the tap through the helper's reaper, see privileged/host/tap_reaper.hpp).
+/// Either may already be gone. The VMM must have exited (or been killed).
+struct RuntimeRemoveRequest {
   Envelope env;
   std::string vm_id;
 
-  bool operator==(const RunDirRemoveRequest&) const = default;
+  bool operator==(const RuntimeRemoveRequest&) const = default;
 };
-BANGER_INSPECT(RunDirRemoveRequest, x.env, x.vm_id)
+BANGER_INSPECT(RuntimeRemoveRequest, x.env, x.vm_id)
 
 /// What exists on the host: used by recovery and doctor.
 struct HelperInventoryRequest {

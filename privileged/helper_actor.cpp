@@ -95,6 +95,44 @@ std::vector<std::string> subdirectories(const std::filesystem::path& dir) {
   return out;
 }
 
+/// The VM's run directory and tap, either possibly gone already. The tap is
+/// checked now and removed by the reaper.
+Status remove_runtime(HelperContext& ctx, const std::string& vm_id, const std::string& op_id) {
+  auto dir = host::remove_run_dir(ctx.config.layout, vm_id);
+  auto tap = ctx.taps.schedule(tap_name(vm_id), op_id);
+  if (!dir && dir.error().code != Errc::not_found)
+    return dir;
+  if (!tap && tap.error().code != Errc::not_found)
+    return tap;
+  return {};
+}
+
+/// vmm.launch: tap, run directory, VMM; on failure, none of them.
+Result<VmmLaunched> launch_runtime(HelperContext& ctx, const VmmLaunchRequest& req,
+                                   const host::VmmSpec& spec) {
+  std::string tap = tap_name(req.vm_id);
+  // The bridge first (idempotent, a netlink lookup when it exists).
+  if (auto net = ensure_network(ctx); !net)
+    return std::move(net).error();
+  // A start right after a stop keeps the tap whose removal is still queued.
+  ctx.taps.claim(tap);
+  if (auto made = host::create_tap(req.vm_id, tap, ctx.config.bridge, owner_or_root(ctx)); !made)
+    return std::move(made).error();
+  auto launched = [&]() -> Result<host::LaunchedVmm> {
+    if (auto dir = host::create_run_dir(ctx.config.layout, req.vm_id, owner_or_root(ctx)); !dir)
+      return std::move(dir).error();
+    return host::launch_vmm(spec, ctx.config.layout);
+  }();
+  if (!launched) {
+    (void)remove_runtime(ctx, req.vm_id, req.env.op_id); // all or nothing
+    return std::move(launched).error();
+  }
+  ctx.launched.add(host::VmmEntry{launched->identity, req.vm_id});
+  auto socket = spec.kind == host::VmmKind::qemu ? spec.qmp_socket : spec.api_socket;
+  return VmmLaunched{launched->identity.pid, launched->identity.start_time, socket.string(),
+                     spec.log_path.string()};
+}
+
 helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<HelperContext> shared) {
   auto& ctx = *shared;
   return {
@@ -177,15 +215,7 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         auto spec = host::validate_launch(launch, ctx.config.layout, ctx.config.vmm);
         if (!spec)
           return std::move(spec).error();
-        if (auto dir = host::create_run_dir(ctx.config.layout, req.vm_id, owner_or_root(ctx)); !dir)
-          return std::move(dir).error();
-        auto launched = host::launch_vmm(*spec, ctx.config.layout);
-        if (!launched)
-          return std::move(launched).error();
-        ctx.launched.add(host::VmmEntry{launched->identity, req.vm_id});
-        auto socket = spec->kind == host::VmmKind::qemu ? spec->qmp_socket : spec->api_socket;
-        return VmmLaunched{launched->identity.pid, launched->identity.start_time,
-                           socket.string(), spec->log_path.string()};
+        return launch_runtime(ctx, req, *spec);
       });
     },
     [shared, &ctx](VmmSignalRequest& req) {
@@ -200,11 +230,11 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         return Ack{req.env.op_id};
       });
     },
-    [shared, &ctx](RunDirRemoveRequest& req) {
-      return serve<Ack>(ctx, "rundir.remove", req, req.vm_id, [&]() -> Result<Ack> {
+    [shared, &ctx](RuntimeRemoveRequest& req) {
+      return serve<Ack>(ctx, "runtime.remove", req, req.vm_id, [&]() -> Result<Ack> {
         if (auto ok = host::validate_vm_id(req.vm_id); !ok)
           return std::move(ok).error();
-        return ack(host::remove_run_dir(ctx.config.layout, req.vm_id), req.env);
+        return ack(remove_runtime(ctx, req.vm_id, req.env.op_id), req.env);
       });
     },
     [shared, &ctx](HelperInventoryRequest& req) {
@@ -272,7 +302,7 @@ helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> sel
     [route](RootfsReleaseRequest& r) { return route(r, r.vm_id); },
     [route](VmmLaunchRequest& r) { return route(r, r.vm_id); },
     [route](VmmSignalRequest& r) { return route(r, r.vm_id); },
-    [route](RunDirRemoveRequest& r) { return route(r, r.vm_id); },
+    [route](RuntimeRemoveRequest& r) { return route(r, r.vm_id); },
     [route](HelperInventoryRequest& r) { return route(r, ""); },
   };
 }

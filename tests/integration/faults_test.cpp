@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -67,6 +68,38 @@ TEST_CASE("a failure at any start step rolls back everything and show explains i
   REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : text(started.error())));
   CHECK(started->runtime.state == VmState::running);
   CHECK(started->runtime.last_error.empty());
+}
+
+TEST_CASE("a VMM that cannot be executed leaves no tap and no runtime directory") {
+  BANGER_REQUIRE_ROOT();
+  // Executable, so the helper's checks pass, but execve fails (ENOENT for
+  // the interpreter): the launch fails after the helper made the tap and
+  // the run directory, and must take both back.
+  TempDir scripts;
+  auto broken = scripts.path() + "/firecracker";
+  {
+    std::ofstream out(broken);
+    out << "#!/nonexistent/interpreter\n";
+  }
+  std::filesystem::permissions(broken, std::filesystem::perms::owner_all
+                                         | std::filesystem::perms::group_read
+                                         | std::filesystem::perms::group_exec
+                                         | std::filesystem::perms::others_read
+                                         | std::filesystem::perms::others_exec);
+  Running env{HostOptions{{"vmm.firecracker-bin=" + broken}, {}}};
+  auto& host = env.host;
+  auto vm = create_vm(host, "unlaunchable", false);
+  REQUIRE(vm.ok());
+  auto started = act(host, "unlaunchable", VmAction::start);
+  REQUIRE_FALSE(started.ok());
+  CHECK(started.error().message.find("start failed at launch_vmm") != std::string::npos);
+  CHECK(started.error().message.find("execve") != std::string::npos);
+  CHECK_FALSE(host.tap_exists(vm->id));
+  CHECK_FALSE(std::filesystem::exists(host.path("run/vms/" + vm->id)));
+  CHECK(host.vmm_pids().empty());
+  auto shown = show(host, "unlaunchable");
+  REQUIRE(shown.ok());
+  CHECK(shown->runtime.state == VmState::error);
 }
 
 TEST_CASE("a VMM that dies on its own is noticed and cleaned up") {
@@ -179,9 +212,9 @@ TEST_CASE("every log line of an operation carries the op_id the client got") {
                          [&](const std::string& l) { return l.find(needle) != std::string::npos; });
   };
   bool logged = eventually([&] {
-    // rootfs.prepare, tap.create (which also ensures the bridge), vmm.launch
+    // rootfs.prepare, vmm.launch (tap, bridge, run dir and the VMM)
     return count(host.daemon_log(), "\"operation completed\"") >= 1
-           && count(host.helper_log(), "op-00000000beef") >= 3;
+           && count(host.helper_log(), "op-00000000beef") >= 2;
   });
   REQUIRE(logged);
   auto daemon = host.daemon_log();
@@ -193,14 +226,14 @@ TEST_CASE("every log line of an operation carries the op_id the client got") {
     if (entry["msg"] == "stage")
       ++stages;
   }
-  CHECK(stages >= 6); // prepare_rootfs + the five start steps
+  CHECK(stages >= 6); // prepare_rootfs, rootfs_ready + the five start steps
   std::set<std::string> methods;
   for (auto& l : host.helper_log()) {
     auto entry = json::parse(l);
     if (entry["msg"] == "helper rpc completed" && entry.value("op_id", "") == "op-00000000beef")
       methods.insert(entry.value("method", ""));
   }
-  CHECK(methods == std::set<std::string>{"rootfs.prepare", "tap.create", "vmm.launch"});
+  CHECK(methods == std::set<std::string>{"rootfs.prepare", "vmm.launch"});
   VmShowRequest missing;
   missing.env.op_id = "op-00000000cafe";
   missing.ref = "nope";

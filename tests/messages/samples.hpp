@@ -83,7 +83,7 @@ inline auto all() {
                      "console=ttyS0", "tap-fc-aabbccdd", "06:00:ac:1e:00:11"},
     VmmLaunched{77, 88, "/run/api.sock", "/vm/vmm.log"},
     VmmSignalRequest{envelope(), "aabbccddeeff0011", 77, 88, "TERM"},
-    RunDirRemoveRequest{envelope(), "aabbccddeeff0011"},
+    RuntimeRemoveRequest{envelope(), "aabbccddeeff0011"},
     HelperInventoryRequest{envelope()},
     VmmProcess{"aabbccddeeff0011", 77, 88},
     HelperInventory{{"tap-fc-aabbccdd"},

@@ -222,7 +222,7 @@ Status start(Env& env, FloorVm& vm) {
   FLOOR_TRY(env.committer->write(UpsertVm{rec}));
   return env.committer->write(UpsertOperation{operation(
     "vm.start", rec,
-    {"ensure_bridge", "create_tap", "launch_vmm", "watch_vmm", "wait_api_socket",
+    {"launch_vmm", "watch_vmm", "wait_api_socket",
      "configure_vmm", "start_instance"},
     started)});
 }
