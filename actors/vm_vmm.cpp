@@ -24,6 +24,21 @@ namespace banger::vm {
 
 namespace {
 
+/// The verdict on an HttpSequence: the first call Firecracker refused, or the
+/// transport error that ended it.
+Status judge_sequence(const std::vector<HttpCall>& calls, const Result<HttpReplies>& replies) {
+  if (!replies)
+    return replies.error();
+  for (std::size_t i = 0; i < replies->replies.size() && i < calls.size(); ++i)
+    if (auto verdict = firecracker::judge(calls[i], replies->replies[i]); !verdict)
+      return verdict;
+  if (replies->code != 0)
+    return Error{static_cast<Errc>(replies->code), replies->error};
+  if (replies->replies.size() < calls.size())
+    return Error{Errc::internal, "the configuration stopped early without an error"};
+  return {};
+}
+
 bool is_qemu(Self self) {
   return self->state.deps->settings.vmm_kind == "qemu";
 }
@@ -193,28 +208,13 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
       st.abort_on_exit = [guarded] {
         guarded(Error{Errc::vmm_failed, "the VMM exited while being configured"});
       };
-      auto next = std::make_shared<std::function<void(std::size_t)>>();
-      *next = [self, calls, guarded, next](std::size_t i) {
-        if (i == calls->size()) {
-          self->state.abort_on_exit = nullptr;
-          guarded(Status{});
-          return;
-        }
-        auto call = (*calls)[i];
-        ask_io<HttpReply>(self, call,
-                          [self, call, guarded, next, i](Result<HttpReply> reply) {
-                            auto verdict = reply ? firecracker::judge(call, *reply)
-                                                 : Status{reply.error()};
-                            if (!verdict) {
-                              self->state.abort_on_exit = nullptr;
-                              guarded(verdict);
-                              (*next) = nullptr; // break the self-reference
-                              return;
-                            }
-                            (*next)(i + 1);
+      // One message: the reactor runs the PUTs back to back and stops at
+      // the first failure; each reply is judged here, in order.
+      ask_io<HttpReplies>(self, HttpSequence{*calls},
+                          [self, calls, guarded](Result<HttpReplies> replies) {
+                            self->state.abort_on_exit = nullptr;
+                            guarded(judge_sequence(*calls, replies));
                           });
-      };
-      (*next)(0);
     },
     {}});
   steps.push_back(Step{

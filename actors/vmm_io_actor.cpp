@@ -50,18 +50,52 @@ typename Inspector::result_type inspect(Inspector& f, QmpDone& x) {
   return f(caf::meta::type_name("banger.internal.QmpDone"), x.id, x.returns, x.code, x.error);
 }
 
+struct SequenceDone {
+  std::uint64_t id = 0;
+  HttpReplies replies;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, SequenceDone& x) {
+  return f(caf::meta::type_name("banger.internal.SequenceDone"), x.id, x.replies);
+}
+
+/// Runs calls[i..] of a sequence; on the reactor thread after the first.
+void run_sequence(Reactor& reactor, caf::actor me, std::uint64_t id,
+                  std::shared_ptr<std::vector<HttpCall>> calls,
+                  std::shared_ptr<HttpReplies> out, std::size_t i) {
+  auto& call = (*calls)[i];
+  reactor.http(call.socket, call.method, call.path, call.body,
+               std::chrono::milliseconds(call.timeout_ms),
+               [&reactor, me, id, calls, out, i](Result<HttpResponse> result) {
+                 bool more = false;
+                 if (!result) {
+                   out->code = static_cast<std::uint8_t>(result.error().code);
+                   out->error = result.error().message;
+                 } else {
+                   more = result->status < 300 && i + 1 < calls->size();
+                   out->replies.push_back(HttpReply{result->status, std::move(result->body)});
+                 }
+                 if (more)
+                   run_sequence(reactor, me, id, calls, out, i + 1);
+                 else
+                   caf::anon_send(me, SequenceDone{id, std::move(*out)});
+               });
+}
+
 struct IoState {
   IoState() = default; // not an aggregate: CAF must not build it from `self`
   std::unique_ptr<Reactor> reactor = std::make_unique<Reactor>();
   std::uint64_t next_id = 1;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<HttpReply>> http;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<HttpReplies>> sequences;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<Ack>> waits;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<QmpReply>> qmp;
   static inline const char* name = "vmm_io";
 };
 
 using io_impl = vmm_io_actor::extend<caf::reacts_to<HttpDone>, caf::reacts_to<WaitDone>,
-                                     caf::reacts_to<QmpDone>>;
+                                     caf::reacts_to<QmpDone>, caf::reacts_to<SequenceDone>>;
 
 /// Reactor completion -> WaitDone message to the vmm_io actor.
 Reactor::DoneCallback post_wait(caf::actor me, std::uint64_t id) {
@@ -97,6 +131,24 @@ io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self, std:
           caf::anon_send(me, std::move(done));
         });
       return promise;
+    },
+    [self](HttpSequence& sequence) -> caf::result<HttpReplies> {
+      if (sequence.calls.empty())
+        return HttpReplies{};
+      auto promise = self->make_response_promise<HttpReplies>();
+      auto id = self->state.next_id++;
+      self->state.sequences.emplace(id, promise);
+      run_sequence(*self->state.reactor, caf::actor_cast<caf::actor>(self), id,
+                   std::make_shared<std::vector<HttpCall>>(std::move(sequence.calls)),
+                   std::make_shared<HttpReplies>(), 0);
+      return promise;
+    },
+    [self](SequenceDone& done) {
+      auto it = self->state.sequences.find(done.id);
+      if (it == self->state.sequences.end())
+        return;
+      it->second.deliver(std::move(done.replies));
+      self->state.sequences.erase(it);
     },
     [self](SocketWait& wait) {
       auto promise = self->make_response_promise<Ack>();
