@@ -17,6 +17,8 @@ bridge=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # The logs explain a surprising figure; kept with the reports.
+  if [ -n "${BENCH_OUT:-}" ]; then cp "$work"/*.log "$out"/ 2>/dev/null || true; fi
   if [ -n "$bridge" ]; then
     for t in $(ls "/sys/class/net/$bridge/brif" 2>/dev/null); do ip link del "$t" || true; done
     ip link del "$bridge" 2>/dev/null || true
@@ -49,7 +51,7 @@ port=$((20000 + RANDOM % 20000))
 "$bin/banger" init --home "$home" --port "$port" --set "helper.port=$((port + 1))" \
   --set "vmm.firecracker-bin=$bin/fc-stub" --set "network.bridge=$bridge" \
   --set "network.subnet=10.$((100 + RANDOM % 100)).0.0/16" --set vmm.stop-grace=5s \
-  --set daemon.log-level=warn >/dev/null
+  --set daemon.log-level=${BENCH_LOG_LEVEL:-warn} >/dev/null
 banger() { "$bin/banger" --home "$home" "$@"; }
 load() { "$bin/banger-load" --home "$home" "$@"; }
 start_daemon() {
