@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 using namespace banger;
 using banger::test::run_banger;
@@ -183,6 +184,31 @@ TEST_CASE("banger drives a real daemon end to end") {
     auto rm = inst.cli({"vm", "rm", "e1"});
     CHECK_MESSAGE(rm.exit_code == 0, rm.err);
     CHECK(inst.cli({"vm", "show", "e1"}).exit_code == 1);
+  }
+
+  SUBCASE("a request in flight fails at once when bangerd dies") {
+    // fc-stub has no SSH server, so `start --wait` waits (up to
+    // vmm.boot-timeout, minutes) for a guest that never answers.
+    REQUIRE(inst.cli({"vm", "stop", "e1"}).exit_code == 0);
+    test::RunResult waited;
+    std::thread waiter([&] {
+      waited = run_banger(inst.with_home({"vm", "start", "--wait", "e1"}), {},
+                          std::chrono::seconds(20));
+    });
+    bool waiting = test::eventually(
+      [&] {
+        auto shown = inst.cli({"-o", "json", "vm", "show", "e1"});
+        return shown.exit_code == 0 && json::parse(shown.out)["stage"] == "wait_guest_ready";
+      },
+      std::chrono::seconds(15), std::chrono::milliseconds(20));
+    CHECK(waiting);
+    inst.daemon->signal(SIGKILL);
+    waiter.join();
+    // Not the 20 s deadline of this test (-1), not a request timeout: the
+    // CLI notices the connection is gone.
+    CHECK(waited.exit_code == 3);
+    CHECK_MESSAGE(waited.err.find("lost the connection to bangerd") != std::string::npos,
+                  waited.err);
   }
 
   SUBCASE("several VMs: concurrent stop, ambiguous prefix, op show, doctor") {

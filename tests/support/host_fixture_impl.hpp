@@ -3,7 +3,7 @@
 
 #include "messages/error.hpp"
 
-#include <caf/scoped_actor.hpp>
+#include "messages/remote_call.hpp"
 
 namespace banger::test {
 
@@ -16,12 +16,11 @@ Result<Reply> Host::ask(Request request, std::chrono::milliseconds timeout) {
   if (request.env.version == 0)
     request.env.version = protocol_version;
   auto& handle = control();
-  caf::scoped_actor self{system()};
-  Result<Reply> result{Error{Errc::internal, "no reply"}};
-  self->request(handle, timeout, std::move(request))
-    .receive([&](Reply& reply) { result = std::move(reply); },
-             [&](caf::error& err) { result = describe_error(err); });
-  return result;
+  // Fails at once if the daemon dies meanwhile (tests kill it on purpose).
+  auto reply = remote_call<Reply>(system(), handle, request, timeout);
+  if (!reply)
+    return describe_error(reply.error());
+  return std::move(*reply);
 }
 
 } // namespace banger::test

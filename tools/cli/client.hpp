@@ -5,11 +5,11 @@
 
 #include "messages/config.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/remote_call.hpp"
 #include "tools/cli/args.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include <chrono>
 #include <memory>
@@ -37,33 +37,16 @@ public:
   /// One request; the reply or the error (CAF errors mapped by view()).
   template <class Reply, class Request>
   caf::expected<Reply> call(const Request& request, std::chrono::milliseconds timeout) {
-    caf::scoped_actor self{*system_};
-    caf::expected<Reply> result{caf::error{}};
-    self->request(control_, timeout, request)
-      .receive([&](Reply& reply) { result = std::move(reply); },
-               [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return std::move(call_all<Reply>(std::vector<Request>{request}, timeout).front());
   }
 
   /// All requests sent at once, replies collected in request order: the
-  /// daemon works on them concurrently.
+  /// daemon works on them concurrently. A daemon that goes away fails them
+  /// at once (messages/remote_call.hpp).
   template <class Reply, class Request>
   std::vector<caf::expected<Reply>> call_all(const std::vector<Request>& requests,
                                              std::chrono::milliseconds timeout) {
-    caf::scoped_actor self{*system_};
-    using handle_type = decltype(self->request(control_, timeout, requests.front()));
-    std::vector<handle_type> handles;
-    handles.reserve(requests.size());
-    for (const auto& r : requests)
-      handles.push_back(self->request(control_, timeout, r));
-    std::vector<caf::expected<Reply>> results;
-    for (auto& h : handles) {
-      caf::expected<Reply> result{caf::error{}};
-      h.receive([&](Reply& reply) { result = std::move(reply); },
-                [&](caf::error& err) { result = std::move(err); });
-      results.push_back(std::move(result));
-    }
-    return results;
+    return remote_call_all<Reply>(*system_, control_, requests, timeout);
   }
 
   const std::string& address() const { return address_; }
