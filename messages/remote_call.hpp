@@ -46,7 +46,9 @@ std::vector<caf::expected<Reply>> remote_call_all(caf::actor_system& sys, const 
   auto shared = std::make_shared<Shared>();
   shared->results.resize(requests.size());
   shared->pending = requests.size();
-  sys.spawn([shared, requests, timeout, target](caf::event_based_actor* self) {
+  // The unused argument: CAF 0.17 binds a reference to a null argument tuple
+  // for function actors spawned without arguments (UBSan aborts).
+  sys.spawn([shared, requests, timeout, target](caf::event_based_actor* self, int) {
     self->monitor(target);
     self->set_down_handler([shared, self](caf::down_msg&) {
       for (std::size_t i = 0; i < shared->results.size(); ++i)
@@ -65,7 +67,7 @@ std::vector<caf::expected<Reply>> remote_call_all(caf::actor_system& sys, const 
         .then([settle](Reply& reply) { settle(std::move(reply)); },
               [settle](caf::error& err) { settle(std::move(err)); });
     }
-  });
+  }, 0);
   std::unique_lock lock(shared->mutex);
   shared->done.wait(lock, [&] { return shared->pending == 0; });
   std::vector<caf::expected<Reply>> results;

@@ -87,13 +87,19 @@ struct ChildPlan {
   int stat_length = 0;
 };
 
-[[noreturn]] void fail_child(ChildPlan& plan, ChildStep step) {
+// The child runs on the parent's memory with a stack the sanitizers do not
+// know: their bookkeeping at a noreturn call (sigaltstack on "the thread's"
+// stack) would write into the suspended parent's frames. Nothing in the
+// child is instrumented.
+#define BANGER_CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+
+[[noreturn]] BANGER_CHILD_CODE void fail_child(ChildPlan& plan, ChildStep step) {
   plan.failed_errno = errno;
   plan.failed_step = static_cast<int>(step);
   ::_exit(127);
 }
 
-[[noreturn]] void run_child(ChildPlan& plan) {
+[[noreturn]] BANGER_CHILD_CODE void run_child(ChildPlan& plan) {
   // Handlers installed by the helper must not run in the child, and an
   // ignored SIGCHLD would survive execve into the VMM.
   struct sigaction dfl {};
@@ -142,7 +148,7 @@ struct ChildPlan {
   fail_child(plan, ChildStep::execve);
 }
 
-int child_main(void* plan) { run_child(*static_cast<ChildPlan*>(plan)); }
+BANGER_CHILD_CODE int child_main(void* plan) { run_child(*static_cast<ChildPlan*>(plan)); }
 
 /// The child's stack while it runs on the parent's memory: run_child needs
 /// little, and a guard page below catches an overflow.
