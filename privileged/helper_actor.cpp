@@ -107,16 +107,19 @@ Status remove_runtime(HelperContext& ctx, const std::string& vm_id, const std::s
   return {};
 }
 
+/// The VM's tap on the bridge, the bridge (and NAT) first. A start right
+/// after a stop keeps the tap whose removal is still queued.
+Status make_tap(HelperContext& ctx, const std::string& vm_id, const std::string& tap) {
+  if (auto net = ensure_network(ctx); !net)
+    return net;
+  ctx.taps.claim(tap);
+  return host::create_tap(vm_id, tap, ctx.config.bridge, owner_or_root(ctx));
+}
+
 /// vmm.launch: tap, run directory, VMM; on failure, none of them.
 Result<VmmLaunched> launch_runtime(HelperContext& ctx, const VmmLaunchRequest& req,
                                    const host::VmmSpec& spec) {
-  std::string tap = tap_name(req.vm_id);
-  // The bridge first (idempotent, a netlink lookup when it exists).
-  if (auto net = ensure_network(ctx); !net)
-    return std::move(net).error();
-  // A start right after a stop keeps the tap whose removal is still queued.
-  ctx.taps.claim(tap);
-  if (auto made = host::create_tap(req.vm_id, tap, ctx.config.bridge, owner_or_root(ctx)); !made)
+  if (auto made = make_tap(ctx, req.vm_id, tap_name(req.vm_id)); !made)
     return std::move(made).error();
   auto launched = [&]() -> Result<host::LaunchedVmm> {
     if (auto dir = host::create_run_dir(ctx.config.layout, req.vm_id, owner_or_root(ctx)); !dir)
@@ -155,14 +158,7 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
           return std::move(ok).error();
         if (auto ok = host::validate_tap_name_for(req.tap, req.vm_id); !ok)
           return std::move(ok).error();
-        // The bridge first (idempotent, a netlink lookup when it exists): a
-        // tap is only useful attached, and the daemon saves a round trip.
-        if (auto net = ensure_network(ctx); !net)
-          return std::move(net).error();
-        // A restart right after a stop: keep the tap whose removal is queued.
-        ctx.taps.claim(req.tap);
-        return ack(host::create_tap(req.vm_id, req.tap, ctx.config.bridge, owner_or_root(ctx)),
-                   req.env);
+        return ack(make_tap(ctx, req.vm_id, req.tap), req.env);
       });
     },
     [shared, &ctx](TapDeleteRequest& req) {

@@ -278,19 +278,34 @@ Status delete_one(nl_sock* sock, rtnl_link* link, const std::string& tap) {
 
 } // namespace
 
-Status check_tap(std::string_view tap_view) {
-  if (auto st = validate_tap_name(tap_view); !st)
-    return st;
-  std::string tap(tap_view);
-  auto sock = netlink::connect();
-  if (!sock)
-    return std::move(sock).error();
-  auto link = netlink::get_link(sock->get(), tap);
+namespace {
+
+/// The banger tap called `tap`: a valid name, existing, a tap device.
+Result<netlink::Link> find_tap(nl_sock* sock, const std::string& tap) {
+  if (auto st = validate_tap_name(tap); !st)
+    return std::move(st).error();
+  auto link = netlink::get_link(sock, tap);
   if (!link)
     return std::move(link).error();
   if (!*link)
     return not_found("tap " + tap + " does not exist");
-  return check_is_tap(link->get(), tap);
+  if (auto st = check_is_tap(link->get(), tap); !st)
+    return std::move(st).error();
+  return std::move(*link);
+}
+
+} // namespace
+
+Status check_tap(std::string_view tap) {
+  if (auto st = validate_tap_name(tap); !st)
+    return st;
+  auto sock = netlink::connect();
+  if (!sock)
+    return std::move(sock).error();
+  auto link = find_tap(sock->get(), std::string(tap));
+  if (!link)
+    return std::move(link).error();
+  return {};
 }
 
 Status delete_tap(std::string_view tap) {
@@ -307,17 +322,9 @@ std::vector<Status> delete_taps(const std::vector<std::string>& taps) {
   // Each name checked as one delete would; the taps found are kept.
   std::vector<std::pair<std::size_t, netlink::Link>> found;
   for (std::size_t i = 0; i < taps.size(); ++i) {
-    if (auto st = validate_tap_name(taps[i]); !st) {
-      results[i] = st;
-      continue;
-    }
-    auto link = netlink::get_link(sock->get(), taps[i]);
+    auto link = find_tap(sock->get(), taps[i]);
     if (!link)
       results[i] = std::move(link).error();
-    else if (!*link)
-      results[i] = not_found("tap " + taps[i] + " does not exist");
-    else if (auto st = check_is_tap(link->get(), taps[i]); !st)
-      results[i] = st;
     else
       found.emplace_back(i, std::move(*link));
   }
