@@ -31,6 +31,31 @@ struct DoctorState {
 
 using Self = doctor_actor::stateful_pointer<DoctorState>;
 
+/// The fixes of one `doctor --fix`, applied one after another. Every step's
+/// continuation holds the run, so it lives exactly as long as a fix is
+/// outstanding; nothing in it refers to itself.
+struct FixRun {
+  Self self;
+  std::shared_ptr<DoctorReport> report;
+  std::vector<Fix> fixes;
+  caf::typed_response_promise<DoctorReport> promise;
+};
+
+/// Applies fixes from index `i` on; after the last, replies and exits.
+void apply_fixes(std::shared_ptr<FixRun> run, std::size_t i) {
+  if (i == run->fixes.size()) {
+    run->promise.deliver(*run->report);
+    run->self->quit();
+    return;
+  }
+  auto index = run->fixes[i].finding;
+  auto& apply = run->fixes[i].apply;
+  apply([run, index, i](bool fixed) {
+    run->report->findings[index].fixed = fixed;
+    apply_fixes(run, i + 1);
+  });
+}
+
 bool is_live(const VmRecord& vm) {
   auto s = vm.runtime.state;
   return (s == VmState::running || s == VmState::starting || s == VmState::stopping)
@@ -66,14 +91,8 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
               then(Error{v.code, v.message});
             });
   };
-  for (auto& tap : inv.taps) {
-    auto owner = by_tap.find(tap);
-    if (owner != by_tap.end() && is_live(*owner->second))
-      continue;
-    std::string vm_id = owner != by_tap.end() ? owner->second->id : "";
-    add("tap", tap, owner == by_tap.end() ? "no VM record owns it" : "its VM is not running",
-        [=](std::function<void(bool)> done) { ask(TapDeleteRequest{env, vm_id, tap}, ack_fix(done)); });
-  }
+  // Fixes run in finding order, so VMMs come first: their taps and runtime
+  // directories are only removable once they are gone.
   for (auto& vmm : inv.vmms) {
     auto owner = by_id.find(vmm.vm_id);
     if (owner != by_id.end() && is_live(*owner->second) && owner->second->runtime.pid == vmm.pid)
@@ -83,6 +102,14 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
         [=](std::function<void(bool)> done) {
           ask(VmmSignalRequest{env, vmm.vm_id, vmm.pid, vmm.start_time, "KILL"}, ack_fix(done));
         });
+  }
+  for (auto& tap : inv.taps) {
+    auto owner = by_tap.find(tap);
+    if (owner != by_tap.end() && is_live(*owner->second))
+      continue;
+    std::string vm_id = owner != by_tap.end() ? owner->second->id : "";
+    add("tap", tap, owner == by_tap.end() ? "no VM record owns it" : "its VM is not running",
+        [=](std::function<void(bool)> done) { ask(TapDeleteRequest{env, vm_id, tap}, ack_fix(done)); });
   }
   for (auto& dir : inv.run_dirs) {
     auto owner = by_id.find(dir);
@@ -118,21 +145,8 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
     self->quit();
     return;
   }
-  auto next = std::make_shared<std::function<void(std::size_t)>>();
-  *next = [self, report, fixes, next, promise](std::size_t i) mutable {
-    if (i == fixes->size()) {
-      promise.deliver(*report);
-      *next = nullptr;
-      self->quit();
-      return;
-    }
-    auto index = (*fixes)[i].finding;
-    (*fixes)[i].apply([report, next, index, i](bool fixed) {
-      report->findings[index].fixed = fixed;
-      (*next)(i + 1);
-    });
-  };
-  (*next)(0);
+  auto run = std::make_shared<FixRun>(FixRun{self, report, std::move(*fixes), promise});
+  apply_fixes(std::move(run), 0);
 }
 
 doctor_actor::behavior_type doctor_behavior(Self self, registry_actor registry, helper_actor helper,

@@ -269,6 +269,23 @@ void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) 
     });
 }
 
+/// Kills `strays` from index `i` on, one at a time, then runs `done`. Each
+/// reply handler carries what the next step needs; no closure owns itself.
+void kill_strays(Self self, const OpPtr& op, std::shared_ptr<const std::vector<VmmProcess>> strays,
+                 std::size_t i, std::function<void()> done) {
+  if (i == strays->size()) {
+    done();
+    return;
+  }
+  const auto& vmm = (*strays)[i];
+  log::warn("killing a VMM no record owns", {{"op_id", op->log.op_id()},
+                                            {"vm_id", self->state.rec.id}, {"pid", vmm.pid}});
+  VmmSignalRequest kill{envelope_of(op), self->state.rec.id, vmm.pid, vmm.start_time, "KILL"};
+  ask_helper<Ack>(self, std::move(kill), [self, op, strays, i, done](Result<Ack>) {
+    kill_strays(self, op, strays, i + 1, done);
+  });
+}
+
 /// After a daemon restart: adopt a live VMM, or clean up what is left.
 void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then) {
   auto& st = self->state;
@@ -279,21 +296,7 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
   for (const auto& vmm : work.inventory.vmms)
     if (vmm.pid != rt.pid || vmm.start_time != rt.pid_start_time)
       strays->push_back(vmm);
-  auto kill_strays = std::make_shared<std::function<void(std::size_t, std::function<void()>)>>();
-  *kill_strays = [self, op, strays, kill_strays](std::size_t i, std::function<void()> done) {
-    if (i == strays->size()) {
-      done();
-      *kill_strays = nullptr;
-      return;
-    }
-    auto& vmm = (*strays)[i];
-    log::warn("killing a VMM no record owns", {{"op_id", op->log.op_id()},
-                                              {"vm_id", self->state.rec.id}, {"pid", vmm.pid}});
-    VmmSignalRequest kill{envelope_of(op), self->state.rec.id, vmm.pid, vmm.start_time, "KILL"};
-    ask_helper<Ack>(self, std::move(kill),
-                    [kill_strays, i, done](Result<Ack>) { (*kill_strays)(i + 1, done); });
-  };
-  (*kill_strays)(0, [self, op, then] {
+  kill_strays(self, op, strays, 0, [self, op, then] {
     auto& rt = self->state.rec.runtime;
     bool alive = vmm_alive(self);
     if (alive && rt.state == VmState::running) {
