@@ -3,6 +3,7 @@
 #include "messages/error.hpp"
 #include "messages/log.hpp"
 #include "messages/op_id.hpp"
+#include "messages/excerpt.hpp"
 
 #include <caf/all.hpp>
 
@@ -57,7 +58,7 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
     [self](OpStatusRequest& req) -> caf::result<OperationStatus> {
       if (!is_valid_op_id(req.op_id))
         return make_error(Errc::invalid_argument,
-                          "'" + req.op_id + "' is not an op id (op- and 12 hex digits)",
+                          excerpt(req.op_id) + " is not an op id (op- and 12 hex digits)",
                           req.env.op_id);
       auto it = self->state.known.find(req.op_id);
       if (it != self->state.known.end())

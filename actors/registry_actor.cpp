@@ -3,6 +3,7 @@
 #include "messages/error.hpp"
 #include "messages/log.hpp"
 #include "messages/op_id.hpp"
+#include "messages/excerpt.hpp"
 
 #include <caf/all.hpp>
 
@@ -97,11 +98,11 @@ Result<const Entry*> resolve(const RegistryState& st, const std::string& ref) {
       std::string names;
       for (std::size_t i = 0; i < std::min<std::size_t>(matches.size(), 3); ++i)
         names += (i ? ", " : "") + matches[i]->record.name + " (" + matches[i]->record.id + ")";
-      return Error{Errc::ambiguous, "VM id prefix '" + ref + "' matches several VMs: " + names
+      return Error{Errc::ambiguous, "VM id prefix " + excerpt(ref) + " matches several VMs: " + names
                                       + (matches.size() > 3 ? ", ..." : "")};
     }
   }
-  return Error{Errc::not_found, "no VM named '" + ref + "'"};
+  return Error{Errc::not_found, "no VM named " + excerpt(ref)};
 }
 
 Result<const Image*> resolve_image(const RegistryState& st, const std::string& ref) {
@@ -119,8 +120,8 @@ Result<const Image*> resolve_image(const RegistryState& st, const std::string& r
   if (prefix.size() == 1)
     return prefix.front();
   if (prefix.size() > 1)
-    return Error{Errc::ambiguous, "image id prefix '" + ref + "' matches several images"};
-  return Error{Errc::not_found, "no image named '" + ref + "'"};
+    return Error{Errc::ambiguous, "image id prefix " + excerpt(ref) + " matches several images"};
+  return Error{Errc::not_found, "no image named " + excerpt(ref)};
 }
 
 void add_entry(Self self, VmRecord record, const Image& image) {
@@ -167,9 +168,9 @@ Result<std::pair<VmRecord, const Image*>> prepare_vm(Self self, const VmSpec& sp
   rec.name = spec.name.empty() ? "vm-" + rec.id.substr(0, 8) : spec.name;
   if (!is_valid_name(rec.name))
     return Error{Errc::invalid_argument,
-                 "invalid VM name '" + rec.name + "': use [a-z0-9][a-z0-9-]{0,62}"};
+                 "invalid VM name " + excerpt(rec.name) + ": use [a-z0-9][a-z0-9-]{0,62}"};
   if (st.names.count(rec.name))
-    return Error{Errc::already_exists, "a VM named '" + rec.name + "' already exists"};
+    return Error{Errc::already_exists, "a VM named " + excerpt(rec.name) + " already exists"};
   rec.cpus = spec.cpus == 0 ? default_cpus : spec.cpus;
   if (rec.cpus > max_cpus)
     return Error{Errc::invalid_argument, "cpus must be 1 to " + std::to_string(max_cpus)};
@@ -327,15 +328,15 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
       auto op = op_of(req.env);
       if (!is_valid_name(req.name))
         return make_error(Errc::invalid_argument,
-                          "invalid image name '" + req.name + "': use [a-z0-9][a-z0-9-]{0,62}", op);
+                          "invalid image name " + excerpt(req.name) + ": use [a-z0-9][a-z0-9-]{0,62}", op);
       for (auto& [id, image] : st.images)
         if (image.name == req.name)
-          return make_error(Errc::already_exists, "an image named '" + req.name + "' already exists", op);
+          return make_error(Errc::already_exists, "an image named " + excerpt(req.name) + " already exists", op);
       for (auto* path : {&req.kernel_path, &req.rootfs_path})
         if (path->empty() || !std::filesystem::is_regular_file(*path))
-          return make_error(Errc::invalid_argument, "not a readable file: '" + *path + "'", op);
+          return make_error(Errc::invalid_argument, "not a readable file: " + excerpt(*path), op);
       if (!req.initrd_path.empty() && !std::filesystem::is_regular_file(req.initrd_path))
-        return make_error(Errc::invalid_argument, "not a readable file: '" + req.initrd_path + "'", op);
+        return make_error(Errc::invalid_argument, "not a readable file: " + excerpt(req.initrd_path), op);
       Image image{mint_object_id(), req.name, req.kernel_path, req.initrd_path, req.rootfs_path,
                   req.boot_args, now_us()};
       auto promise = self->make_response_promise<Image>();
@@ -372,8 +373,8 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
       auto victim = **image;
       for (auto& [id, entry] : st.vms)
         if (entry.record.image_id == victim.id)
-          return make_error(Errc::conflict, "image '" + victim.name + "' is used by VM '"
-                                              + entry.record.name + "'", op);
+          return make_error(Errc::conflict, "image " + excerpt(victim.name) + " is used by VM "
+                                              + excerpt(entry.record.name), op);
       auto promise = self->make_response_promise<Image>();
       self->request(st.deps->store, std::chrono::seconds(60), EraseImage{victim.id})
         .then(

@@ -1,5 +1,7 @@
 #include "messages/error.hpp"
 
+#include "messages/excerpt.hpp"
+
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
@@ -7,8 +9,10 @@
 namespace banger {
 
 caf::error make_error(Errc code, std::string message, std::string op_id) {
+  // The backstop behind excerpt(): whatever an error is made of, the reply
+  // stays small.
   return caf::error{static_cast<std::uint8_t>(code), error_category,
-                    caf::make_message(std::move(message), std::move(op_id))};
+                    caf::make_message(bounded_message(std::move(message)), std::move(op_id))};
 }
 
 caf::error to_caf_error(const Error& error, std::string op_id) {

@@ -16,7 +16,8 @@ namespace banger {
 /// Category atom of banger errors.
 inline constexpr caf::atom_value error_category = caf::atom("banger");
 
-/// Builds a wire error: code, human message and the op_id it belongs to.
+/// Builds a wire error: code, human message (cut to max_error_message, see
+/// messages/excerpt.hpp) and the op_id it belongs to.
 caf::error make_error(Errc code, std::string message, std::string op_id);
 
 /// Converts a CAF-free Error (storage, host operations) into a wire error.

@@ -3,6 +3,8 @@
 #include "storage/rows.hpp"
 #include "storage/schema.hpp"
 
+#include "messages/excerpt.hpp"
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
@@ -114,12 +116,12 @@ Result<Row> find_by_ref(SQLite::Database& db, const char* table, const char* col
       std::string names;
       for (const auto& m : matches)
         names += (names.empty() ? "" : ", ") + m.name + " (" + m.id + ")";
-      return Error{Errc::ambiguous, std::string(what) + " prefix '" + ref
-                                      + "' matches several: " + names
+      return Error{Errc::ambiguous, std::string(what) + " prefix " + excerpt(ref)
+                                      + " matches several: " + names
                                       + (matches.size() == 3 ? ", ..." : "")};
     }
   }
-  return Error{Errc::not_found, std::string("no ") + what + " named '" + ref + "'"};
+  return Error{Errc::not_found, std::string("no ") + what + " named " + excerpt(ref)};
 }
 
 } // namespace
