@@ -1,9 +1,11 @@
 #include "actors/control_actor.hpp"
 
+#include "actors/admission.hpp"
 #include "actors/doctor.hpp"
 #include "messages/error.hpp"
 #include "messages/log.hpp"
 #include "messages/op_id.hpp"
+#include "messages/excerpt.hpp"
 
 #include <caf/all.hpp>
 
@@ -35,10 +37,24 @@ std::optional<caf::error> admit(Envelope& env) {
   return std::nullopt;
 }
 
+/// The envelope, then the request's own fields (actors/admission.hpp):
+/// nothing malformed gets past the front door.
+template <class Request>
+std::optional<caf::error> admit(Request& request) {
+  if (auto refused = admit(request.env))
+    return refused;
+  if (auto ok = admissible(request); !ok) {
+    log::info("request refused", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()},
+                                  {"error", ok.error().message}});
+    return to_caf_error(ok.error(), request.env.op_id);
+  }
+  return std::nullopt;
+}
+
 /// Admits the request and hands it to `target`, which answers the caller.
 template <class Reply, class Request, class Handle>
 caf::result<Reply> forward(Self self, const Handle& target, Request& request) {
-  if (auto refused = admit(request.env))
+  if (auto refused = admit(request))
     return *refused;
   log::debug("request", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()}});
   self->delegate(target, std::move(request));
@@ -53,13 +69,14 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
   self->state.deps = std::move(deps);
   self->set_default_handler([](caf::scheduled_actor*, caf::message_view& msg) -> caf::result<caf::message> {
     auto op_id = mint_op_id();
-    log::warn("unknown request", {{"op_id", op_id}, {"message", caf::to_string(msg.content())}});
+    // Logged as much as an error would quote: the content is the client's.
+    log::warn("unknown request", {{"op_id", op_id}, {"message", excerpt(caf::to_string(msg.content()))}});
     return make_error(Errc::unknown_method, "bangerd does not understand this request", op_id);
   });
   auto& d = self->state.deps;
   return {
     [self](DaemonStatusRequest& req) -> caf::result<DaemonStatus> {
-      if (auto refused = admit(req.env))
+      if (auto refused = admit(req))
         return *refused;
       log::debug("request", {{"op_id", req.env.op_id}, {"type", "daemon.status"}});
       auto& d = self->state.deps;
@@ -101,6 +118,10 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
     [self, &d](VmShowRequest& req) { return forward<VmRecord>(self, d.registry, req); },
     [self, &d](VmActionRequest& req) { return forward<VmRecord>(self, d.registry, req); },
     [self](DoctorRequest& req) -> caf::result<DoctorReport> {
+      // Admitted before the one-shot doctor exists: a refused request must
+      // not leave an actor behind that no request will ever end.
+      if (auto refused = admit(req))
+        return *refused;
       auto& d = self->state.deps;
       auto doctor = spawn_doctor(self->system(), d.registry, d.helper, d.home);
       return forward<DoctorReport>(self, doctor, req);

@@ -1,0 +1,128 @@
+#include "actors/admission.hpp"
+
+#include "messages/op_id.hpp"
+
+#include <cstdio>
+#include <string_view>
+
+namespace banger {
+
+namespace {
+
+Error refuse(std::string message) {
+  return Error{Errc::invalid_argument, std::move(message)};
+}
+
+/// At most `max` bytes and no control character (< 0x20, 0x7f); says where
+/// the first bad byte is instead of repeating the text.
+Status text(std::string_view field, std::string_view value, std::size_t max) {
+  if (value.size() > max)
+    return refuse(std::string(field) + " is too long (" + std::to_string(value.size())
+                  + " bytes, at most " + std::to_string(max) + ")");
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char code[5];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      return refuse(std::string(field) + " contains a control character (" + code
+                    + " at byte " + std::to_string(i) + ")");
+    }
+  }
+  return {};
+}
+
+Status spec(const VmSpec& spec) {
+  if (auto ok = text("VM name", spec.name, max_ref_length); !ok)
+    return ok;
+  if (auto ok = text("image reference", spec.image, max_ref_length); !ok)
+    return ok;
+  if (spec.wait && !spec.start)
+    return refuse("wait needs start: only a VM being started can be waited for");
+  return {};
+}
+
+bool known(VmAction action) {
+  switch (action) {
+    case VmAction::start:
+    case VmAction::stop:
+    case VmAction::kill:
+    case VmAction::restart:
+    case VmAction::remove:
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+Status admissible(const DaemonStatusRequest&) {
+  return {};
+}
+
+Status admissible(const ImageAddRequest& request) {
+  if (auto ok = text("image name", request.name, max_ref_length); !ok)
+    return ok;
+  if (auto ok = text("kernel path", request.kernel_path, max_path_length); !ok)
+    return ok;
+  if (auto ok = text("rootfs path", request.rootfs_path, max_path_length); !ok)
+    return ok;
+  if (auto ok = text("initrd path", request.initrd_path, max_path_length); !ok)
+    return ok;
+  // A newline or NUL in a kernel command line ends or splits it at the VMM.
+  return text("boot args", request.boot_args, max_boot_args_length);
+}
+
+Status admissible(const ImageListRequest&) {
+  return {};
+}
+
+Status admissible(const ImageShowRequest& request) {
+  return text("image reference", request.ref, max_ref_length);
+}
+
+Status admissible(const ImageRemoveRequest& request) {
+  return text("image reference", request.ref, max_ref_length);
+}
+
+Status admissible(const VmCreateRequest& request) {
+  return spec(request.spec);
+}
+
+Status admissible(const VmCreateBeginRequest& request) {
+  return spec(request.spec);
+}
+
+Status admissible(const OpStatusRequest& request) {
+  if (!is_valid_op_id(request.op_id))
+    return refuse("not an op id (want op- and 12 lowercase hex digits)");
+  return {};
+}
+
+Status admissible(const VmListRequest&) {
+  return {};
+}
+
+Status admissible(const VmShowRequest& request) {
+  return text("VM reference", request.ref, max_ref_length);
+}
+
+Status admissible(const VmActionRequest& request) {
+  if (!known(request.action))
+    return refuse("unknown VM action " + std::to_string(static_cast<unsigned>(request.action))
+                  + " (want start, stop, kill, restart or remove)");
+  if (auto ok = text("VM reference", request.ref, max_ref_length); !ok)
+    return ok;
+  if (auto ok = text("signal", request.signal, max_signal_length); !ok)
+    return ok;
+  if (!request.signal.empty() && request.action != VmAction::kill)
+    return refuse("a signal is for kill only");
+  if (request.wait && request.action != VmAction::start && request.action != VmAction::restart)
+    return refuse("wait is for start and restart only");
+  return {};
+}
+
+Status admissible(const DoctorRequest&) {
+  return {};
+}
+
+} // namespace banger

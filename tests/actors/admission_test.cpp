@@ -1,0 +1,112 @@
+// The daemon's edge checks refuse malformed requests with invalid_argument
+// and say why without repeating the input.
+#include "actors/admission.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace banger;
+
+namespace {
+
+VmActionRequest action(VmAction what) {
+  VmActionRequest request;
+  request.ref = "web1";
+  request.action = what;
+  return request;
+}
+
+ImageAddRequest image(std::string boot_args) {
+  ImageAddRequest request;
+  request.name = "tiny";
+  request.kernel_path = "/var/lib/banger/images/tiny/vmlinux";
+  request.rootfs_path = "/var/lib/banger/images/tiny/rootfs.ext4";
+  request.boot_args = std::move(boot_args);
+  return request;
+}
+
+Errc code_of(const Status& s) {
+  return s ? Errc::none : s.error().code;
+}
+
+} // namespace
+
+TEST_CASE("every VM action a client can name is admitted") {
+  for (auto what : {VmAction::start, VmAction::stop, VmAction::kill, VmAction::restart,
+                    VmAction::remove})
+    CHECK(admissible(action(what)));
+}
+
+TEST_CASE("a VM action outside the enum is refused") {
+  auto uut = admissible(action(static_cast<VmAction>(42)));
+  REQUIRE_FALSE(uut);
+  CHECK(uut.error().code == Errc::invalid_argument);
+  CHECK(uut.error().message.find("42") != std::string::npos);
+  CHECK(code_of(admissible(action(static_cast<VmAction>(5)))) == Errc::invalid_argument);
+}
+
+TEST_CASE("wait is refused on a create without start") {
+  VmCreateRequest create;
+  create.spec.image = "tiny";
+  create.spec.wait = true;
+  CHECK(code_of(admissible(create)) == Errc::invalid_argument);
+  VmCreateBeginRequest begin;
+  begin.spec = create.spec;
+  CHECK(code_of(admissible(begin)) == Errc::invalid_argument);
+  create.spec.start = true;
+  CHECK(admissible(create));
+}
+
+TEST_CASE("wait is for start and restart, a signal for kill") {
+  auto start = action(VmAction::start);
+  start.wait = true;
+  CHECK(admissible(start));
+  auto restart = action(VmAction::restart);
+  restart.wait = true;
+  CHECK(admissible(restart));
+  auto stop = action(VmAction::stop);
+  stop.wait = true;
+  CHECK(code_of(admissible(stop)) == Errc::invalid_argument);
+  auto kill = action(VmAction::kill);
+  kill.signal = "KILL";
+  CHECK(admissible(kill));
+  auto start_with_signal = action(VmAction::start);
+  start_with_signal.signal = "KILL";
+  CHECK(code_of(admissible(start_with_signal)) == Errc::invalid_argument);
+}
+
+TEST_CASE("boot args with a control character are refused, ordinary ones admitted") {
+  CHECK(admissible(image("console=ttyS0 reboot=k panic=1")));
+  CHECK(admissible(image("")));
+  for (const std::string& bad : std::vector<std::string>{
+         "console=ttyS0\ninit=/bin/sh", std::string("a\0b", 3), "a\tb", "a\x7f", "a\rb"}) {
+    auto uut = admissible(image(bad));
+    REQUIRE_FALSE(uut);
+    CHECK(uut.error().code == Errc::invalid_argument);
+    CHECK(uut.error().message.find("boot args") != std::string::npos);
+  }
+}
+
+TEST_CASE("text longer than its field allows is refused without being repeated") {
+  VmShowRequest show;
+  show.ref = std::string(1 << 20, 'a');
+  auto uut = admissible(show);
+  REQUIRE_FALSE(uut);
+  CHECK(uut.error().code == Errc::invalid_argument);
+  CHECK(uut.error().message.size() < 100);
+  CHECK(code_of(admissible(image(std::string(max_boot_args_length + 1, 'x'))))
+        == Errc::invalid_argument);
+  auto path = image("");
+  path.kernel_path = std::string(max_path_length + 1, '/');
+  CHECK(code_of(admissible(path)) == Errc::invalid_argument);
+}
+
+TEST_CASE("an op status request must name an op id") {
+  OpStatusRequest request;
+  request.op_id = "op-0123456789ab";
+  CHECK(admissible(request));
+  request.op_id = "op-0123456789ab\n";
+  CHECK(code_of(admissible(request)) == Errc::invalid_argument);
+}
