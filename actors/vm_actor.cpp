@@ -421,7 +421,15 @@ void vm::process_next(Self self) {
   auto op = begin_op(self, op_name(pending), op_id_of(pending));
   op->promise = pending.promise;
   op->has_promise = pending.has_promise;
-  auto then = [self, op](std::optional<Error> error) { finish(self, op, std::move(error)); };
+  // A guard, not a plain callback: a path that drops it still ends the
+  // operation (actors/op_done.hpp), so the queue cannot stay busy.
+  Then then = OpDone(
+    op->log.op_id(), [self, op](std::optional<Error> error) { finish(self, op, std::move(error)); },
+    [self](std::function<void()> end) {
+      self->state.dropped.push_back(std::move(end));
+      self->send(self, dropped_atom::value);
+    },
+    self->state.alive);
   switch (pending.kind) {
     case Pending::Kind::create:
       do_create(self, op, pending.create, then);
@@ -458,6 +466,10 @@ void vm::process_next(Self self) {
       do_delete(self, op, then);
       return;
   }
+  // Not one of the actions (the control actor refuses these at the edge;
+  // this keeps any other sender from wedging the queue).
+  then(Error{Errc::invalid_argument,
+             "unknown VM action " + std::to_string(static_cast<unsigned>(pending.action.action))});
 }
 
 namespace {
@@ -538,6 +550,14 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
       p.kind = Pending::Kind::exited;
       st.queue.push_back(std::move(p));
       process_next(self);
+    },
+    [self](dropped_atom) {
+      auto& st = self->state;
+      if (st.dropped.empty())
+        return;
+      auto end = std::move(st.dropped.front());
+      st.dropped.pop_front();
+      end();
     },
     [self](deadline_atom, std::uint64_t seq) {
       auto& st = self->state;

@@ -3,6 +3,7 @@
 // they talk to a VM through vm_actor (messages/interfaces.hpp).
 #pragma once
 
+#include "actors/op_done.hpp"
 #include "actors/step_runner.hpp"
 #include "actors/vm_actor.hpp"
 #include "messages/daemon_messages.hpp"
@@ -21,6 +22,8 @@
 namespace banger::vm {
 
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+/// Ends an operation whose continuation was dropped (actors/op_done.hpp).
+using dropped_atom = caf::atom_constant<caf::atom("dropped")>;
 
 /// Requests to the VM actor's in-process peers carry no CAF timeout: the
 /// store answers every request, and the helper link and the vmm_io actor
@@ -55,7 +58,8 @@ struct Op {
 };
 using OpPtr = std::shared_ptr<Op>;
 
-using vm_impl = vm_actor::extend<caf::reacts_to<deadline_atom, std::uint64_t>>;
+using vm_impl = vm_actor::extend<caf::reacts_to<deadline_atom, std::uint64_t>,
+                                 caf::reacts_to<dropped_atom>>;
 
 struct VmActorState {
   VmActorState() = default; // not an aggregate: CAF must not build it from `self`
@@ -72,6 +76,13 @@ struct VmActorState {
   std::uint64_t deadline_seq = 0;
   /// Set while a start waits on the VMM: an exit aborts the step at once.
   std::function<void()> abort_on_exit;
+  /// Ends of operations whose continuation was dropped, run one per
+  /// dropped_atom.
+  std::deque<std::function<void()>> dropped;
+  /// Lives exactly as long as this state. Declared last, so destroyed first:
+  /// continuations destroyed with (or after) the state see it expired and
+  /// leave the operation alone instead of touching a dead actor.
+  std::shared_ptr<const int> alive = std::make_shared<const int>(0);
   static inline const char* name = "vm";
 };
 
