@@ -3,9 +3,9 @@
 #include "actors/admission.hpp"
 #include "actors/doctor.hpp"
 #include "messages/error.hpp"
+#include "messages/excerpt.hpp"
 #include "messages/log.hpp"
 #include "messages/op_id.hpp"
-#include "messages/excerpt.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,9 +1,9 @@
 #include "actors/operations_actor.hpp"
 
 #include "messages/error.hpp"
+#include "messages/excerpt.hpp"
 #include "messages/log.hpp"
 #include "messages/op_id.hpp"
-#include "messages/excerpt.hpp"
 
 #include <caf/all.hpp>
 
