@@ -388,6 +388,7 @@ stats() {   # min median max of serving_ms for target $1
 }
 load_json=$(cat "$work/load.json" 2>/dev/null || echo '{}')
 count() { grep -c . "$1" || true; }
+printf '%s\n' "${evidence[@]}" >"$work/evidence"
 jq -n --arg commit "$commit" --argjson seed "$seed" --argjson workers "$workers" \
   --argjson bangerd "$(stats bangerd)" --argjson helper "$(stats banger-helper)" \
   --slurpfile restarts "$restarts_json" --argjson load "$load_json" \
@@ -395,7 +396,7 @@ jq -n --arg commit "$commit" --argjson seed "$seed" --argjson workers "$workers"
   --argjson unanswered_creates "$(count "$work/unanswered_creates")" \
   --argjson unanswered_deletes "$(count "$work/unanswered_deletes")" \
   --argjson limit "$limit_ms" \
-  --argjson evidence "$(printf '%s\n' "${evidence[@]}" | head -n 300 | jq -R . | jq -s .)" \
+  --argjson evidence "$(head -n 300 "$work/evidence" | jq -R . | jq -s .)" \
   --args '{commit: $commit, seed: $seed, workers: $workers, restart_limit_ms: $limit,
     restarts: {bangerd: $bangerd, "banger-helper": $helper,
                more_than_one_start: ([$restarts[] | select(.starts > 1)] | length),
@@ -428,7 +429,8 @@ for id in $(jq -r '.load.errors_by_code[] | select(.code != "daemon_unreachable"
 done
 if [ ${#evidence[@]} -gt 0 ]; then
   echo "evidence (last log lines per VM or op_id; ${#evidence[@]} lines, the first 60):"
-  printf '%s\n' "${evidence[@]}" | head -n 60 | cut -c1-300
+  printf '%s\n' "${evidence[@]}" >"$work/evidence"
+  head -n 60 "$work/evidence" | cut -c1-300
 fi
 if [ ${#violations[@]} -gt 0 ]; then
   echo "VIOLATIONS (${#violations[@]}): $(printf '%s\n' "${violations[@]}" | cut -d: -f1 | sort | uniq -c |
