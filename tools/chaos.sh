@@ -26,6 +26,7 @@
 #   restart     a restart took longer than CHAOS_RESTART_LIMIT_MS, needed more
 #               than one start, or never served (CHAOS_GIVE_UP s)
 #   crashed     bangerd or banger-helper exited without being killed
+#   hung        a request of the load failed with timeout
 # Prints a summary and exits 1 naming every violation; CHAOS_OUT=FILE writes
 # the same as JSON, CHAOS_LOGS=DIR keeps the logs, the load's report and its
 # record.
@@ -370,10 +371,11 @@ for p in "$daemon_pid:bangerd" "$helper_pid:banger-helper"; do
   kill -0 "${p%%:*}" 2>/dev/null || violation crashed "${p#*:} exited on its own after the last kill"
 done
 
-# A request the load gave up on (no answer within its 30 s) hung somewhere.
+# A request that failed with timeout hung somewhere: the load gave up after
+# 30 s, or the daemon waited out its helper deadline (10 s, 120 s).
 while IFS=$'\t' read -r op n ids; do
   [ -n "$op" ] || continue
-  violation hung "$n $op requests got no answer within the load's 30 s timeout (e.g. $ids)"
+  violation hung "$n $op requests failed with timeout (a deadline passed: no answer from the helper or the daemon; e.g. $ids)"
   for id in $ids; do add_evidence < <(evidence_for "$id" 2); done
 done < <(jq -r '.operations // {} | to_entries[] | select(.value.errors_by_code.timeout)
   | [.key, .value.errors_by_code.timeout.count, (.value.errors_by_code.timeout.op_ids[0:2] | join(" "))]
