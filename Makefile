@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
 
-.PHONY: all deps configure build test demo bench format clean install
+.PHONY: all deps configure build test demo bench chaos format clean install
 
 all: build
 
@@ -32,6 +32,11 @@ demo: build
 
 bench: build
 	@tools/bench.sh $(BUILD)/bin
+
+# SIGKILLs bangerd and banger-helper under load and checks what survived
+# (tools/chaos.sh; CHAOS_* variables scale it). A stress run, not a test.
+chaos: build
+	@tools/chaos.sh $(BUILD)/bin
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

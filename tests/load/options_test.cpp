@@ -74,3 +74,27 @@ TEST_CASE("several daemons can be driven with explicit TLS files") {
   CHECK(uut.options.mix.churn == 0);
   CHECK(uut.options.vms == 3);
 }
+
+TEST_CASE("a chaos run's options parse: --reconnect, --record and --keep with lifecycle") {
+  auto uut = run({"--home", "/h", "--scenario", "lifecycle", "--concurrency", "6", "--duration",
+                  "1m", "--reconnect", "--keep", "--record", "/tmp/record"});
+  REQUIRE(uut.kind == Parsed::Kind::run);
+  CHECK(uut.options.reconnect);
+  CHECK(uut.options.keep);
+  CHECK(uut.options.record_file == "/tmp/record");
+  auto plain = run({"--home", "/h", "--scenario", "lifecycle", "--concurrency", "1", "--count", "1"});
+  REQUIRE(plain.kind == Parsed::Kind::run);
+  CHECK_FALSE(plain.options.reconnect);
+  CHECK(plain.options.record_file.empty());
+}
+
+TEST_CASE("--keep is refused where there is nothing to keep, and --record needs a file") {
+  auto keep = run({"--home", "/h", "--scenario", "read", "--concurrency", "1", "--count", "1",
+                   "--keep"});
+  CHECK(keep.kind == Parsed::Kind::usage_error);
+  CHECK(keep.text.find("--keep applies to the create and lifecycle scenarios") != std::string::npos);
+  auto record = run({"--home", "/h", "--scenario", "lifecycle", "--concurrency", "1", "--count",
+                     "1", "--record"});
+  CHECK(record.kind == Parsed::Kind::usage_error);
+  CHECK(record.text.find("--record needs a value") != std::string::npos);
+}

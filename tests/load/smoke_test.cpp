@@ -8,7 +8,9 @@
 
 #include <sys/wait.h>
 
+#include <csignal>
 #include <fstream>
+#include <set>
 
 using namespace banger;
 using namespace banger::test;
@@ -70,4 +72,63 @@ TEST_CASE("a short mixed load reports every operation without errors and cleans 
   REQUIRE(vms.ok());
   CHECK(vms->vms.empty());
   CHECK(env.host.vmm_pids().empty());
+}
+
+namespace {
+
+/// Second fields (VM ids) of the record's lines that start with `what`.
+std::set<std::string> recorded(const std::string& path, const std::string& what) {
+  std::set<std::string> out;
+  std::ifstream in(path);
+  std::string kind, id, rest;
+  while (in >> kind >> id && std::getline(in, rest))
+    if (kind == what)
+      out.insert(id);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a load with --reconnect goes on after its daemon is SIGKILLed and loses no VM") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  TempDir dir;
+  auto record = dir.path() + "/record";
+  auto json_path = dir.path() + "/report.json";
+  auto load = Child::spawn({BANGER_LOAD_BIN, "--home", env.host.home(), "--image", "tiny",
+                            "--scenario", "lifecycle", "--concurrency", "2", "--duration", "2m",
+                            "--timeout", "20s", "--reconnect", "--keep", "--record", record,
+                            "--json", json_path});
+  REQUIRE(eventually([&] { return recorded(record, "created").size() >= 3; }, 20s));
+  env.host.stop_daemon(SIGKILL);
+  env.host.start_daemon();
+  env.host.wait_ready();
+  auto before = recorded(record, "created").size();
+  // The same process creates VMs again through a new connection.
+  CHECK(eventually([&] { return recorded(record, "created").size() >= before + 3; }, 30s));
+  load.signal(SIGINT);
+  auto status = load.wait(60s);
+  REQUIRE(status);
+  std::ifstream in(json_path);
+  REQUIRE(in.good());
+  auto report = nlohmann::json::parse(in);
+  CHECK(report["reconnects"].get<std::uint64_t>() >= 1);
+  CHECK(report["units"].get<std::uint64_t>() > 0);
+
+  // Every acknowledged create is still listed unless the load sent its delete.
+  auto vms = env.host.ask<VmList>(VmListRequest{});
+  REQUIRE(vms.ok());
+  std::set<std::string> listed;
+  for (const auto& vm : vms->vms)
+    listed.insert(vm.id);
+  auto sent = recorded(record, "delete");
+  for (const auto& id : recorded(record, "created")) {
+    CAPTURE(id);
+    CHECK((listed.count(id) == 1 || sent.count(id) == 1));
+  }
+  // An acknowledged delete is never undone.
+  for (const auto& id : recorded(record, "deleted")) {
+    CAPTURE(id);
+    CHECK(listed.count(id) == 0);
+  }
 }

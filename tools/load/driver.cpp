@@ -6,14 +6,12 @@
 #include "messages/interfaces.hpp"
 #include "messages/op_id.hpp"
 #include "messages/tls.hpp"
-#include "tools/load/gate.hpp"
+#include "tools/load/client.hpp"
 
 #include <caf/all.hpp>
-#include <caf/openssl/all.hpp>
 
 #include <csignal>
-#include <filesystem>
-#include <fstream>
+#include <functional>
 #include <latch>
 #include <random>
 
@@ -21,95 +19,53 @@ namespace banger::load {
 
 namespace {
 
-using go_atom = caf::atom_constant<caf::atom("loadgo")>;
+using namespace detail;
 
-/// Requests in flight at once during set-up and clean-up.
-constexpr std::size_t batch = 64;
-
-/// A VM made before the run for churn, read and the show probe.
-struct PreparedVm {
-  std::string id;
-  std::size_t daemon = 0;
-};
-
-/// Everything the client actors share. Read-only once they run, except the
-/// gate and each client's own slot in `stats` / `last_end`.
-struct Shared {
-  Shared(const Options& o, std::size_t clients) : options(o), gate(o), done(static_cast<std::ptrdiff_t>(clients)), stats(clients), last_end(clients) {}
-  const Options& options;
-  std::vector<control_actor> daemons;
-  std::vector<PreparedVm> vms;
-  std::string prefix;
-  Gate gate;
-  std::latch done;
-  std::vector<Stats> stats;
-  std::vector<Clock::time_point> last_end;
-  // The show probe.
-  std::atomic<bool> probe_stop{false};
-  std::latch probe_done{1};
-  Stats probe_stats;
-};
-
-struct Client {
-  caf::event_based_actor* self = nullptr;
-  std::shared_ptr<Shared> shared;
-  std::size_t index = 0;
-  Stats* stats = nullptr;
-  std::mt19937_64 rng;
-  std::uint64_t seq = 0;
-  std::vector<std::size_t> owned; ///< indices into shared->vms (churn)
-  std::size_t next_owned = 0;
-};
-using ClientPtr = std::shared_ptr<Client>;
-using UnitDone = std::function<void(bool)>;
-
-Envelope envelope() {
-  return Envelope{};
-}
-
-VmActionRequest action(const std::string& ref, VmAction what) {
-  VmActionRequest request;
-  request.env = envelope();
-  request.ref = ref;
-  request.action = what;
+VmActionRequest recorded_removal(const ClientPtr& c, const std::string& id) {
+  auto request = action(id, VmAction::remove);
+  if (auto* record = c->shared->record.get()) {
+    request.env.op_id = mint_op_id();
+    record->line("delete", id, request.env.op_id);
+  }
   return request;
 }
 
-/// One request from a client, timed and counted under `op`; `then` gets the
-/// reply or nullptr.
-template <class Reply, class Request, class Then>
-void call(const ClientPtr& c, const char* op, std::size_t daemon, Request request, Then then) {
-  auto t0 = Clock::now();
-  c->self->request(c->shared->daemons[daemon], c->shared->options.request_timeout, std::move(request))
-    .then(
-      [c, op, t0, then](Reply& reply) mutable {
-        c->stats->op(op).ok(micros_since(t0));
-        then(&reply);
-      },
-      [c, op, t0, then](caf::error& err) mutable {
-        auto v = view(err);
-        c->stats->op(op).failed(micros_since(t0), std::string(to_string(v.code)), v.op_id);
-        then(static_cast<Reply*>(nullptr));
-      });
-}
-
 void remove_then(const ClientPtr& c, std::size_t daemon, const std::string& id, UnitDone done) {
-  call<VmRecord>(c, "vm.delete", daemon, action(id, VmAction::remove),
-                 [done](VmRecord* r) { done(r != nullptr); });
+  auto request = recorded_removal(c, id);
+  call<VmRecord>(c, "vm.delete", daemon, request,
+                 [c, id, op_id = request.env.op_id, done](VmRecord* r) {
+    if (auto* record = c->shared->record.get(); record && (r || c->last_code == "not_found"))
+      record->line(r ? "deleted" : "delete_not_found", id, op_id);
+    done(r != nullptr);
+  });
 }
 
-void lifecycle_unit(const ClientPtr& c, UnitDone done) {
-  auto daemon = c->index % c->shared->daemons.size();
+VmCreateRequest new_vm(const ClientPtr& c) {
   VmCreateRequest create;
   create.env = envelope();
   create.spec.name = c->shared->prefix + "-" + std::to_string(c->index) + "-"
                      + std::to_string(c->seq++);
   create.spec.image = c->shared->options.image;
-  call<VmRecord>(c, "vm.create", daemon, std::move(create), [c, daemon, done](VmRecord* vm) {
+  if (c->shared->record)
+    create.env.op_id = mint_op_id();
+  return create;
+}
+
+void record_created(const ClientPtr& c, const VmRecord& vm, const std::string& op_id) {
+  if (auto* record = c->shared->record.get())
+    record->line("created", vm.id, op_id, vm.name);
+}
+
+void lifecycle_unit(const ClientPtr& c, UnitDone done) {
+  auto daemon = c->index % c->shared->links->size();
+  auto create = new_vm(c);
+  auto op_id = create.env.op_id;
+  call<VmRecord>(c, "vm.create", daemon, std::move(create), [c, daemon, done, op_id](VmRecord* vm) {
     if (!vm) {
       done(false);
       return;
     }
+    record_created(c, *vm, op_id);
     auto id = vm->id;
     auto fail = [c, daemon, id, done] { remove_then(c, daemon, id, [done](bool) { done(false); }); };
     call<VmRecord>(c, "vm.start", daemon, action(id, VmAction::start),
@@ -135,7 +91,7 @@ void read_unit(const ClientPtr& c, UnitDone done) {
   if (vms.empty() || c->rng() % 10 == 0) {
     VmListRequest list;
     list.env = envelope();
-    call<VmList>(c, "vm.list", c->index % c->shared->daemons.size(), std::move(list),
+    call<VmList>(c, "vm.list", c->index % c->shared->links->size(), std::move(list),
                  [done](VmList* l) { done(l != nullptr); });
     return;
   }
@@ -166,13 +122,14 @@ void churn_unit(const ClientPtr& c, UnitDone done) {
 }
 
 void create_unit(const ClientPtr& c, UnitDone done) {
-  VmCreateRequest create;
-  create.env = envelope();
-  create.spec.name = c->shared->prefix + "-" + std::to_string(c->index) + "-"
-                     + std::to_string(c->seq++);
-  create.spec.image = c->shared->options.image;
-  call<VmRecord>(c, "vm.create", c->index % c->shared->daemons.size(), std::move(create),
-                 [done](VmRecord* vm) { done(vm != nullptr); });
+  auto create = new_vm(c);
+  auto op_id = create.env.op_id;
+  call<VmRecord>(c, "vm.create", c->index % c->shared->links->size(), std::move(create),
+                 [c, done, op_id](VmRecord* vm) {
+    if (vm)
+      record_created(c, *vm, op_id);
+    done(vm != nullptr);
+  });
 }
 
 void next_unit(const ClientPtr& c);
@@ -186,8 +143,27 @@ void unit_done(const ClientPtr& c, bool ok) {
   next_unit(c);
 }
 
+/// --reconnect: true while the client should wait for a daemon to come
+/// back (at most one request timeout, then units fail as they would).
+bool wait_for_links(const ClientPtr& c) {
+  auto& sh = *c->shared;
+  if (!sh.options.reconnect || sh.gate.closed() || sh.links->all_up()) {
+    c->waiting_since.reset();
+    return false;
+  }
+  auto now = Clock::now();
+  if (!c->waiting_since)
+    c->waiting_since = now;
+  if (now - *c->waiting_since >= sh.options.request_timeout)
+    return false;
+  c->self->delayed_send(c->self, wait_step, go_atom::value);
+  return true;
+}
+
 void next_unit(const ClientPtr& c) {
   auto& sh = *c->shared;
+  if (wait_for_links(c))
+    return;
   if (!sh.gate.take()) {
     c->self->quit();
     sh.done.count_down();
@@ -223,9 +199,7 @@ void next_unit(const ClientPtr& c) {
 
 caf::behavior client(caf::event_based_actor* self, std::shared_ptr<Shared> shared,
                      std::size_t index, std::chrono::milliseconds delay) {
-  auto c = std::make_shared<Client>();
-  c->self = self;
-  c->shared = shared;
+  auto c = make_client(self, shared);
   c->index = index;
   c->stats = &shared->stats[index];
   c->rng.seed(shared->options.seed * 1'000'003 + index);
@@ -239,9 +213,7 @@ caf::behavior client(caf::event_based_actor* self, std::shared_ptr<Shared> share
 /// Shows the first prepared VM every `interval` until told to stop.
 caf::behavior probe(caf::event_based_actor* self, std::shared_ptr<Shared> shared,
                     std::chrono::milliseconds interval) {
-  auto c = std::make_shared<Client>();
-  c->self = self;
-  c->shared = shared;
+  auto c = make_client(self, shared);
   c->stats = &shared->probe_stats;
   self->send(self, go_atom::value);
   return {[c, interval](go_atom) {
@@ -258,83 +230,6 @@ caf::behavior probe(caf::event_based_actor* self, std::shared_ptr<Shared> shared
       c->self->delayed_send(c->self, interval, go_atom::value);
     });
   }};
-}
-
-/// Blocking requests in batches, for set-up and clean-up.
-template <class Reply, class Request>
-std::vector<caf::expected<Reply>> call_all(caf::actor_system& sys, const control_actor& target,
-                                           const std::vector<Request>& requests,
-                                           std::chrono::milliseconds timeout) {
-  std::vector<caf::expected<Reply>> results;
-  caf::scoped_actor self{sys};
-  for (std::size_t begin = 0; begin < requests.size(); begin += batch) {
-    auto end = std::min(requests.size(), begin + batch);
-    using handle_type = decltype(self->request(target, timeout, requests.front()));
-    std::vector<handle_type> handles;
-    for (auto i = begin; i < end; ++i)
-      handles.push_back(self->request(target, timeout, requests[i]));
-    for (auto& h : handles) {
-      caf::expected<Reply> result{caf::error{}};
-      h.receive([&](Reply& reply) { result = std::move(reply); },
-                [&](caf::error& err) { result = std::move(err); });
-      results.push_back(std::move(result));
-    }
-  }
-  return results;
-}
-
-
-std::string message_of(const caf::error& err) {
-  auto v = view(err);
-  return std::string(to_string(v.code)) + ": " + v.message;
-}
-
-/// The image on `daemon`, registered from tiny files under <home>/images
-/// when it is missing and we know the home.
-caf::expected<Image> ensure_image(caf::actor_system& sys, const control_actor& daemon,
-                                  const Options& o) {
-  ImageShowRequest show{envelope(), o.image};
-  auto found = call_all<Image>(sys, daemon, std::vector{show}, o.request_timeout).front();
-  if (found || o.home.empty() || view(found.error()).code != Errc::not_found)
-    return found;
-  auto dir = HomeLayout{o.home}.images_dir() / o.image;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  {
-    std::ofstream kernel(dir / "vmlinux");
-    kernel << "not really a kernel";
-    std::ofstream rootfs(dir / "rootfs.ext4");
-    rootfs << std::string(64 * 1024, 'r');
-  }
-  ImageAddRequest add;
-  add.env = envelope();
-  add.name = o.image;
-  add.kernel_path = (dir / "vmlinux").string();
-  add.rootfs_path = (dir / "rootfs.ext4").string();
-  return call_all<Image>(sys, daemon, std::vector{add}, o.request_timeout).front();
-}
-
-/// Deletes every VM of this run on every daemon; returns {deleted, left}.
-std::pair<std::uint64_t, std::uint64_t> clean_up(caf::actor_system& sys, const Shared& shared) {
-  std::uint64_t deleted = 0;
-  std::uint64_t left = 0;
-  for (const auto& daemon : shared.daemons) {
-    VmListRequest list{envelope()};
-    auto listed = call_all<VmList>(sys, daemon, std::vector{list}, shared.options.request_timeout).front();
-    if (!listed)
-      continue;
-    std::vector<VmActionRequest> removals;
-    for (const auto& vm : listed->vms)
-      if (vm.name.rfind(shared.prefix + "-", 0) == 0)
-        removals.push_back(action(vm.id, VmAction::remove));
-    for (auto& result : call_all<VmRecord>(sys, daemon, removals, shared.options.request_timeout)) {
-      if (result || view(result.error()).code == Errc::not_found)
-        ++deleted;
-      else
-        ++left;
-    }
-  }
-  return {deleted, left};
 }
 
 } // namespace
@@ -368,19 +263,21 @@ DriverOutcome run_driver(const Options& o) {
   auto* sys = new caf::actor_system(*cfg);
 
   auto shared = std::make_shared<Shared>(o, o.concurrency);
-  for (const auto& e : endpoints) {
-    auto address = (e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":"
-                   + std::to_string(e.port);
-    report.daemons.push_back(address);
-    auto control = caf::openssl::remote_actor<control_actor>(*sys, e.host, e.port);
-    if (!control) {
-      out.setup_error = "cannot reach bangerd at " + address + ": " + sys->render(control.error());
+  shared->links = std::make_unique<Links>(*sys, endpoints, o.reconnect);
+  report.daemons = shared->links->addresses();
+  if (auto error = shared->links->connect_all(); !error.empty()) {
+    out.setup_error = error;
+    return out;
+  }
+  if (!o.record_file.empty()) {
+    shared->record = std::make_unique<Record>(o.record_file);
+    if (!shared->record->ok()) {
+      out.setup_error = "cannot write " + o.record_file;
       return out;
     }
-    shared->daemons.push_back(*control);
   }
-  for (std::size_t d = 0; d < shared->daemons.size(); ++d) {
-    auto image = ensure_image(*sys, shared->daemons[d], o);
+  for (std::size_t d = 0; d < shared->links->size(); ++d) {
+    auto image = ensure_image(*sys, shared->links->get(d).actor, o);
     if (!image) {
       out.setup_error = "image '" + o.image + "' on " + report.daemons[d] + ": "
                         + message_of(image.error());
@@ -397,27 +294,16 @@ DriverOutcome run_driver(const Options& o) {
   auto prepared = std::max<std::uint64_t>(o.vms, o.show_probe.count() > 0 ? 1 : 0);
   if (o.scenario == Scenario::lifecycle || o.scenario == Scenario::create)
     prepared = o.show_probe.count() > 0 ? 1 : 0;
-  for (std::size_t d = 0; d < shared->daemons.size(); ++d) {
-    std::vector<VmCreateRequest> creates;
-    std::vector<std::size_t> order;
-    for (std::size_t i = d; i < prepared; i += shared->daemons.size()) {
-      VmCreateRequest create;
-      create.env = envelope();
-      create.spec.name = shared->prefix + "-v" + std::to_string(i);
-      create.spec.image = o.image;
-      creates.push_back(std::move(create));
-    }
-    for (auto& result : call_all<VmRecord>(*sys, shared->daemons[d], creates, o.request_timeout)) {
-      if (!result) {
-        out.setup_error = "cannot create the scenario's VMs: " + message_of(result.error());
-        auto [deleted, left] = clean_up(*sys, *shared);
-        report.cleaned_up = deleted;
-        report.left_behind = left;
-        return out;
-      }
-      shared->vms.push_back(PreparedVm{result->id, d});
-    }
+  auto vms = prepare_vms(*sys, *shared->links, shared->prefix, prepared, o);
+  if (!vms) {
+    out.setup_error = "cannot create the scenario's VMs: " + message_of(vms.error());
+    auto [deleted, left] = clean_up(*sys, *shared->links, shared->prefix, o, nullptr);
+    report.cleaned_up = deleted;
+    report.left_behind = left;
+    return out;
   }
+  for (auto& [id, daemon] : *vms)
+    shared->vms.push_back(PreparedVm{id, daemon});
 
   std::signal(SIGINT, [](int) { Gate::interrupt(); });
   std::signal(SIGTERM, [](int) { Gate::interrupt(); });
@@ -446,10 +332,14 @@ DriverOutcome run_driver(const Options& o) {
     report.banger.stats.ops[name].merge(op);
 
   if (!o.keep) {
-    auto [deleted, left] = clean_up(*sys, *shared);
+    auto [deleted, left] = clean_up(*sys, *shared->links, shared->prefix, o, shared->record.get());
     report.cleaned_up = deleted;
     report.left_behind = left;
   }
+  report.reconnects = shared->links->reconnects();
+  // The reconnecting thread must not outlive the run (the links live on
+  // with the actor system, which is never destroyed).
+  shared->links->stop();
   return out;
 }
 

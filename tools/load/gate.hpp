@@ -29,6 +29,15 @@ public:
     return Clock::now() < deadline_;
   }
 
+  /// True once take() can only say no (nothing is used up by asking).
+  bool closed() const {
+    if (interrupted())
+      return true;
+    if (count_)
+      return issued_.load(std::memory_order_relaxed) >= *count_;
+    return Clock::now() >= deadline_;
+  }
+
   /// Set by the signal handler: no new units.
   static void interrupt() { interrupted_flag().store(true); }
   static bool interrupted() { return interrupted_flag().load(std::memory_order_relaxed); }

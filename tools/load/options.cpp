@@ -110,7 +110,14 @@ options:
                       probe.show (vm show latency under the load)
   --floor             also run the same per-VM work in-process without actors
                       or remoting (needs --home and root; lifecycle, churn)
-  --keep              create: leave the VMs behind (benchmark set-up)
+  --keep              create, lifecycle: leave the VMs behind (no clean-up)
+  --reconnect         when a daemon's connection is lost, reconnect and go on:
+                      clients wait for it, requests in flight fail at once
+                      as daemon_unreachable (for chaos runs)
+  --record FILE       append a line per acknowledged create ("created ID NAME
+                      OP_ID"), per delete sent ("delete ID OP_ID") and per
+                      delete answered ("deleted ID OP_ID", "delete_not_found
+                      ID OP_ID"); every request gets a client op_id
   --timeout D         per-request timeout (default 60s)
   --json FILE         write the report as JSON; top-level "throughput" is
                       completed units per second
@@ -239,6 +246,10 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
       failure = flag(o.floor);
     } else if (arg == "--keep") {
       failure = flag(o.keep);
+    } else if (arg == "--reconnect") {
+      failure = flag(o.reconnect);
+    } else if (arg == "--record") {
+      failure = text(o.record_file);
     } else {
       return error("unknown argument '" + args[i] + "'");
     }
@@ -269,8 +280,8 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
     return error("--floor needs --home (it uses that installation's settings and files)");
   if (o.floor && o.scenario != Scenario::lifecycle && o.scenario != Scenario::churn)
     return error("--floor applies to the lifecycle and churn scenarios");
-  if (o.keep && o.scenario != Scenario::create)
-    return error("--keep applies to the create scenario only");
+  if (o.keep && o.scenario != Scenario::create && o.scenario != Scenario::lifecycle)
+    return error("--keep applies to the create and lifecycle scenarios only");
   if (o.request_timeout.count() == 0)
     return error("--timeout must be greater than zero");
   if (o.vms == 0) {

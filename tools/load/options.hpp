@@ -38,7 +38,13 @@ struct Options {
   std::uint64_t seed = 1;
   std::chrono::milliseconds ramp_up{0};
   bool floor = false;
-  bool keep = false;               ///< `create` only: leave the VMs (benchmark set-up)
+  bool keep = false;               ///< create, lifecycle: leave the VMs (no clean-up)
+  /// Re-establish a lost daemon connection and go on (chaos runs); clients
+  /// wait while their daemon is away instead of failing unit after unit.
+  bool reconnect = false;
+  /// Append one line per acknowledged create and per delete to this file
+  /// (tools/chaos.sh checks it against what the daemon lists afterwards).
+  std::string record_file;
   std::string image = "banger-load";
   std::string json_file;
   Mix mix;

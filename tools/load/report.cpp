@@ -114,6 +114,7 @@ nlohmann::json to_json(const Report& report) {
   j["seed"] = report.seed;
   j["daemons"] = report.daemons;
   j["cleanup"] = {{"deleted", report.cleaned_up}, {"left_behind", report.left_behind}};
+  j["reconnects"] = report.reconnects;
   if (report.floor) {
     auto floor = run_json(*report.floor);
     auto base = report.floor->throughput();
@@ -143,6 +144,8 @@ std::string to_text(const Report& report) {
                   base > 0 ? report.banger.throughput() / base : 0.0);
     out << line;
   }
+  if (report.reconnects)
+    out << "reconnected " << report.reconnects << " times to a restarted daemon\n";
   out << "cleanup: " << report.cleaned_up << " VMs deleted";
   if (report.left_behind)
     out << ", " << report.left_behind << " left behind (see errors above)";

@@ -61,6 +61,8 @@ struct Report {
   /// Cleanup after the run: VMs deleted, and VMs that could not be.
   std::uint64_t cleaned_up = 0;
   std::uint64_t left_behind = 0;
+  /// --reconnect: connections re-established after a daemon was lost.
+  std::uint64_t reconnects = 0;
 };
 
 nlohmann::json to_json(const Report& report);
