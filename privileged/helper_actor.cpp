@@ -37,6 +37,13 @@ caf::result<Reply> serve(HelperContext& ctx, const char* method, const Request& 
   Result<Reply> result = [&]() -> Result<Reply> {
     if (!credential_matches(ctx.config.credential, request.env.credential))
       return Error{Errc::unauthenticated, "missing or wrong helper credential"};
+    // Every wire type is laid out for protocol_version: a request from
+    // another version may mean something else field by field.
+    if (request.env.version != protocol_version)
+      return Error{Errc::bad_version, "bangerd speaks protocol " + std::to_string(request.env.version)
+                                        + ", this banger-helper speaks "
+                                        + std::to_string(protocol_version)
+                                        + "; upgrade the older side"};
     return body();
   }();
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
