@@ -137,7 +137,9 @@ Result<VmmLaunched> launch_runtime(HelperContext& ctx, const VmmLaunchRequest& r
     (void)remove_runtime(ctx, req.vm_id, req.env.op_id); // all or nothing
     return std::move(launched).error();
   }
-  ctx.launched.add(host::VmmEntry{launched->identity, req.vm_id});
+  // The clone's pidfd stays with the entry: every later signal goes through it.
+  ctx.launched.add(host::VmmEntry{launched->identity, req.vm_id,
+                                  std::make_shared<host::UniqueFd>(std::move(launched->pidfd))});
   auto socket = spec.kind == host::VmmKind::qemu ? spec.qmp_socket : spec.api_socket;
   return VmmLaunched{launched->identity.pid, launched->identity.start_time, socket.string(),
                      spec.log_path.string()};

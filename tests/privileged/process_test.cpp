@@ -129,8 +129,12 @@ TEST_CASE("a launched VMM is recognised, rediscovered and signalled") {
 
   auto found = rediscover(f.matcher());
   REQUIRE(found);
-  CHECK(std::count(found->begin(), found->end(), VmmEntry{identity, f.vm}) ==
+  CHECK(std::count(found->begin(), found->end(), VmmEntry{identity, f.vm, nullptr}) ==
         1);
+  // Adopted with a pidfd of its own, opened before it was verified.
+  for (const auto& entry : *found)
+    if (entry.identity == identity)
+      CHECK((entry.pidfd && entry.pidfd->valid()));
   LaunchedVmms launched;
   launched.replace_all(*found);
   CHECK(launched.contains(identity, f.vm));

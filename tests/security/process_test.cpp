@@ -55,7 +55,7 @@ struct Fixture {
     REQUIRE(vmm);
     guard.reset(vmm->identity.pid);
     identity = vmm->identity;
-    launched.add(VmmEntry{identity, vm});
+    launched.add(VmmEntry{identity, vm, std::make_shared<UniqueFd>(std::move(vmm->pidfd))});
     REQUIRE(host_test::wait_until([&] {
       return host_test::read_file(home.layout().vm_log(vm))
                  .find("fake-vmm: ready") != std::string::npos;
