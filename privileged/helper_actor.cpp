@@ -142,7 +142,8 @@ Result<VmmLaunched> launch_runtime(HelperContext& ctx, const VmmLaunchRequest& r
                                   std::make_shared<host::UniqueFd>(std::move(launched->pidfd))});
   auto socket = spec.kind == host::VmmKind::qemu ? spec.qmp_socket : spec.api_socket;
   return VmmLaunched{launched->identity.pid, launched->identity.start_time, socket.string(),
-                     spec.log_path.string()};
+                     spec.log_path.string(), spec.kernel.string(), spec.initrd.string(),
+                     spec.rootfs.string(), spec.vsock_socket.string()};
 }
 
 helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<HelperContext> shared) {

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <net/if.h>
 
 using namespace banger;
 using namespace banger::test;
@@ -63,6 +64,19 @@ Errc code_of(const Result<T>& r) {
   return r ? Errc::none : r.error().code;
 }
 
+bool link_exists(const std::string& name) {
+  return ::if_nametoindex(name.c_str()) != 0;
+}
+
+/// The message of an image add refusal with the offending path cut out.
+std::string without(std::string message, const std::string& path) {
+  if (auto at = message.find(path); at != std::string::npos)
+    message.erase(at, path.size());
+  if (auto op = message.rfind(" (op-"); op != std::string::npos)
+    message.erase(op);
+  return message;
+}
+
 } // namespace
 
 TEST_CASE("banger-helper answers a request of another protocol version with bad_version") {
@@ -80,4 +94,103 @@ TEST_CASE("banger-helper answers a request of another protocol version with bad_
     remove.vm_id = "0123456789abcdef";
     CHECK(code_of(helper.ask<Ack>(remove)) == Errc::bad_version);
   }
+}
+
+TEST_CASE("image add refuses files outside <home>/images and says the same for all of them") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto rootfs = host.path("images/tiny/rootfs.ext4");
+  auto ask = [&](const std::string& kernel, const std::string& initrd = "") {
+    ImageAddRequest request;
+    request.name = "evil";
+    request.kernel_path = kernel;
+    request.initrd_path = initrd;
+    request.rootfs_path = rootfs;
+    return host.ask<Image>(request);
+  };
+  fs::create_symlink("/etc/shadow", host.path("images/shadow-link"));
+  std::vector<std::string> refused = {
+    "/etc/shadow",                           // root-only, exists
+    "/etc/no-such-file-" + mint_op_id(),     // does not exist
+    host.path("images/no-such-kernel"),      // beneath images, missing
+    host.path("images/../state/banger.db"),  // escapes by ..
+    host.path("images/shadow-link"),         // escapes by a symlink
+    host.path("images"),                     // not a regular file
+  };
+  std::string first;
+  for (const auto& path : refused) {
+    CAPTURE(path);
+    for (bool as_initrd : {false, true}) {
+      auto image = as_initrd ? ask(host.path("images/tiny/vmlinux"), path) : ask(path);
+      REQUIRE_FALSE(image.ok());
+      CHECK(image.error().code == Errc::invalid_argument);
+      // Nothing in the answer tells an existing root-only file from a
+      // missing one.
+      auto shape = without(image.error().message, path);
+      if (first.empty())
+        first = shape;
+      CHECK(shape == first);
+    }
+  }
+  ImageListRequest list;
+  auto images = host.ask<ImageList>(list);
+  REQUIRE(images.ok());
+  CHECK(images->images.size() == 1); // only tiny
+}
+
+TEST_CASE("a VMM launch with a kernel outside images/ is refused before anything is spawned") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  // A VM whose rootfs exists: only the kernel and initrd are wrong.
+  auto vm = create_vm(host, "victim", false);
+  REQUIRE(vm.ok());
+  HelperClient helper(host);
+  struct Case {
+    std::string kernel, initrd;
+  };
+  auto good = host.path("images/tiny/vmlinux");
+  fs::create_symlink("/etc/shadow", host.path("images/tiny/escape"));
+  for (const auto& c : std::vector<Case>{{"/etc/shadow", ""},
+                                         {good, "/etc/shadow"},
+                                         {"../state/helper.token", ""},
+                                         {host.path("images/tiny/escape"), ""},
+                                         {"tiny/escape", good}}) {
+    CAPTURE(c.kernel);
+    CAPTURE(c.initrd);
+    VmmLaunchRequest launch;
+    launch.vm_id = vm->id;
+    launch.cpus = 1;
+    launch.memory_mib = 128;
+    launch.kernel_path = c.kernel;
+    launch.initrd_path = c.initrd;
+    auto launched = helper.ask<VmmLaunched>(launch);
+    CHECK(code_of(launched) == Errc::helper_refused);
+    CHECK(host.vmm_pids().empty());
+    CHECK_FALSE(fs::exists(host.path("run/vms/" + vm->id)));
+    CHECK_FALSE(link_exists(tap_name(vm->id)));
+  }
+  VmmLaunchRequest launch;
+  launch.vm_id = vm->id;
+  launch.kernel_path = "";
+  CHECK(code_of(helper.ask<VmmLaunched>(launch)) == Errc::invalid_argument);
+  CHECK(host.vmm_pids().empty());
+
+  // And the validated paths are what a launch hands back for the daemon
+  // to configure Firecracker with.
+  launch.kernel_path = good;
+  auto launched = helper.ask<VmmLaunched>(launch);
+  REQUIRE_MESSAGE(launched.ok(), (launched.ok() ? "" : launched.error().message));
+  CHECK(launched->kernel_path == fs::canonical(good).string());
+  CHECK(launched->rootfs_path == host.path("state/vms/" + vm->id + "/rootfs.img"));
+  CHECK(launched->vsock_path == host.path("run/vms/" + vm->id + "/vsock.sock"));
+  VmmSignalRequest kill;
+  kill.vm_id = vm->id;
+  kill.pid = launched->pid;
+  kill.start_time = launched->start_time;
+  kill.signal = "KILL";
+  CHECK(helper.ask<Ack>(kill));
+  CHECK(eventually([&] { return host.vmm_pids().empty(); }));
+  CHECK(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, vm->id}));
 }

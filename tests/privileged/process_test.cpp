@@ -51,6 +51,9 @@ struct Fixture {
 
   Result<LaunchedVmm> launch(LaunchRequest request) {
     request.vm_id = vm;
+    auto kernel = host_test::write_vm_files(home.layout(), vm);
+    if (request.kernel.empty())
+      request.kernel = kernel;
     auto spec = validate_launch(request, home.layout(), config);
     REQUIRE(spec);
     auto vmm = launch_vmm(*spec, home.layout());

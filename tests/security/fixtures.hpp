@@ -127,6 +127,20 @@ inline void write_file(const std::filesystem::path& path,
   out << content;
 }
 
+/// The files validate_launch checks for every VMM of `vm_id`, unless they
+/// exist already: a kernel images/vmlinux and the VM's rootfs.img. Returns
+/// the kernel as a launch request names it.
+inline std::string write_vm_files(const HomeLayout& layout,
+                                  const std::string& vm_id) {
+  auto kernel = layout.images_dir() / "vmlinux";
+  if (!std::filesystem::exists(kernel))
+    write_file(kernel, "kernel");
+  std::filesystem::create_directories(layout.vm_dir(vm_id));
+  if (!std::filesystem::exists(layout.vm_rootfs(vm_id)))
+    write_file(layout.vm_rootfs(vm_id), std::string(4096, '\0'));
+  return "vmlinux";
+}
+
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)),

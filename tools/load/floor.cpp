@@ -185,6 +185,7 @@ Status start(Env& env, FloorVm& vm) {
   host::LaunchRequest launch;
   launch.kind = host::VmmKind::firecracker;
   launch.vm_id = rec.id;
+  launch.kernel = env.image.kernel_path;
   launch.cpus = rec.cpus;
   launch.memory_mib = rec.memory_mib;
   auto spec = host::validate_launch(launch, env.layout, env.vmm);
@@ -205,16 +206,17 @@ Status start(Env& env, FloorVm& vm) {
     return std::move(token).error();
   FLOOR_TRY(wait_socket(env.reactor, rt.api_socket));
   firecracker::BootConfig boot;
-  boot.kernel_path = env.image.kernel_path;
+  boot.kernel_path = spec->kernel.string(); // as validate_launch checked them
+  boot.initrd_path = spec->initrd.string();
   boot.boot_args = firecracker::kernel_command_line(
     rt.guest_ip, format_ipv4(env.subnet.gateway()), format_netmask(env.subnet.prefix), "");
-  boot.rootfs_path = rt.rootfs_path;
+  boot.rootfs_path = spec->rootfs.string();
   boot.tap = rt.tap;
   boot.mac = rt.mac;
   boot.cpus = rec.cpus;
   boot.memory_mib = rec.memory_mib;
   boot.vsock_cid = rt.vsock_cid;
-  boot.vsock_path = env.layout.vm_vsock(rec.id).string();
+  boot.vsock_path = spec->vsock_socket.string();
   for (const auto& call : firecracker::configure_calls(rt.api_socket, boot))
     FLOOR_TRY(api(env.reactor, call));
   FLOOR_TRY(api(env.reactor, firecracker::instance_start(rt.api_socket)));
