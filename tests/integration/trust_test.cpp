@@ -12,9 +12,13 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <linux/if_tun.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 
 using namespace banger;
 using namespace banger::test;
@@ -64,8 +68,35 @@ Errc code_of(const Result<T>& r) {
   return r ? Errc::none : r.error().code;
 }
 
+/// A persistent tap made without banger, as any root process can.
+struct ForeignTap {
+  std::string name;
+  explicit ForeignTap(std::string n) : name(std::move(n)) {
+    REQUIRE(tun(true));
+  }
+  ~ForeignTap() { tun(false); }
+  bool tun(bool persist) {
+    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      return false;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    bool ok = ::ioctl(fd, TUNSETIFF, &ifr) == 0
+              && ::ioctl(fd, TUNSETPERSIST, persist ? 1UL : 0UL) == 0;
+    ::close(fd);
+    return ok;
+  }
+};
+
 bool link_exists(const std::string& name) {
   return ::if_nametoindex(name.c_str()) != 0;
+}
+
+std::string master_of(const std::string& device) {
+  std::error_code ec;
+  auto target = fs::read_symlink("/sys/class/net/" + device + "/master", ec);
+  return ec ? "" : target.filename().string();
 }
 
 /// The message of an image add refusal with the offending path cut out.
@@ -193,4 +224,54 @@ TEST_CASE("a VMM launch with a kernel outside images/ is refused before anything
   CHECK(helper.ask<Ack>(kill));
   CHECK(eventually([&] { return host.vmm_pids().empty(); }));
   CHECK(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, vm->id}));
+}
+
+TEST_CASE("a tap the helper did not make is neither deleted, taken over nor reported") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto vm = create_vm(host, "squatted", false);
+  REQUIRE(vm.ok());
+  HelperClient helper(host);
+  REQUIRE(helper.ask<Ack>(BridgeEnsureRequest{}));
+  // Same name pattern, no alias; once loose, once on this home's bridge.
+  for (bool on_bridge : {false, true}) {
+    CAPTURE(on_bridge);
+    ForeignTap stranger(tap_name(vm->id));
+    if (on_bridge)
+      REQUIRE(std::system(("ip link set " + stranger.name + " master " + host.bridge()).c_str())
+              == 0);
+    auto master = master_of(stranger.name);
+
+    CHECK(code_of(helper.ask<Ack>(TapDeleteRequest{Envelope{}, "", stranger.name}))
+          == Errc::helper_refused);
+    CHECK(code_of(helper.ask<Ack>(TapDeleteRequest{Envelope{}, vm->id, stranger.name}))
+          == Errc::helper_refused);
+    CHECK(code_of(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, vm->id}))
+          == Errc::helper_refused);
+    // A made-up VM id whose tap name is the stranger's.
+    std::string made_up = vm->id.substr(0, 8) + "00000000";
+    if (made_up == vm->id)
+      made_up = vm->id.substr(0, 8) + "11111111";
+    CHECK(code_of(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, made_up}))
+          == Errc::helper_refused);
+    VmmLaunchRequest launch;
+    launch.vm_id = vm->id;
+    launch.kernel_path = host.path("images/tiny/vmlinux");
+    CHECK(code_of(helper.ask<VmmLaunched>(launch)) == Errc::helper_refused);
+    CHECK(host.vmm_pids().empty());
+
+    auto inventory = helper.ask<HelperInventory>(HelperInventoryRequest{});
+    REQUIRE(inventory.ok());
+    CHECK(std::count(inventory->taps.begin(), inventory->taps.end(), stranger.name) == 0);
+    CHECK(link_exists(stranger.name));
+    CHECK(master_of(stranger.name) == master);
+  }
+  // Without the stranger the VM starts, and its own tap is the helper's.
+  auto started = act(host, "squatted", VmAction::start);
+  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().message));
+  auto inventory = helper.ask<HelperInventory>(HelperInventoryRequest{});
+  REQUIRE(inventory.ok());
+  CHECK(std::count(inventory->taps.begin(), inventory->taps.end(), tap_name(vm->id)) == 1);
+  REQUIRE(act(host, "squatted", VmAction::kill, "KILL").ok());
 }

@@ -275,12 +275,13 @@ TEST_CASE("the installed qemu accepts the argv banger builds") {
   struct Cleanup {
     std::string bridge, tap;
     ~Cleanup() {
-      (void)delete_tap(tap);
+      host_test::remove_tap_device(tap);
       (void)delete_bridge(bridge);
     }
   } cleanup{bridge, tap_name(f.vm)};
   REQUIRE(ensure_bridge(bridge, *parse_ipv4_subnet("198.19.250.0/24")));
-  REQUIRE(create_tap(f.vm, tap_name(f.vm), bridge, host_test::self_owner()));
+  REQUIRE(create_tap(f.vm, tap_name(f.vm), TapScope{bridge, host_test::test_installation},
+                     host_test::self_owner()));
 
   LaunchRequest request;
   request.kind = VmmKind::qemu;

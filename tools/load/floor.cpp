@@ -95,6 +95,10 @@ struct Env {
   std::atomic<std::uint32_t> next_address{0};
   /// As in banger-helper: taps are removed off the stop's path, in batches.
   host::TapReaper taps;
+  /// The floor's own taps (marked for its scratch home, as the helper does).
+  host::TapScope tap_scope() const {
+    return host::TapScope{settings.network_bridge, host::installation_id(layout.home())};
+  }
 };
 
 Result<HttpResponse> http(Reactor& reactor, const HttpCall& call) {
@@ -181,7 +185,7 @@ Status start(Env& env, FloorVm& vm) {
   FLOOR_TRY(host::ensure_bridge(env.settings.network_bridge, env.host_subnet));
   rt.tap = tap_name(rec.id);
   env.taps.claim(rt.tap);
-  FLOOR_TRY(host::create_tap(rec.id, rt.tap, env.settings.network_bridge, host::Ownership{0, 0}));
+  FLOOR_TRY(host::create_tap(rec.id, rt.tap, env.tap_scope(), host::Ownership{0, 0}));
   host::LaunchRequest launch;
   launch.kind = host::VmmKind::firecracker;
   launch.vm_id = rec.id;
@@ -231,7 +235,7 @@ Status start(Env& env, FloorVm& vm) {
 
 /// What the daemon's clean-up does after a stop: tap and runtime directory.
 void cleanup_runtime(Env& env, FloorVm& vm) {
-  (void)env.taps.schedule(tap_name(vm.rec.id));
+  (void)env.taps.schedule(tap_name(vm.rec.id), env.tap_scope());
   (void)host::remove_run_dir(env.layout, vm.rec.id);
   vm.rec.runtime.tap.clear();
   vm.rec.runtime.pid = 0;
