@@ -99,10 +99,12 @@ std::string master_of(const std::string& device) {
   return ec ? "" : target.filename().string();
 }
 
-/// The message of an image add refusal with the offending path cut out.
+/// The message of an image add refusal with the offending (quoted) path cut
+/// out.
 std::string without(std::string message, const std::string& path) {
-  if (auto at = message.find(path); at != std::string::npos)
-    message.erase(at, path.size());
+  auto quoted = "'" + path + "'";
+  if (auto at = message.rfind(quoted); at != std::string::npos)
+    message.erase(at, quoted.size());
   if (auto op = message.rfind(" (op-"); op != std::string::npos)
     message.erase(op);
   return message;
