@@ -100,6 +100,12 @@ bool has_id_flag(const std::vector<std::string>& args, std::string_view id) {
 
 void LaunchedVmms::add(VmmEntry entry) {
   std::lock_guard lock(mutex_);
+  // Each entry holds a descriptor: let go of those of VMMs that have exited
+  // (cheap: a poll each), so a helper that launches VMMs for months between
+  // inventories does not run out of descriptors.
+  std::erase_if(entries_, [](const auto& item) {
+    return item.second.pidfd && pidfd_exited(item.second.pidfd->get());
+  });
   auto pid = entry.identity.pid;
   entries_[pid] = std::move(entry);
 }

@@ -44,7 +44,8 @@ struct VmmEntry {
 /// only: rediscover() rebuilds it after a restart.
 class LaunchedVmms {
 public:
-  /// Adds or replaces the entry for entry.identity.pid.
+  /// Adds or replaces the entry for entry.identity.pid; drops the entries
+  /// whose pidfd says their process has exited.
   void add(VmmEntry entry);
   /// Removes the entry with exactly this identity; false if there was none.
   bool remove(const ProcessIdentity& identity);

@@ -89,3 +89,18 @@ TEST_CASE("a process the registry does not hold is verified by exe and command l
   CHECK(code_of(signal_vmm(*identity, vm, "KILL", launched, matcher)) == Errc::helper_refused);
   CHECK(host_test::process_running(impostor.pid()));
 }
+
+TEST_CASE("the registry lets go of the pidfds of exited VMMs when it adds one") {
+  std::string vm = host_test::random_vm_id();
+  host_test::ChildProcess live({host_test::find_program("sleep").string(), "60"});
+  auto identity = read_identity(live.pid());
+  REQUIRE(identity);
+  LaunchedVmms launched;
+  auto exited = pidfd_of_exited_process();
+  launched.add(VmmEntry{ProcessIdentity{1 << 22, 1}, vm, exited});
+  REQUIRE(launched.size() == 1);
+  launched.add(VmmEntry{*identity, vm, std::make_shared<UniqueFd>(open_pidfd(live.pid()))});
+  CHECK(launched.size() == 1);
+  CHECK(launched.contains(*identity, vm));
+  CHECK(exited.use_count() == 1); // only this test holds it now
+}
