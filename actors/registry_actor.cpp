@@ -2,11 +2,13 @@
 
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
+#include "messages/home_layout.hpp"
 #include "messages/log.hpp"
 #include "messages/op_id.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <unordered_map>
@@ -44,6 +46,32 @@ struct RegistryState {
 
 using registry_impl = registry_actor::extend<caf::reacts_to<inventory_atom>>;
 using Self = registry_impl::stateful_pointer<RegistryState>;
+
+/// Whether `path` names a regular file beneath `images` (the installation's
+/// <home>/images), after resolving symlinks. Answers only yes or no, and
+/// looks at nothing outside `images` for a path that is not lexically in it:
+/// an error saying "missing" for one path and "not readable" for another
+/// would tell a client which root-only files exist. The helper checks again
+/// before any VMM is given the file (privileged/host/vmm_argv.hpp).
+bool is_image_file(const std::filesystem::path& images, const std::string& path) {
+  namespace fs = std::filesystem;
+  auto beneath = [](const fs::path& dir, const fs::path& p) {
+    auto [d, q] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
+    return d == dir.end() && q != p.end();
+  };
+  fs::path given(path);
+  if (path.empty() || !given.is_absolute() || path.find('\0') != std::string::npos)
+    return false;
+  auto root = images.lexically_normal();
+  if (!beneath(root, given.lexically_normal()))
+    return false;
+  std::error_code ec;
+  auto real_root = fs::canonical(root, ec);
+  if (ec)
+    return false;
+  auto real = fs::canonical(given, ec);
+  return !ec && beneath(real_root, real) && fs::is_regular_file(real, ec);
+}
 
 bool is_hex(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -332,11 +360,16 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
       for (auto& [id, image] : st.images)
         if (image.name == req.name)
           return make_error(Errc::already_exists, "an image named " + excerpt(req.name) + " already exists", op);
-      for (auto* path : {&req.kernel_path, &req.rootfs_path})
-        if (path->empty() || !std::filesystem::is_regular_file(*path))
-          return make_error(Errc::invalid_argument, "not a readable file: " + excerpt(*path), op);
-      if (!req.initrd_path.empty() && !std::filesystem::is_regular_file(req.initrd_path))
-        return make_error(Errc::invalid_argument, "not a readable file: " + excerpt(req.initrd_path), op);
+      // One answer for missing, unreadable and outside alike (is_image_file).
+      auto images = HomeLayout{st.deps->home}.images_dir();
+      for (auto* path : {&req.kernel_path, &req.rootfs_path, &req.initrd_path}) {
+        if (path == &req.initrd_path && path->empty())
+          continue;
+        if (!is_image_file(images, *path))
+          return make_error(Errc::invalid_argument,
+                            "not a regular file beneath " + images.string() + ": " + excerpt(*path),
+                            op);
+      }
       Image image{mint_object_id(), req.name, req.kernel_path, req.initrd_path, req.rootfs_path,
                   req.boot_args, now_us()};
       auto promise = self->make_response_promise<Image>();

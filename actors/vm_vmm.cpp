@@ -104,34 +104,39 @@ void start_qemu(Self self, const OpPtr& op, StepDone done) {
 
 std::vector<Step> start_steps(Self self, const OpPtr& op) {
   auto& st = self->state;
-  auto home = home_of(self);
   auto id = st.rec.id;
   std::vector<Step> steps;
+  // The files as the helper checked them at launch: configure_vmm gives
+  // Firecracker these, not the image record's paths.
+  auto checked = std::make_shared<VmmLaunched>();
   steps.push_back(Step{
     "launch_vmm",
     // One helper request makes the tap (ensuring the bridge and NAT), the
     // runtime directory and the VMM, or none of them.
-    [self, op, id](StepDone done) {
+    [self, op, id, checked](StepDone done) {
       auto& st = self->state;
       auto& rec = st.rec;
       rec.runtime.tap = tap_name(id);
       VmmLaunchRequest request{envelope_of(op), id, rec.cpus, rec.memory_mib, {}, {}, {}, {}, {}};
+      // Every kind: the helper refuses files outside banger's directories
+      // before it launches anything.
+      request.kernel_path = st.image.kernel_path;
+      request.initrd_path = st.image.initrd_path;
       if (is_qemu(self)) {
         // QEMU takes the whole machine on its command line, which the
         // helper builds from these validated fields.
-        request.kernel_path = st.image.kernel_path;
-        request.initrd_path = st.image.initrd_path;
         request.boot_args = command_line(self);
         request.tap = rec.runtime.tap;
         request.mac = rec.runtime.mac;
       }
       auto started = op->status.started_at_us;
       ask_helper<VmmLaunched>(self, std::move(request),
-                              [self, done, started](Result<VmmLaunched> launched) {
+                              [self, done, started, checked](Result<VmmLaunched> launched) {
                                 if (!launched) {
                                   done(std::move(launched).error());
                                   return;
                                 }
+                                *checked = *launched;
                                 auto& rt = self->state.rec.runtime;
                                 rt.pid = launched->pid;
                                 rt.pid_start_time = launched->start_time;
@@ -183,7 +188,7 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
     {}});
   steps.push_back(Step{
     "configure_vmm",
-    [self, home, id](StepDone done) {
+    [self, checked](StepDone done) {
       if (is_qemu(self)) {
         configure_qemu(self, std::move(done));
         return;
@@ -191,16 +196,17 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
       auto& st = self->state;
       auto& rec = st.rec;
       firecracker::BootConfig boot;
-      boot.kernel_path = st.image.kernel_path;
-      boot.initrd_path = st.image.initrd_path;
+      // Only what the helper validated (VmmLaunched), never our own copies.
+      boot.kernel_path = checked->kernel_path;
+      boot.initrd_path = checked->initrd_path;
       boot.boot_args = command_line(self);
-      boot.rootfs_path = rec.runtime.rootfs_path;
+      boot.rootfs_path = checked->rootfs_path;
       boot.tap = rec.runtime.tap;
       boot.mac = rec.runtime.mac;
       boot.cpus = rec.cpus;
       boot.memory_mib = rec.memory_mib;
       boot.vsock_cid = rec.runtime.vsock_cid;
-      boot.vsock_path = home.vm_vsock(id).string();
+      boot.vsock_path = checked->vsock_path;
       rec.runtime.vsock_path = boot.vsock_path;
       auto calls = std::make_shared<std::vector<HttpCall>>(
         firecracker::configure_calls(rec.runtime.api_socket, boot));

@@ -301,14 +301,17 @@ BANGER_INSPECT(RootfsReleaseRequest, x.env, x.vm_id)
 /// bridge; a queued removal of it is cancelled), its runtime directory and
 /// the VMM process. All or nothing: a failure removes what this request made.
 /// Typed fields the helper turns into a VMM command line itself; there is no
-/// way to pass an argv.
+/// way to pass an argv. Kernel and initrd are checked by the helper for
+/// every kind (beneath <home>/images), before anything is launched; for
+/// firecracker the daemon then configures only the paths VmmLaunched hands
+/// back.
 struct VmmLaunchRequest {
   Envelope env;
   std::string vm_id;
   std::uint32_t cpus = 1;
   std::uint32_t memory_mib = 128;
-  std::string kernel_path; ///< qemu only (firecracker gets it over its API)
-  std::string initrd_path; ///< qemu only
+  std::string kernel_path; ///< every kind
+  std::string initrd_path; ///< every kind; empty: none
   std::string boot_args;   ///< qemu only
   std::string tap;         ///< qemu only (the helper makes tap_name(vm_id) either way)
   std::string mac;         ///< qemu only
@@ -318,15 +321,22 @@ struct VmmLaunchRequest {
 BANGER_INSPECT(VmmLaunchRequest, x.env, x.vm_id, x.cpus, x.memory_mib,
                x.kernel_path, x.initrd_path, x.boot_args, x.tap, x.mac)
 
+/// The VMM, and the files it is to be given as the helper checked them:
+/// the daemon configures Firecracker with these, never its own copies.
 struct VmmLaunched {
   std::int32_t pid = 0;
   std::uint64_t start_time = 0; ///< /proc/<pid>/stat starttime
   std::string api_socket;       ///< Firecracker API or QMP socket
   std::string log_path;
+  std::string kernel_path; ///< canonical, beneath <home>/images
+  std::string initrd_path; ///< canonical, beneath <home>/images; empty: none
+  std::string rootfs_path; ///< <home>/state/vms/<id>/rootfs.img
+  std::string vsock_path;  ///< <home>/run/vms/<id>/vsock.sock
 
   bool operator==(const VmmLaunched&) const = default;
 };
-BANGER_INSPECT(VmmLaunched, x.pid, x.start_time, x.api_socket, x.log_path)
+BANGER_INSPECT(VmmLaunched, x.pid, x.start_time, x.api_socket, x.log_path,
+               x.kernel_path, x.initrd_path, x.rootfs_path, x.vsock_path)
 
 struct VmmSignalRequest {
   Envelope env;

@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <set>
 
 namespace banger {
 
@@ -28,6 +27,11 @@ host::Ownership owner_or_root(const HelperContext& ctx) {
   return vmm_owner(ctx).value_or(host::Ownership{0, 0});
 }
 
+/// The taps this helper may touch: those it marked for this home.
+host::TapScope tap_scope(const HelperContext& ctx) {
+  return host::TapScope{ctx.config.bridge, host::installation_id(ctx.config.layout.home())};
+}
+
 /// Runs one request: credential, the operation, one log line, the reply.
 template <class Reply, class Request, class Body>
 caf::result<Reply> serve(HelperContext& ctx, const char* method, const Request& request,
@@ -37,6 +41,13 @@ caf::result<Reply> serve(HelperContext& ctx, const char* method, const Request& 
   Result<Reply> result = [&]() -> Result<Reply> {
     if (!credential_matches(ctx.config.credential, request.env.credential))
       return Error{Errc::unauthenticated, "missing or wrong helper credential"};
+    // Every wire type is laid out for protocol_version: a request from
+    // another version may mean something else field by field.
+    if (request.env.version != protocol_version)
+      return Error{Errc::bad_version, "bangerd speaks protocol " + std::to_string(request.env.version)
+                                        + ", this banger-helper speaks "
+                                        + std::to_string(protocol_version)
+                                        + "; upgrade the older side"};
     return body();
   }();
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
@@ -99,7 +110,12 @@ std::vector<std::string> subdirectories(const std::filesystem::path& dir) {
 /// checked now and removed by the reaper.
 Status remove_runtime(HelperContext& ctx, const std::string& vm_id, const std::string& op_id) {
   auto dir = host::remove_run_dir(ctx.config.layout, vm_id);
-  auto tap = ctx.taps.schedule(tap_name(vm_id), op_id);
+  // The tap name holds only the id's first 8 digits: the alias must name
+  // this very VM, or a made-up id would reach another VM's tap.
+  auto scope = tap_scope(ctx);
+  auto tap = host::check_tap(tap_name(vm_id), scope, vm_id);
+  if (tap)
+    tap = ctx.taps.schedule(tap_name(vm_id), scope, op_id);
   if (!dir && dir.error().code != Errc::not_found)
     return dir;
   if (!tap && tap.error().code != Errc::not_found)
@@ -113,7 +129,7 @@ Status make_tap(HelperContext& ctx, const std::string& vm_id, const std::string&
   if (auto net = ensure_network(ctx); !net)
     return net;
   ctx.taps.claim(tap);
-  return host::create_tap(vm_id, tap, ctx.config.bridge, owner_or_root(ctx));
+  return host::create_tap(vm_id, tap, tap_scope(ctx), owner_or_root(ctx));
 }
 
 /// vmm.launch: tap, run directory, VMM; on failure, none of them.
@@ -130,10 +146,13 @@ Result<VmmLaunched> launch_runtime(HelperContext& ctx, const VmmLaunchRequest& r
     (void)remove_runtime(ctx, req.vm_id, req.env.op_id); // all or nothing
     return std::move(launched).error();
   }
-  ctx.launched.add(host::VmmEntry{launched->identity, req.vm_id});
+  // The clone's pidfd stays with the entry: every later signal goes through it.
+  ctx.launched.add(host::VmmEntry{launched->identity, req.vm_id,
+                                  std::make_shared<host::UniqueFd>(std::move(launched->pidfd))});
   auto socket = spec.kind == host::VmmKind::qemu ? spec.qmp_socket : spec.api_socket;
   return VmmLaunched{launched->identity.pid, launched->identity.start_time, socket.string(),
-                     spec.log_path.string()};
+                     spec.log_path.string(), spec.kernel.string(), spec.initrd.string(),
+                     spec.rootfs.string(), spec.vsock_socket.string()};
 }
 
 helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<HelperContext> shared) {
@@ -170,7 +189,11 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
           return std::move(valid).error();
         // Checked now, removed by the reaper (one RCU grace-period wait per
         // batch, off this request's path; see host/tap_reaper.hpp).
-        return ack(ctx.taps.schedule(req.tap, req.env.op_id), req.env);
+        // With a VM id, the tap's alias must name that VM, too.
+        if (!req.vm_id.empty())
+          if (auto ok = host::check_tap(req.tap, tap_scope(ctx), req.vm_id); !ok)
+            return std::move(ok).error();
+        return ack(ctx.taps.schedule(req.tap, tap_scope(ctx), req.env.op_id), req.env);
       });
     },
     [shared, &ctx](RootfsPrepareRequest& req) {
@@ -239,18 +262,14 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         ctx.taps.drain(); // a tap on its way out is not a leftover
         inventory.run_dirs = subdirectories(ctx.config.layout.run_dir() / "vms");
         inventory.vm_dirs = subdirectories(ctx.config.layout.state_dir() / "vms");
-        auto taps = host::list_taps();
+        auto taps = host::list_taps(tap_scope(ctx));
         if (!taps)
           return std::move(taps).error();
-        // Tap names are host-wide, homes are not: report the taps on this
-        // home's bridge and those named after one of this home's VMs, never
-        // another installation's (several homes may share a host).
-        std::set<std::string> ours;
-        for (const auto* dirs : {&inventory.run_dirs, &inventory.vm_dirs})
-          for (const auto& id : *dirs)
-            ours.insert(tap_name(id));
+        // Tap names are host-wide, homes are not: only the taps this
+        // installation marked (see host::TapScope), never another's or a
+        // stranger's on this home's bridge (several homes may share a host).
         for (auto& tap : *taps)
-          if (tap.master == ctx.config.bridge || ours.count(tap.name))
+          if (tap.ours)
             inventory.taps.push_back(tap.name);
         host::VmmMatcher matcher{ctx.config.layout, ctx.config.vmm.vmm_executables()};
         auto found = host::rediscover(matcher);

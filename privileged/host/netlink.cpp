@@ -39,12 +39,14 @@ std::string link_kind(rtnl_link* link) {
 }
 
 Status enslave_and_up(nl_sock* sock, rtnl_link* link, int master_ifindex,
-                      std::string_view shown) {
+                      std::string_view shown, const std::string& alias) {
   Link change(rtnl_link_alloc());
   if (!change)
     return Error{Errc::system, "rtnl_link_alloc: out of memory"};
   if (master_ifindex > 0)
     rtnl_link_set_master(change.get(), master_ifindex);
+  if (!alias.empty())
+    rtnl_link_set_ifalias(change.get(), alias.c_str());
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (int err = rtnl_link_change(sock, link, change.get(), 0); err < 0)
     return error("rtnl_link_change", shown, err);

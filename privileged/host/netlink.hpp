@@ -49,8 +49,9 @@ Result<Link> get_link(nl_sock* sock, const std::string& name);
 /// Kernel link kind ("bridge", "tun", ...) or "" for none.
 std::string link_kind(rtnl_link* link);
 
-/// Sets master (when master_ifindex > 0) and IFF_UP on `link`.
+/// Sets master (when master_ifindex > 0), the alias (when not empty) and
+/// IFF_UP on `link`, in one change.
 Status enslave_and_up(nl_sock* sock, rtnl_link* link, int master_ifindex,
-                      std::string_view shown);
+                      std::string_view shown, const std::string& alias = {});
 
 } // namespace banger::host::netlink

@@ -2,6 +2,7 @@
 
 #include "privileged/host/errors.hpp"
 #include "privileged/host/netlink.hpp"
+#include "privileged/host/tap_owner.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -190,13 +191,16 @@ Status delete_bridge(std::string_view bridge_name) {
 }
 
 Status create_tap(std::string_view vm_id, std::string_view tap_view,
-                  std::string_view bridge_view, Ownership owner) {
+                  const TapScope& scope, Ownership owner) {
   if (auto st = validate_tap_name_for(tap_view, vm_id); !st)
     return st;
-  if (auto st = validate_bridge_name(bridge_view); !st)
+  if (auto st = validate_bridge_name(scope.bridge); !st)
     return st;
+  if (scope.installation.empty())
+    return invalid_argument("no installation id to mark tap " + std::string(tap_view) + " with");
   std::string tap(tap_view);
-  std::string bridge(bridge_view);
+  const std::string& bridge = scope.bridge;
+  std::string alias = tap_alias(scope.installation, vm_id);
   auto sock = netlink::connect();
   if (!sock)
     return std::move(sock).error();
@@ -211,6 +215,8 @@ Status create_tap(std::string_view vm_id, std::string_view tap_view,
   if (*existing) {
     if (auto st = check_is_tap(existing->get(), tap); !st)
       return st;
+    if (auto st = check_ours(sock->get(), existing->get(), tap, scope, vm_id); !st)
+      return st;
     std::string found = tap_owner(tap);
     if (found != owner_string(owner))
       return conflict("tap " + tap + " exists with owner " + found + ", not " +
@@ -220,7 +226,7 @@ Status create_tap(std::string_view vm_id, std::string_view tap_view,
     if (complete)
       return {};
     return netlink::enslave_and_up(sock->get(), existing->get(), bridge_index,
-                                   "tap " + tap);
+                                   "tap " + tap, alias);
   }
 
   if (auto st = make_persistent_tap(tap, owner); !st)
@@ -232,8 +238,9 @@ Status create_tap(std::string_view vm_id, std::string_view tap_view,
   else if (!*created)
     status = Error{Errc::system, "tap " + tap + " vanished after creation"};
   else
+    // The alias marks it as this installation's before it is of any use.
     status = netlink::enslave_and_up(sock->get(), created->get(), bridge_index,
-                                     "tap " + tap);
+                                     "tap " + tap, alias);
   if (!status && created && *created)
     rtnl_link_delete(sock->get(), created->get()); // roll back; best effort
   return status;
@@ -280,8 +287,10 @@ Status delete_one(nl_sock* sock, rtnl_link* link, const std::string& tap) {
 
 namespace {
 
-/// The banger tap called `tap`: a valid name, existing, a tap device.
-Result<netlink::Link> find_tap(nl_sock* sock, const std::string& tap) {
+/// The banger tap called `tap`: a valid name, existing, a tap device, and
+/// this installation's (of `vm_id` when given).
+Result<netlink::Link> find_tap(nl_sock* sock, const std::string& tap, const TapScope& scope,
+                               std::string_view vm_id = {}) {
   if (auto st = validate_tap_name(tap); !st)
     return std::move(st).error();
   auto link = netlink::get_link(sock, tap);
@@ -291,28 +300,30 @@ Result<netlink::Link> find_tap(nl_sock* sock, const std::string& tap) {
     return not_found("tap " + tap + " does not exist");
   if (auto st = check_is_tap(link->get(), tap); !st)
     return std::move(st).error();
+  if (auto st = check_ours(sock, link->get(), tap, scope, vm_id); !st)
+    return std::move(st).error();
   return std::move(*link);
 }
 
 } // namespace
 
-Status check_tap(std::string_view tap) {
+Status check_tap(std::string_view tap, const TapScope& scope, std::string_view vm_id) {
   if (auto st = validate_tap_name(tap); !st)
     return st;
   auto sock = netlink::connect();
   if (!sock)
     return std::move(sock).error();
-  auto link = find_tap(sock->get(), std::string(tap));
+  auto link = find_tap(sock->get(), std::string(tap), scope, vm_id);
   if (!link)
     return std::move(link).error();
   return {};
 }
 
-Status delete_tap(std::string_view tap) {
-  return std::move(delete_taps({std::string(tap)}).front());
+Status delete_tap(std::string_view tap, const TapScope& scope) {
+  return std::move(delete_taps({std::string(tap)}, scope).front());
 }
 
-std::vector<Status> delete_taps(const std::vector<std::string>& taps) {
+std::vector<Status> delete_taps(const std::vector<std::string>& taps, const TapScope& scope) {
   std::vector<Status> results(taps.size());
   auto sock = netlink::connect();
   if (!sock) {
@@ -322,7 +333,7 @@ std::vector<Status> delete_taps(const std::vector<std::string>& taps) {
   // Each name checked as one delete would; the taps found are kept.
   std::vector<std::pair<std::size_t, netlink::Link>> found;
   for (std::size_t i = 0; i < taps.size(); ++i) {
-    auto link = find_tap(sock->get(), taps[i]);
+    auto link = find_tap(sock->get(), taps[i], scope);
     if (!link)
       results[i] = std::move(link).error();
     else
@@ -375,7 +386,7 @@ std::vector<Status> delete_taps(const std::vector<std::string>& taps) {
   return results;
 }
 
-Result<std::vector<TapInfo>> list_taps() {
+Result<std::vector<TapInfo>> list_taps(const TapScope& scope) {
   auto sock = netlink::connect();
   if (!sock)
     return std::move(sock).error();
@@ -398,6 +409,10 @@ Result<std::vector<TapInfo>> list_taps() {
       if (rtnl_link_i2name(raw, master, master_name, sizeof master_name))
         info.master = master_name;
     }
+    if (const char* alias = rtnl_link_get_ifalias(link))
+      info.alias = alias;
+    info.ours = !alias_vm(info.alias, scope, info.name).empty()
+                && (info.master.empty() || info.master == scope.bridge);
     taps.push_back(std::move(info));
   }
   return taps;

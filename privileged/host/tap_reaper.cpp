@@ -3,6 +3,7 @@
 #include "privileged/host/tap.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace banger::host {
 
@@ -25,19 +26,19 @@ bool TapReaper::pending_locked(const std::string& tap) const {
          || std::any_of(in_flight_.begin(), in_flight_.end(), named);
 }
 
-Status TapReaper::schedule(std::string_view tap_view, std::string tag) {
+Status TapReaper::schedule(std::string_view tap_view, const TapScope& scope, std::string tag) {
   std::string tap(tap_view);
   {
     std::lock_guard lock(mutex_);
     if (pending_locked(tap))
       return {};
   }
-  if (auto checked = check_tap(tap); !checked)
+  if (auto checked = check_tap(tap, scope); !checked)
     return checked;
   {
     std::lock_guard lock(mutex_);
     if (!pending_locked(tap))
-      queue_.push_back(Item{std::move(tap), std::move(tag)});
+      queue_.push_back(Item{std::move(tap), std::move(tag), scope});
   }
   changed_.notify_all();
   return {};
@@ -64,14 +65,23 @@ void TapReaper::run() {
     if (queue_.empty())
       return; // stopping, and nothing left to remove
     in_flight_.swap(queue_);
-    std::vector<std::string> names;
-    for (auto& item : in_flight_)
-      names.push_back(item.tap);
+    // Grouped by scope (one in the helper): one batch each.
+    std::stable_sort(in_flight_.begin(), in_flight_.end(), [](const Item& a, const Item& b) {
+      return std::tie(a.scope.installation, a.scope.bridge)
+             < std::tie(b.scope.installation, b.scope.bridge);
+    });
     lock.unlock();
-    auto results = delete_taps(names);
-    if (report_)
-      for (std::size_t i = 0; i < names.size(); ++i)
-        report_(names[i], in_flight_[i].tag, results[i], names.size());
+    for (std::size_t first = 0; first < in_flight_.size();) {
+      auto last = first;
+      std::vector<std::string> names;
+      while (last < in_flight_.size() && in_flight_[last].scope == in_flight_[first].scope)
+        names.push_back(in_flight_[last++].tap);
+      auto results = delete_taps(names, in_flight_[first].scope);
+      if (report_)
+        for (std::size_t i = 0; i < names.size(); ++i)
+          report_(names[i], in_flight_[first + i].tag, results[i], names.size());
+      first = last;
+    }
     lock.lock();
     in_flight_.clear();
     changed_.notify_all();

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "messages/result.hpp"
+#include "privileged/host/tap.hpp"
 
 #include <condition_variable>
 #include <functional>
@@ -37,10 +38,10 @@ public:
   TapReaper(const TapReaper&) = delete;
   TapReaper& operator=(const TapReaper&) = delete;
 
-  /// Checks `tap` as delete_tap() does (not_found, refused, invalid_argument
-  /// reach the caller) and queues its removal. A tap already queued or being
-  /// removed is success.
-  Status schedule(std::string_view tap, std::string tag = {});
+  /// Checks `tap` as delete_tap() does for `scope` (not_found, refused,
+  /// invalid_argument reach the caller) and queues its removal, which checks
+  /// it again. A tap already queued or being removed is success.
+  Status schedule(std::string_view tap, const TapScope& scope, std::string tag = {});
 
   /// Before `tap` is created again: a queued removal is cancelled (the
   /// device stays and may be reused); a removal in progress is waited for.
@@ -53,6 +54,7 @@ private:
   struct Item {
     std::string tap;
     std::string tag;
+    TapScope scope;
   };
   void run();
   bool pending_locked(const std::string& tap) const;

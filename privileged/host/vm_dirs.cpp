@@ -99,4 +99,21 @@ Result<BeneathPath> open_image_file(const HomeLayout& layout,
   return BeneathPath{std::move(*file), std::move(*canonical)};
 }
 
+Result<std::filesystem::path> check_vm_rootfs(const HomeLayout& layout,
+                                              std::string_view vm_id) {
+  auto dir = open_vm_state_dir(layout, vm_id, Create::no);
+  if (!dir)
+    return std::move(dir).error();
+  auto path = layout.vm_rootfs(vm_id);
+  struct stat st {};
+  if (::fstatat(dir->get(), "rootfs.img", &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT)
+      return not_found("the rootfs " + path.string() + " does not exist");
+    return system_error("fstatat", path.string(), errno);
+  }
+  if (!S_ISREG(st.st_mode))
+    return refused("the rootfs " + path.string() + " is not a regular file");
+  return path;
+}
+
 } // namespace banger::host

@@ -40,4 +40,10 @@ Result<UniqueFd> open_vms_parent(const HomeLayout& layout, std::string_view top,
 Result<BeneathPath> open_image_file(const HomeLayout& layout,
                                     std::string_view image, int flags);
 
+/// `<home>/state/vms/<vm_id>/rootfs.img`, checked as a VMM will be given it:
+/// the directories down to it are no symlinks and it is a regular file (not
+/// a symlink). not_found if it is missing. Returns its path.
+Result<std::filesystem::path> check_vm_rootfs(const HomeLayout& layout,
+                                              std::string_view vm_id);
+
 } // namespace banger::host

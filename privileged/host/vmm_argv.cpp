@@ -9,13 +9,35 @@ namespace {
 
 constexpr const char* jailed_api_socket = "/api.sock";
 
-Status validate_qemu_fields(const LaunchRequest& request) {
+Status validate_file_fields(const LaunchRequest& request) {
   if (auto st = validate_text("kernel", request.kernel, 1, max_path_length);
       !st)
     return st;
-  if (auto st = validate_text("initrd", request.initrd, 0, max_path_length);
-      !st)
-    return st;
+  return validate_text("initrd", request.initrd, 0, max_path_length);
+}
+
+/// Kernel, initrd and rootfs of every kind, checked where they are.
+Status fill_files(const LaunchRequest& request, const HomeLayout& layout,
+                  VmmSpec& spec) {
+  auto kernel = open_image_file(layout, request.kernel, O_PATH);
+  if (!kernel)
+    return std::move(kernel).error();
+  spec.kernel = kernel->path;
+  if (!request.initrd.empty()) {
+    auto initrd = open_image_file(layout, request.initrd, O_PATH);
+    if (!initrd)
+      return std::move(initrd).error();
+    spec.initrd = initrd->path;
+  }
+  auto rootfs = check_vm_rootfs(layout, request.vm_id);
+  if (!rootfs)
+    return std::move(rootfs).error();
+  spec.rootfs = *rootfs;
+  spec.vsock_socket = layout.vm_vsock(request.vm_id);
+  return {};
+}
+
+Status validate_qemu_fields(const LaunchRequest& request) {
   if (auto st = validate_tap_name_for(request.tap, request.vm_id); !st)
     return st;
   if (request.cpus < 1 || request.cpus > max_vcpus)
@@ -36,17 +58,6 @@ Status fill_qemu(const LaunchRequest& request, const HomeLayout& layout,
   auto mac = parse_mac(request.mac);
   if (!mac)
     return std::move(mac).error();
-  auto kernel = open_image_file(layout, request.kernel, O_PATH);
-  if (!kernel)
-    return std::move(kernel).error();
-  if (!request.initrd.empty()) {
-    auto initrd = open_image_file(layout, request.initrd, O_PATH);
-    if (!initrd)
-      return std::move(initrd).error();
-    spec.initrd = initrd->path;
-  }
-  spec.kernel = kernel->path;
-  spec.rootfs = layout.vm_rootfs(request.vm_id);
   spec.qmp_socket = layout.vm_qmp_socket(request.vm_id);
   spec.tap = request.tap;
   spec.mac = *mac;
@@ -121,6 +132,8 @@ Result<VmmSpec> validate_launch(const LaunchRequest& request,
                                 const VmmConfig& config) {
   if (auto st = validate_vm_id(request.vm_id); !st)
     return std::move(st).error();
+  if (auto st = validate_file_fields(request); !st)
+    return std::move(st).error();
   if (request.kind == VmmKind::qemu)
     if (auto st = validate_qemu_fields(request); !st)
       return std::move(st).error();
@@ -137,6 +150,9 @@ Result<VmmSpec> validate_launch(const LaunchRequest& request,
   spec.api_socket = layout.vm_api_socket(request.vm_id);
   spec.log_path = layout.vm_log(request.vm_id);
   spec.run_as = config.vmm_user;
+  // Every file any kind of VMM is given, before anything is launched.
+  if (auto st = fill_files(request, layout, spec); !st)
+    return std::move(st).error();
 
   switch (request.kind) {
   case VmmKind::firecracker:

@@ -52,8 +52,10 @@ struct VmmConfig {
 struct LaunchRequest {
   VmmKind kind = VmmKind::firecracker;
   std::string vm_id;
-  // qemu only: firecracker gets these through its API from the daemon.
-  /// Beneath <home>/images (relative to it or absolute).
+  /// Every kind: qemu gets them on its command line, firecracker through
+  /// its API from the daemon, which configures exactly the paths validated
+  /// here (VmmLaunched hands them back). Beneath <home>/images (relative to
+  /// it or absolute).
   std::string kernel;
   /// Optional, beneath <home>/images.
   std::string initrd;
@@ -90,10 +92,15 @@ struct VmmSpec {
   Ownership jail_user;
   std::filesystem::path chroot_base;
 
-  // qemu
+  // Every file the VMM is given, each checked by validate_launch: canonical
+  // paths of regular files beneath <home>/images, and the VM's own rootfs
+  // and vsock socket (under its state and run directories).
   std::filesystem::path kernel;
-  std::filesystem::path initrd;
+  std::filesystem::path initrd; ///< empty: none
   std::filesystem::path rootfs;
+  std::filesystem::path vsock_socket;
+
+  // qemu
   std::filesystem::path qmp_socket;
   std::string tap;
   MacAddress mac;
@@ -113,9 +120,20 @@ struct VmmSpec {
 // (<run>/jail/<exec name>/<id>/root); hard-linking the kernel and rootfs
 // into it is not done here, and no jailer binary was available to test with.
 
-/// Validates `request` against the layout and configuration. Kernel and
-/// initrd must be regular files beneath <home>/images (checked with
-/// openat2); they are recorded as canonical paths.
+/// Validates `request` against the layout and configuration, for every
+/// kind. Kernel and initrd must be regular files beneath <home>/images
+/// (openat2 with RESOLVE_BENEATH: no `..`, no symlink out, no magic link) and
+/// are recorded as canonical paths; the rootfs must be a regular file (no
+/// symlink) in the VM's state directory, reached without following symlinks.
+///
+/// What this guarantees: at the moment of the check, each path the VMM is
+/// given names a file inside banger's directories, whatever the request said.
+/// What it does not: the VMM opens these paths itself, later (firecracker
+/// only when the daemon configures it over the API). Whoever can write in
+/// <home>/images or the VM's directories in between can swap a component
+/// for a symlink (time of check to time of use). Those directories belong to
+/// the installation, not to API clients; running the VMM as vmm_user limits
+/// a swapped path to what that user could open anyway.
 Result<VmmSpec> validate_launch(const LaunchRequest& request,
                                 const HomeLayout& layout,
                                 const VmmConfig& config);

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <dirent.h>
 #include <fstream>
+#include <poll.h>
 #include <iterator>
 #include <unistd.h>
 
@@ -80,6 +81,14 @@ bool is_beneath(std::string_view path, std::string_view dir) {
          path[dir.size()] == '/';
 }
 
+/// Whether the process of `pidfd` has exited (a pidfd polls readable then,
+/// reaped or not).
+bool pidfd_exited(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  int n = ::poll(&p, 1, 0);
+  return n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
 bool has_id_flag(const std::vector<std::string>& args, std::string_view id) {
   for (std::size_t i = 0; i + 1 < args.size(); ++i)
     if (args[i] == "--id" && args[i + 1] == id)
@@ -91,6 +100,12 @@ bool has_id_flag(const std::vector<std::string>& args, std::string_view id) {
 
 void LaunchedVmms::add(VmmEntry entry) {
   std::lock_guard lock(mutex_);
+  // Each entry holds a descriptor: let go of those of VMMs that have exited
+  // (cheap: a poll each), so a helper that launches VMMs for months between
+  // inventories does not run out of descriptors.
+  std::erase_if(entries_, [](const auto& item) {
+    return item.second.pidfd && pidfd_exited(item.second.pidfd->get());
+  });
   auto pid = entry.identity.pid;
   entries_[pid] = std::move(entry);
 }
@@ -130,11 +145,40 @@ std::vector<VmmEntry> LaunchedVmms::list() const {
 
 void LaunchedVmms::replace_all(std::vector<VmmEntry> entries) {
   std::lock_guard lock(mutex_);
-  entries_.clear();
+  std::map<pid_t, VmmEntry> fresh;
   for (auto& entry : entries) {
     auto pid = entry.identity.pid;
-    entries_[pid] = std::move(entry);
+    auto known = entries_.find(pid);
+    if (known != entries_.end() && known->second == entry && known->second.pidfd)
+      entry.pidfd = known->second.pidfd;
+    fresh[pid] = std::move(entry);
   }
+  entries_.swap(fresh);
+}
+
+std::optional<Status> LaunchedVmms::signal_known(const ProcessIdentity& identity,
+                                                 std::string_view vm_id,
+                                                 int signo) const {
+  std::shared_ptr<const UniqueFd> pidfd;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(identity.pid);
+    if (it == entries_.end() || it->second.identity != identity ||
+        it->second.vm_id != vm_id || !it->second.pidfd)
+      return std::nullopt;
+    pidfd = it->second.pidfd;
+  }
+  // The pidfd, never the pid: after the VMM's exit the pid may already
+  // belong to a process that started in the same clock tick.
+  if (pidfd_exited(pidfd->get()))
+    return Status{not_found(pid_text(identity.pid) + " (the VMM of vm " +
+                            std::string(vm_id) + ") has exited")};
+  if (send_signal_through_pidfd(pidfd->get(), signo) != 0) {
+    if (errno == ESRCH)
+      return Status{not_found(pid_text(identity.pid) + " has exited")};
+    return Status{system_error("pidfd_send_signal", pid_text(identity.pid), errno)};
+  }
+  return Status{};
 }
 
 std::size_t LaunchedVmms::prune() {
@@ -143,7 +187,8 @@ std::size_t LaunchedVmms::prune() {
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto stat = read_process_stat(it->first);
     bool alive = stat && stat->identity == it->second.identity &&
-                 stat->state != 'Z' && stat->state != 'X';
+                 stat->state != 'Z' && stat->state != 'X' &&
+                 !(it->second.pidfd && pidfd_exited(it->second.pidfd->get()));
     if (alive) {
       ++it;
     } else {
@@ -259,9 +304,15 @@ Result<std::vector<VmmEntry>> rediscover(const VmmMatcher& matcher) {
     for (const auto& vm_id : candidates) {
       if (!validate_vm_id(vm_id))
         continue;
+      // The pidfd first: if the pid is recycled during the checks, the
+      // pidfd names the process that exited, not the newcomer.
+      auto pidfd = std::make_shared<UniqueFd>(open_pidfd(pid));
+      if (!*pidfd)
+        break;
       auto identity = read_identity(pid);
-      if (identity && verify_banger_vmm(*identity, vm_id, matcher)) {
-        found.push_back(VmmEntry{*identity, vm_id});
+      if (identity && verify_banger_vmm(*identity, vm_id, matcher) &&
+          !pidfd_exited(pidfd->get())) {
+        found.push_back(VmmEntry{*identity, vm_id, std::move(pidfd)});
         break;
       }
     }
@@ -285,6 +336,13 @@ Result<int> signal_vmm(const ProcessIdentity& target, std::string_view vm_id,
   if (target.start_time == 0)
     return invalid_argument(pid_text(*pid) + ": a start time is required");
 
+  // A VMM this helper launched (or adopted): its own pidfd decides.
+  if (auto known = launched.signal_known(target, vm_id, *signo)) {
+    if (!*known)
+      return std::move(*known).error();
+    return *signo;
+  }
+
   // The pidfd pins whichever process holds the pid now. If the identity
   // check below still sees the target's start time, that process is the
   // target; if the pid was recycled in between, the pidfd names the exited
@@ -303,9 +361,10 @@ Result<int> signal_vmm(const ProcessIdentity& target, std::string_view vm_id,
     return refused(pid_text(*pid) + " was recycled: it started at tick " +
                    std::to_string(now->start_time) + ", not " +
                    std::to_string(target.start_time));
-  if (!launched.contains(target, vm_id))
-    if (auto st = verify_banger_vmm(target, vm_id, matcher); !st)
-      return std::move(st).error();
+  // Not known with a pidfd: exe and command line as well as the start
+  // time, whatever the registry says.
+  if (auto st = verify_banger_vmm(target, vm_id, matcher); !st)
+    return std::move(st).error();
 
   if (send_signal_through_pidfd(pidfd.get(), *signo) != 0) {
     if (errno == ESRCH)

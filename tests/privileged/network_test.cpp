@@ -34,8 +34,13 @@ struct BridgeGuard {
 
 struct TapGuard {
   std::string name;
-  ~TapGuard() { (void)delete_tap(name); }
+  ~TapGuard() { host_test::remove_tap_device(name); }
 };
+
+/// The taps of the test installation on `bridge`.
+TapScope scope(const std::string& bridge) {
+  return TapScope{bridge, host_test::test_installation};
+}
 
 struct NatGuard {
   std::string bridge;
@@ -50,7 +55,7 @@ struct TestTaps {
       std::string vm = host_test::random_vm_id();
       names.push_back(tap_name(vm));
       guards.push_back(TapGuard{names.back()});
-      REQUIRE(create_tap(vm, names.back(), bridge, Ownership{0, 0}));
+      REQUIRE(create_tap(vm, names.back(), scope(bridge), Ownership{0, 0}));
     }
   }
   std::vector<std::string> names;
@@ -155,7 +160,7 @@ TEST_CASE("a tap is created on the bridge, owned by the VMM user, and up") {
   TapGuard guard{tap};
   Ownership vmm_user{65534, 65534};
 
-  REQUIRE(create_tap(vm, tap, bridge.name, vmm_user));
+  REQUIRE(create_tap(vm, tap, scope(bridge.name), vmm_user));
   CHECK(host_test::link_exists(tap));
   CHECK(master_of(tap) == bridge.name);
   CHECK(is_up(tap));
@@ -165,30 +170,31 @@ TEST_CASE("a tap is created on the bridge, owned by the VMM user, and up") {
   CHECK(can_attach_as(tap, 65534));
   CHECK_FALSE(can_attach_as(tap, 65533));
 
-  auto taps = list_taps();
+  auto taps = list_taps(scope(bridge.name));
   REQUIRE(taps);
   auto it = std::find_if(taps->begin(), taps->end(),
                          [&](const TapInfo& info) { return info.name == tap; });
   REQUIRE(it != taps->end());
   CHECK(it->master == bridge.name);
   CHECK(it->up);
+  CHECK(it->alias == tap_alias(host_test::test_installation, vm));
+  CHECK(it->ours);
   CHECK(it->ifindex == static_cast<int>(::if_nametoindex(tap.c_str())));
 
   SUBCASE("creating it again is success") {
-    CHECK(create_tap(vm, tap, bridge.name, vmm_user));
+    CHECK(create_tap(vm, tap, scope(bridge.name), vmm_user));
     CHECK(master_of(tap) == bridge.name);
   }
-  SUBCASE("an existing tap is completed onto the requested bridge") {
+  SUBCASE("an existing tap is not taken over from its bridge") {
     TestBridge second;
     REQUIRE(ensure_bridge(second.name, second.subnet));
-    REQUIRE(create_tap(vm, tap, second.name, vmm_user));
-    CHECK(master_of(tap) == second.name);
-    CHECK(is_up(tap));
+    CHECK(code_of(create_tap(vm, tap, scope(second.name), vmm_user)) == Errc::helper_refused);
+    CHECK(master_of(tap) == bridge.name);
   }
   SUBCASE("deleting it removes it; deleting again is not_found") {
-    REQUIRE(delete_tap(tap));
+    REQUIRE(delete_tap(tap, scope(bridge.name)));
     CHECK_FALSE(host_test::link_exists(tap));
-    auto again = delete_tap(tap);
+    auto again = delete_tap(tap, scope(bridge.name));
     REQUIRE_FALSE(again);
     CHECK(again.error().code == Errc::not_found);
   }
@@ -201,14 +207,14 @@ TEST_CASE("a tap held open by a VMM can still be deleted") {
   std::string vm = host_test::random_vm_id();
   std::string tap = tap_name(vm);
   TapGuard guard{tap};
-  REQUIRE(create_tap(vm, tap, bridge.name, Ownership{0, 0}));
+  REQUIRE(create_tap(vm, tap, scope(bridge.name), Ownership{0, 0}));
   int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   REQUIRE(fd >= 0);
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, tap.c_str(), IFNAMSIZ - 1);
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
   REQUIRE(::ioctl(fd, TUNSETIFF, &ifr) == 0);
-  CHECK(delete_tap(tap));
+  CHECK(delete_tap(tap, scope(bridge.name)));
   CHECK_FALSE(host_test::link_exists(tap));
   ::close(fd);
 }
@@ -229,7 +235,7 @@ TEST_CASE("delete_taps removes a batch at once and answers for each name") {
   batch.insert(batch.begin() + 2, missing);
   batch.push_back(impostor);
   batch.push_back("eth0");
-  auto results = delete_taps(batch);
+  auto results = delete_taps(batch, scope(bridge.name));
   REQUIRE(results.size() == batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     CAPTURE(batch[i]);
@@ -270,7 +276,7 @@ TEST_CASE("the tap reaper removes scheduled taps and answers bad names at once")
   std::vector<Status> results(n);
   std::vector<std::thread> threads;
   for (int i = 0; i < n; ++i)
-    threads.emplace_back([&, i] { results[i] = reaper.schedule(taps[i], "op-" + std::to_string(i)); });
+    threads.emplace_back([&, i] { results[i] = reaper.schedule(taps[i], scope(bridge.name), "op-" + std::to_string(i)); });
   for (auto& t : threads)
     t.join();
   for (auto& r : results)
@@ -284,13 +290,13 @@ TEST_CASE("the tap reaper removes scheduled taps and answers bad names at once")
   }
 
   SUBCASE("a missing tap, a non-tap and a foreign name are refused to the caller") {
-    CHECK(code_of(reaper.schedule(taps[0])) == Errc::not_found);
-    CHECK(code_of(reaper.schedule("eth0")) == Errc::invalid_argument);
-    CHECK(code_of(reaper.schedule(bridge.name)) == Errc::invalid_argument);
+    CHECK(code_of(reaper.schedule(taps[0], scope(bridge.name))) == Errc::not_found);
+    CHECK(code_of(reaper.schedule("eth0", scope(bridge.name))) == Errc::invalid_argument);
+    CHECK(code_of(reaper.schedule(bridge.name, scope(bridge.name))) == Errc::invalid_argument);
     std::string impostor = tap_name(host_test::random_vm_id());
     BridgeGuard impostor_guard{impostor};
     REQUIRE(ensure_bridge(impostor, *parse_ipv4_subnet("198.18.78.0/24")));
-    CHECK(code_of(reaper.schedule(impostor)) == Errc::helper_refused);
+    CHECK(code_of(reaper.schedule(impostor, scope(bridge.name))) == Errc::helper_refused);
     reaper.drain();
     CHECK(host_test::link_exists(impostor));
   }
@@ -308,10 +314,10 @@ TEST_CASE("a tap claimed again right after its removal was scheduled stays") {
     std::string vm = host_test::random_vm_id();
     std::string tap = tap_name(vm);
     TapGuard guard{tap};
-    REQUIRE(create_tap(vm, tap, bridge.name, Ownership{0, 0}));
-    REQUIRE(reaper.schedule(tap));
+    REQUIRE(create_tap(vm, tap, scope(bridge.name), Ownership{0, 0}));
+    REQUIRE(reaper.schedule(tap, scope(bridge.name)));
     reaper.claim(tap);
-    REQUIRE(create_tap(vm, tap, bridge.name, Ownership{0, 0}));
+    REQUIRE(create_tap(vm, tap, scope(bridge.name), Ownership{0, 0}));
     reaper.drain();
     CHECK(host_test::link_exists(tap));
     CHECK(master_of(tap) == bridge.name);
@@ -327,7 +333,7 @@ TEST_CASE("a tap reaper that goes away removes what it accepted first") {
   {
     TapReaper reaper;
     for (auto& tap : made.names)
-      REQUIRE(reaper.schedule(tap));
+      REQUIRE(reaper.schedule(tap, scope(bridge.name)));
   }
   for (auto& tap : made.names)
     CHECK_FALSE(host_test::link_exists(tap));

@@ -51,6 +51,9 @@ struct Fixture {
 
   Result<LaunchedVmm> launch(LaunchRequest request) {
     request.vm_id = vm;
+    auto kernel = host_test::write_vm_files(home.layout(), vm);
+    if (request.kernel.empty())
+      request.kernel = kernel;
     auto spec = validate_launch(request, home.layout(), config);
     REQUIRE(spec);
     auto vmm = launch_vmm(*spec, home.layout());
@@ -129,8 +132,12 @@ TEST_CASE("a launched VMM is recognised, rediscovered and signalled") {
 
   auto found = rediscover(f.matcher());
   REQUIRE(found);
-  CHECK(std::count(found->begin(), found->end(), VmmEntry{identity, f.vm}) ==
+  CHECK(std::count(found->begin(), found->end(), VmmEntry{identity, f.vm, nullptr}) ==
         1);
+  // Adopted with a pidfd of its own, opened before it was verified.
+  for (const auto& entry : *found)
+    if (entry.identity == identity)
+      CHECK((entry.pidfd && entry.pidfd->valid()));
   LaunchedVmms launched;
   launched.replace_all(*found);
   CHECK(launched.contains(identity, f.vm));
@@ -268,12 +275,13 @@ TEST_CASE("the installed qemu accepts the argv banger builds") {
   struct Cleanup {
     std::string bridge, tap;
     ~Cleanup() {
-      (void)delete_tap(tap);
+      host_test::remove_tap_device(tap);
       (void)delete_bridge(bridge);
     }
   } cleanup{bridge, tap_name(f.vm)};
   REQUIRE(ensure_bridge(bridge, *parse_ipv4_subnet("198.19.250.0/24")));
-  REQUIRE(create_tap(f.vm, tap_name(f.vm), bridge, host_test::self_owner()));
+  REQUIRE(create_tap(f.vm, tap_name(f.vm), TapScope{bridge, host_test::test_installation},
+                     host_test::self_owner()));
 
   LaunchRequest request;
   request.kind = VmmKind::qemu;

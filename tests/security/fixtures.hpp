@@ -11,15 +11,18 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <signal.h>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,6 +66,36 @@ inline std::string random_hex(std::size_t digits) {
 
 inline std::string random_vm_id() {
   return random_hex(16);
+}
+
+/// The installation id test taps are marked with (host::TapScope).
+inline constexpr const char* test_installation = "7e57000000000001";
+
+/// Makes persistent tap `name` the way anyone with CAP_NET_ADMIN can: no
+/// alias, no bridge. Returns whether it worked.
+inline bool make_tap_device(const std::string& name) {
+  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  bool ok = ::ioctl(fd, TUNSETIFF, &ifr) == 0 && ::ioctl(fd, TUNSETPERSIST, 1UL) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// Removes persistent tap `name` whoever made it (test clean-up only).
+inline void remove_tap_device(const std::string& name) {
+  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (::ioctl(fd, TUNSETIFF, &ifr) == 0)
+    ::ioctl(fd, TUNSETPERSIST, 0UL);
+  ::close(fd);
 }
 
 /// Polls `condition` every few milliseconds until it holds or `timeout`
@@ -125,6 +158,20 @@ inline void write_file(const std::filesystem::path& path,
                        const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
+}
+
+/// The files validate_launch checks for every VMM of `vm_id`, unless they
+/// exist already: a kernel images/vmlinux and the VM's rootfs.img. Returns
+/// the kernel as a launch request names it.
+inline std::string write_vm_files(const HomeLayout& layout,
+                                  const std::string& vm_id) {
+  auto kernel = layout.images_dir() / "vmlinux";
+  if (!std::filesystem::exists(kernel))
+    write_file(kernel, "kernel");
+  std::filesystem::create_directories(layout.vm_dir(vm_id));
+  if (!std::filesystem::exists(layout.vm_rootfs(vm_id)))
+    write_file(layout.vm_rootfs(vm_id), std::string(4096, '\0'));
+  return "vmlinux";
 }
 
 inline std::string read_file(const std::filesystem::path& path) {

@@ -30,6 +30,11 @@ Ipv4Subnet test_subnet() {
 
 const Ownership root_owner{0, 0};
 
+/// The taps of the test installation on `bridge`.
+TapScope scope(const std::string& bridge) {
+  return TapScope{bridge, host_test::test_installation};
+}
+
 } // namespace
 
 TEST_CASE("hostile tap names are malformed and create nothing") {
@@ -38,9 +43,9 @@ TEST_CASE("hostile tap names are malformed and create nothing") {
        {"tap-fc-1234567;rm"s, "tap-fc-1234\0abc"s, "eth0"s, "lo"s,
         "tap-fc-../../x"s, std::string(300, 'a'), ""s}) {
     bool existed = host_test::link_exists(bad.c_str());
-    CHECK(code_of(create_tap(vm, bad, "banger0", root_owner)) ==
+    CHECK(code_of(create_tap(vm, bad, scope("banger0"), root_owner)) ==
           Errc::invalid_argument);
-    CHECK(code_of(delete_tap(bad)) == Errc::invalid_argument);
+    CHECK(code_of(delete_tap(bad, scope("banger0"))) == Errc::invalid_argument);
     CHECK(host_test::link_exists(bad.c_str()) == existed);
   }
 }
@@ -49,7 +54,7 @@ TEST_CASE("a tap of another vm is refused and not created") {
   std::string vm = host_test::random_vm_id();
   std::string other = "tap-fc-" + host_test::random_hex(8);
   REQUIRE(other != tap_name(vm));
-  CHECK(code_of(create_tap(vm, other, "banger0", root_owner)) ==
+  CHECK(code_of(create_tap(vm, other, scope("banger0"), root_owner)) ==
         Errc::helper_refused);
   CHECK_FALSE(host_test::link_exists(other));
 }
@@ -85,8 +90,8 @@ TEST_CASE(
   BridgeGuard bridge_guard{bridge};
   REQUIRE(ensure_bridge(bridge, test_subnet()));
 
-  CHECK(code_of(delete_tap(impostor)) == Errc::helper_refused);
-  CHECK(code_of(create_tap(vm, impostor, bridge, root_owner)) ==
+  CHECK(code_of(delete_tap(impostor, scope(bridge))) == Errc::helper_refused);
+  CHECK(code_of(create_tap(vm, impostor, scope(bridge), root_owner)) ==
         Errc::helper_refused);
   CHECK(host_test::link_exists(impostor));
 }
@@ -94,11 +99,11 @@ TEST_CASE(
 TEST_CASE("a tap is not enslaved to something that is not a bridge") {
   BANGER_REQUIRE_ROOT();
   std::string vm = host_test::random_vm_id();
-  CHECK(code_of(create_tap(vm, tap_name(vm), "lo", root_owner)) ==
+  CHECK(code_of(create_tap(vm, tap_name(vm), scope("lo"), root_owner)) ==
         Errc::helper_refused);
   CHECK_FALSE(host_test::link_exists(tap_name(vm)));
   std::string missing = "bgt" + host_test::random_hex(8);
-  CHECK(code_of(create_tap(vm, tap_name(vm), missing, root_owner)) ==
+  CHECK(code_of(create_tap(vm, tap_name(vm), scope(missing), root_owner)) ==
         Errc::not_found);
   CHECK_FALSE(host_test::link_exists(tap_name(vm)));
 }
@@ -110,11 +115,11 @@ TEST_CASE("an existing tap with another owner is a conflict, left as it was") {
   REQUIRE(ensure_bridge(bridge, test_subnet()));
   std::string vm = host_test::random_vm_id();
   std::string tap = tap_name(vm);
-  REQUIRE(create_tap(vm, tap, bridge, Ownership{65534, 65534}));
+  REQUIRE(create_tap(vm, tap, scope(bridge), Ownership{65534, 65534}));
   struct TapGuard {
     std::string name;
-    ~TapGuard() { (void)delete_tap(name); }
+    ~TapGuard() { host_test::remove_tap_device(name); }
   } tap_guard{tap};
-  CHECK(code_of(create_tap(vm, tap, bridge, root_owner)) == Errc::conflict);
+  CHECK(code_of(create_tap(vm, tap, scope(bridge), root_owner)) == Errc::conflict);
   CHECK(host_test::read_file("/sys/class/net/" + tap + "/owner") == "65534\n");
 }

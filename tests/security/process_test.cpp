@@ -47,26 +47,30 @@ struct Fixture {
 
   void launch() {
     REQUIRE(create_run_dir(home.layout(), vm, host_test::self_owner()));
-    LaunchRequest request;
-    request.vm_id = vm;
-    auto spec = validate_launch(request, home.layout(), config);
+    auto spec = validate_launch(firecracker_request(), home.layout(), config);
     REQUIRE(spec);
     auto vmm = launch_vmm(*spec, home.layout());
     REQUIRE(vmm);
     guard.reset(vmm->identity.pid);
     identity = vmm->identity;
-    launched.add(VmmEntry{identity, vm});
+    launched.add(VmmEntry{identity, vm, std::make_shared<UniqueFd>(std::move(vmm->pidfd))});
     REQUIRE(host_test::wait_until([&] {
       return host_test::read_file(home.layout().vm_log(vm))
                  .find("fake-vmm: ready") != std::string::npos;
     }));
   }
 
-  LaunchRequest qemu_request() const {
+  /// A firecracker launch of `vm` whose kernel and rootfs exist.
+  LaunchRequest firecracker_request() const {
     LaunchRequest request;
-    request.kind = VmmKind::qemu;
     request.vm_id = vm;
-    request.kernel = "vmlinux";
+    request.kernel = host_test::write_vm_files(home.layout(), vm);
+    return request;
+  }
+
+  LaunchRequest qemu_request() const {
+    LaunchRequest request = firecracker_request();
+    request.kind = VmmKind::qemu;
     request.tap = tap_name(vm);
     request.mac = "02:fc:00:00:00:02";
     request.boot_args = "console=ttyS0";
@@ -269,8 +273,7 @@ TEST_CASE("hostile launch fields are rejected") {
 
 TEST_CASE("the VMM binary comes only from the helper's configuration") {
   Fixture f;
-  LaunchRequest request;
-  request.vm_id = f.vm;
+  auto request = f.firecracker_request();
   auto spec = validate_launch(request, f.home.layout(), f.config);
   REQUIRE(spec);
   CHECK(spec->binary == fs::path(BANGER_FAKE_VMM));
@@ -296,8 +299,7 @@ TEST_CASE("a launch into a run dir planted as a symlink is refused") {
   fs::create_directories(f.home.outside() / "run");
   fs::create_directory_symlink(f.home.outside() / "run",
                                f.home.layout().vm_run_dir(f.vm));
-  LaunchRequest request;
-  request.vm_id = f.vm;
+  auto request = f.firecracker_request();
   auto spec = validate_launch(request, f.home.layout(), f.config);
   REQUIRE(spec);
   CHECK(code_of(launch_vmm(*spec, f.home.layout())) == Errc::helper_refused);
@@ -310,8 +312,7 @@ TEST_CASE("a vmm.log planted as a symlink is not written through") {
   fs::create_directories(f.home.layout().vm_dir(f.vm));
   host_test::write_file(f.home.outside() / "victim", "victim");
   fs::create_symlink(f.home.outside() / "victim", f.home.layout().vm_log(f.vm));
-  LaunchRequest request;
-  request.vm_id = f.vm;
+  auto request = f.firecracker_request();
   auto spec = validate_launch(request, f.home.layout(), f.config);
   REQUIRE(spec);
   CHECK(code_of(launch_vmm(*spec, f.home.layout())) == Errc::helper_refused);

@@ -95,6 +95,10 @@ struct Env {
   std::atomic<std::uint32_t> next_address{0};
   /// As in banger-helper: taps are removed off the stop's path, in batches.
   host::TapReaper taps;
+  /// The floor's own taps (marked for its scratch home, as the helper does).
+  host::TapScope tap_scope() const {
+    return host::TapScope{settings.network_bridge, host::installation_id(layout.home())};
+  }
 };
 
 Result<HttpResponse> http(Reactor& reactor, const HttpCall& call) {
@@ -181,10 +185,11 @@ Status start(Env& env, FloorVm& vm) {
   FLOOR_TRY(host::ensure_bridge(env.settings.network_bridge, env.host_subnet));
   rt.tap = tap_name(rec.id);
   env.taps.claim(rt.tap);
-  FLOOR_TRY(host::create_tap(rec.id, rt.tap, env.settings.network_bridge, host::Ownership{0, 0}));
+  FLOOR_TRY(host::create_tap(rec.id, rt.tap, env.tap_scope(), host::Ownership{0, 0}));
   host::LaunchRequest launch;
   launch.kind = host::VmmKind::firecracker;
   launch.vm_id = rec.id;
+  launch.kernel = env.image.kernel_path;
   launch.cpus = rec.cpus;
   launch.memory_mib = rec.memory_mib;
   auto spec = host::validate_launch(launch, env.layout, env.vmm);
@@ -205,16 +210,17 @@ Status start(Env& env, FloorVm& vm) {
     return std::move(token).error();
   FLOOR_TRY(wait_socket(env.reactor, rt.api_socket));
   firecracker::BootConfig boot;
-  boot.kernel_path = env.image.kernel_path;
+  boot.kernel_path = spec->kernel.string(); // as validate_launch checked them
+  boot.initrd_path = spec->initrd.string();
   boot.boot_args = firecracker::kernel_command_line(
     rt.guest_ip, format_ipv4(env.subnet.gateway()), format_netmask(env.subnet.prefix), "");
-  boot.rootfs_path = rt.rootfs_path;
+  boot.rootfs_path = spec->rootfs.string();
   boot.tap = rt.tap;
   boot.mac = rt.mac;
   boot.cpus = rec.cpus;
   boot.memory_mib = rec.memory_mib;
   boot.vsock_cid = rt.vsock_cid;
-  boot.vsock_path = env.layout.vm_vsock(rec.id).string();
+  boot.vsock_path = spec->vsock_socket.string();
   for (const auto& call : firecracker::configure_calls(rt.api_socket, boot))
     FLOOR_TRY(api(env.reactor, call));
   FLOOR_TRY(api(env.reactor, firecracker::instance_start(rt.api_socket)));
@@ -229,7 +235,7 @@ Status start(Env& env, FloorVm& vm) {
 
 /// What the daemon's clean-up does after a stop: tap and runtime directory.
 void cleanup_runtime(Env& env, FloorVm& vm) {
-  (void)env.taps.schedule(tap_name(vm.rec.id));
+  (void)env.taps.schedule(tap_name(vm.rec.id), env.tap_scope());
   (void)host::remove_run_dir(env.layout, vm.rec.id);
   vm.rec.runtime.tap.clear();
   vm.rec.runtime.pid = 0;

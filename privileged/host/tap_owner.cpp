@@ -1,0 +1,61 @@
+#include "privileged/host/tap_owner.hpp"
+
+#include "messages/home_layout.hpp"
+#include "privileged/host/errors.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace banger::host {
+
+std::string installation_id(const std::filesystem::path& home) {
+  std::error_code ec;
+  auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(home, ec), ec);
+  std::string text = (ec ? home.lexically_normal() : path).string();
+  // FNV-1a, 64 bits: stable across builds and restarts (std::hash is not
+  // guaranteed to be), and only ever compared for equality.
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
+  return buf;
+}
+
+std::string tap_alias(std::string_view installation, std::string_view vm_id) {
+  return "banger:" + std::string(installation) + ":" + std::string(vm_id);
+}
+
+std::string alias_vm(std::string_view alias, const TapScope& scope, std::string_view tap) {
+  std::string prefix = "banger:" + scope.installation + ":";
+  if (scope.installation.empty() || alias.substr(0, prefix.size()) != prefix)
+    return {};
+  auto vm_id = alias.substr(prefix.size());
+  if (!validate_vm_id(vm_id) || tap_name(vm_id) != tap)
+    return {};
+  return std::string(vm_id);
+}
+
+Status check_ours(nl_sock* sock, rtnl_link* link, const std::string& tap, const TapScope& scope,
+                  std::string_view vm_id) {
+  const char* raw = rtnl_link_get_ifalias(link);
+  std::string alias = raw ? raw : "";
+  auto owner = alias_vm(alias, scope, tap);
+  if (owner.empty())
+    return refused("tap " + tap + " was not made by this banger installation (alias "
+                   + (alias.empty() ? std::string("none") : printable(alias)) + ")");
+  if (!vm_id.empty() && owner != vm_id)
+    return refused("tap " + tap + " belongs to vm " + owner + ", not " + std::string(vm_id));
+  if (int master = rtnl_link_get_master(link); master > 0) {
+    auto bridge = netlink::get_link(sock, scope.bridge);
+    if (!bridge)
+      return std::move(bridge).error();
+    if (!*bridge || rtnl_link_get_ifindex(bridge->get()) != master)
+      return refused("tap " + tap + " is on another bridge than " + scope.bridge);
+  }
+  return {};
+}
+
+} // namespace banger::host

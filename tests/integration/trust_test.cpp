@@ -1,0 +1,280 @@
+// The helper's trust boundary with a real banger-helper (fc-stub as the
+// VMM): requests sent to it directly, as a compromised daemon could, and
+// images registered through bangerd as any client can.
+#include "tests/integration/helpers.hpp"
+
+#include "messages/config.hpp"
+#include "messages/excerpt.hpp"
+#include "messages/op_id.hpp"
+#include "messages/remote_call.hpp"
+#include "messages/tls.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+
+using namespace banger;
+using namespace banger::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// banger-helper over mutual TLS with the daemon's certificate and the
+/// helper credential: everything a compromised bangerd could send.
+struct HelperClient {
+  Config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  helper_actor helper;
+  std::string credential;
+
+  explicit HelperClient(const Host& host) {
+    REQUIRE(cfg.read(host.home(), {}));
+    REQUIRE(enable_tls(cfg, HomeLayout{host.home()}, TlsRole::daemon));
+    std::ifstream(host.path("state/helper.token")) >> credential;
+    auto port = cfg.settings.helper_port;
+    sys = std::make_unique<caf::actor_system>(cfg);
+    REQUIRE(eventually(
+      [&] {
+        auto handle = caf::openssl::remote_actor<helper_actor>(*sys, "127.0.0.1", port);
+        if (handle)
+          helper = *handle;
+        return static_cast<bool>(handle);
+      },
+      20s, 20ms));
+  }
+
+  template <class Reply, class Request>
+  Result<Reply> ask(Request request) {
+    if (request.env.op_id.empty())
+      request.env.op_id = mint_op_id();
+    request.env.credential = credential;
+    auto reply = remote_call<Reply>(*sys, helper, request, 10s);
+    if (!reply)
+      return describe_error(reply.error());
+    return std::move(*reply);
+  }
+};
+
+template <class T>
+Errc code_of(const Result<T>& r) {
+  return r ? Errc::none : r.error().code;
+}
+
+/// A persistent tap made without banger, as any root process can.
+struct ForeignTap {
+  std::string name;
+  explicit ForeignTap(std::string n) : name(std::move(n)) {
+    REQUIRE(tun(true));
+  }
+  ~ForeignTap() { tun(false); }
+  bool tun(bool persist) {
+    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      return false;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    bool ok = ::ioctl(fd, TUNSETIFF, &ifr) == 0
+              && ::ioctl(fd, TUNSETPERSIST, persist ? 1UL : 0UL) == 0;
+    ::close(fd);
+    return ok;
+  }
+};
+
+bool link_exists(const std::string& name) {
+  return ::if_nametoindex(name.c_str()) != 0;
+}
+
+std::string master_of(const std::string& device) {
+  std::error_code ec;
+  auto target = fs::read_symlink("/sys/class/net/" + device + "/master", ec);
+  return ec ? "" : target.filename().string();
+}
+
+/// The message of an image add refusal with the offending (quoted) path cut
+/// out.
+std::string without(std::string message, const std::string& path) {
+  auto quoted = excerpt(path);
+  if (auto at = message.rfind(quoted); at != std::string::npos)
+    message.erase(at, quoted.size());
+  if (auto op = message.rfind(" (op-"); op != std::string::npos)
+    message.erase(op);
+  return message;
+}
+
+} // namespace
+
+TEST_CASE("banger-helper answers a request of another protocol version with bad_version") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  HelperClient helper(env.host);
+  CHECK(helper.ask<HelperInfo>(HelperInfoRequest{}));
+  for (auto version : {protocol_version + 1, protocol_version - 1, 0u}) {
+    CAPTURE(version);
+    HelperInfoRequest info;
+    info.env.version = version;
+    CHECK(code_of(helper.ask<HelperInfo>(info)) == Errc::bad_version);
+    RuntimeRemoveRequest remove;
+    remove.env.version = version;
+    remove.vm_id = "0123456789abcdef";
+    CHECK(code_of(helper.ask<Ack>(remove)) == Errc::bad_version);
+  }
+}
+
+TEST_CASE("image add refuses files outside <home>/images and says the same for all of them") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto rootfs = host.path("images/tiny/rootfs.ext4");
+  auto ask = [&](const std::string& kernel, const std::string& initrd = "") {
+    ImageAddRequest request;
+    request.name = "evil";
+    request.kernel_path = kernel;
+    request.initrd_path = initrd;
+    request.rootfs_path = rootfs;
+    return host.ask<Image>(request);
+  };
+  fs::create_symlink("/etc/shadow", host.path("images/shadow-link"));
+  std::vector<std::string> refused = {
+    "/etc/shadow",                           // root-only, exists
+    "/etc/no-such-file-" + mint_op_id(),     // does not exist
+    host.path("images/no-such-kernel"),      // beneath images, missing
+    host.path("images/../state/banger.db"),  // escapes by ..
+    host.path("images/shadow-link"),         // escapes by a symlink
+    host.path("images"),                     // not a regular file
+  };
+  std::string first;
+  for (const auto& path : refused) {
+    CAPTURE(path);
+    for (bool as_initrd : {false, true}) {
+      auto image = as_initrd ? ask(host.path("images/tiny/vmlinux"), path) : ask(path);
+      REQUIRE_FALSE(image.ok());
+      CHECK(image.error().code == Errc::invalid_argument);
+      // Nothing in the answer tells an existing root-only file from a
+      // missing one.
+      auto shape = without(image.error().message, path);
+      if (first.empty())
+        first = shape;
+      CHECK(shape == first);
+    }
+  }
+  ImageListRequest list;
+  auto images = host.ask<ImageList>(list);
+  REQUIRE(images.ok());
+  CHECK(images->images.size() == 1); // only tiny
+}
+
+TEST_CASE("a VMM launch with a kernel outside images/ is refused before anything is spawned") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  // A VM whose rootfs exists: only the kernel and initrd are wrong.
+  auto vm = create_vm(host, "victim", false);
+  REQUIRE(vm.ok());
+  HelperClient helper(host);
+  struct Case {
+    std::string kernel, initrd;
+  };
+  auto good = host.path("images/tiny/vmlinux");
+  fs::create_symlink("/etc/shadow", host.path("images/tiny/escape"));
+  for (const auto& c : std::vector<Case>{{"/etc/shadow", ""},
+                                         {good, "/etc/shadow"},
+                                         {"../state/helper.token", ""},
+                                         {host.path("images/tiny/escape"), ""},
+                                         {"tiny/escape", good}}) {
+    CAPTURE(c.kernel);
+    CAPTURE(c.initrd);
+    VmmLaunchRequest launch;
+    launch.vm_id = vm->id;
+    launch.cpus = 1;
+    launch.memory_mib = 128;
+    launch.kernel_path = c.kernel;
+    launch.initrd_path = c.initrd;
+    auto launched = helper.ask<VmmLaunched>(launch);
+    CHECK(code_of(launched) == Errc::helper_refused);
+    CHECK(host.vmm_pids().empty());
+    CHECK_FALSE(fs::exists(host.path("run/vms/" + vm->id)));
+    CHECK_FALSE(link_exists(tap_name(vm->id)));
+  }
+  VmmLaunchRequest launch;
+  launch.vm_id = vm->id;
+  launch.kernel_path = "";
+  CHECK(code_of(helper.ask<VmmLaunched>(launch)) == Errc::invalid_argument);
+  CHECK(host.vmm_pids().empty());
+
+  // And the validated paths are what a launch hands back for the daemon
+  // to configure Firecracker with.
+  launch.kernel_path = good;
+  auto launched = helper.ask<VmmLaunched>(launch);
+  REQUIRE_MESSAGE(launched.ok(), (launched.ok() ? "" : launched.error().message));
+  CHECK(launched->kernel_path == fs::canonical(good).string());
+  CHECK(launched->rootfs_path == host.path("state/vms/" + vm->id + "/rootfs.img"));
+  CHECK(launched->vsock_path == host.path("run/vms/" + vm->id + "/vsock.sock"));
+  VmmSignalRequest kill;
+  kill.vm_id = vm->id;
+  kill.pid = launched->pid;
+  kill.start_time = launched->start_time;
+  kill.signal = "KILL";
+  CHECK(helper.ask<Ack>(kill));
+  CHECK(eventually([&] { return host.vmm_pids().empty(); }));
+  CHECK(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, vm->id}));
+}
+
+TEST_CASE("a tap the helper did not make is neither deleted, taken over nor reported") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto vm = create_vm(host, "squatted", false);
+  REQUIRE(vm.ok());
+  HelperClient helper(host);
+  REQUIRE(helper.ask<Ack>(BridgeEnsureRequest{}));
+  // Same name pattern, no alias; once loose, once on this home's bridge.
+  for (bool on_bridge : {false, true}) {
+    CAPTURE(on_bridge);
+    ForeignTap stranger(tap_name(vm->id));
+    if (on_bridge)
+      REQUIRE(std::system(("ip link set " + stranger.name + " master " + host.bridge()).c_str())
+              == 0);
+    auto master = master_of(stranger.name);
+
+    CHECK(code_of(helper.ask<Ack>(TapDeleteRequest{Envelope{}, "", stranger.name}))
+          == Errc::helper_refused);
+    CHECK(code_of(helper.ask<Ack>(TapDeleteRequest{Envelope{}, vm->id, stranger.name}))
+          == Errc::helper_refused);
+    CHECK(code_of(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, vm->id}))
+          == Errc::helper_refused);
+    // A made-up VM id whose tap name is the stranger's.
+    std::string made_up = vm->id.substr(0, 8) + "00000000";
+    if (made_up == vm->id)
+      made_up = vm->id.substr(0, 8) + "11111111";
+    CHECK(code_of(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, made_up}))
+          == Errc::helper_refused);
+    VmmLaunchRequest launch;
+    launch.vm_id = vm->id;
+    launch.kernel_path = host.path("images/tiny/vmlinux");
+    CHECK(code_of(helper.ask<VmmLaunched>(launch)) == Errc::helper_refused);
+    CHECK(host.vmm_pids().empty());
+
+    auto inventory = helper.ask<HelperInventory>(HelperInventoryRequest{});
+    REQUIRE(inventory.ok());
+    CHECK(std::count(inventory->taps.begin(), inventory->taps.end(), stranger.name) == 0);
+    CHECK(link_exists(stranger.name));
+    CHECK(master_of(stranger.name) == master);
+  }
+  // Without the stranger the VM starts, and its own tap is the helper's.
+  auto started = act(host, "squatted", VmAction::start);
+  REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().message));
+  auto inventory = helper.ask<HelperInventory>(HelperInventoryRequest{});
+  REQUIRE(inventory.ok());
+  CHECK(std::count(inventory->taps.begin(), inventory->taps.end(), tap_name(vm->id)) == 1);
+  REQUIRE(act(host, "squatted", VmAction::kill, "KILL").ok());
+}
