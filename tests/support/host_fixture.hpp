@@ -43,6 +43,8 @@ public:
   void stop_daemon(int signal = 15);
   bool daemon_running();
   bool helper_running();
+  pid_t daemon_pid() const { return daemon_ ? daemon_->pid() : -1; }
+  pid_t helper_pid() const { return helper_ ? helper_->pid() : -1; }
 
   /// Waits until `daemon status` says the helper is reachable.
   void wait_ready();
