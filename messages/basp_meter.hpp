@@ -49,14 +49,16 @@ public:
   bool consume(const unsigned char* data, std::size_t n) {
     while (n > 0 && !over_) {
       if (payload_left_ > 0) {
-        auto k = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, n));
+        auto k =
+            static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, n));
         payload_left_ -= k;
         data += k;
         n -= k;
         continue;
       }
       auto k = std::min(n, header_size - have_);
-      std::copy(data, data + k, header_.begin() + static_cast<std::ptrdiff_t>(have_));
+      std::copy(data, data + k,
+                header_.begin() + static_cast<std::ptrdiff_t>(have_));
       have_ += k;
       data += k;
       n -= k;
@@ -84,8 +86,8 @@ public:
 
 private:
   static std::uint32_t read_be32(const unsigned char* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8)
-           | std::uint32_t{p[3]};
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+           (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
   }
 
   std::uint32_t cap_;

@@ -9,22 +9,20 @@
 #include "messages/basp_meter.hpp"
 #include "messages/log.hpp"
 
-#include <openssl/err.h>
-
 #include <arpa/inet.h>
-#include <dlfcn.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <string>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -100,7 +98,8 @@ void forget(SSL* ssl, Conn& conn) {
   std::lock_guard lock{s.mu};
   if (conn.server && s.server_connections > 0)
     --s.server_connections;
-  if (auto it = s.pending.find(conn.fd); it != s.pending.end() && it->second.ssl == ssl)
+  if (auto it = s.pending.find(conn.fd);
+      it != s.pending.end() && it->second.ssl == ssl)
     s.pending.erase(it);
   if (conn.server)
     handshake_gone(conn.fd);
@@ -117,7 +116,8 @@ void free_conn(void* parent, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
 }
 
 int conn_index() {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_conn);
+  static const int index =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_conn);
   return index;
 }
 
@@ -141,7 +141,8 @@ void log_drops(const Counters& c) {
              {"over_limit", c.busy},
              {"evicted", c.evicted},
              {"handshake_timeout", c.timed_out},
-             {"handshake_deadline_ms", static_cast<std::int64_t>(handshake_deadline.count())}});
+             {"handshake_deadline_ms",
+              static_cast<std::int64_t>(handshake_deadline.count())}});
 }
 
 // Cuts off handshakes past their deadline and reports drops, at most once a
@@ -156,7 +157,8 @@ void watchdog() {
       std::lock_guard lock{s.mu};
       auto now = Clock::now();
       for (auto it = s.pending.begin(); it != s.pending.end();) {
-        if (it->second.ssl != nullptr && now - it->second.accepted > handshake_deadline) {
+        if (it->second.ssl != nullptr &&
+            now - it->second.accepted > handshake_deadline) {
           ::shutdown(it->first, SHUT_RDWR); // CAF sees EOF and closes it
           ++s.dropped.timed_out;
           it = s.pending.erase(it);
@@ -183,7 +185,9 @@ Hello hello_of(int fd) {
   if (::ioctl(fd, FIONREAD, &queued) != 0 || queued <= 0)
     return Hello::none;
   unsigned char head[5];
-  if (queued < 5 || ::recv(fd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT) != 5 || head[0] != 0x16)
+  if (queued < 5 ||
+      ::recv(fd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT) != 5 ||
+      head[0] != 0x16)
     return Hello::partial;
   int record = 5 + ((head[3] << 8) | head[4]);
   return queued >= record ? Hello::complete : Hello::partial;
@@ -195,8 +199,10 @@ template <class Pick>
 bool evict_oldest(State& s, Clock::time_point now, Pick pick) {
   auto oldest = s.pending.end();
   for (auto it = s.pending.begin(); it != s.pending.end(); ++it)
-    if (it->second.ssl != nullptr && pick(it->second) && now - it->second.accepted >= min_handshake_age
-        && (oldest == s.pending.end() || it->second.accepted < oldest->second.accepted))
+    if (it->second.ssl != nullptr && pick(it->second) &&
+        now - it->second.accepted >= min_handshake_age &&
+        (oldest == s.pending.end() ||
+         it->second.accepted < oldest->second.accepted))
       oldest = it;
   if (oldest == s.pending.end())
     return false;
@@ -234,15 +240,16 @@ bool admit(int listener, int fd) {
       ++slow_total;
       slow_peer += p.address == address;
     }
-  if (!complete && (slow_peer >= max_slow_handshakes_per_peer || slow_total >= max_slow_handshakes)) {
+  if (!complete && (slow_peer >= max_slow_handshakes_per_peer ||
+                    slow_total >= max_slow_handshakes)) {
     ++s.dropped.busy;
     return false;
   }
   // A client whose whole ClientHello is there (every real one on loopback)
   // takes the place of a slow handshake, then of an old one.
-  if (s.pending.size() >= max_handshakes
-      && !evict_oldest(s, now, [](const Pending& p) { return !p.complete; })
-      && !evict_oldest(s, now, [](const Pending&) { return true; })) {
+  if (s.pending.size() >= max_handshakes &&
+      !evict_oldest(s, now, [](const Pending& p) { return !p.complete; }) &&
+      !evict_oldest(s, now, [](const Pending&) { return true; })) {
     ++s.dropped.busy;
     return false;
   }
@@ -254,7 +261,8 @@ template <class Fn>
 Fn next_symbol(const char* name) {
   void* sym = ::dlsym(RTLD_NEXT, name);
   if (sym == nullptr) {
-    std::fprintf(stderr, "banger: cannot find libc's %s: %s\n", name, ::dlerror());
+    std::fprintf(stderr, "banger: cannot find libc's %s: %s\n", name,
+                 ::dlerror());
     std::abort();
   }
   return reinterpret_cast<Fn>(sym);
@@ -265,9 +273,10 @@ bool is_tcp(int fd) {
   socklen_t len = sizeof(ss);
   int type = 0;
   socklen_t type_len = sizeof(type);
-  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0
-         && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-         && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_STREAM;
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+         (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
+         ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 &&
+         type == SOCK_STREAM;
 }
 
 } // namespace
@@ -296,12 +305,14 @@ void after_accept(SSL* ssl, int ret) {
   auto* conn = conn_of(ssl);
   if (conn == nullptr)
     return;
-  handshake_waits(conn->fd, ret != 1 && SSL_get_error(ssl, ret) == SSL_ERROR_WANT_READ);
+  handshake_waits(conn->fd,
+                  ret != 1 && SSL_get_error(ssl, ret) == SSL_ERROR_WANT_READ);
   if (ret != 1)
     return;
   auto& s = state();
   std::lock_guard lock{s.mu};
-  if (auto it = s.pending.find(conn->fd); it != s.pending.end() && it->second.ssl == ssl)
+  if (auto it = s.pending.find(conn->fd);
+      it != s.pending.end() && it->second.ssl == ssl)
     s.pending.erase(it);
 }
 
@@ -314,19 +325,24 @@ bool after_read(SSL* ssl, const void* buf, int ret) {
   auto& s = state();
   bool was_over = conn->meter.over_cap();
   auto before = static_cast<std::int64_t>(conn->meter.outstanding());
-  bool ok = conn->meter.consume(static_cast<const unsigned char*>(buf), static_cast<std::size_t>(ret));
+  bool ok = conn->meter.consume(static_cast<const unsigned char*>(buf),
+                                static_cast<std::size_t>(ret));
   auto after = static_cast<std::int64_t>(conn->meter.outstanding());
   auto total = s.announced += after - before;
-  if (ok && (after <= before || total <= static_cast<std::int64_t>(basp_announced_budget)))
+  if (ok && (after <= before ||
+             total <= static_cast<std::int64_t>(basp_announced_budget)))
     return true;
   if (!was_over) // the first refused header; CAF drops the connection now
-    log::warn(ok ? "dropped a TLS peer: BASP payload announced by all peers is over the budget"
-                 : "dropped a TLS peer: its BASP header announces more payload than the cap",
-              {{"peer", peer_of(conn->fd)},
-               {"payload_len", static_cast<std::uint64_t>(conn->meter.announced())},
-               {"cap", static_cast<std::uint64_t>(conn->meter.cap())},
-               {"announced_total", static_cast<std::int64_t>(total)},
-               {"budget", static_cast<std::uint64_t>(basp_announced_budget)}});
+    log::warn(
+        ok ? "dropped a TLS peer: BASP payload announced by all peers is over "
+             "the budget"
+           : "dropped a TLS peer: its BASP header announces more payload than "
+             "the cap",
+        {{"peer", peer_of(conn->fd)},
+         {"payload_len", static_cast<std::uint64_t>(conn->meter.announced())},
+         {"cap", static_cast<std::uint64_t>(conn->meter.cap())},
+         {"announced_total", static_cast<std::int64_t>(total)},
+         {"budget", static_cast<std::uint64_t>(basp_announced_budget)}});
   conn->meter.poison();
   return false;
 }
@@ -336,11 +352,13 @@ bool after_read(SSL* ssl, const void* buf, int ret) {
 extern "C" {
 
 int listen(int fd, int backlog) {
-  static auto next = banger::tls_guard::next_symbol<int (*)(int, int)>("listen");
+  static auto next =
+      banger::tls_guard::next_symbol<int (*)(int, int)>("listen");
   using namespace banger::tls_guard;
   if (is_tcp(fd)) {
     int secs = static_cast<int>(defer_accept.count());
-    bool deferred = ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs)) == 0;
+    bool deferred = ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
+                                 sizeof(secs)) == 0;
     auto& s = state();
     std::lock_guard lock{s.mu};
     if (deferred)
@@ -355,13 +373,16 @@ int listen(int fd, int backlog) {
 // ssl_policy::try_accept). A refused connection is closed before CAF sees it,
 // and the next one is taken, so a burst drains in one call.
 int accept(int fd, sockaddr* addr, socklen_t* addr_len) {
-  static auto next = banger::tls_guard::next_symbol<int (*)(int, sockaddr*, socklen_t*)>("accept");
+  static auto next =
+      banger::tls_guard::next_symbol<int (*)(int, sockaddr*, socklen_t*)>(
+          "accept");
   socklen_t capacity = addr_len ? *addr_len : 0;
   for (;;) {
     if (addr_len)
       *addr_len = capacity;
     int conn = next(fd, addr, addr_len);
-    if (conn < 0 || !banger::tls_guard::is_tcp(conn) || banger::tls_guard::admit(fd, conn))
+    if (conn < 0 || !banger::tls_guard::is_tcp(conn) ||
+        banger::tls_guard::admit(fd, conn))
       return conn;
     ::close(conn);
   }

@@ -25,10 +25,9 @@
 //   together over basp_announced_budget (basp_meter.hpp).
 #pragma once
 
-#include <openssl/ssl.h>
-
 #include <chrono>
 #include <cstddef>
+#include <openssl/ssl.h>
 
 namespace banger::tls_guard {
 

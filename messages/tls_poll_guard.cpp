@@ -15,12 +15,11 @@
 // closes the descriptor) or deregisters the socket.
 #include "messages/tls_guard.hpp"
 
-#include <dlfcn.h>
-#include <sys/epoll.h>
-
 #include <cstdio>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <mutex>
+#include <sys/epoll.h>
 #include <unordered_map>
 
 namespace banger::tls_guard {
@@ -39,7 +38,8 @@ EpollCtl real_epoll_ctl() {
   static auto next = [] {
     void* sym = ::dlsym(RTLD_NEXT, "epoll_ctl");
     if (sym == nullptr) {
-      std::fprintf(stderr, "banger: cannot find libc's epoll_ctl: %s\n", ::dlerror());
+      std::fprintf(stderr, "banger: cannot find libc's epoll_ctl: %s\n",
+                   ::dlerror());
       std::abort();
     }
     return reinterpret_cast<EpollCtl>(sym);
@@ -94,7 +94,8 @@ void handshake_gone(int fd) {
 
 } // namespace banger::tls_guard
 
-extern "C" int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
+extern "C" int epoll_ctl(int epfd, int op, int fd,
+                         epoll_event* event) noexcept {
   using namespace banger::tls_guard;
   {
     std::lock_guard lock{mu()};

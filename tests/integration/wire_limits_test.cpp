@@ -34,12 +34,14 @@ bool logged(const std::vector<std::string>& lines, const std::string& text) {
 // A client_handshake header (operation 0x01, no actors) claiming 1 GiB.
 void announce_a_gigabyte(RawTls& raw) {
   unsigned char header[32] = {0x01, 0, 0, 0, 0x40, 0x00, 0x00, 0x00};
-  REQUIRE(SSL_write(raw.ssl, header, sizeof header) == static_cast<int>(sizeof header));
+  REQUIRE(SSL_write(raw.ssl, header, sizeof header) ==
+          static_cast<int>(sizeof header));
 }
 
 } // namespace
 
-TEST_CASE("bangerd and banger-helper drop a peer announcing a 1 GiB BASP payload and stay small") {
+TEST_CASE("bangerd and banger-helper drop a peer announcing a 1 GiB BASP "
+          "payload and stay small") {
   BANGER_REQUIRE_ROOT();
   Host host;
   host.start_helper();
@@ -51,22 +53,26 @@ TEST_CASE("bangerd and banger-helper drop a peer announcing a 1 GiB BASP payload
     pid_t pid;
     std::uint16_t port;
   };
-  for (auto target : {Target{"bangerd", host.daemon_pid(), host.daemon_port()},
-                      Target{"banger-helper", host.helper_pid(), host.helper_port()}}) {
+  for (auto target :
+       {Target{"bangerd", host.daemon_pid(), host.daemon_port()},
+        Target{"banger-helper", host.helper_pid(), host.helper_port()}}) {
     INFO(std::string(target.name));
     auto before = rss_kib(target.pid);
     RawTls raw(files, target.port);
     REQUIRE(raw.greeted_within(5s));
     announce_a_gigabyte(raw);
-    CHECK_MESSAGE(raw.closed_within(5s), "the connection that announced 1 GiB stayed open");
+    CHECK_MESSAGE(raw.closed_within(5s),
+                  "the connection that announced 1 GiB stayed open");
     auto after = rss_kib(target.pid);
-    MESSAGE(std::string(target.name) << " VmRSS " << before << " KiB before, " << after << " KiB after");
+    MESSAGE(std::string(target.name)
+            << " VmRSS " << before << " KiB before, " << after << " KiB after");
     CHECK(after < before + 64 * 1024);
   }
   // Everyone else is still served: the CLI's connection, the helper link.
   host.wait_ready();
   auto log_says = [](const std::vector<std::string>& lines) {
-    return logged(lines, "BASP header announces more payload") && logged(lines, "1073741824");
+    return logged(lines, "BASP header announces more payload") &&
+           logged(lines, "1073741824");
   };
   CHECK(eventually([&] { return log_says(host.daemon_log()); }, 5s));
   CHECK(eventually([&] { return log_says(host.helper_log()); }, 5s));

@@ -5,18 +5,16 @@
 
 #include "messages/tls.hpp"
 
+#include <arpa/inet.h>
+#include <chrono>
+#include <cstdint>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <cstdint>
 
 namespace banger::test {
 
@@ -29,8 +27,10 @@ struct RawTls {
   RawTls(const TlsFiles& files, std::uint16_t port) {
     ctx = SSL_CTX_new(TLS_client_method());
     REQUIRE(ctx);
-    REQUIRE(SSL_CTX_use_certificate_chain_file(ctx, files.certificate.c_str()) == 1);
-    REQUIRE(SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) == 1);
+    REQUIRE(SSL_CTX_use_certificate_chain_file(ctx,
+                                               files.certificate.c_str()) == 1);
+    REQUIRE(SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(),
+                                        SSL_FILETYPE_PEM) == 1);
     REQUIRE(SSL_CTX_load_verify_locations(ctx, files.ca.c_str(), nullptr) == 1);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -39,7 +39,8 @@ struct RawTls {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ==
+            0);
     ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
     REQUIRE_MESSAGE(SSL_connect(ssl) == 1, "raw TLS handshake failed");

@@ -6,7 +6,6 @@
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
-
 #include <string>
 #include <vector>
 
@@ -14,7 +13,8 @@ using namespace banger;
 
 namespace {
 
-std::vector<unsigned char> frame(std::uint32_t payload_len, unsigned char fill = 0xab) {
+std::vector<unsigned char> frame(std::uint32_t payload_len,
+                                 unsigned char fill = 0xab) {
   std::vector<unsigned char> out(BaspMeter::header_size, 0);
   out[0] = 0x02;
   out[4] = static_cast<unsigned char>(payload_len >> 24);
@@ -39,12 +39,14 @@ TEST_CASE("a stream of frames under the cap passes in any chunking") {
   }
   auto bad = frame(0);
   bad[4] = 0x7f; // ~2 GiB announced by the frame after the good ones
-  for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{31}, std::size_t{32},
-                            std::size_t{33}, std::size_t{4097}, stream.size()}) {
+  for (std::size_t chunk :
+       {std::size_t{1}, std::size_t{5}, std::size_t{31}, std::size_t{32},
+        std::size_t{33}, std::size_t{4097}, stream.size()}) {
     INFO("chunk " << chunk);
     BaspMeter uut(8192);
     for (std::size_t at = 0; at < stream.size(); at += chunk)
-      REQUIRE(uut.consume(stream.data() + at, std::min(chunk, stream.size() - at)));
+      REQUIRE(
+          uut.consume(stream.data() + at, std::min(chunk, stream.size() - at)));
     // The next header, split anywhere, is caught once it is complete.
     for (std::size_t at = 0; at < bad.size(); ++at) {
       bool ok = uut.consume(bad.data() + at, 1);
@@ -55,17 +57,20 @@ TEST_CASE("a stream of frames under the cap passes in any chunking") {
   }
 }
 
-TEST_CASE("a header announcing exactly the cap passes and one byte more does not") {
+TEST_CASE(
+    "a header announcing exactly the cap passes and one byte more does not") {
   BaspMeter at_cap(4096);
   auto f = frame(4096);
   CHECK(at_cap.consume(f.data(), f.size()));
   BaspMeter over(4096);
   auto g = frame(4097);
   CHECK_FALSE(over.consume(g.data(), BaspMeter::header_size));
-  CHECK_FALSE(over.consume(g.data() + BaspMeter::header_size, 1)); // and stays so
+  CHECK_FALSE(
+      over.consume(g.data() + BaspMeter::header_size, 1)); // and stays so
 }
 
-TEST_CASE("a VmList of 10,000 VMs with long fields fits well under the BASP payload cap") {
+TEST_CASE("a VmList of 10,000 VMs with long fields fits well under the BASP "
+          "payload cap") {
   Config cfg;
   caf::actor_system sys{cfg};
   VmList list;
@@ -92,6 +97,7 @@ TEST_CASE("a VmList of 10,000 VMs with long fields fits well under the BASP payl
   caf::binary_serializer sink{sys, buffer};
   REQUIRE_FALSE(sink(msg));
   MESSAGE("VmList of 10,000 VMs: " << buffer.size() / 1024 << " KiB; cap "
-                                   << basp_payload_cap / (1024 * 1024) << " MiB");
+                                   << basp_payload_cap / (1024 * 1024)
+                                   << " MiB");
   CHECK(buffer.size() * 4 < basp_payload_cap);
 }
