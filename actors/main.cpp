@@ -106,7 +106,12 @@ int main(int argc, char** argv) {
   auto control = spawn_control_actor(
     sys, ControlDeps{registry, operations, helper, settings, home.home().string(), version, started});
 
-  auto port = caf::openssl::publish(control, settings.daemon_port, settings.daemon_listen.c_str());
+  // SO_REUSEADDR (reuse = true): a restart after a crash must not wait for the
+  // dead process's connections to leave FIN_WAIT/TIME_WAIT. Linux still
+  // refuses the bind while another process listens on the port, so a second
+  // bangerd fails here as before.
+  auto port = caf::openssl::publish(control, settings.daemon_port, settings.daemon_listen.c_str(),
+                                    true);
   if (!port) {
     auto message = "cannot listen on " + settings.daemon_listen + ":"
                    + std::to_string(settings.daemon_port) + ": " + sys.render(port.error());

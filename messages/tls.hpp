@@ -36,11 +36,9 @@
 // - CAF re-reads these files for every new connection and throws (terminating
 //   the process) if they became unreadable in the meantime; that is why
 //   enable_tls checks them up front and stores absolute paths.
-// - CAF 0.17 has no TLS handshake timeout; tls_error_queue.cpp adds one on
-//   the server side (5 s), so a client that never completes the handshake is
-//   dropped and cannot block shutdown. FIXME: while such a connection lasts,
-//   CAF's I/O thread busy-polls it (most of a core; tests/transport documents
-//   it). Keep ports on loopback and restrict who may connect where possible.
+// - CAF 0.17 has no TLS handshake timeout, no bound on connections and none
+//   on the BASP payload a peer may announce; tls_guard.hpp adds all three for
+//   every process that links this library. Keep ports on loopback anyway.
 #pragma once
 
 #include "messages/home_layout.hpp"

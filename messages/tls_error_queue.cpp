@@ -17,52 +17,23 @@
 // lookup order), and each one clears the queue and calls libssl's own function.
 // tests/transport has the regression test ("a peer that vanishes ...").
 //
-// The same place bounds the server side of a TLS handshake: CAF 0.17 has no
-// handshake timeout, so a TCP client that connects and never completes the
-// handshake was never dropped (and kept the process from exiting). SSL_accept
-// now fails once a handshake is older than handshake_deadline; CAF then
-// closes the connection like any failed handshake. The start time lives in
-// the SSL object's ex_data, so it goes away with the SSL object.
+// The same four calls carry the per-connection limits of tls_guard.hpp: a
+// handshake deadline (CAF 0.17 has none) and a cap on the BASP payload a
+// header may announce (SSL_read fails beyond it, and CAF drops the
+// connection like any failed read).
 
 #include "messages/tls.hpp"
+#include "messages/tls_guard.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <dlfcn.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
 namespace {
-
-constexpr auto handshake_deadline = std::chrono::seconds(5);
-
-using Clock = std::chrono::steady_clock;
-
-void free_started(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
-  delete static_cast<Clock::time_point*>(ptr);
-}
-
-int started_index() {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_started);
-  return index;
-}
-
-/// True once this SSL object's handshake has taken longer than the deadline
-/// (the first call starts the clock).
-bool handshake_expired(SSL* ssl) {
-  int index = started_index();
-  if (index < 0)
-    return false;
-  auto* started = static_cast<Clock::time_point*>(SSL_get_ex_data(ssl, index));
-  if (started == nullptr) {
-    SSL_set_ex_data(ssl, index, new Clock::time_point(Clock::now()));
-    return false;
-  }
-  return Clock::now() - *started > handshake_deadline;
-}
 
 template <class Fn>
 Fn next_symbol(const char* name) {
@@ -81,7 +52,13 @@ extern "C" {
 int SSL_read(SSL* ssl, void* buf, int num) {
   static auto next = next_symbol<int (*)(SSL*, void*, int)>("SSL_read");
   ERR_clear_error();
-  return next(ssl, buf, num);
+  int ret = next(ssl, buf, num);
+  if (!banger::tls_guard::after_read(ssl, buf, ret)) {
+    // SSL_get_error() then says SSL_ERROR_SSL and CAF drops the connection.
+    ERR_raise(ERR_LIB_SSL, SSL_R_EXCESSIVE_MESSAGE_SIZE);
+    return -1;
+  }
+  return ret;
 }
 
 int SSL_write(SSL* ssl, const void* buf, int num) {
@@ -93,12 +70,14 @@ int SSL_write(SSL* ssl, const void* buf, int num) {
 int SSL_accept(SSL* ssl) {
   static auto next = next_symbol<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
-  if (handshake_expired(ssl)) {
+  if (!banger::tls_guard::before_accept(ssl)) {
     // SSL_get_error() then says SSL_ERROR_SSL and CAF drops the connection.
     ERR_raise(ERR_LIB_SSL, SSL_R_READ_TIMEOUT_EXPIRED);
     return -1;
   }
-  return next(ssl);
+  int ret = next(ssl);
+  banger::tls_guard::after_accept(ssl, ret);
+  return ret;
 }
 
 int SSL_connect(SSL* ssl) {

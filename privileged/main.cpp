@@ -125,7 +125,9 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   auto helper = spawn_helper(sys, context);
   // 7. Loopback only, whatever the configuration says about the daemon.
-  auto port = caf::openssl::publish(helper, s.helper_port, "127.0.0.1");
+  // SO_REUSEADDR: a restart binds over the dead helper's connections (see
+  // bangerd's main); a live listener on the port still makes this fail.
+  auto port = caf::openssl::publish(helper, s.helper_port, "127.0.0.1", true);
   if (!port) {
     caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
     return fail("cannot listen on 127.0.0.1:" + std::to_string(s.helper_port) + ": "

@@ -4,6 +4,9 @@
 # $BENCH_OUT (default: a temporary directory that is removed) when set.
 #   BENCH_SECONDS   length of each load run (default 10)
 #   BENCH_VMS       idle VMs for the memory/restart/resolve part (default 10000)
+#   BENCH_ONLY      "flood": only the connection-flood part
+#   BENCH_FLOOD     connections per flood wave (default 1000)
+#   BENCH_CLI_CALLS CLI `vm show` calls per flood measurement (default 200)
 set -euo pipefail
 bin=$(cd "$1" && pwd)
 build=$(dirname "$bin")
@@ -36,8 +39,10 @@ if [ ${#extras[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${extras[@]}" >/dev/null
 fi
 
-echo "== storage: durable upserts per second (one commit vs group commit)"
-"$build/bench/store_bench" "$work/store" 2000
+if [ -z "${BENCH_ONLY:-}" ]; then
+  echo "== storage: durable upserts per second (one commit vs group commit)"
+  "$build/bench/store_bench" "$work/store" 2000
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "== the daemon benchmarks need root (banger-helper creates a bridge and taps): skipped"
@@ -67,6 +72,61 @@ done
 ms() { jq -r "$1 / 1000 | . * 100 | round / 100" "$2"; }
 summary=()
 add() { summary+=("$(printf '%-52s %s' "$1" "$2")"); }
+
+# -- connection flood: `vm show` from the CLI (a new TLS connection per call)
+# and over one kept connection, while waves of raw TCP connections hit the
+# daemon's port: every 3 s, $BENCH_FLOOD new connections held for 3 s. Loopback
+# only. "idle" connections send nothing, "hello" ones a TLS record header and
+# then nothing (past TCP_DEFER_ACCEPT, into the handshake bounds).
+flood() { # PORT N KIND
+  local fds fd
+  while :; do
+    fds=()
+    for _ in $(seq "$2"); do
+      exec {fd}<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || continue
+      fds+=("$fd")
+      [ "$3" = hello ] && printf '\x16\x03\x01\x00\x80' >&"$fd" 2>/dev/null
+    done
+    sleep 3
+    for fd in "${fds[@]}"; do exec {fd}>&-; done
+  done
+}
+# p50 and p99 (ms) of N CLI `vm show` calls, one after the other.
+cli_show() { # NAME N
+  local t0 t1 i fails=0
+  : >"$work/cli-times"
+  for i in $(seq "$2"); do
+    t0=$(date +%s%N)
+    banger vm show "$1" >/dev/null 2>&1 || fails=$((fails + 1))
+    t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000 )) >>"$work/cli-times"
+  done
+  sort -n "$work/cli-times" | awk -v f="$fails" '{ v[NR] = $1 } END {
+    printf "%.1f / %.1f (%d calls, %d failed)", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, NR, f }'
+}
+flood_bench() {
+  local n=${BENCH_FLOOD:-1000} kind flood_pid
+  echo "== connection flood: vm show with and without $n connections every 3 s"
+  add "CLI vm show p50 / p99 ms, no flood" "$(cli_show "$1" "${BENCH_CLI_CALLS:-200}")"
+  load --scenario read --concurrency 1 --duration 5s --json "$out/read-noflood.json" >/dev/null
+  add "  kept connection, no flood" "$(ms '.operations["vm.show"].latency_us.p50' "$out/read-noflood.json") / $(ms '.operations["vm.show"].latency_us.p99' "$out/read-noflood.json")"
+  for kind in idle hello; do
+    flood "$port" "$n" "$kind" & flood_pid=$!
+    pids+=("$flood_pid")
+    sleep 1 # the first wave is open
+    add "CLI vm show p50 / p99 ms, $kind flood of $n" "$(cli_show "$1" "${BENCH_CLI_CALLS:-200}")"
+    load --scenario read --concurrency 1 --duration 5s --json "$out/read-$kind.json" >/dev/null
+    add "  kept connection, $kind flood" "$(ms '.operations["vm.show"].latency_us.p50' "$out/read-$kind.json") / $(ms '.operations["vm.show"].latency_us.p99' "$out/read-$kind.json")"
+    kill "$flood_pid"; wait "$flood_pid" 2>/dev/null || true
+  done
+}
+
+if [ "${BENCH_ONLY:-}" = flood ]; then
+  load --scenario create --concurrency 4 --count 100 --keep >/dev/null
+  flood_bench "$(banger -o json vm ls | jq -r '.vms[0].name // .[0].name')"
+  echo; echo "== summary"; printf '%s\n' "${summary[@]}"
+  exit 0
+fi
 
 for c in 1 16 256; do
   extra=()
@@ -105,6 +165,8 @@ name=$(banger -o json vm ls | jq -r '.vms[0].name // .[0].name')
 hyperfine -N --warmup 5 --runs 100 --export-json "$out/cli-show.json" \
   "$bin/banger --home $home vm show $name" >/dev/null
 add "CLI vm show median / max ms" "$(jq -r '.results[0] | "\(.median * 100000 | round / 100) / \(.max * 100000 | round / 100)"' "$out/cli-show.json")"
+
+flood_bench "$name"
 
 echo "== restart: SIGTERM, start, until vm show answers, with $idle_vms VMs"
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true

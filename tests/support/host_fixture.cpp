@@ -65,7 +65,8 @@ Host::Host(HostOptions options) : dir_("banger-it"), options_(std::move(options)
   auto suffix = random_hex(3);
   bridge_ = "bgt" + suffix;
   daemon_port_ = free_port();
-  auto helper_port = free_port();
+  helper_port_ = free_port();
+  auto helper_port = helper_port_;
   auto octet = std::to_string(16 + std::stoi(suffix.substr(0, 2), nullptr, 16) % 200);
   InitOptions init;
   init.home = home_;
@@ -126,6 +127,10 @@ void Host::stop_daemon(int signal) {
 
 bool Host::daemon_running() {
   return daemon_ && daemon_->running();
+}
+
+bool Host::helper_running() {
+  return helper_ && helper_->running();
 }
 
 void Host::wait_ready() {

@@ -35,12 +35,16 @@ public:
   std::string path(const std::string& relative) const { return home_ + "/" + relative; }
   const std::string& bridge() const { return bridge_; }
   std::uint16_t daemon_port() const { return daemon_port_; }
+  std::uint16_t helper_port() const { return helper_port_; }
 
   void start_helper();
   void stop_helper(int signal = 15);
   void start_daemon();
   void stop_daemon(int signal = 15);
   bool daemon_running();
+  bool helper_running();
+  pid_t daemon_pid() const { return daemon_ ? daemon_->pid() : -1; }
+  pid_t helper_pid() const { return helper_ ? helper_->pid() : -1; }
 
   /// Waits until `daemon status` says the helper is reachable.
   void wait_ready();
@@ -71,6 +75,7 @@ private:
   std::string home_;
   std::string bridge_;
   std::uint16_t daemon_port_ = 0;
+  std::uint16_t helper_port_ = 0;
   HostOptions options_;
   std::optional<Child> helper_;
   std::optional<Child> daemon_;
