@@ -81,8 +81,14 @@ Result<const Entry*> resolve(const RegistryState& st, const std::string& ref) {
     return Error{Errc::invalid_argument, "empty VM reference"};
   if (auto it = st.vms.find(ref); it != st.vms.end())
     return &it->second;
-  if (auto it = st.names.find(ref); it != st.names.end())
-    return &st.vms.at(it->second);
+  if (auto it = st.names.find(ref); it != st.names.end()) {
+    // A name is reserved before its record is durable (prepare_vm): no
+    // entry yet. (Looking it up with at() threw, and took the registry down.)
+    auto entry = st.vms.find(it->second);
+    if (entry == st.vms.end())
+      return Error{Errc::busy, "VM '" + ref + "' is still being created; try again"};
+    return &entry->second;
+  }
   if (is_hex(ref)) {
     auto it = st.vms.lower_bound(ref);
     std::vector<const Entry*> matches;

@@ -113,3 +113,24 @@ TEST_CASE("requests fail fast while the helper is down and work once it is back"
   REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().message));
   CHECK(started->runtime.state == VmState::running);
 }
+
+TEST_CASE("showing a VM while its create is being recorded never takes the registry down") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  VmCreateBeginRequest begin;
+  begin.spec.name = "early";
+  begin.spec.image = "tiny";
+  REQUIRE(host.ask<OpAccepted>(begin).ok());
+  // At once: the name is reserved, the record not yet durable.
+  auto early = show(host, "early");
+  if (!early.ok())
+    CHECK_MESSAGE(early.error().code == Errc::busy, early.error().message);
+  CHECK(eventually([&] {
+    auto shown = show(host, "early");
+    return shown.ok() && shown->runtime.state == VmState::created && shown->runtime.stage.empty();
+  }));
+  auto list = host.ask<VmList>(VmListRequest{});
+  REQUIRE(list.ok());
+  CHECK(list->vms.size() == 1);
+}
