@@ -114,6 +114,34 @@ TEST_CASE("requests fail fast while the helper is down and work once it is back"
   CHECK(started->runtime.state == VmState::running);
 }
 
+TEST_CASE("a daemon killed mid-rm finishes the rm after restart") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto vm = create_vm(host, "halfgone", false);
+  REQUIRE(vm.ok());
+  host.signal_helper(SIGSTOP);
+  std::thread remover([&] { (void)act(host, "halfgone", VmAction::remove); });
+  bool releasing = eventually([&] {
+    auto shown = show(host, "halfgone");
+    return shown.ok() && shown->runtime.stage == "release_rootfs";
+  });
+  host.stop_daemon(SIGKILL);
+  remover.join();
+  REQUIRE(releasing);
+  host.signal_helper(SIGCONT);
+  host.start_daemon();
+  host.wait_ready();
+  CHECK(eventually([&] {
+    auto gone = show(host, "halfgone");
+    return !gone.ok() && gone.error().code == Errc::not_found;
+  }));
+  CHECK_FALSE(std::filesystem::exists(host.path("state/vms/" + vm->id)));
+  auto doctor = host.ask<DoctorReport>(DoctorRequest{});
+  REQUIRE(doctor.ok());
+  CHECK(doctor->findings.empty());
+}
+
 TEST_CASE("showing a VM while its create is being recorded never takes the registry down") {
   BANGER_REQUIRE_ROOT();
   Running env;
