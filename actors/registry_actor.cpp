@@ -314,6 +314,9 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
   for (auto& image : init.images)
     st.images.emplace(image.id, std::move(image));
   for (auto& vm : init.vms) {
+    // The stage is the progress of an operation, persisted with the record
+    // mid-operation; no operation survives a restart, so none is running.
+    vm.runtime.stage.clear();
     auto image = st.images.find(vm.image_id);
     add_entry(self, std::move(vm), image == st.images.end() ? Image{} : image->second);
   }
