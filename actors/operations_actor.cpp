@@ -33,20 +33,14 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
       auto& st = self->state;
       auto op_id = progress.status.op_id;
       bool done = progress.status.outcome != OperationOutcome::running;
-      // Recorded when it begins, too: after a crash the next daemon finds
-      // it running and records it as interrupted (Store::
-      // fail_running_operations), so `op show` has an answer for every op
-      // id a client was given.
-      bool first = st.known.count(op_id) == 0;
       auto& slot = st.known[op_id];
       // A create runs in two actors (registry, then VM): keep the kind.
       if (progress.status.kind.empty())
         progress.status.kind = slot.kind;
       slot = std::move(progress.status);
-      if (!done && !first)
+      if (!done)
         return;
-      if (done)
-        st.finished_order.push_back(op_id);
+      st.finished_order.push_back(op_id);
       // No timeout: the store answers every write, and a CAF request timeout
       // costs two clock-thread wake-ups (see vm::local_request).
       self->request(st.store, caf::infinite, SaveOperation{slot})

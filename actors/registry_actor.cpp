@@ -429,6 +429,16 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
       status.stage = "allocate";
       status.started_at_us = now_us();
       self->send(st.deps->operations, OpProgress{status});
+      // The one operation whose id a client holds while it runs: recorded
+      // as running, so that after a crash the next daemon marks it
+      // interrupted (Store::fail_running_operations) instead of `op show`
+      // answering not_found. Ahead of the record's own SaveVm from here,
+      // so the final status (saved later) always wins.
+      self->request(st.deps->store, caf::infinite, SaveOperation{status})
+        .then([](Ack) {},
+              [op](caf::error& err) {
+                log::warn("could not record operation", {{"op_id", op}, {"error", view(err).message}});
+              });
       create_vm(self, req.env, req.spec, [self, status](Result<VmRecord> result) mutable {
         // On success the VM actor has reported the outcome itself; failures
         // before it existed are reported here.
