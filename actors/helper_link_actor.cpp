@@ -1,6 +1,7 @@
 #include "actors/helper_link_actor.hpp"
 
 #include "messages/error.hpp"
+#include "messages/in_flight.hpp"
 #include "messages/log.hpp"
 
 #include <caf/all.hpp>
@@ -32,6 +33,10 @@ struct LinkState {
   helper_actor helper;
   bool connecting = false;
   std::chrono::milliseconds backoff = first_backoff;
+  /// Requests forwarded to the current connection and not answered yet:
+  /// failed with helper_unavailable the moment it is lost (CAF would let
+  /// each wait for its timeout, up to minutes for rootfs work).
+  InFlight in_flight;
   static inline const char* name = "helper_link";
 };
 
@@ -86,6 +91,18 @@ caf::error unavailable(const LinkState& st, const std::string& op_id) {
                     op_id);
 }
 
+/// The connection is gone (down message or unanswered ping): forget it,
+/// fail what was sent over it, and dial again.
+void lost(link_pointer self, const std::string& why) {
+  auto& st = self->state;
+  log::warn(why, {{"port", st.config.port},
+                  {"failed_requests", static_cast<std::int64_t>(st.in_flight.size())}});
+  self->demonitor(st.helper.address());
+  st.helper = nullptr;
+  st.in_flight.fail_all(unavailable(st, ""));
+  self->delayed_send(self, first_backoff, reconnect_atom::value);
+}
+
 // Forwards one request type to the helper, adding the credential and mapping
 // transport failures onto banger errors.
 template <class Request, class Reply>
@@ -97,23 +114,32 @@ auto forward(link_pointer self, std::chrono::milliseconds timeout) {
       return unavailable(st, op_id);
     request.env.credential = st.config.credential;
     auto promise = self->template make_response_promise<Reply>();
+    auto id = st.in_flight.add([promise, op_id](const caf::error& err) mutable {
+      promise.deliver(with_op_id(err, op_id));
+    });
     self->request(st.helper, timeout, std::move(request))
-      .then([promise](Reply& reply) mutable { promise.deliver(std::move(reply)); },
-            [self, promise, op_id, timeout](caf::error& err) mutable {
-              if (err.category() == caf::atom("system")) {
-                auto code = static_cast<caf::sec>(err.code());
-                if (code == caf::sec::request_timeout) {
-                  promise.deliver(make_error(Errc::timeout,
-                                             "banger-helper did not answer within "
-                                               + std::to_string(timeout.count()) + " ms",
-                                             op_id));
-                  return;
-                }
-                promise.deliver(unavailable(self->state, op_id));
-                return;
-              }
-              promise.deliver(with_op_id(err, op_id));
-            });
+      .then(
+        [self, id, promise](Reply& reply) mutable {
+          if (self->state.in_flight.settle(id))
+            promise.deliver(std::move(reply));
+        },
+        [self, id, promise, op_id, timeout](caf::error& err) mutable {
+          if (!self->state.in_flight.settle(id))
+            return; // failed already when the connection went down
+          if (err.category() == caf::atom("system")) {
+            auto code = static_cast<caf::sec>(err.code());
+            if (code == caf::sec::request_timeout) {
+              promise.deliver(make_error(Errc::timeout,
+                                         "banger-helper did not answer within "
+                                           + std::to_string(timeout.count()) + " ms",
+                                         op_id));
+              return;
+            }
+            promise.deliver(unavailable(self->state, op_id));
+            return;
+          }
+          promise.deliver(with_op_id(err, op_id));
+        });
     return promise;
   };
 }
@@ -122,11 +148,8 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
   self->state.config = std::move(config);
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& st = self->state;
-    if (st.helper && down.source == st.helper.address()) {
-      log::warn("helper disconnected", {{"port", st.config.port}});
-      st.helper = nullptr;
-      self->delayed_send(self, first_backoff, reconnect_atom::value);
-    }
+    if (st.helper && down.source == st.helper.address())
+      lost(self, "helper disconnected");
   });
   connect(self);
   auto normal = self->state.config.request_timeout;
@@ -156,11 +179,9 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
                 auto& st = self->state;
                 if (st.helper != pinged)
                   return;
-                log::warn("helper did not answer a ping; reconnecting",
-                          {{"port", st.config.port}, {"error", view(err).message}});
-                self->demonitor(st.helper.address());
-                st.helper = nullptr;
-                self->send(self, reconnect_atom::value);
+                log::warn("helper ping failed", {{"port", st.config.port},
+                                                 {"error", view(err).message}});
+                lost(self, "helper did not answer a ping; reconnecting");
               });
     },
   };

@@ -84,6 +84,14 @@ int main(int argc, char** argv) {
   auto store = Store::open(home.database());
   if (!store)
     return fail(store.error().message);
+  // Operations of the previous process that never finished: failed, so
+  // `op show` does not report them running forever.
+  auto interrupted = (*store)->fail_running_operations("interrupted by a daemon restart", started);
+  if (!interrupted)
+    return fail(interrupted.error().message);
+  if (*interrupted > 0)
+    log::warn("operations interrupted by the last daemon exit recorded as failed",
+              {{"operations", static_cast<std::int64_t>(*interrupted)}});
   auto images = (*store)->list_images();
   auto vms = (*store)->list_vms();
   if (!images || !vms)

@@ -110,8 +110,14 @@ Result<const Entry*> resolve(const RegistryState& st, const std::string& ref) {
     return Error{Errc::invalid_argument, "empty VM reference"};
   if (auto it = st.vms.find(ref); it != st.vms.end())
     return &it->second;
-  if (auto it = st.names.find(ref); it != st.names.end())
-    return &st.vms.at(it->second);
+  if (auto it = st.names.find(ref); it != st.names.end()) {
+    // A name is reserved before its record is durable (prepare_vm): no
+    // entry yet. (Looking it up with at() threw, and took the registry down.)
+    auto entry = st.vms.find(it->second);
+    if (entry == st.vms.end())
+      return Error{Errc::busy, "VM '" + ref + "' is still being created; try again"};
+    return &entry->second;
+  }
   if (is_hex(ref)) {
     auto it = st.vms.lower_bound(ref);
     std::vector<const Entry*> matches;
@@ -337,6 +343,9 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
   for (auto& image : init.images)
     st.images.emplace(image.id, std::move(image));
   for (auto& vm : init.vms) {
+    // The stage is the progress of an operation, persisted with the record
+    // mid-operation; no operation survives a restart, so none is running.
+    vm.runtime.stage.clear();
     auto image = st.images.find(vm.image_id);
     add_entry(self, std::move(vm), image == st.images.end() ? Image{} : image->second);
   }
@@ -454,6 +463,16 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
       status.stage = "allocate";
       status.started_at_us = now_us();
       self->send(st.deps->operations, OpProgress{status});
+      // The one operation whose id a client holds while it runs: recorded
+      // as running, so that after a crash the next daemon marks it
+      // interrupted (Store::fail_running_operations) instead of `op show`
+      // answering not_found. Ahead of the record's own SaveVm from here,
+      // so the final status (saved later) always wins.
+      self->request(st.deps->store, caf::infinite, SaveOperation{status})
+        .then([](Ack) {},
+              [op](caf::error& err) {
+                log::warn("could not record operation", {{"op_id", op}, {"error", view(err).message}});
+              });
       create_vm(self, req.env, req.spec, [self, status](Result<VmRecord> result) mutable {
         // On success the VM actor has reported the outcome itself; failures
         // before it existed are reported here.

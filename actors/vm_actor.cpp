@@ -5,7 +5,6 @@
 #include "actors/vm_actor.hpp"
 
 #include "actors/firecracker_driver.hpp"
-#include "actors/known_hosts.hpp"
 #include "actors/vm_context.hpp"
 #include "messages/log.hpp"
 #include "messages/op_id.hpp"
@@ -24,18 +23,6 @@ StepHooks hooks_for(Self self, const OpPtr& op) {
                               {"error", error.message}});
   };
   return hooks;
-}
-
-/// Tears down whatever of a start exists (VMM, tap, runtime dir).
-void cleanup_runtime(Self self, const OpPtr& op, std::function<void()> then) {
-  stage(self, op, "cleanup");
-  StepHooks hooks = hooks_for(self, op);
-  hooks.on_stage = nullptr;
-  run_undo(start_steps(self, op), hooks, [self, then] {
-    forget_vmm(self);
-    self->state.rec.runtime.tap.clear();
-    then();
-  });
 }
 
 // -- lifecycle operations ---------------------------------------------------------
@@ -65,6 +52,11 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then) {
     ready();
     return;
   }
+  if (rt.rootfs_path.empty()) {
+    // An rm that could not release the rootfs (release_and_erase).
+    then(Error{Errc::conflict, "VM " + st.rec.name + " has no rootfs any more: " + rt.last_error});
+    return;
+  }
   rt.state = VmState::starting;
   rt.last_error.clear();
   rt.boot = BootTimings{};
@@ -88,20 +80,33 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then) {
                   });
                   return;
                 }
-                forget_vmm(self);
-                rt.tap.clear();
                 rt.state = VmState::error;
                 rt.last_error = "start failed at " + failure->step + ": "
                                 + failure->error.message + " (VMM log: "
                                 + home_of(self).vm_log(self->state.rec.id).string() + ")";
+                auto left = failure->undo_failures.empty()
+                              ? std::nullopt
+                              : teardown_failed(self, failure->undo_failures);
+                if (left) {
+                  rt.last_error += "; " + *left;
+                } else {
+                  forget_vmm(self);
+                  rt.tap.clear();
+                }
                 Error error{failure->error.code, rt.last_error};
                 persist(self, [then, error](Status) { then(error); });
               });
   });
 }
 
+/// The VMM is gone: take its runtime back, then record the stop. A failed
+/// teardown fails the request instead (cleanup_runtime).
 void stopped(Self self, const OpPtr& op, StopRung rung, Then then) {
-  cleanup_runtime(self, op, [self, rung, then] {
+  cleanup_runtime(self, op, [self, rung, then](std::optional<Error> failed) {
+    if (failed) {
+      then(failed);
+      return;
+    }
     auto& rt = self->state.rec.runtime;
     rt.state = VmState::stopped;
     if (rung != StopRung::none)
@@ -125,7 +130,7 @@ void do_stop(Self self, const OpPtr& op, Then then) {
       stage(self, op, "kill_vmm");
       signal_and_wait(self, op, "KILL", kill_grace, [self, op, then](Status killed) {
         if (!killed) {
-          then(killed.error());
+          vmm_survived(self, "stop failed", killed.error(), then);
           return;
         }
         stopped(self, op, StopRung::timeout, then);
@@ -175,7 +180,7 @@ void do_kill(Self self, const OpPtr& op, const std::string& signal, Then then) {
       stage(self, op, "kill_vmm");
       signal_and_wait(self, op, "KILL", kill_grace, [self, op, then](Status killed) {
         if (!killed)
-          then(killed.error());
+          vmm_survived(self, "kill failed", killed.error(), then);
         else
           stopped(self, op, StopRung::signal, then);
       });
@@ -183,45 +188,32 @@ void do_kill(Self self, const OpPtr& op, const std::string& signal, Then then) {
   });
 }
 
+/// rm: the VMM, its runtime, the rootfs, then the record. Anything that
+/// cannot be taken back fails the rm and keeps the VM (in `error`, naming
+/// what is left); the next rm tries again from where this one stopped.
 void do_delete(Self self, const OpPtr& op, Then then) {
   auto& st = self->state;
   auto kill_grace = st.deps->settings.vmm_kill_grace;
   auto after_kill = [self, op, then](Status killed) {
     if (!killed) {
-      then(killed.error());
+      vmm_survived(self, "rm failed", killed.error(), then);
       return;
     }
-    auto release = [self, op, then] {
-      stage(self, op, "release_rootfs");
-      ask_helper<Ack>(self, RootfsReleaseRequest{envelope_of(op), self->state.rec.id},
-                      [self, op, then](Result<Ack> released) {
-        if (!released && released.error().code != Errc::not_found) {
-          then(std::move(released).error());
-          return;
-        }
-        stage(self, op, "delete_record");
-        self->request(self->state.deps->store, local_request, EraseVm{self->state.rec.id})
-          .then(
-            [self, op, then](Ack) {
-              auto pins = remove_host_key_pins(home_of(self).known_hosts(),
-                                               self->state.rec.runtime.guest_ip);
-              if (!pins)
-                log::warn("could not remove SSH host-key pins",
-                          {{"op_id", op->log.op_id()}, {"error", pins.error().message}});
-              self->state.retired = true;
-              then(std::nullopt);
-            },
-            [then](caf::error& err) { then(to_error(err)); });
-      });
-    };
+    auto release = [self, op, then] { release_and_erase(self, op, "rm failed", then); };
     // A clean stop (or a rolled-back start) already removed the tap and the
     // runtime dir; asking the helper again would cost two round trips that
-    // answer not_found. Leftovers of a crash are reconciled at daemon start.
+    // answer not_found. A failed teardown kept the tap on record.
     auto& rt = self->state.rec.runtime;
-    if (rt.pid == 0 && rt.tap.empty())
+    if (rt.pid == 0 && rt.tap.empty()) {
       release();
-    else
-      cleanup_runtime(self, op, release);
+      return;
+    }
+    cleanup_runtime(self, op, [release, then](std::optional<Error> failed) {
+      if (failed)
+        then(failed);
+      else
+        release();
+    });
   };
   if (vmm_alive(self)) {
     stage(self, op, "kill_vmm");
@@ -239,17 +231,11 @@ void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) 
     [self, op, work, then](Result<RootfsPrepared> prepared) {
       auto& rec = self->state.rec;
       if (!prepared) {
-        // Nothing half-made stays behind: no rootfs, no record.
+        // Nothing half-made stays behind: no rootfs, no record; if the
+        // rootfs cannot be released, the VM stays (in `error`) until rm.
         auto error = std::move(prepared).error();
-        ask_helper<Ack>(self, RootfsReleaseRequest{envelope_of(op), rec.id},
-                        [self, then, error](Result<Ack>) {
-          self->request(self->state.deps->store, local_request, EraseVm{self->state.rec.id})
-            .then([self, then, error](Ack) {
-                    self->state.retired = true;
-                    then(error);
-                  },
-                  [then, error](caf::error&) { then(error); });
-        });
+        release_and_erase(self, op, "create failed (" + error.message + ")",
+                          [then, error](std::optional<Error>) { then(error); });
         return;
       }
       rec.runtime.rootfs_path = prepared->path;
@@ -314,18 +300,25 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
       return;
     }
     auto was = rt.state;
-    auto after = [self, was, then](std::optional<Error> error) {
+    auto after = [self, op, was, then](std::optional<Error> error) {
       auto& rt = self->state.rec.runtime;
-      if (was == VmState::starting) {
-        rt.state = VmState::error;
-        rt.last_error = "start interrupted by a daemon restart";
-        persist(self, [then](Status) { then(std::nullopt); });
+      if (!error && rt.rootfs_path.empty()) {
+        // A create that had not recorded its rootfs yet, or an rm that had
+        // begun to release it: either way the operation failed, and a
+        // failed create leaves nothing, so both end as a finished rm.
+        log::warn("removing a VM whose create or rm a daemon restart interrupted",
+                  {{"op_id", op->log.op_id()}, {"vm_id", self->state.rec.id}});
+        auto what = std::string(was == VmState::created ? "create" : "rm")
+                    + " interrupted by a daemon restart";
+        release_and_erase(self, op, what, then);
         return;
       }
-      if (was == VmState::created && rt.rootfs_path.empty()) {
+      if (was == VmState::starting) {
+        // After a failed teardown last_error already names what is left.
         rt.state = VmState::error;
-        rt.last_error = "create interrupted by a daemon restart; delete and create again";
-        persist(self, [then](Status) { then(std::nullopt); });
+        rt.last_error = "start interrupted by a daemon restart"
+                        + (error ? "; " + rt.last_error : std::string());
+        persist(self, [then, error](Status) { then(error); });
         return;
       }
       then(error);
@@ -517,8 +510,10 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
     },
     [self](VmReconcile& work) -> caf::result<VmRecord> {
       auto& rt = self->state.rec.runtime;
-      bool idle = (rt.state == VmState::created && !rt.rootfs_path.empty())
-                  || rt.state == VmState::stopped || rt.state == VmState::error;
+      // Without a rootfs path a create or rm was cut off: never idle.
+      bool idle = !rt.rootfs_path.empty()
+                  && (rt.state == VmState::created || rt.state == VmState::stopped
+                      || rt.state == VmState::error);
       if (idle && rt.pid == 0 && work.inventory.vmms.empty() && work.inventory.taps.empty()
           && work.inventory.run_dirs.empty())
         return self->state.rec; // nothing on the host to reconcile

@@ -134,6 +134,32 @@ void signal_and_wait(Self self, const OpPtr& op, const std::string& signal,
                      std::chrono::milliseconds timeout, StepDone done);
 void forget_vmm(Self self);
 
+// -- teardown (vm_teardown.cpp) --------------------------------------------------------
+
+/// Tears down whatever of a start exists (VMM, tap, runtime dir), with the
+/// undo functions of start_steps. On failure the VM is in `error` with a
+/// last_error naming what is left, persisted, and `then` gets the cause;
+/// the record keeps the tap so the next stop or rm tries again.
+void cleanup_runtime(Self self, const OpPtr& op, std::function<void(std::optional<Error>)> then);
+
+/// After the undos `failures` failed: the sentence for last_error naming
+/// what is left, keeping on record what the next teardown needs (the tap;
+/// the VMM while it lives); nullopt when nothing is left after all.
+std::optional<std::string> teardown_failed(Self self, const std::vector<UndoFailure>& failures);
+
+/// A stop, kill or rm could not kill the VMM: the VM stays `running` (or
+/// `error` if it died meanwhile) with last_error "<what>: ...", persisted.
+void vmm_survived(Self self, const std::string& what, const Error& cause,
+                  std::function<void(std::optional<Error>)> then);
+
+/// Releases the VM's rootfs, erases the record and retires the actor: the
+/// end of an rm, a failed create, or a create or rm cut off by a daemon
+/// restart. The record loses its rootfs path (durably) before the rootfs
+/// goes; if the release fails, the VM stays in `error` ("<what>: ...") and
+/// rm tries again.
+void release_and_erase(Self self, const OpPtr& op, const std::string& what,
+                       std::function<void(std::optional<Error>)> then);
+
 // -- the VMM, by kind (vm_vmm.cpp) ---------------------------------------------------
 
 /// The start of a VM as data, for the configured VMM kind. The undo

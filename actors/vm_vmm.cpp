@@ -150,15 +150,18 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
       auto kill_grace = std::chrono::duration_cast<std::chrono::milliseconds>(
         self->state.deps->settings.vmm_kill_grace);
       signal_and_wait(self, op, "KILL", kill_grace, [self, op, id, done](Status killed) {
+        if (!killed && vmm_alive(self)) {
+          // The VMM still runs on its tap: keep both on record, so the
+          // next stop or rm can try again.
+          done(killed);
+          return;
+        }
         forget_vmm(self);
-        // The tap and the runtime directory, in one request.
-        ask_helper<Ack>(self, RuntimeRemoveRequest{envelope_of(op), id},
-                        [done, killed](Result<Ack> r) {
-                          if (!killed)
-                            done(killed);
-                          else
-                            done(r ? Status{} : Status{r.error()});
-                        });
+        // The tap and the runtime directory, in one request; already gone
+        // (an earlier teardown got that far) is done.
+        ask_helper<Ack>(self, RuntimeRemoveRequest{envelope_of(op), id}, [done](Result<Ack> r) {
+          done(r || r.error().code == Errc::not_found ? Status{} : Status{r.error()});
+        });
       });
     }});
   steps.push_back(Step{

@@ -4,8 +4,11 @@
 // for its full timeout (minutes for a `vm start --wait`). Here an
 // event-based caller monitors the target while it waits and fails every
 // pending request with sec::request_receiver_down ("lost the connection")
-// on the down message. Used by the CLI and the test fixture's client.
+// on the down message (messages/in_flight.hpp, as the daemon's helper link
+// does). Used by the CLI and the test fixture's client.
 #pragma once
+
+#include "messages/in_flight.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -49,18 +52,20 @@ std::vector<caf::expected<Reply>> remote_call_all(caf::actor_system& sys, const 
   // The unused argument: CAF 0.17 binds a reference to a null argument tuple
   // for function actors spawned without arguments (UBSan aborts).
   sys.spawn([shared, requests, timeout, target](caf::event_based_actor* self, int) {
+    auto in_flight = std::make_shared<InFlight>();
     self->monitor(target);
-    self->set_down_handler([shared, self](caf::down_msg&) {
-      for (std::size_t i = 0; i < shared->results.size(); ++i)
-        shared->finish(i, caf::make_error(caf::sec::request_receiver_down,
+    self->set_down_handler([in_flight, self](caf::down_msg&) {
+      in_flight->fail_all(caf::make_error(caf::sec::request_receiver_down,
                                           "the connection to the peer was lost"));
       self->quit();
     });
-    auto left = std::make_shared<std::size_t>(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i) {
-      auto settle = [shared, self, left, i](caf::expected<Reply> result) {
-        shared->finish(i, std::move(result));
-        if (--*left == 0)
+      auto id = in_flight->add(
+        [shared, i](const caf::error& err) { shared->finish(i, caf::error{err}); });
+      auto settle = [shared, self, in_flight, id, i](caf::expected<Reply> result) {
+        if (in_flight->settle(id))
+          shared->finish(i, std::move(result));
+        if (in_flight->size() == 0)
           self->quit();
       };
       self->request(target, timeout, requests[i])

@@ -274,6 +274,27 @@ Result<OperationStatus> Store::get_operation(const std::string& op_id) {
   });
 }
 
+Result<int> Store::fail_running_operations(const std::string& message, std::int64_t now_us) {
+  return guarded("operations", [&]() -> Result<int> {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement stages(*db_, "UPDATE operation_stages SET duration_us = "
+                                   "MAX(0, ? - started_at_us), ok = 0 WHERE duration_us < 0 "
+                                   "AND op_id IN (SELECT op_id FROM operations "
+                                   "WHERE outcome = 'running')");
+    stages.bind(1, static_cast<std::int64_t>(now_us));
+    stages.exec();
+    SQLite::Statement ops(*db_, "UPDATE operations SET outcome = 'failed', error_code = ?, "
+                                "error_message = ?, finished_at_us = ? "
+                                "WHERE outcome = 'running'");
+    ops.bind(1, static_cast<int>(Errc::internal));
+    ops.bind(2, message);
+    ops.bind(3, static_cast<std::int64_t>(now_us));
+    int failed = ops.exec();
+    tx.commit();
+    return failed;
+  });
+}
+
 // -- group commit -------------------------------------------------------------------
 
 Status Store::write_one(const Write& write) {

@@ -74,6 +74,10 @@ public:
   // -- operations -------------------------------------------------------------
   Status upsert_operation(const OperationStatus& op);
   Result<OperationStatus> get_operation(const std::string& op_id);
+  /// At daemon start: every operation still recorded as running was cut
+  /// off by the previous process's end; records it as failed with
+  /// `message` (finished at `now_us`). Returns how many there were.
+  Result<int> fail_running_operations(const std::string& message, std::int64_t now_us);
 
   /// Group commit: applies every write in one transaction (one fsync), each
   /// in its own savepoint so a failing write does not undo the others.

@@ -211,6 +211,32 @@ TEST_CASE("banger drives a real daemon end to end") {
                   waited.err);
   }
 
+  SUBCASE("a create polling its operation reports a lost daemon as exit 3") {
+    // A stopped helper holds the rootfs request: the CLI polls `op show`
+    // until bangerd goes away under it.
+    inst.helper->signal(SIGSTOP);
+    test::RunResult created;
+    std::thread creator([&] {
+      created = run_banger(inst.with_home({"-o", "json", "vm", "create", "--image", "tiny",
+                                           "--name", "e9"}),
+                           {}, std::chrono::seconds(20));
+    });
+    bool preparing = test::eventually(
+      [&] {
+        auto shown = inst.cli({"-o", "json", "vm", "show", "e9"});
+        return shown.exit_code == 0 && json::parse(shown.out)["stage"] == "prepare_rootfs";
+      },
+      std::chrono::seconds(15), std::chrono::milliseconds(20));
+    inst.daemon->signal(SIGKILL);
+    creator.join();
+    inst.helper->signal(SIGCONT);
+    REQUIRE(preparing);
+    CHECK_MESSAGE(created.exit_code == 3, created.out << created.err);
+    auto error = parse_json(created)["error"];
+    CHECK(error["code"] == "daemon_unreachable");
+    CHECK(error["op_id"].get<std::string>().starts_with("op-"));
+  }
+
   SUBCASE("several VMs: concurrent stop, ambiguous prefix, op show, doctor") {
     std::string op_id;
     std::vector<std::string> names{"e1"};

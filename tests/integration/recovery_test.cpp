@@ -113,3 +113,120 @@ TEST_CASE("requests fail fast while the helper is down and work once it is back"
   REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().message));
   CHECK(started->runtime.state == VmState::running);
 }
+
+TEST_CASE("a daemon killed mid-create leaves no VM behind that cannot start") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  // The helper holds the rootfs request until the daemon is gone, then
+  // makes the rootfs for a record that never learns its path.
+  host.signal_helper(SIGSTOP);
+  VmCreateBeginRequest begin;
+  begin.spec.name = "halfmade";
+  begin.spec.image = "tiny";
+  auto accepted = host.ask<OpAccepted>(begin);
+  REQUIRE(accepted.ok());
+  Result<VmRecord> shown = Error{Errc::internal, "not shown"};
+  bool preparing = eventually([&] {
+    shown = show(host, "halfmade");
+    return shown.ok() && shown->runtime.stage == "prepare_rootfs";
+  });
+  if (!preparing)
+    for (auto& line : host.daemon_log())
+      MESSAGE(line);
+  REQUIRE_MESSAGE(preparing, (shown.ok() ? "stage " + shown->runtime.stage : shown.error().message));
+  auto id = shown->id;
+  host.stop_daemon(SIGKILL);
+  host.signal_helper(SIGCONT);
+  REQUIRE(eventually([&] { return std::filesystem::exists(host.path("state/vms/" + id + "/rootfs.img")); }));
+  host.start_daemon();
+  host.wait_ready();
+  // Rolled back like any failed create: no record, no rootfs.
+  CHECK(eventually([&] {
+    auto gone = show(host, "halfmade");
+    return !gone.ok() && gone.error().code == Errc::not_found;
+  }));
+  CHECK_FALSE(std::filesystem::exists(host.path("state/vms/" + id)));
+  auto op = host.ask<OperationStatus>(OpStatusRequest{{}, accepted->op_id});
+  REQUIRE_MESSAGE(op.ok(), (op.ok() ? "" : op.error().message));
+  CHECK(op->outcome == OperationOutcome::failed);
+  CHECK_MESSAGE(op->error_message.find("interrupted by a daemon restart") != std::string::npos,
+                op->error_message);
+  auto doctor = host.ask<DoctorReport>(DoctorRequest{});
+  REQUIRE(doctor.ok());
+  CHECK(doctor->findings.empty());
+  // The name is free, and a VM by that name starts.
+  auto again = create_vm(host, "halfmade", true);
+  REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
+  CHECK(again->runtime.state == VmState::running);
+}
+
+TEST_CASE("a daemon killed mid-rm finishes the rm after restart") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto vm = create_vm(host, "halfgone", false);
+  REQUIRE(vm.ok());
+  host.signal_helper(SIGSTOP);
+  std::thread remover([&] { (void)act(host, "halfgone", VmAction::remove); });
+  bool releasing = eventually([&] {
+    auto shown = show(host, "halfgone");
+    return shown.ok() && shown->runtime.stage == "release_rootfs";
+  });
+  host.stop_daemon(SIGKILL);
+  remover.join();
+  REQUIRE(releasing);
+  host.signal_helper(SIGCONT);
+  host.start_daemon();
+  host.wait_ready();
+  CHECK(eventually([&] {
+    auto gone = show(host, "halfgone");
+    return !gone.ok() && gone.error().code == Errc::not_found;
+  }));
+  CHECK_FALSE(std::filesystem::exists(host.path("state/vms/" + vm->id)));
+  auto doctor = host.ask<DoctorReport>(DoctorRequest{});
+  REQUIRE(doctor.ok());
+  CHECK(doctor->findings.empty());
+}
+
+TEST_CASE("after a restart idle VMs show no stage") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  REQUIRE(create_vm(host, "fresh", false).ok());
+  REQUIRE(create_vm(host, "halted", true).ok());
+  REQUIRE(act(host, "halted", VmAction::stop).ok());
+  host.stop_daemon(SIGTERM);
+  host.start_daemon();
+  host.wait_ready();
+  for (const auto* name : {"fresh", "halted"}) {
+    CAPTURE(name);
+    auto shown = show(host, name);
+    REQUIRE(shown.ok());
+    CHECK(shown->runtime.stage.empty());
+  }
+  auto list = host.ask<VmList>(VmListRequest{});
+  REQUIRE(list.ok());
+  for (const auto& vm : list->vms)
+    CHECK_MESSAGE(vm.runtime.stage.empty(), vm.name << ": " << vm.runtime.stage);
+}
+TEST_CASE("showing a VM while its create is being recorded never takes the registry down") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  VmCreateBeginRequest begin;
+  begin.spec.name = "early";
+  begin.spec.image = "tiny";
+  REQUIRE(host.ask<OpAccepted>(begin).ok());
+  // At once: the name is reserved, the record not yet durable.
+  auto early = show(host, "early");
+  if (!early.ok())
+    CHECK_MESSAGE(early.error().code == Errc::busy, early.error().message);
+  CHECK(eventually([&] {
+    auto shown = show(host, "early");
+    return shown.ok() && shown->runtime.state == VmState::created && shown->runtime.stage.empty();
+  }));
+  auto list = host.ask<VmList>(VmListRequest{});
+  REQUIRE(list.ok());
+  CHECK(list->vms.size() == 1);
+}

@@ -109,6 +109,11 @@ void Host::stop_helper(int signal) {
   helper_.reset();
 }
 
+void Host::signal_helper(int signal) {
+  if (helper_)
+    helper_->signal(signal);
+}
+
 void Host::start_daemon() {
   client_.reset();
   daemon_.emplace(Child::spawn({BANGERD_BIN, "--home", home_}, {}, home_ + "/logs/bangerd.log"));

@@ -39,6 +39,8 @@ public:
 
   void start_helper();
   void stop_helper(int signal = 15);
+  /// Sends `signal` to the helper without waiting (SIGSTOP, SIGCONT).
+  void signal_helper(int signal);
   void start_daemon();
   void stop_daemon(int signal = 15);
   bool daemon_running();

@@ -37,9 +37,15 @@ Handler find_handler(std::string_view command);
 /// Command-specific checks that need no daemon (names, op ids); "" when fine.
 std::string validate(const Invocation& inv);
 
+/// True for the errors that mean bangerd went away (exit 3).
+bool lost_daemon(const caf::error& error);
+
 /// Prints an error the way -o asks (text to stderr, JSON to stdout) and
-/// returns the matching exit code (1, or 3 when the daemon went away).
-int report_error(const Context& ctx, const caf::error& error, const std::string& prefix = {});
+/// returns the matching exit code (1, or 3 with code daemon_unreachable when
+/// the daemon went away). `op_id` names the operation when the error does
+/// not (a lost connection carries none).
+int report_error(const Context& ctx, const caf::error& error, const std::string& prefix = {},
+                 const std::string& op_id = {});
 int report_error(const Context& ctx, Errc code, const std::string& message,
                  const std::string& op_id, int exit_code = exit_failed);
 

@@ -99,23 +99,39 @@ int report_error(const Context& ctx, Errc code, const std::string& message,
   return exit_code;
 }
 
-int report_error(const Context& ctx, const caf::error& error, const std::string& prefix) {
+bool lost_daemon(const caf::error& error) {
+  if (error.category() != caf::atom("system"))
+    return false;
+  switch (static_cast<caf::sec>(error.code())) {
+    case caf::sec::request_receiver_down:
+    case caf::sec::remote_linking_failed:
+    case caf::sec::cannot_connect_to_node:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int report_error(const Context& ctx, const caf::error& error, const std::string& prefix,
+                 const std::string& op_id) {
   auto v = view(error);
+  if (v.op_id.empty())
+    v.op_id = op_id;
   int exit_code = exit_failed;
-  if (error.category() == caf::atom("system")) {
-    switch (static_cast<caf::sec>(error.code())) {
-      case caf::sec::request_timeout:
-        v.message = "no reply from bangerd in time (see --timeout)";
-        break;
-      case caf::sec::request_receiver_down:
-      case caf::sec::remote_linking_failed:
-      case caf::sec::cannot_connect_to_node:
-        v.message = "lost the connection to bangerd (" + v.message + ")";
-        exit_code = exit_unreachable;
-        break;
-      default:
-        break;
-    }
+  if (lost_daemon(error)) {
+    v.message = "lost the connection to bangerd (" + v.message + ")";
+    exit_code = exit_unreachable;
+  } else if (error.category() == caf::atom("system")
+             && static_cast<caf::sec>(error.code()) == caf::sec::request_timeout) {
+    v.message = "no reply from bangerd in time (see --timeout)";
+  }
+  if (exit_code == exit_unreachable && ctx.json()) {
+    // Not a daemon error, so not an Errc: the CLI's own code (docs/cli.md).
+    std::cout << dump({{"error", {{"code", "daemon_unreachable"},
+                                  {"message", prefix + v.message},
+                                  {"op_id", v.op_id}}}})
+              << std::flush;
+    return exit_code;
   }
   return report_error(ctx, v.code, prefix + v.message, v.op_id, exit_code);
 }

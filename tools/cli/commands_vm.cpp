@@ -130,7 +130,8 @@ int cmd_vm_create(Context& ctx) {
                                                      ctx.timeout());
     if (!status) {
       progress.finish();
-      return report_error(ctx, with_op_id(status.error(), op_id));
+      // The error as it came: a lost daemon is exit 3, not a daemon error.
+      return report_error(ctx, status.error(), {}, op_id);
     }
     op = std::move(*status);
     if (op.outcome != OperationOutcome::running)
@@ -145,7 +146,7 @@ int cmd_vm_create(Context& ctx) {
   auto vm = ctx.session->call<VmRecord>(VmShowRequest{client_envelope(), op.vm_id},
                                         ctx.timeout());
   if (!vm)
-    return report_error(ctx, with_op_id(vm.error(), op_id));
+    return report_error(ctx, vm.error(), {}, op_id);
   if (!ctx.json())
     std::cerr << "created vm " << vm->name << " (" << op_id << ")\n";
   return print_vm(ctx, *vm);
@@ -203,9 +204,13 @@ int cmd_vm_action(Context& ctx) {
       continue;
     }
     auto v = view(result.error());
-    exit_code = exit_failed;
+    exit_code = std::max<int>(exit_code, exit_failed);
     if (ctx.json()) {
       auto e = error_json(v.code, v.message, v.op_id);
+      if (lost_daemon(result.error())) {
+        e["error"]["code"] = "daemon_unreachable";
+        exit_code = exit_unreachable;
+      }
       array.push_back({{"ref", ref}, {"ok", false}, {"error", e["error"]}});
     } else {
       int code = report_error(ctx, result.error(), ref + ": ");
