@@ -34,8 +34,14 @@ bool parse_http_response(const std::string& data, bool eof, HttpResponse& out,
       length = static_cast<std::size_t>(std::strtoull(line.c_str() + colon + 1, nullptr, 10));
   }
   auto body_start = header_end + 4;
+  // A 204 has no body (RFC 9110, and micro_http sends no Content-Length with
+  // it): it is complete at the blank line, and what follows is not its body.
+  if (out.status == 204) {
+    out.body.clear();
+    return true;
+  }
   if (length == std::string::npos) {
-    if (!eof && out.status != 204)
+    if (!eof)
       return false;
     out.body = data.substr(body_start);
     return true;
