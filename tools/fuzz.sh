@@ -3,7 +3,8 @@
 #   tools/fuzz.sh build BUILD_DIR          configure (clang, BANGER_FUZZ=ON) and build
 #   tools/fuzz.sh run BUILD_DIR SECONDS    run every target in turn for SECONDS
 #   tools/fuzz.sh merge BUILD_DIR          add what earlier runs found that covers
-#                                          new code to tests/fuzz/corpus/
+#                                          new code to tests/fuzz/corpus/ (at most
+#                                          FUZZ_MERGE_MAX, default 10, per target)
 # FUZZ_TARGETS="qmp config" limits run and merge to some targets.
 # Targets run one at a time: each gets a core, and a crash is easy to attribute.
 set -euo pipefail
@@ -74,16 +75,33 @@ run)
   ;;
 merge)
   configure_and_build
+  # The corpus stays small (it is replayed by every make test and read in
+  # reviews): of the inputs that reach an edge the corpus does not
+  # (-use_counters=0: edges, not hit counts), the FUZZ_MERGE_MAX smallest
+  # are added per target (0: all of them). Existing files are never removed.
+  max=${FUZZ_MERGE_MAX:-10}
   for t in $targets; do
     found=$build/fuzz-corpus/$t
     if [ ! -d "$found" ] || [ -z "$(ls -A "$found")" ]; then
       echo "fuzz: nothing found for $t yet (run make fuzz first)"
       continue
     fi
-    before=$(ls "$corpus_root/$t" | wc -l)
-    "$build/fuzz/${t}_fuzz" -merge=1 -max_len=4096 "$corpus_root/$t" "$found" \
+    stage=$build/fuzz-merge/$t
+    rm -rf "$stage"
+    mkdir -p "$stage" "$build/fuzz-artifacts"
+    cp "$corpus_root/$t"/* "$stage"/
+    "$build/fuzz/${t}_fuzz" -merge=1 -use_counters=0 -max_len=4096 "$stage" "$found" \
       >"$build/fuzz-artifacts/$t.merge.log" 2>&1
-    echo "fuzz: $t: $before -> $(ls "$corpus_root/$t" | wc -l) corpus files"
+    added=0
+    while read -r file; do
+      [ -e "$corpus_root/$t/$file" ] && continue
+      if [ "$max" -gt 0 ] && [ "$added" -ge "$max" ]; then
+        break
+      fi
+      cp "$stage/$file" "$corpus_root/$t/$file"
+      added=$((added + 1))
+    done < <(ls -Sr "$stage")
+    echo "fuzz: $t: $added inputs added to tests/fuzz/corpus/$t ($(ls "$corpus_root/$t" | wc -l) files)"
   done
   ;;
 *)
