@@ -5,11 +5,15 @@ BUILD      ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc)
+# `make fuzz`: a separate clang build, each target for FUZZ_SECONDS, one at a
+# time; `make fuzz-merge` adds what those runs found to tests/fuzz/corpus/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
 
-.PHONY: all deps configure build test demo bench chaos format clean install
+.PHONY: all deps configure build test demo bench chaos format clean install fuzz fuzz-merge
 
 all: build
 
@@ -26,6 +30,14 @@ build: deps configure
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+fuzz:
+	@tools/install-deps.sh fuzz
+	@JOBS=$(JOBS) tools/fuzz.sh run $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-merge:
+	@tools/install-deps.sh fuzz
+	@JOBS=$(JOBS) tools/fuzz.sh merge $(FUZZ_BUILD)
 
 demo: build
 	@tools/demo.sh $(BUILD)/bin
@@ -45,4 +57,4 @@ install: build
 	@tools/install.sh $(BUILD)/bin
 
 clean:
-	@rm -rf $(BUILD)
+	@rm -rf $(BUILD) $(FUZZ_BUILD)

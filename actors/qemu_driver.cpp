@@ -71,11 +71,17 @@ Result<std::vector<std::string>> qmp_returns(const std::string& received,
     return Error{Errc::vmm_failed, error};
   if (got->size() < commands.size() + 1)
     return Error{Errc::vmm_failed, "QMP closed before answering every command"};
+  // QMP's error is {"class": ..., "desc": ...}; anything else in its place
+  // is described, not trusted (json::value() throws on a non-object).
   auto describe = [](const json& answer) {
-    auto& err = answer["error"];
-    std::string text = err.value("desc", std::string("unknown error"));
-    if (err.contains("class") && err["class"].is_string())
-      text = err["class"].get<std::string>() + ": " + text;
+    const auto& err = answer["error"];
+    std::string text = "unknown error";
+    if (!err.is_object())
+      return text;
+    if (auto desc = err.find("desc"); desc != err.end() && desc->is_string())
+      text = desc->get<std::string>();
+    if (auto type = err.find("class"); type != err.end() && type->is_string())
+      text = type->get<std::string>() + ": " + text;
     return text;
   };
   if ((*got)[0].contains("error"))

@@ -28,51 +28,6 @@ int pidfd_open(int pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
-// Parses a complete HTTP/1.1 response; returns false while more is needed.
-bool parse_response(const std::string& data, bool eof, HttpResponse& out,
-                    std::string& error) {
-  auto header_end = data.find("\r\n\r\n");
-  if (header_end == std::string::npos) {
-    if (eof)
-      error = "connection closed before the response headers";
-    return false;
-  }
-  if (data.compare(0, 9, "HTTP/1.1 ") != 0 && data.compare(0, 9, "HTTP/1.0 ") != 0) {
-    error = "not an HTTP response";
-    return false;
-  }
-  out.status = std::atoi(data.c_str() + 9);
-  std::size_t length = std::string::npos;
-  std::size_t pos = data.find("\r\n") + 2;
-  while (pos < header_end) {
-    auto eol = data.find("\r\n", pos);
-    auto line = data.substr(pos, eol - pos);
-    pos = eol + 2;
-    auto colon = line.find(':');
-    if (colon == std::string::npos)
-      continue;
-    std::string name = line.substr(0, colon);
-    for (auto& c : name)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (name == "content-length")
-      length = static_cast<std::size_t>(std::strtoull(line.c_str() + colon + 1, nullptr, 10));
-  }
-  auto body_start = header_end + 4;
-  if (length == std::string::npos) {
-    if (!eof && out.status != 204)
-      return false;
-    out.body = data.substr(body_start);
-    return true;
-  }
-  if (data.size() - body_start < length) {
-    if (eof)
-      error = "connection closed in the middle of the body";
-    return false;
-  }
-  out.body = data.substr(body_start, length);
-  return true;
-}
-
 } // namespace
 
 struct Reactor::Impl {
@@ -484,7 +439,7 @@ void Reactor::http(std::string socket_path, std::string method, std::string path
   request += "\r\n" + body;
   auto complete = [](const std::string& data, bool eof, std::string& error) {
     HttpResponse ignored;
-    return parse_response(data, eof, ignored, error);
+    return parse_http_response(data, eof, ignored, error);
   };
   exchange(std::move(socket_path), std::move(request), complete, timeout,
            [done = std::move(done)](Result<std::string> raw) {
@@ -494,7 +449,7 @@ void Reactor::http(std::string socket_path, std::string method, std::string path
              }
              HttpResponse response;
              std::string error;
-             parse_response(*raw, true, response, error);
+             parse_http_response(*raw, true, response, error);
              done(Result<HttpResponse>{std::move(response)});
            });
 }

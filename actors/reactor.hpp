@@ -6,6 +6,7 @@
 // vmm_io_actor). No thread per VM, no blocking call on a scheduler thread.
 #pragma once
 
+#include "actors/http_response.hpp"
 #include "messages/result.hpp"
 
 #include <chrono>
@@ -15,11 +16,6 @@
 #include <string>
 
 namespace banger {
-
-struct HttpResponse {
-  int status = 0;
-  std::string body;
-};
 
 class Reactor {
 public:

@@ -68,10 +68,16 @@ Status Config::read(const std::string& home_dir, const std::vector<std::string>&
       return Error{Errc::invalid_argument, "cannot read " + file.string()};
     ini << in.rdbuf();
   }
+  return parse_text(ini.str(), file.string(), args);
+}
+
+Status Config::parse_text(const std::string& text, const std::string& origin,
+                          const std::vector<std::string>& args) {
+  std::istringstream ini(text);
   string_list list(args.begin(), args.end());
   if (auto err = parse(list, ini))
     return Error{Errc::invalid_argument,
-                 "bad configuration (" + file.string() + " or flags): " + caf::to_string(err)};
+                 "bad configuration (" + origin + " or flags): " + caf::to_string(err)};
   if (!remainder.empty())
     return Error{Errc::invalid_argument, "unexpected argument: " + remainder.front()};
   // CAF keeps durations as timespan; banger uses milliseconds.

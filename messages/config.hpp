@@ -21,6 +21,11 @@ public:
   /// flags, which win). Unknown keys and malformed values are errors.
   Status read(const std::string& home, const std::vector<std::string>& args);
 
+  /// What read() does once banger.conf's text is in hand; `origin` names it
+  /// in errors. Separate so the parser can be fed text directly (tests/fuzz).
+  Status parse_text(const std::string& text, const std::string& origin,
+                    const std::vector<std::string>& args);
+
   Settings settings;
   std::string home;
 };

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages banger needs to build, test and run, and only
 # those that are missing: a second run installs nothing and prints nothing.
+#   tools/install-deps.sh        build, test and run (make build / make test)
+#   tools/install-deps.sh fuzz   also clang and libFuzzer (make fuzz): clang-14
+#                                compiles, libclang-rt-14-dev holds
+#                                libclang_rt.fuzzer-x86_64.a
 set -euo pipefail
+
+group=${1:-base}
+case $group in
+base | fuzz) ;;
+*) echo "install-deps: unknown package group '$group' (base, fuzz)" >&2; exit 2 ;;
+esac
 
 packages=(
   # build
@@ -14,6 +24,9 @@ packages=(
   # image builder (tools/image/build-image.sh)
   apt dpkg e2fsprogs cpio binutils xz-utils zstd gzip
 )
+if [ "$group" = fuzz ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,12 @@ namespace {
 // micro_http keeps the request line and each header line in a 1 KiB buffer.
 constexpr std::size_t line_limit = 1024;
 
+// A line and its CRLF must fit in that buffer, whether it arrived whole or in
+// pieces (a piece without the CRLF that fills the buffer is refused).
+bool too_long(std::size_t line_length) {
+  return line_length + 2 > line_limit;
+}
+
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
     text.remove_prefix(1);
@@ -79,6 +85,8 @@ ParseResult parse_request(std::string_view buffer, std::size_t payload_limit) {
       return invalid("Invalid request.");
     return {};
   }
+  if (too_long(line_end))
+    return invalid("Invalid request.");
   std::string_view line = buffer.substr(0, line_end);
   std::size_t method_end = line.find(' ');
   std::size_t uri_end = method_end == std::string_view::npos
@@ -102,8 +110,8 @@ ParseResult parse_request(std::string_view buffer, std::size_t payload_limit) {
   std::size_t cursor = line_end + 2;
   for (;;) {
     std::size_t header_end = buffer.find("\r\n", cursor);
-    if (header_end == std::string_view::npos) {
-      if (buffer.size() - cursor >= line_limit)
+    if (header_end == std::string_view::npos || too_long(header_end - cursor)) {
+      if (header_end != std::string_view::npos || buffer.size() - cursor >= line_limit)
         return invalid("Invalid header. Reason: Invalid content length. "
                        "Header: (line too long)");
       return {};

@@ -210,17 +210,24 @@ private:
     }
   }
 
-  // Consumes one UTF-8 sequence whose lead byte was just read.
+  // Consumes one UTF-8 sequence whose lead byte was just read. Only what
+  // Rust's str accepts: the second byte's range also excludes overlong
+  // forms (after E0, F0), UTF-16 surrogates (ED) and code points above
+  // U+10FFFF (F4). Anything else would also make nlohmann's dump() throw
+  // when the value is echoed back.
   void copy_utf8_sequence(std::string& out, unsigned char lead) {
     int continuation = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : 1;
     if (lead < 0xC2 || lead > 0xF4)
       fail_after_consumed("invalid unicode code point");
+    unsigned char second_low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+    unsigned char second_high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
     out.push_back(static_cast<char>(lead));
     for (int count = 0; count < continuation; ++count) {
       if (at_end())
         fail_after_consumed("EOF while parsing a string");
       auto byte = static_cast<unsigned char>(text_[index_]);
-      if ((byte & 0xC0) != 0x80)
+      bool valid = count == 0 ? byte >= second_low && byte <= second_high : (byte & 0xC0) == 0x80;
+      if (!valid)
         fail_after_consumed("invalid unicode code point");
       ++index_;
       out.push_back(static_cast<char>(byte));

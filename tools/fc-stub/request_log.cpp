@@ -33,7 +33,9 @@ void RequestLog::append(const RequestRecord& record) {
   };
   if (!record.action.empty())
     line["action"] = record.action;
-  std::string text = line.dump() + "\n";
+  // The path is the client's bytes: invalid UTF-8 becomes U+FFFD.
+  std::string text =
+      line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   // One write() so lines from concurrent processes never interleave; a short
   // write is not retried because a second write could land mid-line.
   [[maybe_unused]] ssize_t written =

@@ -49,8 +49,11 @@ std::string_view method_debug(const std::string& method) {
   return "Delete";
 }
 
+// Paths and bodies are the client's bytes, not necessarily UTF-8: invalid
+// sequences are written as U+FFFD (like Rust's from_utf8_lossy) instead of
+// making dump() throw, which would end the stub.
 std::string quoted(const std::string& text) {
-  return nlohmann::json(text).dump();
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace
@@ -296,7 +299,8 @@ void Server::serve(Connection& connection, const http::Request& request,
   }
   if (response.status >= 400) {
     if (response.body.empty())
-      response.body = nlohmann::json{{"fault_message", fault_message}}.dump();
+      response.body = nlohmann::json{{"fault_message", fault_message}}.dump(
+          -1, ' ', false, nlohmann::json::error_handler_t::replace);
     logger_.error("Received Error. Status code: " +
                       std::string(status_text(response.status)) +
                       ". Message: " + fault_message,

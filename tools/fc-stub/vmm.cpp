@@ -12,7 +12,9 @@ namespace banger::fc_stub {
 namespace vmm_support {
 
 std::string fault_body(std::string_view message) {
-  return nlohmann::json{{"fault_message", message}}.dump();
+  // A message may quote the request path, which need not be UTF-8.
+  return nlohmann::json{{"fault_message", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 int probe_file(const std::string& path, int flags) {
