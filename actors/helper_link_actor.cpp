@@ -14,6 +14,7 @@ namespace {
 
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using listen_atom = caf::atom_constant<caf::atom("hllisten")>;
 
 /// Liveness: a helper that does not answer a ping within ping_timeout is
 /// treated as down (and reconnected), so a hung helper is noticed within
@@ -37,10 +38,14 @@ struct LinkState {
   /// failed with helper_unavailable the moment it is lost (CAF would let
   /// each wait for its timeout, up to minutes for rootfs work).
   InFlight in_flight;
+  /// Told when the link is back after a loss (helper_up_atom).
+  std::vector<caf::actor> listeners;
+  bool was_connected = false;
   static inline const char* name = "helper_link";
 };
 
-using link_impl = helper_actor::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<ping_atom>>;
+using link_impl = helper_actor::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<ping_atom>,
+                                      caf::reacts_to<listen_atom, caf::actor>>;
 using link_pointer = link_impl::stateful_pointer<LinkState>;
 
 caf::io::middleman_actor connector(caf::actor_system& sys) {
@@ -73,6 +78,10 @@ void connect(link_pointer self) {
         self->monitor(st.helper);
         self->delayed_send(self, ping_interval, ping_atom::value);
         log::info("helper connected", {{"port", st.config.port}});
+        if (st.was_connected)
+          for (auto& listener : st.listeners)
+            caf::anon_send(listener, helper_up_atom::value);
+        st.was_connected = true;
       },
       [self](caf::error& err) {
         auto& st = self->state;
@@ -166,6 +175,7 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
     forward<RuntimeRemoveRequest, Ack>(self, normal),
     forward<HelperInventoryRequest, HelperInventory>(self, normal),
     [self](reconnect_atom) { connect(self); },
+    [self](listen_atom, caf::actor& listener) { self->state.listeners.push_back(std::move(listener)); },
     [self](ping_atom) {
       auto& st = self->state;
       if (!st.helper)
@@ -188,6 +198,10 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
 }
 
 } // namespace
+
+void watch_helper_link(const helper_actor& link, const caf::actor& listener) {
+  caf::anon_send(caf::actor_cast<caf::actor>(link), listen_atom::value, listener);
+}
 
 helper_actor spawn_helper_link(caf::actor_system& sys, HelperLinkConfig config) {
   return caf::actor_cast<helper_actor>(sys.spawn(link_behavior, std::move(config)));

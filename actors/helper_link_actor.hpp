@@ -7,6 +7,7 @@
 
 #include "messages/interfaces.hpp"
 
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
 #include <chrono>
@@ -24,5 +25,13 @@ struct HelperLinkConfig {
 };
 
 helper_actor spawn_helper_link(caf::actor_system& sys, HelperLinkConfig config);
+
+/// Sent to every listener each time the link comes back after it was lost:
+/// whatever was in flight then failed with an unknown outcome (and a helper
+/// that restarted swept its stale runtime), so the listener reconciles.
+using helper_up_atom = caf::atom_constant<caf::atom("helperup")>;
+
+/// Adds `listener` to the link's listeners (helper_up_atom).
+void watch_helper_link(const helper_actor& link, const caf::actor& listener);
 
 } // namespace banger

@@ -111,6 +111,9 @@ int main(int argc, char** argv) {
   init.vms = std::move(*vms);
   auto vm_count = init.vms.size();
   auto registry = spawn_registry(sys, std::move(init));
+  // A helper that comes back may have finished or dropped what was in
+  // flight when it went: the registry reconciles every VM with it again.
+  watch_helper_link(helper, caf::actor_cast<caf::actor>(registry));
   auto control = spawn_control_actor(
     sys, ControlDeps{registry, operations, helper, settings, home.home().string(), version, started});
 

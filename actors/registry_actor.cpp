@@ -1,5 +1,7 @@
 #include "actors/registry_actor.hpp"
 
+#include "actors/helper_link_actor.hpp"
+
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
 #include "messages/home_layout.hpp"
@@ -41,10 +43,14 @@ struct RegistryState {
   std::map<std::string, Image> images; ///< by id
   std::string recovery_op;
   std::chrono::milliseconds inventory_backoff{100};
+  /// An inventory is asked for (or waited for, with backoff) right now;
+  /// a helper that comes back meanwhile asks for one more afterwards.
+  bool inventory_running = false;
+  bool inventory_again = false;
   static inline const char* name = "registry";
 };
 
-using registry_impl = registry_actor::extend<caf::reacts_to<inventory_atom>>;
+using registry_impl = registry_actor::extend<caf::reacts_to<inventory_atom>, caf::reacts_to<helper_up_atom>>;
 using Self = registry_impl::stateful_pointer<RegistryState>;
 
 /// Whether `path` names a regular file beneath `images` (the installation's
@@ -262,6 +268,7 @@ void create_vm(Self self, const Envelope& env, const VmSpec& spec,
 
 void request_inventory(Self self) {
   auto& st = self->state;
+  st.inventory_running = true;
   Envelope env;
   env.op_id = st.recovery_op;
   self->request(st.deps->helper, std::chrono::seconds(15), HelperInventoryRequest{env})
@@ -310,6 +317,13 @@ void request_inventory(Self self) {
         }
         log::info("recovery: reconciling VMs with the host",
                   {{"op_id", st.recovery_op}, {"vms", static_cast<std::int64_t>(sent)}});
+        st.inventory_running = false;
+        st.inventory_backoff = std::chrono::milliseconds(100);
+        if (st.inventory_again) {
+          st.inventory_again = false;
+          st.recovery_op = mint_op_id();
+          request_inventory(self);
+        }
       },
       [self](caf::error& err) {
         auto& st = self->state;
@@ -520,6 +534,19 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
     },
     [self](VmRetired& retired) { remove_entry(self->state, retired.id); },
     [self](inventory_atom) { request_inventory(self); },
+    [self](helper_up_atom) {
+      // Requests in flight when the link was lost failed with an unknown
+      // outcome (a launch may have happened, a release may not): the same
+      // reconciliation as after a daemon restart settles every VM.
+      auto& st = self->state;
+      if (st.inventory_running) {
+        st.inventory_again = true;
+        return;
+      }
+      st.recovery_op = mint_op_id();
+      log::info("banger-helper is back: reconciling VMs with the host", {{"op_id", st.recovery_op}});
+      request_inventory(self);
+    },
   };
 }
 

@@ -282,7 +282,10 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
   for (const auto& vmm : work.inventory.vmms)
     if (vmm.pid != rt.pid || vmm.start_time != rt.pid_start_time)
       strays->push_back(vmm);
-  kill_strays(self, op, strays, 0, [self, op, then] {
+  // Runtime on the host that the record does not mention (a launch whose
+  // answer was lost with the helper link) is taken down like any other.
+  bool leftovers = !work.inventory.taps.empty() || !work.inventory.run_dirs.empty();
+  kill_strays(self, op, strays, 0, [self, op, then, leftovers] {
     auto& rt = self->state.rec.runtime;
     bool alive = vmm_alive(self);
     if (alive && rt.state == VmState::running) {
@@ -331,7 +334,7 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
       return;
     }
     if (was == VmState::running || was == VmState::starting || was == VmState::stopping
-        || !rt.tap.empty() || rt.pid != 0) {
+        || !rt.tap.empty() || rt.pid != 0 || leftovers) {
       if (was == VmState::running)
         rt.last_error = "the VMM exited while the daemon was down";
       stopped(self, op, StopRung::none, after);

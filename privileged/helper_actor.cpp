@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 namespace banger {
 
@@ -25,6 +26,11 @@ std::optional<host::Ownership> vmm_owner(const HelperContext& ctx) {
 
 host::Ownership owner_or_root(const HelperContext& ctx) {
   return vmm_owner(ctx).value_or(host::Ownership{0, 0});
+}
+
+/// Intent records of taps being created (see make_tap).
+std::filesystem::path tap_intents_dir(const HelperContext& ctx) {
+  return ctx.config.layout.run_dir() / "taps";
 }
 
 /// The taps this helper may touch: those it marked for this home.
@@ -125,11 +131,25 @@ Status remove_runtime(HelperContext& ctx, const std::string& vm_id, const std::s
 
 /// The VM's tap on the bridge, the bridge (and NAT) first. A start right
 /// after a stop keeps the tap whose removal is still queued.
+///
+/// A new tap exists unmarked between its creation (TUNSETIFF) and the alias
+/// that proves it is this installation's; a helper killed in between would
+/// leave a device no check can claim. The intent record <run>/taps/<tap>,
+/// written first and removed once create_tap has answered, is that proof
+/// for the sweep at the next start (remove_stale_runtime).
 Status make_tap(HelperContext& ctx, const std::string& vm_id, const std::string& tap) {
   if (auto net = ensure_network(ctx); !net)
     return net;
   ctx.taps.claim(tap);
-  return host::create_tap(vm_id, tap, tap_scope(ctx), owner_or_root(ctx));
+  auto intents = tap_intents_dir(ctx);
+  std::error_code ec;
+  std::filesystem::create_directories(intents, ec);
+  auto intent = intents / tap;
+  if (std::ofstream record(intent, std::ios::trunc); !(record << vm_id << '\n'))
+    return Error{Errc::system, "cannot write the tap intent record " + intent.string()};
+  auto made = host::create_tap(vm_id, tap, tap_scope(ctx), owner_or_root(ctx));
+  std::filesystem::remove(intent, ec);
+  return made;
 }
 
 /// vmm.launch: tap, run directory, VMM; on failure, none of them.
@@ -343,6 +363,55 @@ bool credential_matches(const std::string& expected, const std::string& given) {
   for (std::size_t i = 0; i < expected.size(); ++i)
     diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
   return diff == 0;
+}
+
+StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live) {
+  std::set<std::string> alive;
+  for (const auto& vmm : live)
+    alive.insert(vmm.vm_id);
+  StaleRuntime removed;
+  for (const auto& id : subdirectories(ctx.config.layout.run_dir() / "vms")) {
+    if (alive.count(id))
+      continue;
+    if (auto gone = host::remove_run_dir(ctx.config.layout, id); gone)
+      ++removed.run_dirs;
+    else
+      log::warn("cannot remove a stale runtime directory", {{"vm_id", id}, {"error", gone.error().message}});
+  }
+  // Taps a killed helper was creating: unmarked, proven ours by the record.
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(tap_intents_dir(ctx), ec)) {
+    auto tap = entry.path().filename().string();
+    if (host::validate_tap_name(tap)) {
+      auto gone = host::delete_unmarked_tap(tap);
+      if (gone)
+        ++removed.taps;
+      else if (gone.error().code != Errc::not_found && gone.error().code != Errc::helper_refused)
+        log::warn("cannot remove a half-made tap", {{"tap", tap}, {"error", gone.error().message}});
+    }
+    std::filesystem::remove(entry.path(), ec);
+  }
+  std::set<std::string> live_taps;
+  for (const auto& id : alive)
+    live_taps.insert(tap_name(id));
+  auto scope = tap_scope(ctx);
+  auto taps = host::list_taps(scope);
+  if (!taps) {
+    log::warn("cannot list taps for the start-up sweep", {{"error", taps.error().message}});
+    return removed;
+  }
+  std::vector<std::string> stale;
+  for (const auto& tap : *taps)
+    if (tap.ours && !live_taps.count(tap.name))
+      stale.push_back(tap.name);
+  auto results = host::delete_taps(stale, scope);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results[i])
+      ++removed.taps;
+    else
+      log::warn("cannot remove a stale tap", {{"tap", stale[i]}, {"error", results[i].error().message}});
+  }
+  return removed;
 }
 
 helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,

@@ -57,6 +57,20 @@ struct HelperContext {
 helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,
                           std::size_t workers = 16);
 
+/// What remove_stale_runtime() took away.
+struct StaleRuntime {
+  std::size_t run_dirs = 0;
+  std::size_t taps = 0;
+};
+
+/// At start, before the first request: removes this home's run directories
+/// and taps whose VM has no live VMM among `live`. They are leftovers of the
+/// previous helper: removals it had acknowledged but not done yet (the tap
+/// reaper's queue dies with the process) and the runtime of a launch whose
+/// answer never reached the daemon. A VM without a VMM has no use for
+/// either (vmm.launch makes both anew), so nothing is lost.
+StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live);
+
 /// Constant-time comparison of the credential (no early exit on mismatch).
 bool credential_matches(const std::string& expected, const std::string& given);
 

@@ -119,8 +119,17 @@ int main(int argc, char** argv) {
 
   // 6. Rebuild what this helper may signal: VMMs of this home still running.
   host::VmmMatcher matcher{layout, hc.vmm.vmm_executables()};
-  if (auto found = host::rediscover(matcher); found)
+  if (auto found = host::rediscover(matcher); found) {
     context->launched.replace_all(*found);
+    // 6b. What the previous helper left half-done goes before anyone asks:
+    //     a tap or run directory of a VM without a live VMM (see
+    //     remove_stale_runtime). After rediscovery, so live VMMs keep theirs;
+    //     before publishing, so no launch races the sweep.
+    auto swept = remove_stale_runtime(*context, *found);
+    if (swept.taps + swept.run_dirs > 0)
+      log::info("removed the runtime of VMs without a VMM", {{"taps", static_cast<std::int64_t>(swept.taps)},
+                                                             {"run_dirs", static_cast<std::int64_t>(swept.run_dirs)}});
+  }
 
   caf::actor_system sys{cfg};
   auto helper = spawn_helper(sys, context);

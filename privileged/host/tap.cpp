@@ -319,6 +319,26 @@ Status check_tap(std::string_view tap, const TapScope& scope, std::string_view v
   return {};
 }
 
+Status delete_unmarked_tap(std::string_view tap_view) {
+  std::string tap(tap_view);
+  if (auto st = validate_tap_name(tap); !st)
+    return st;
+  auto sock = netlink::connect();
+  if (!sock)
+    return std::move(sock).error();
+  auto link = netlink::get_link(sock->get(), tap);
+  if (!link)
+    return std::move(link).error();
+  if (!*link)
+    return not_found("tap " + tap + " does not exist");
+  if (auto st = check_is_tap(link->get(), tap); !st)
+    return st;
+  const char* alias = rtnl_link_get_ifalias(link->get());
+  if ((alias && *alias) || rtnl_link_get_master(link->get()) > 0)
+    return Error{Errc::helper_refused, "tap " + tap + " is marked or attached: not a half-made tap"};
+  return delete_one(sock->get(), link->get(), tap);
+}
+
 Status delete_tap(std::string_view tap, const TapScope& scope) {
   return std::move(delete_taps({std::string(tap)}, scope).front());
 }

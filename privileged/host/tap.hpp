@@ -63,6 +63,11 @@ Status create_tap(std::string_view vm_id, std::string_view tap,
 /// (tap_reaper.hpp) takes that off a caller's path.
 Status delete_tap(std::string_view tap, const TapScope& scope);
 
+/// Deletes a tap that create_tap() left half-made (no alias, on no bridge):
+/// only for a name the caller's own intent record proves it was creating
+/// (helper_actor.cpp, make_tap). Anything marked or attached is refused.
+Status delete_unmarked_tap(std::string_view tap);
+
 /// Checks `tap` as delete_tap() does without deleting it; with `vm_id` the
 /// alias must also name that VM.
 Status check_tap(std::string_view tap, const TapScope& scope, std::string_view vm_id = {});
