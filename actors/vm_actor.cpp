@@ -517,7 +517,9 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
       bool idle = !rt.rootfs_path.empty()
                   && (rt.state == VmState::created || rt.state == VmState::stopped
                       || rt.state == VmState::error);
-      if (idle && rt.pid == 0 && work.inventory.vmms.empty() && work.inventory.taps.empty()
+      // A tap still on the record is a teardown that failed: finish it.
+      if (idle && rt.pid == 0 && rt.tap.empty() && work.inventory.vmms.empty()
+          && work.inventory.taps.empty()
           && work.inventory.run_dirs.empty())
         return self->state.rec; // nothing on the host to reconcile
       Pending p;
