@@ -1,6 +1,7 @@
 #include "actors/registry_actor.hpp"
 
 #include "actors/helper_link_actor.hpp"
+#include "actors/vm_ids.hpp"
 
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
@@ -202,9 +203,12 @@ Result<std::pair<VmRecord, const Image*>> prepare_vm(Self self, const VmSpec& sp
   if (!image)
     return std::move(image).error();
   VmRecord rec;
-  rec.id = mint_object_id();
-  while (st.vms.count(rec.id))
-    rec.id = mint_object_id();
+  rec.id = mint_vm_id(
+    mint_object_id, [&](const std::string& short_id) { return has_prefix(st.vms, short_id); },
+    device_exists);
+  if (rec.id.empty())
+    return Error{Errc::conflict, "no free tap name found for a new VM in 64 draws; "
+                                 "the host has too many tap-fc-* devices"};
   rec.name = spec.name.empty() ? "vm-" + rec.id.substr(0, 8) : spec.name;
   if (!is_valid_name(rec.name))
     return Error{Errc::invalid_argument,
