@@ -4,16 +4,16 @@
 
 namespace banger {
 
-std::string excerpt(std::string_view untrusted) {
-  std::string out = "'";
+std::string quoted_excerpt(std::string_view untrusted, std::size_t max, char quote) {
+  std::string out(1, quote);
   std::size_t shown = 0;
   for (unsigned char c : untrusted) {
-    if (shown == max_excerpt) {
+    if (shown == max) {
       out += "...";
       break;
     }
     ++shown;
-    if (c == '\'' || c == '\\') {
+    if (c == static_cast<unsigned char>(quote) || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c < 0x20 || c >= 0x7f) {
@@ -24,8 +24,12 @@ std::string excerpt(std::string_view untrusted) {
       out += static_cast<char>(c);
     }
   }
-  out += '\'';
+  out += quote;
   return out;
+}
+
+std::string excerpt(std::string_view untrusted) {
+  return quoted_excerpt(untrusted, max_excerpt, '\'');
 }
 
 std::string bounded_message(std::string message) {

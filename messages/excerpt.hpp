@@ -20,6 +20,10 @@ inline constexpr std::size_t max_excerpt = 64;
 /// 4 * max_excerpt + 5 characters.
 std::string excerpt(std::string_view untrusted);
 
+/// The same with any bound and quote character (banger-helper's
+/// host::printable uses double quotes and a longer bound).
+std::string quoted_excerpt(std::string_view untrusted, std::size_t max, char quote);
+
 /// Longest message an error reply carries; make_error cuts longer ones.
 inline constexpr std::size_t max_error_message = 2048;
 

@@ -1,5 +1,7 @@
 #include "privileged/host/errors.hpp"
 
+#include "messages/excerpt.hpp"
+
 #include <cstdio>
 
 namespace banger::host {
@@ -27,27 +29,7 @@ Error conflict(std::string message) {
 }
 
 std::string printable(std::string_view untrusted) {
-  std::string out = "\"";
-  std::size_t shown = 0;
-  for (unsigned char c : untrusted) {
-    if (shown == max_printed) {
-      out += "...";
-      break;
-    }
-    ++shown;
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-  return out;
+  return quoted_excerpt(untrusted, max_printed, '"');
 }
 
 } // namespace banger::host
