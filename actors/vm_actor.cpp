@@ -349,6 +349,23 @@ void do_exited(Self self, const OpPtr& op, Then then) {
   auto& rt = self->state.rec.runtime;
   log::warn("VMM exited on its own", {{"op_id", op->log.op_id()},
                                       {"vm_id", self->state.rec.id}, {"pid", rt.pid}});
+  if (rt.state == VmState::error) {
+    // The VMM a failed start or teardown could not end has now ended by
+    // itself: take its runtime back, but the VM stays `error` with the
+    // reason that failure gave (the exit is not news to whoever reads it).
+    auto why = rt.last_error;
+    stopped(self, op, StopRung::none, [self, why, then](std::optional<Error> failed) {
+      if (failed) {
+        then(failed);
+        return;
+      }
+      auto& rt = self->state.rec.runtime;
+      rt.state = VmState::error;
+      rt.last_error = why;
+      persist(self, [then](Status s) { then(s ? std::nullopt : std::optional<Error>(s.error())); });
+    });
+    return;
+  }
   rt.last_error = "the VMM exited on its own (VMM log: "
                   + home_of(self).vm_log(self->state.rec.id).string() + ")";
   stopped(self, op, StopRung::none, then);
