@@ -15,15 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
-}
-
 bool logged(const std::vector<std::string>& lines, const std::string& text) {
   for (const auto& line : lines)
     if (line.find(text) != std::string::npos)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -69,5 +70,11 @@ public:
 private:
   std::string path_;
 };
+
+/// A plain TCP connection to 127.0.0.1:`port` (REQUIREs that it connects).
+int tcp_connect(std::uint16_t port);
+
+/// VmRSS of `pid` in KiB, from /proc; -1 if unreadable.
+long rss_kib(pid_t pid);
 
 } // namespace banger::test

@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 using namespace banger;
+using banger::test::rss_kib;
+using banger::test::tcp_connect;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -88,17 +90,6 @@ std::optional<std::chrono::milliseconds> legit_request(const Peer& peer) {
   return out;
 }
 
-int tcp_connect(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  return fd;
-}
-
 /// Waits until the server closed every one of `fds` (EOF or reset); returns
 /// how long the last one took, or nullopt if some stayed open past `bound`.
 std::optional<std::chrono::milliseconds>
@@ -150,15 +141,6 @@ double cpu_share(pid_t pid, std::chrono::milliseconds window) {
   return static_cast<double>(used) /
          static_cast<double>(::sysconf(_SC_CLK_TCK)) /
          (static_cast<double>(window.count()) / 1000.0);
-}
-
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
 }
 
 } // namespace

@@ -31,6 +31,7 @@
 #include <thread>
 
 using namespace banger;
+using banger::test::tcp_connect;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -373,28 +374,13 @@ TEST_CASE("a peer that fails or vanishes does not take other connections down") 
   CHECK(peer.process.running());
 }
 
-namespace {
-
-int connect_idle(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  return fd;
-}
-
-} // namespace
-
 // CAF 0.17's TLS transport has no handshake timeout: a client that connects
 // and sends nothing used to stay forever (and kept the peer from exiting).
 // messages/tls_guard.hpp bounds it; limits_test.cpp has the finer cases.
 TEST_CASE("a client that never completes the TLS handshake is dropped, and the peer can exit") {
   Homes homes;
   auto peer = start_peer(homes.ours);
-  int fd = connect_idle(peer.port);
+  int fd = tcp_connect(peer.port);
   // The server hangs up on its own (recv sees EOF or a reset); 20 s is a
   // liveness bound far above the guard's deadlines, not a measurement.
   pollfd pfd{fd, POLLIN, 0};
