@@ -216,7 +216,7 @@ std::string rfc3339_us(std::int64_t unix_us) {
 }
 
 std::string format_line(std::int64_t unix_us, Level level, std::string_view proc,
-                        std::string_view msg, const Attrs& attrs) {
+                        std::string_view msg, const Attrs& attrs, std::string_view sub) {
   std::string out;
   out.reserve(128 + msg.size() + attrs.size() * 24);
   out += "{\"ts\":\"";
@@ -225,6 +225,10 @@ std::string format_line(std::int64_t unix_us, Level level, std::string_view proc
   out += to_string(level);
   out += "\",\"proc\":";
   out += json_quote(proc);
+  if (!sub.empty()) {
+    out += ",\"sub\":";
+    out += json_quote(sub);
+  }
   out += ",\"msg\":";
   out += json_quote(msg);
   for (const auto& attr : attrs) {
@@ -242,6 +246,14 @@ void write(Level level, std::string_view msg, const Attrs& attrs) {
   if (!logger)
     return;
   auto line = format_line(now_us(), level, proc(), msg, attrs);
+  logger->log(spdlog::level::info, spdlog::string_view_t{line.data(), line.size()});
+}
+
+void Logger::write(Level level, std::string_view msg, const Attrs& attrs) const {
+  auto logger = current_logger(level);
+  if (!logger)
+    return;
+  auto line = format_line(now_us(), level, proc(), msg, attrs, subsystem_);
   logger->log(spdlog::level::info, spdlog::string_view_t{line.data(), line.size()});
 }
 

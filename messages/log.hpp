@@ -1,5 +1,6 @@
 // JSON-lines logging shared by daemon, helper and tools: one object per line
-// with `ts` (RFC 3339, UTC, microseconds), `level`, `proc`, `msg` and any
+// with `ts` (RFC 3339, UTC, microseconds), `level`, `proc`, `sub` (the
+// subsystem's Logger, when the line comes from one), `msg` and any
 // attributes (`op_id`, `vm_id`, `stage`, `duration_ms`, `error`, ...).
 // Written through spdlog; readable with `journalctl -o cat | jq`.
 #pragma once
@@ -66,6 +67,25 @@ inline void error(std::string_view msg, const Attrs& attrs = {}) {
   write(Level::error, msg, attrs);
 }
 
+/// One named logger per subsystem (registry, vm, helper.tap, ...): the
+/// subsystem is the `sub` field of each line, so `jq 'select(.sub=="vm")'`
+/// picks one out. Declared once per subsystem as a constant:
+///   const log::Logger log_{"registry"};
+class Logger {
+public:
+  constexpr explicit Logger(std::string_view subsystem) : subsystem_(subsystem) {}
+
+  std::string_view subsystem() const { return subsystem_; }
+  void write(Level level, std::string_view msg, const Attrs& attrs = {}) const;
+  void debug(std::string_view msg, const Attrs& attrs = {}) const { write(Level::debug, msg, attrs); }
+  void info(std::string_view msg, const Attrs& attrs = {}) const { write(Level::info, msg, attrs); }
+  void warn(std::string_view msg, const Attrs& attrs = {}) const { write(Level::warn, msg, attrs); }
+  void error(std::string_view msg, const Attrs& attrs = {}) const { write(Level::error, msg, attrs); }
+
+private:
+  std::string_view subsystem_;
+};
+
 /// Flushes buffered lines (before exit or when a test reads the file).
 void flush();
 
@@ -79,9 +99,9 @@ std::string json_quote(std::string_view s);
 /// RFC 3339 UTC timestamp with microseconds, e.g. 2026-11-26T10:59:10.123456Z.
 std::string rfc3339_us(std::int64_t unix_us);
 
-/// One complete log line (without newline).
+/// One complete log line (without newline); `sub` is left out when empty.
 std::string format_line(std::int64_t unix_us, Level level, std::string_view proc,
-                        std::string_view msg, const Attrs& attrs);
+                        std::string_view msg, const Attrs& attrs, std::string_view sub = {});
 
 std::string_view to_string(Level level);
 

@@ -45,6 +45,21 @@ TEST_CASE("a log line is one JSON object with ts, level, proc, msg and attribute
   CHECK(ts.back() == 'Z');
 }
 
+TEST_CASE("a subsystem's logger names the subsystem in the sub field, plain lines have none") {
+  std::ostringstream out;
+  log::init_stream("bangerd", out);
+  const log::Logger uut{"registry"};
+  uut.warn("leftover tap", {{"tap", "tap-fc-1"}});
+  log::info("plain");
+  auto lines = parse_lines(out.str());
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["sub"] == "registry");
+  CHECK(lines[0]["level"] == "warn");
+  CHECK(lines[0]["proc"] == "bangerd");
+  CHECK(lines[0]["tap"] == "tap-fc-1");
+  CHECK_FALSE(lines[1].contains("sub"));
+}
+
 TEST_CASE("hostile strings stay valid JSON and keep their text") {
   std::ostringstream out;
   log::init_stream("bangerd", out);
