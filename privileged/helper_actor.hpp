@@ -7,7 +7,7 @@
 #pragma once
 
 #include "messages/home_layout.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/helper_protocol.hpp"
 #include "privileged/host/process.hpp"
 #include "privileged/host/rootfs.hpp"
 #include "privileged/host/tap_reaper.hpp"
