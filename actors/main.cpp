@@ -7,6 +7,7 @@
 #include "actors/registry_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/vmm_io_actor.hpp"
+#include "banger/version.hpp"
 #include "messages/config.hpp"
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
@@ -24,8 +25,6 @@
 using namespace banger;
 
 namespace {
-
-constexpr const char* version = "0.1.0";
 
 std::optional<log::Level> parse_level(const std::string& name) {
   if (name == "debug")
@@ -155,6 +154,7 @@ int main(int argc, char** argv) {
   log::info("bangerd stopped", {});
   log::flush();
   // CAF 0.17's TLS middleman can hang in shutdown while a peer keeps its
-  // connection open (see docs/caf-notes); every actor is done, so leave.
+  // connection open (docs/architecture.md, "Findings about CAF 0.17.6");
+  // every actor is done, so leave.
   std::_Exit(0);
 }

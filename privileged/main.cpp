@@ -1,6 +1,7 @@
 // banger-helper: the root process behind bangerd. Its main is linear on
 // purpose: each step narrows what the process can do before the next one
 // widens what it can be asked.
+#include "banger/version.hpp"
 #include "messages/config.hpp"
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
   auto context = std::make_shared<HelperContext>();
   auto& hc = context->config;
   hc.layout = layout;
-  hc.version = "0.1.0";
+  hc.version = version;
   hc.bridge = s.network_bridge;
   hc.nat = s.network_nat;
   hc.vmm.firecracker_bin = s.vmm_firecracker_bin;
