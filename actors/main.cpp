@@ -11,6 +11,7 @@
 #include "messages/config.hpp"
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
+#include "messages/tls_sigpipe.hpp"
 #include "storage/store.hpp"
 
 #include <caf/all.hpp>
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
   sigaddset(&shutdown_signals, SIGTERM);
   sigaddset(&shutdown_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  ignore_sigpipe(); // and CAF's TLS calls skip their SIGPIPE masking
 
   auto [home_dir, args] = take_home(argc, argv);
   Config cfg;

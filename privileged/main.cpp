@@ -5,6 +5,7 @@
 #include "messages/config.hpp"
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
+#include "messages/tls_sigpipe.hpp"
 #include "privileged/helper_actor.hpp"
 #include "privileged/host/accel.hpp"
 #include "privileged/host/vmm_registry.hpp"
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
   sigaddset(&shutdown_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   std::signal(SIGCHLD, SIG_IGN);
-  std::signal(SIGPIPE, SIG_IGN);
+  ignore_sigpipe(); // and CAF's TLS calls skip their SIGPIPE masking
 
   // 4. Configuration: VMM binaries and network come from the helper's own
   //    configuration, never from a request.
