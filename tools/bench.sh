@@ -167,7 +167,7 @@ for i in $(seq 1 "$pairs"); do
   lifecycle 16 "$banger_json" --show-probe 20ms
   floor_rate=$(jq -r '.floor.throughput // 0' "$floor_json")
   banger_rate=$(jq -r '.throughput // 0' "$banger_json")
-  ratio=$(awk -v b="$banger_rate" -v f="$floor_rate" 'BEGIN { printf "%.3f", f > 0 ? b / f : 0 }')
+  ratio=$(awk -v b="$banger_rate" -v f="$floor_rate" 'BEGIN { printf "%.3f", (f > 0 ? b / f : 0) }')
   printf 'pair %d: floor %.1f /s, banger %.1f /s, ratio %s\n' "$i" "$floor_rate" "$banger_rate" "$ratio"
   add "  pair $i: floor / banger lifecycles/s, ratio" "$(printf '%.1f / %.1f, %s' "$floor_rate" "$banger_rate" "$ratio")"
   ratios+=("$ratio") banger_rates+=("$banger_rate") floor_rates+=("$floor_rate")
