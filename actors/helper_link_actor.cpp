@@ -135,9 +135,8 @@ auto forward(link_pointer self, std::chrono::milliseconds timeout) {
         [self, id, promise, op_id, timeout](caf::error& err) mutable {
           if (!self->state.in_flight.settle(id))
             return; // failed already when the connection went down
-          if (err.category() == caf::atom("system")) {
-            auto code = static_cast<caf::sec>(err.code());
-            if (code == caf::sec::request_timeout) {
+          if (auto v = view(err); v.from_caf) {
+            if (v.code == Errc::timeout) {
               promise.deliver(make_error(Errc::timeout,
                                          "banger-helper did not answer within "
                                            + std::to_string(timeout.count()) + " ms",

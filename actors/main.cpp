@@ -7,9 +7,11 @@
 #include "actors/registry_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/vmm_io_actor.hpp"
+#include "banger/version.hpp"
 #include "messages/config.hpp"
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
+#include "messages/tls_sigpipe.hpp"
 #include "storage/store.hpp"
 
 #include <caf/all.hpp>
@@ -24,8 +26,6 @@
 using namespace banger;
 
 namespace {
-
-constexpr const char* version = "0.1.0";
 
 std::optional<log::Level> parse_level(const std::string& name) {
   if (name == "debug")
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   sigaddset(&shutdown_signals, SIGTERM);
   sigaddset(&shutdown_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  ignore_sigpipe(); // and CAF's TLS calls skip their SIGPIPE masking
 
   auto [home_dir, args] = take_home(argc, argv);
   Config cfg;
@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
   log::info("bangerd stopped", {});
   log::flush();
   // CAF 0.17's TLS middleman can hang in shutdown while a peer keeps its
-  // connection open (see docs/caf-notes); every actor is done, so leave.
+  // connection open (docs/architecture.md, "Findings about CAF 0.17.6");
+  // every actor is done, so leave.
   std::_Exit(0);
 }

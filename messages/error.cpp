@@ -59,6 +59,10 @@ ErrorView view(const caf::error& error) {
     auto code = static_cast<caf::sec>(error.code());
     out.code = map_system_error(code);
     out.message = caf::to_string(code);
+    out.from_caf = true;
+    out.peer_lost = code == caf::sec::request_receiver_down
+                    || code == caf::sec::cannot_connect_to_node
+                    || code == caf::sec::remote_linking_failed;
     return out;
   }
   out.code = Errc::internal;
@@ -72,14 +76,6 @@ caf::error with_op_id(const caf::error& error, const std::string& op_id) {
     return error;
   auto v = view(error);
   return make_error(v.code, std::move(v.message), op_id);
-}
-
-std::string render_for_cli(const caf::error& error) {
-  auto v = view(error);
-  std::string out = "error: " + v.message;
-  if (!v.op_id.empty())
-    out += " (" + v.op_id + ")";
-  return out;
 }
 
 std::string render_error(std::uint8_t code, caf::atom_value,

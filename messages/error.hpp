@@ -28,17 +28,23 @@ caf::error to_caf_error(const Error& error, std::string op_id);
 caf::error with_op_id(const caf::error& error, const std::string& op_id);
 
 /// A wire error taken apart. Errors from CAF itself (request timeouts,
-/// unexpected messages, unreachable peers) are mapped onto banger codes.
+/// unexpected messages, unreachable peers) are mapped onto banger codes
+/// here and nowhere else; callers that word them for their own reader (the
+/// CLI, the load driver, the helper link) branch on the two flags.
 struct ErrorView {
   Errc code = Errc::internal;
   std::string message;
   std::string op_id;
+  /// Made by CAF (category "system"), not by a banger process: a request
+  /// timeout, an unexpected message, a lost peer.
+  bool from_caf = false;
+  /// The receiver's connection is gone or was never made (CAF's
+  /// request_receiver_down, cannot_connect_to_node, remote_linking_failed):
+  /// nothing answered, so the request may or may not have been carried out.
+  bool peer_lost = false;
 };
 
 ErrorView view(const caf::error& error);
-
-/// The one way errors are shown to people: `error: <message> (op-...)`.
-std::string render_for_cli(const caf::error& error);
 
 /// Renderer registered with the actor system for the banger category.
 std::string render_error(std::uint8_t code, caf::atom_value category,

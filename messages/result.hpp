@@ -1,6 +1,6 @@
 // CAF-free error values for code that must not pull in CAF (storage, host
 // operations, fc-stub helpers). Actors convert them with to_caf_error()
-// (messages/caf_error.hpp) at the boundary, adding the op_id.
+// (messages/error.hpp) at the boundary, adding the op_id.
 #pragma once
 
 #include "messages/errc.hpp"

@@ -1,4 +1,5 @@
-// Mutual TLS for every CAF port banger opens (ARCHITECTURE.md, "Security").
+// Mutual TLS for every CAF port banger opens (docs/architecture.md, "Processes"
+// and "Findings about CAF 0.17.6").
 //
 // `banger init` creates a per-home CA and one certificate + key per role in
 // <home>/tls/. A process picks its role's files before it creates its actor

@@ -1,9 +1,11 @@
 // banger-helper: the root process behind bangerd. Its main is linear on
 // purpose: each step narrows what the process can do before the next one
 // widens what it can be asked.
+#include "banger/version.hpp"
 #include "messages/config.hpp"
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
+#include "messages/tls_sigpipe.hpp"
 #include "privileged/helper_actor.hpp"
 #include "privileged/host/accel.hpp"
 #include "privileged/host/vmm_registry.hpp"
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
   sigaddset(&shutdown_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   std::signal(SIGCHLD, SIG_IGN);
-  std::signal(SIGPIPE, SIG_IGN);
+  ignore_sigpipe(); // and CAF's TLS calls skip their SIGPIPE masking
 
   // 4. Configuration: VMM binaries and network come from the helper's own
   //    configuration, never from a request.
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
   auto context = std::make_shared<HelperContext>();
   auto& hc = context->config;
   hc.layout = layout;
-  hc.version = "0.1.0";
+  hc.version = version;
   hc.bridge = s.network_bridge;
   hc.nat = s.network_nat;
   hc.vmm.firecracker_bin = s.vmm_firecracker_bin;

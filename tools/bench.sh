@@ -7,6 +7,8 @@
 #   BENCH_ONLY      "flood": only the connection-flood part
 #   BENCH_FLOOD     connections per flood wave (default 1000)
 #   BENCH_CLI_CALLS CLI `vm show` calls per flood measurement (default 200)
+#   BENCH_PAIRS     floor/banger pairs at concurrency 16 (default 3)
+#   BENCH_PAUSE     seconds between those runs (default 30)
 set -euo pipefail
 bin=$(cd "$1" && pwd)
 build=$(dirname "$bin")
@@ -128,23 +130,61 @@ if [ "${BENCH_ONLY:-}" = flood ]; then
   exit 0
 fi
 
-for c in 1 16 256; do
-  extra=()
-  [ "$c" = 16 ] && extra=(--floor --show-probe 20ms)
-  echo "== lifecycle with fc-stub, concurrency $c (${seconds}s)"
+lifecycle() { # CONCURRENCY JSON [banger-load options...]
+  local c=$1 f=$2
+  shift 2
   load --scenario lifecycle --concurrency "$c" --duration "${seconds}s" --ramp-up 1s \
-    "${extra[@]}" --json "$out/lifecycle-c$c.json" || true
-  f="$out/lifecycle-c$c.json"
-  add "lifecycles/s, concurrency $c" "$(jq -r '.throughput | . * 10 | round / 10' "$f")"
+    "$@" --json "$f" >"${f%.json}.txt" || true
+}
+latencies() { # CONCURRENCY JSON
   for op in vm.create vm.start vm.stop vm.delete; do
-    add "  $op p50 / p99 ms (c$c)" "$(ms ".operations[\"$op\"].latency_us.p50" "$f") / $(ms ".operations[\"$op\"].latency_us.p99" "$f")"
+    add "  $op p50 / p99 ms (c$1)" "$(ms ".operations[\"$op\"].latency_us.p50" "$2") / $(ms ".operations[\"$op\"].latency_us.p99" "$2")"
   done
-  if [ "$c" = 16 ]; then
-    add "  fraction of the floor (c16)" "$(jq -r '.floor.fraction | . * 100 | round / 100' "$f")"
-    add "  floor lifecycles/s (c16)" "$(jq -r '.floor.throughput | . * 10 | round / 10' "$f")"
-    add "  vm show p99 ms under this load" "$(ms '.operations["probe.show"].latency_us.p99' "$f")"
-  fi
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "== lifecycle with fc-stub, concurrency 1 (${seconds}s)"
+lifecycle 1 "$out/lifecycle-c1.json"
+add "lifecycles/s, concurrency 1" "$(jq -r '.throughput | . * 10 | round / 10' "$out/lifecycle-c1.json")"
+latencies 1 "$out/lifecycle-c1.json"
+
+# Concurrency 16 against the floor (the same per-VM work in-process, no
+# actors, no remoting): every run here slows the next one (ext4 without a
+# journal skips recently deleted inodes, and every lifecycle deletes a
+# handful), so floor and banger runs alternate, floor first, with pauses
+# between, and each banger run is compared with the floor run just before it.
+pairs=${BENCH_PAIRS:-3}
+pause=${BENCH_PAUSE:-30}
+ratios=() banger_rates=() floor_rates=()
+for i in $(seq 1 "$pairs"); do
+  sleep "$pause"
+  echo "== lifecycle, concurrency 16, pair $i of $pairs: floor (${seconds}s)"
+  floor_json="$out/floor-c16-$i.json"
+  lifecycle 16 "$floor_json" --floor-only
+  sleep "$pause"
+  echo "== lifecycle, concurrency 16, pair $i of $pairs: banger (${seconds}s)"
+  banger_json="$out/lifecycle-c16-$i.json"
+  lifecycle 16 "$banger_json" --show-probe 20ms
+  floor_rate=$(jq -r '.floor.throughput // 0' "$floor_json")
+  banger_rate=$(jq -r '.throughput // 0' "$banger_json")
+  ratio=$(awk -v b="$banger_rate" -v f="$floor_rate" 'BEGIN { printf "%.3f", (f > 0 ? b / f : 0) }')
+  printf 'pair %d: floor %.1f /s, banger %.1f /s, ratio %s\n' "$i" "$floor_rate" "$banger_rate" "$ratio"
+  add "  pair $i: floor / banger lifecycles/s, ratio" "$(printf '%.1f / %.1f, %s' "$floor_rate" "$banger_rate" "$ratio")"
+  ratios+=("$ratio") banger_rates+=("$banger_rate") floor_rates+=("$floor_rate")
 done
+median_ratio=$(printf '%s\n' "${ratios[@]}" | median)
+echo "median ratio banger / floor at concurrency 16 over $pairs pairs: $median_ratio"
+add "lifecycles/s, concurrency 16 (median of $pairs)" "$(printf '%s\n' "${banger_rates[@]}" | median | awk '{ printf "%.1f", $1 }')"
+add "  floor lifecycles/s (median of $pairs)" "$(printf '%s\n' "${floor_rates[@]}" | median | awk '{ printf "%.1f", $1 }')"
+add "  fraction of the floor (median of $pairs pairs)" "$median_ratio"
+latencies 16 "$banger_json"
+add "  vm show p99 ms under this load (last pair)" "$(ms '.operations["probe.show"].latency_us.p99' "$banger_json")"
+sleep "$pause"
+
+echo "== lifecycle with fc-stub, concurrency 256 (${seconds}s)"
+lifecycle 256 "$out/lifecycle-c256.json"
+add "lifecycles/s, concurrency 256" "$(jq -r '.throughput | . * 10 | round / 10' "$out/lifecycle-c256.json")"
+latencies 256 "$out/lifecycle-c256.json"
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "== memory per idle VM: $idle_vms VMs created, not running"

@@ -4,6 +4,7 @@
 #include "tests/cli/cli_run.hpp"
 #include "tests/support/process.hpp"
 #include "tools/cli/args.hpp"
+#include "tools/cli/errors.hpp"
 #include "tools/cli/output.hpp"
 
 #include <doctest/doctest.h>
@@ -184,7 +185,7 @@ TEST_CASE("a VM's JSON has snake_case fields, state as a string and timings in u
 }
 
 TEST_CASE("errors as JSON carry code, message and op_id") {
-  auto uut = error_json(Errc::not_found, "no VM named 'x'", "op-0123456789ab");
+  auto uut = error_json(failure(Errc::not_found, "no VM named 'x'", "op-0123456789ab"));
   CHECK(uut["error"]["code"] == "not_found");
   CHECK(uut["error"]["message"] == "no VM named 'x'");
   CHECK(uut["error"]["op_id"] == "op-0123456789ab");
@@ -268,4 +269,19 @@ TEST_CASE("a peer that accepts but never speaks TLS does not hang the CLI") {
                   {}, std::chrono::seconds(20));
   CHECK(r.exit_code == 3);
   CHECK(r.elapsed < std::chrono::seconds(10));
+}
+
+TEST_CASE("a peer that never speaks TLS gets the JSON error object with -o json") {
+  test::TempDir home;
+  Listener silent;
+  auto init = run_banger({"init", "--home", home.path()});
+  REQUIRE_MESSAGE(init.exit_code == 0, init.err);
+  auto r = run_banger({"--home", home.path(), "-o", "json", "--daemon",
+                       "127.0.0.1:" + std::to_string(silent.port()), "--timeout", "1s", "vm", "ls"},
+                      {}, std::chrono::seconds(20));
+  CHECK(r.exit_code == 3);
+  auto parsed = nlohmann::json::parse(r.out);
+  CHECK(parsed["error"]["code"] == "daemon_unreachable");
+  CHECK(parsed["error"]["message"].get<std::string>().find("no TLS handshake")
+        != std::string::npos);
 }

@@ -98,3 +98,17 @@ TEST_CASE("--keep is refused where there is nothing to keep, and --record needs 
   CHECK(record.kind == Parsed::Kind::usage_error);
   CHECK(record.text.find("--record needs a value") != std::string::npos);
 }
+
+TEST_CASE("--floor-only runs the floor alone and refuses options of a banger run") {
+  auto uut = run({"--home", "/h", "--scenario", "lifecycle", "--concurrency", "16", "--duration",
+                  "8s", "--floor-only"});
+  REQUIRE(uut.kind == Parsed::Kind::run);
+  CHECK(uut.options.floor_only);
+  CHECK(uut.options.floor);
+  auto probe = run({"--home", "/h", "--scenario", "lifecycle", "--concurrency", "16",
+                    "--duration", "8s", "--floor-only", "--show-probe", "20ms"});
+  CHECK(probe.kind == Parsed::Kind::usage_error);
+  auto read = run({"--home", "/h", "--scenario", "read", "--concurrency", "1", "--count", "1",
+                   "--floor-only"});
+  CHECK(read.kind == Parsed::Kind::usage_error);
+}

@@ -5,16 +5,6 @@
 
 using namespace banger;
 
-TEST_CASE("the CLI renders an error as its message followed by the op_id") {
-  auto uut = make_error(Errc::not_found, "no VM named 'web'", "op-3f9a0c12d4e1");
-  CHECK(render_for_cli(uut) == "error: no VM named 'web' (op-3f9a0c12d4e1)");
-}
-
-TEST_CASE("an error without op_id renders without the parenthesis") {
-  auto uut = make_error(Errc::invalid_argument, "bad name", "");
-  CHECK(render_for_cli(uut) == "error: bad name");
-}
-
 TEST_CASE("every error code has a stable name that maps back to it") {
   for (int code = 0; code <= static_cast<int>(Errc::system); ++code) {
     auto errc = static_cast<Errc>(code);
@@ -31,6 +21,23 @@ TEST_CASE("CAF's own errors map onto banger codes") {
   CHECK(view(caf::make_error(caf::sec::unexpected_message)).code
         == Errc::unknown_method);
   CHECK(view(caf::error{}).code == Errc::none);
+}
+
+TEST_CASE("a lost or never made connection is told apart from every other error") {
+  for (auto code : {caf::sec::request_receiver_down, caf::sec::cannot_connect_to_node,
+                    caf::sec::remote_linking_failed}) {
+    CAPTURE(caf::to_string(code));
+    auto uut = view(caf::make_error(code));
+    CHECK(uut.peer_lost);
+    CHECK(uut.from_caf);
+  }
+  auto timeout = view(caf::make_error(caf::sec::request_timeout));
+  CHECK(timeout.from_caf);
+  CHECK_FALSE(timeout.peer_lost);
+  // A timeout a banger process reports (a boot that took too long) is not CAF's.
+  auto boot = view(make_error(Errc::timeout, "guest not ready within 30 s", "op-aaaaaaaaaaaa"));
+  CHECK_FALSE(boot.from_caf);
+  CHECK_FALSE(boot.peer_lost);
 }
 
 TEST_CASE("a CAF-free Error converts into a wire error with the op_id") {

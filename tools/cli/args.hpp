@@ -1,8 +1,10 @@
-// Command-line parsing for `banger`: the table of commands, their options and
-// help texts, and one parser that turns argv into an Invocation. CAF-free and
+// Command-line parsing for `banger`: the table of commands, their options,
+// help texts and handlers, and one parser that turns argv into an Invocation. CAF-free and
 // side-effect free: everything is validated here, before any connection, so a
 // usage error never reaches the daemon (exit 2).
 #pragma once
+
+#include "tools/cli/values.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -48,6 +50,11 @@ struct OptionSpec {
   std::vector<std::string> choices; ///< for ValueKind::choice
 };
 
+struct Context; // tools/cli/commands.hpp
+
+/// Runs one command and returns the process exit code.
+using Handler = int (*)(Context&);
+
 struct CommandSpec {
   std::string name;      ///< "vm create"
   std::string args;      ///< positional synopsis: "REF..."
@@ -59,9 +66,11 @@ struct CommandSpec {
   bool needs_daemon = true;
   std::string example;
   std::string details;   ///< extra paragraph for --help
+  Handler run = nullptr; ///< what the command does (tools/cli/commands.hpp)
 };
 
-/// Every command banger knows, in help order.
+/// Every command banger knows, in help order, with its handler: the one
+/// list main() dispatches from (tools/cli/commands_table.cpp).
 const std::vector<CommandSpec>& command_table();
 const CommandSpec* find_command(std::string_view name);
 
@@ -94,17 +103,5 @@ std::string group_help(std::string_view group);
 std::string main_help();
 /// One line "usage: banger vm show REF [options]".
 std::string usage_line(const CommandSpec& spec);
-
-/// "30s", "500ms", "2m", "1h", or plain seconds ("45").
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-/// Decimal unsigned integer within [0, max].
-std::optional<std::uint64_t> parse_number(std::string_view text, std::uint64_t max);
-
-/// HOST:PORT (IPv6 in brackets: [::1]:7420).
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
-std::optional<HostPort> parse_host_port(std::string_view text);
 
 } // namespace banger::cli

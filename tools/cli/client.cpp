@@ -13,7 +13,6 @@
 
 #include <cerrno>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <cstring>
@@ -141,19 +140,15 @@ std::unique_ptr<Session> Session::open(const GlobalOptions& options, SessionErro
   std::condition_variable cv;
   bool connected = false;
   auto limit = options.timeout.value_or(std::chrono::seconds(10));
-  std::thread watchdog{[&, address = session->address_, json = options.output == OutputFormat::json] {
+  std::thread watchdog{[&, address = session->address_, format = options.output] {
     std::unique_lock<std::mutex> guard{mutex};
     if (cv.wait_for(guard, limit, [&] { return connected; }))
       return;
-    auto message = "cannot reach bangerd at " + address + ": no TLS handshake within "
-                   + std::to_string(limit.count()) + " ms (is it bangerd? banger daemon status)";
-    if (json)
-      std::printf("{\n  \"error\": {\n    \"code\": \"daemon_unreachable\",\n    \"message\": \"%s\",\n    \"op_id\": \"\"\n  }\n}\n",
-                  message.c_str());
-    else
-      std::fprintf(stderr, "error: %s\n", message.c_str());
-    std::fflush(nullptr);
-    std::_Exit(exit_unreachable);
+    SessionError hung{exit_unreachable, "cannot reach bangerd at " + address
+                                          + ": no TLS handshake within "
+                                          + std::to_string(limit.count())
+                                          + " ms (is it bangerd? banger daemon status)"};
+    std::_Exit(emit(hung.failure(), format));
   }};
   auto control = caf::openssl::remote_actor<control_actor>(*session->system_, host, port);
   {

@@ -7,6 +7,7 @@
 #include "messages/cli_protocol.hpp"
 #include "messages/remote_call.hpp"
 #include "tools/cli/args.hpp"
+#include "tools/cli/errors.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
@@ -23,6 +24,12 @@ namespace banger::cli {
 struct SessionError {
   int exit_code = exit_unreachable;
   std::string message;
+
+  /// Not daemon errors, so not Errc codes: the CLI's own two codes.
+  Failure failure() const {
+    return {exit_code == exit_unreachable ? code_daemon_unreachable : code_credentials, message,
+            "", exit_code};
+  }
 };
 
 class Session {

@@ -1,10 +1,12 @@
 // The handlers of banger's commands. main() parses, validates, connects (for
-// commands that need the daemon) and calls exactly one handler, which returns
-// the process exit code.
+// commands that need the daemon) and calls exactly one handler, the one the
+// command table names (tools/cli/commands_table.cpp), which returns the
+// process exit code.
 #pragma once
 
 #include "messages/errc.hpp"
 #include "tools/cli/args.hpp"
+#include "tools/cli/errors.hpp"
 #include "tools/cli/output.hpp"
 
 #include <caf/fwd.hpp>
@@ -29,25 +31,17 @@ struct Context {
                                     = std::chrono::seconds(30)) const;
 };
 
-using Handler = int (*)(Context&);
-
-/// The handler of a command from the table; nullptr for none.
-Handler find_handler(std::string_view command);
-
 /// Command-specific checks that need no daemon (names, op ids); "" when fine.
 std::string validate(const Invocation& inv);
 
-/// True for the errors that mean bangerd went away (exit 3).
-bool lost_daemon(const caf::error& error);
-
-/// Prints an error the way -o asks (text to stderr, JSON to stdout) and
-/// returns the matching exit code (1, or 3 with code daemon_unreachable when
-/// the daemon went away). `op_id` names the operation when the error does
-/// not (a lost connection carries none).
+/// Prints an error the way -o asks (tools/cli/errors.hpp) and returns its
+/// exit code (1, or 3 when the daemon went away). `op_id` names the
+/// operation when the error does not (a lost connection carries none).
 int report_error(const Context& ctx, const caf::error& error, const std::string& prefix = {},
                  const std::string& op_id = {});
+int report_error(const Context& ctx, const Failure& failure);
 int report_error(const Context& ctx, Errc code, const std::string& message,
-                 const std::string& op_id, int exit_code = exit_failed);
+                 const std::string& op_id);
 
 /// Writes `text` (or the JSON) to stdout.
 void print(const Context& ctx, const std::string& text, const nlohmann::json& json);
@@ -70,6 +64,10 @@ int cmd_doctor(Context& ctx);          // commands_misc.cpp
 int cmd_vm_create(Context& ctx);       // commands_vm.cpp
 int cmd_vm_ls(Context& ctx);           // commands_vm.cpp
 int cmd_vm_show(Context& ctx);         // commands_vm.cpp
-int cmd_vm_action(Context& ctx);       // commands_vm.cpp: start stop restart rm kill
+int cmd_vm_start(Context& ctx);        // commands_vm.cpp
+int cmd_vm_stop(Context& ctx);         // commands_vm.cpp
+int cmd_vm_restart(Context& ctx);      // commands_vm.cpp
+int cmd_vm_rm(Context& ctx);           // commands_vm.cpp
+int cmd_vm_kill(Context& ctx);         // commands_vm.cpp
 
 } // namespace banger::cli

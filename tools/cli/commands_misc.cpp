@@ -1,4 +1,4 @@
-// Shared handler plumbing (errors, printing, dispatch) and the small
+// Shared handler plumbing (errors, printing) and the small
 // commands: daemon status, image *, op show, doctor.
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
@@ -43,34 +43,6 @@ std::chrono::milliseconds Context::timeout(std::chrono::milliseconds fallback) c
   return inv.global.timeout.value_or(fallback);
 }
 
-Handler find_handler(std::string_view command) {
-  static const std::pair<std::string_view, Handler> table[] = {
-    {"init", cmd_init},
-    {"daemon status", cmd_daemon_status},
-    {"image add", cmd_image_add},
-    {"image ls", cmd_image_ls},
-    {"image show", cmd_image_show},
-    {"image rm", cmd_image_rm},
-    {"image build", cmd_image_build},
-    {"vm create", cmd_vm_create},
-    {"vm ls", cmd_vm_ls},
-    {"vm show", cmd_vm_show},
-    {"vm start", cmd_vm_action},
-    {"vm stop", cmd_vm_action},
-    {"vm restart", cmd_vm_action},
-    {"vm rm", cmd_vm_action},
-    {"vm kill", cmd_vm_action},
-    {"vm ssh", cmd_vm_ssh},
-    {"vm logs", cmd_vm_logs},
-    {"op show", cmd_op_show},
-    {"doctor", cmd_doctor},
-  };
-  for (auto [name, handler] : table)
-    if (name == command)
-      return handler;
-  return nullptr;
-}
-
 std::string validate(const Invocation& inv) {
   const auto& name = inv.command->name;
   if (name == "op show" && !is_valid_op_id(inv.args[0]))
@@ -86,54 +58,20 @@ std::string validate(const Invocation& inv) {
   return {};
 }
 
-int report_error(const Context& ctx, Errc code, const std::string& message,
-                 const std::string& op_id, int exit_code) {
-  if (ctx.json()) {
-    std::cout << dump(error_json(code, message, op_id)) << std::flush;
-  } else {
-    std::string line = "error: " + message;
-    if (!op_id.empty())
-      line += " (" + op_id + ")";
-    std::cerr << line << "\n";
-  }
-  return exit_code;
+int report_error(const Context& ctx, const Failure& failure) {
+  return emit(failure, ctx.inv.global.output);
 }
 
-bool lost_daemon(const caf::error& error) {
-  if (error.category() != caf::atom("system"))
-    return false;
-  switch (static_cast<caf::sec>(error.code())) {
-    case caf::sec::request_receiver_down:
-    case caf::sec::remote_linking_failed:
-    case caf::sec::cannot_connect_to_node:
-      return true;
-    default:
-      return false;
-  }
+int report_error(const Context& ctx, Errc code, const std::string& message,
+                 const std::string& op_id) {
+  return report_error(ctx, failure(code, message, op_id));
 }
 
 int report_error(const Context& ctx, const caf::error& error, const std::string& prefix,
                  const std::string& op_id) {
-  auto v = view(error);
-  if (v.op_id.empty())
-    v.op_id = op_id;
-  int exit_code = exit_failed;
-  if (lost_daemon(error)) {
-    v.message = "lost the connection to bangerd (" + v.message + ")";
-    exit_code = exit_unreachable;
-  } else if (error.category() == caf::atom("system")
-             && static_cast<caf::sec>(error.code()) == caf::sec::request_timeout) {
-    v.message = "no reply from bangerd in time (see --timeout)";
-  }
-  if (exit_code == exit_unreachable && ctx.json()) {
-    // Not a daemon error, so not an Errc: the CLI's own code (docs/cli.md).
-    std::cout << dump({{"error", {{"code", "daemon_unreachable"},
-                                  {"message", prefix + v.message},
-                                  {"op_id", v.op_id}}}})
-              << std::flush;
-    return exit_code;
-  }
-  return report_error(ctx, v.code, prefix + v.message, v.op_id, exit_code);
+  auto f = failure_of(error, op_id);
+  f.message = prefix + f.message;
+  return report_error(ctx, f);
 }
 
 void print(const Context& ctx, const std::string& text, const nlohmann::json& json) {

@@ -1,7 +1,9 @@
-// The command table: every command, its options and its help text. The parser
-// (args.cpp) and the dispatcher (main.cpp) both read it, so a command exists
-// exactly when it is listed here.
+// The command table: every command, its options, its help text and its
+// handler. The parser (args.cpp), the help (commands_help.cpp) and the
+// dispatcher (main.cpp) all read it, so a command exists exactly when it is
+// listed here.
 #include "tools/cli/args.hpp"
+#include "tools/cli/commands.hpp"
 
 #include <string_view>
 
@@ -22,6 +24,16 @@ OptionSpec number(std::string name, std::string metavar, std::string help) {
   return {std::move(name), "", ValueKind::number, std::move(metavar), std::move(help)};
 }
 
+// A command with positional arguments only.
+CommandSpec plain(std::string name, std::string args, std::string summary, int n_args,
+                  std::string example, Handler run) {
+  CommandSpec c{std::move(name), std::move(args), std::move(summary)};
+  c.min_args = c.max_args = n_args;
+  c.example = std::move(example);
+  c.run = run;
+  return c;
+}
+
 std::vector<CommandSpec> build_table() {
   std::vector<CommandSpec> t;
   {
@@ -37,12 +49,14 @@ std::vector<CommandSpec> build_table() {
     c.needs_daemon = false;
     c.example = "banger init --home /srv/banger --vmm firecracker --port 7420";
     c.details = "Re-running is safe: existing keys and certificates are kept.";
+    c.run = cmd_init;
     t.push_back(c);
   }
   {
     CommandSpec c{"daemon status", "", "show the daemon's version, VM counts and helper"};
     c.example = "banger --home /srv/banger daemon status";
     c.details = "Exits 0 as soon as the daemon serves requests (usable as a readiness probe).";
+    c.run = cmd_daemon_status;
     t.push_back(c);
   }
   {
@@ -54,6 +68,7 @@ std::vector<CommandSpec> build_table() {
     c.min_args = c.max_args = 1;
     c.example = "banger image add debian --kernel images/debian/vmlinux --rootfs images/debian/rootfs.ext4";
     c.details = "Relative paths are made absolute before they are sent.";
+    c.run = cmd_image_add;
     t.push_back(c);
   }
   {
@@ -67,13 +82,14 @@ std::vector<CommandSpec> build_table() {
     c.details = "Runs banger-image-build (next to the banger binary) on this machine: "
                 "Debian packages through apt-get download, output in <home>/images/NAME/. "
                 "See docs/images.md.";
+    c.run = cmd_image_build;
     t.push_back(c);
   }
-  t.push_back({"image ls", "", "list images", {}, 0, 0, false, true, "banger image ls -o json"});
-  t.push_back({"image show", "REF", "show one image (name, id or unique id prefix)", {}, 1, 1,
-               false, true, "banger image show debian"});
-  t.push_back({"image rm", "REF", "remove an image no VM uses", {}, 1, 1, false, true,
-               "banger image rm debian"});
+  t.push_back(plain("image ls", "", "list images", 0, "banger image ls -o json", cmd_image_ls));
+  t.push_back(plain("image show", "REF", "show one image (name, id or unique id prefix)", 1,
+                    "banger image show debian", cmd_image_show));
+  t.push_back(plain("image rm", "REF", "remove an image no VM uses", 1, "banger image rm debian",
+                    cmd_image_rm));
   {
     CommandSpec c{"vm create", "", "create a VM from an image (and start it)"};
     c.options = {text("--image", "IMAGE", "image name or id", true),
@@ -85,23 +101,32 @@ std::vector<CommandSpec> build_table() {
                  flag("--no-wait", "print the op_id and return; see `banger op show`")};
     c.example = "banger vm create --image debian --name web1 --cpus 2 --memory 512 --start --wait";
     c.details = "Shows the current stage while the daemon works; prints the VM when done.";
+    c.run = cmd_vm_create;
     t.push_back(c);
   }
-  t.push_back({"vm ls", "", "list VMs", {}, 0, 0, false, true, "banger vm ls -o json"});
-  t.push_back({"vm show", "REF", "show every field of one VM (name, id or unique id prefix)",
-               {}, 1, 1, false, true, "banger vm show web1"});
+  t.push_back(plain("vm ls", "", "list VMs", 0, "banger vm ls -o json", cmd_vm_ls));
+  t.push_back(plain("vm show", "REF", "show every field of one VM (name, id or unique id prefix)",
+                    1, "banger vm show web1", cmd_vm_show));
   {
     CommandSpec c{"vm start", "REF...", "start VMs"};
     c.options = {flag("--wait", "wait until the guest's SSH port answers (vmm.boot-timeout)")};
     c.min_args = 1;
     c.max_args = -1;
     c.example = "banger vm start --wait web1 web2";
+    c.run = cmd_vm_start;
     t.push_back(c);
   }
-  for (auto [name, summary] : {std::pair{"vm stop", "stop VMs gracefully (up to vmm.stop-grace)"},
-                               std::pair{"vm restart", "stop then start VMs"},
-                               std::pair{"vm rm", "delete VMs (killing them if running)"}}) {
+  struct Action {
+    const char* name;
+    const char* summary;
+    Handler run;
+  };
+  for (auto [name, summary, run] :
+       {Action{"vm stop", "stop VMs gracefully (up to vmm.stop-grace)", cmd_vm_stop},
+        Action{"vm restart", "stop then start VMs", cmd_vm_restart},
+        Action{"vm rm", "delete VMs (killing them if running)", cmd_vm_rm}}) {
     CommandSpec c{name, "REF...", summary, {}, 1, -1};
+    c.run = run;
     if (std::string_view(name) == "vm restart")
       c.options = {flag("--wait", "wait until the guest's SSH port answers again")};
     c.example = std::string("banger ") + name + " web1 web2";
@@ -115,6 +140,7 @@ std::vector<CommandSpec> build_table() {
     c.min_args = 1;
     c.max_args = -1;
     c.example = "banger vm kill --signal KILL web1";
+    c.run = cmd_vm_kill;
     t.push_back(c);
   }
   {
@@ -123,6 +149,7 @@ std::vector<CommandSpec> build_table() {
     c.passthrough = true;
     c.example = "banger vm ssh web1 -- uname -a";
     c.details = "Uses banger's own key and known_hosts (host keys pinned on first use).";
+    c.run = cmd_vm_ssh;
     t.push_back(c);
   }
   {
@@ -130,15 +157,17 @@ std::vector<CommandSpec> build_table() {
     c.options = {flag("--follow", "keep printing new lines until interrupted", "-f")};
     c.min_args = c.max_args = 1;
     c.example = "banger vm logs web1 --follow";
+    c.run = cmd_vm_logs;
     t.push_back(c);
   }
-  t.push_back({"op show", "OP_ID", "show the stages and outcome of an operation", {}, 1, 1,
-               false, true, "banger op show op-3f9a0c12d4e1"});
+  t.push_back(plain("op show", "OP_ID", "show the stages and outcome of an operation", 1,
+                    "banger op show op-3f9a0c12d4e1", cmd_op_show));
   {
     CommandSpec c{"doctor", "", "find resources no record owns (taps, rootfs, sockets...)"};
     c.options = {flag("--fix", "remove what was found")};
     c.example = "banger doctor --fix";
     c.details = "Exits 0 when nothing was found or everything was fixed, 1 otherwise.";
+    c.run = cmd_doctor;
     t.push_back(c);
   }
   return t;

@@ -70,18 +70,6 @@ int print_vm(Context& ctx, const VmRecord& vm) {
   return exit_ok;
 }
 
-VmAction action_of(const std::string& command) {
-  if (command == "vm start")
-    return VmAction::start;
-  if (command == "vm stop")
-    return VmAction::stop;
-  if (command == "vm restart")
-    return VmAction::restart;
-  if (command == "vm kill")
-    return VmAction::kill;
-  return VmAction::remove;
-}
-
 std::string done_text(VmAction action, const VmRecord& vm) {
   std::string state{to_string(vm.runtime.state)};
   switch (action) {
@@ -175,9 +163,11 @@ int cmd_vm_show(Context& ctx) {
   return print_vm(ctx, *vm);
 }
 
-int cmd_vm_action(Context& ctx) {
+namespace {
+
+// One lifecycle action over every REF, sent at once.
+int run_action(Context& ctx, VmAction action) {
   const auto& inv = ctx.inv;
-  auto action = action_of(inv.command->name);
   // Lifecycle requests may legitimately take the whole stop grace period, a
   // start --wait the whole boot timeout.
   const auto& settings = ctx.session->config().settings;
@@ -203,24 +193,41 @@ int cmd_vm_action(Context& ctx) {
       array.push_back({{"ref", ref}, {"ok", true}, {"vm", to_json(*result)}});
       continue;
     }
-    auto v = view(result.error());
-    exit_code = std::max<int>(exit_code, exit_failed);
+    auto f = failure_of(result.error());
+    exit_code = std::max(exit_code, f.exit_code);
     if (ctx.json()) {
-      auto e = error_json(v.code, v.message, v.op_id);
-      if (lost_daemon(result.error())) {
-        e["error"]["code"] = "daemon_unreachable";
-        exit_code = exit_unreachable;
-      }
-      array.push_back({{"ref", ref}, {"ok", false}, {"error", e["error"]}});
+      array.push_back({{"ref", ref}, {"ok", false}, {"error", error_json(f)["error"]}});
     } else {
-      int code = report_error(ctx, result.error(), ref + ": ");
-      exit_code = std::max(exit_code, code);
+      f.message = ref + ": " + f.message;
+      report_error(ctx, f);
     }
   }
   if (ctx.json())
     std::cout << dump({{"results", array}});
   std::cout.flush();
   return exit_code;
+}
+
+} // namespace
+
+int cmd_vm_start(Context& ctx) {
+  return run_action(ctx, VmAction::start);
+}
+
+int cmd_vm_stop(Context& ctx) {
+  return run_action(ctx, VmAction::stop);
+}
+
+int cmd_vm_restart(Context& ctx) {
+  return run_action(ctx, VmAction::restart);
+}
+
+int cmd_vm_rm(Context& ctx) {
+  return run_action(ctx, VmAction::remove);
+}
+
+int cmd_vm_kill(Context& ctx) {
+  return run_action(ctx, VmAction::kill);
 }
 
 } // namespace banger::cli

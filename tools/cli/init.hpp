@@ -1,5 +1,5 @@
 // `banger init`: writes a complete, working installation into a home
-// directory (ARCHITECTURE.md, "Conventions every executable shares"). CAF-free
+// directory (the layout of messages/home_layout.hpp). CAF-free
 // so the CLI can run it before any actor system exists.
 //
 // What it creates (modes in parentheses; see init.cpp for why):

@@ -4,8 +4,8 @@
 #include "tools/cli/args.hpp"
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
+#include "tools/cli/errors.hpp"
 
-#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -30,26 +30,17 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << problem << "\n" << usage_line(*inv.command) << "\n";
     return exit_usage;
   }
-  auto handler = find_handler(inv.command->name);
-  if (!handler) {
-    std::cerr << "error: '" << inv.command->name << "' is not implemented\n";
-    return exit_failed;
-  }
+  if (!inv.command->run) // a table entry without a handler is a bug, not a usage error
+    return emit(failure(banger::Errc::internal, "'" + inv.command->name + "' has no handler", ""),
+                inv.global.output);
   Context ctx{inv, nullptr};
   if (inv.command->needs_daemon) {
     SessionError error;
     ctx.session = Session::open(inv.global, error);
-    if (!ctx.session) {
-      // Not daemon errors, so not Errc codes: the CLI's own two codes.
-      auto code = error.exit_code == exit_unreachable ? "daemon_unreachable" : "credentials";
-      if (ctx.json())
-        std::cout << dump({{"error", {{"code", code}, {"message", error.message}, {"op_id", ""}}}});
-      else
-        std::cerr << "error: " << error.message << "\n";
-      return error.exit_code;
-    }
+    if (!ctx.session)
+      return emit(error.failure(), inv.global.output);
   }
-  int code = handler(ctx);
+  int code = inv.command->run(ctx);
   std::cout.flush();
   std::cerr.flush();
   // Tearing the actor system down (closing the connection, joining the

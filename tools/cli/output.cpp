@@ -139,13 +139,6 @@ json to_json(const DoctorReport& report) {
   return json{{"findings", findings}, {"clean", clean}};
 }
 
-json error_json(Errc code, const std::string& message, const std::string& op_id) {
-  return json{{"error",
-               {{"code", std::string(to_string(code))},
-                {"message", message},
-                {"op_id", op_id}}}};
-}
-
 std::string dump(const json& j) {
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }

@@ -24,8 +24,6 @@ nlohmann::json to_json(const Image& image);
 nlohmann::json to_json(const OperationStatus& op);
 nlohmann::json to_json(const DaemonStatus& status);
 nlohmann::json to_json(const DoctorReport& report);
-/// {"error":{"code":"not_found","message":"...","op_id":"op-..."}}
-nlohmann::json error_json(Errc code, const std::string& message, const std::string& op_id);
 /// Two-space indented JSON plus newline.
 std::string dump(const nlohmann::json& j);
 

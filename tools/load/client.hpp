@@ -113,11 +113,6 @@ inline void watch(const ClientPtr& c, std::size_t daemon, const LinkState& link)
   c->self->monitor(link.actor);
 }
 
-inline bool connection_lost(const caf::error& err) {
-  return err.category() == caf::atom("system")
-         && err.code() == static_cast<std::uint8_t>(caf::sec::request_receiver_down);
-}
-
 /// One request from a client, timed and counted under `op`; `then` gets the
 /// reply or nullptr (c->last_code then says why).
 template <class Reply, class Request, class Then>
@@ -157,12 +152,12 @@ void call(const ClientPtr& c, const char* op, std::size_t daemon, Request reques
         then(&reply);
       },
       [c, daemon, generation = link.generation, fail, op_id](caf::error& err) mutable {
-        if (connection_lost(err)) {
+        auto v = view(err);
+        if (v.peer_lost) {
           c->shared->links->lost(daemon, generation);
           fail(connection_lost_code, op_id);
           return;
         }
-        auto v = view(err);
         fail(std::string(to_string(v.code)), v.op_id.empty() ? op_id : v.op_id);
       });
 }

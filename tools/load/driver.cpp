@@ -288,6 +288,10 @@ DriverOutcome run_driver(const Options& o) {
       out.image_kernel = image->kernel_path;
     }
   }
+  if (o.floor_only) {
+    shared->links->stop();
+    return out;
+  }
   shared->prefix = "ld" + random_hex(3);
 
   // VMs the scenario works on, spread over the daemons.

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     std::_Exit(1);
   }
   auto& report = outcome.report;
+  report.floor_only = options.floor_only;
   if (options.floor) {
     std::string error;
     report.floor = run_floor(FloorInput{options, outcome.image_rootfs, outcome.image_kernel}, error);

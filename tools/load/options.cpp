@@ -1,6 +1,6 @@
 #include "tools/load/options.hpp"
 
-#include "tools/cli/args.hpp"
+#include "tools/cli/values.hpp"
 
 #include <algorithm>
 
@@ -79,7 +79,8 @@ std::string to_string(Scenario scenario) {
 std::string usage() {
   return R"(usage: banger-load [--home DIR | --daemon HOST:PORT... --cert F --key F --ca F]
                    --scenario NAME --concurrency N (--duration 15s | --count N)
-                   [--vms N] [--seed N] [--ramp-up 2s] [--floor] [--json FILE]
+                   [--vms N] [--seed N] [--ramp-up 2s] [--floor | --floor-only]
+                   [--json FILE]
 
 Drives one or more bangerd over mutual TLS with N client actors and reports
 per operation count, throughput, latency p50/p90/p99/p99.9/max and errors by
@@ -110,6 +111,8 @@ options:
                       probe.show (vm show latency under the load)
   --floor             also run the same per-VM work in-process without actors
                       or remoting (needs --home and root; lifecycle, churn)
+  --floor-only        run only the floor (the daemon is asked for its image
+                      only); its report's "floor" object has the figures
   --keep              create, lifecycle: leave the VMs behind (no clean-up)
   --reconnect         when a daemon's connection is lost, reconnect and go on:
                       clients wait for it, requests in flight fail at once
@@ -244,6 +247,9 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
       failure = text(o.json_file);
     } else if (arg == "--floor") {
       failure = flag(o.floor);
+    } else if (arg == "--floor-only") {
+      failure = flag(o.floor_only);
+      o.floor = true;
     } else if (arg == "--keep") {
       failure = flag(o.keep);
     } else if (arg == "--reconnect") {
@@ -276,6 +282,8 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
     else
       return error("give --home DIR (or set BANGER_HOME) or --daemon HOST:PORT");
   }
+  if (o.floor_only && (o.show_probe.count() > 0 || o.keep || !o.record_file.empty()))
+    return error("--floor-only runs no banger load: no --show-probe, --keep or --record");
   if (o.floor && o.home.empty())
     return error("--floor needs --home (it uses that installation's settings and files)");
   if (o.floor && o.scenario != Scenario::lifecycle && o.scenario != Scenario::churn)

@@ -38,6 +38,9 @@ struct Options {
   std::uint64_t seed = 1;
   std::chrono::milliseconds ramp_up{0};
   bool floor = false;
+  /// Only the floor (it still makes sure of the daemon's image): bench.sh
+  /// alternates floor and banger runs, since each run slows the next.
+  bool floor_only = false;
   bool keep = false;               ///< create, lifecycle: leave the VMs (no clean-up)
   /// Re-establish a lost daemon connection and go on (chaos runs); clients
   /// wait while their daemon is away instead of failing unit after unit.

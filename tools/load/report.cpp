@@ -118,8 +118,10 @@ nlohmann::json to_json(const Report& report) {
   if (report.floor) {
     auto floor = run_json(*report.floor);
     auto base = report.floor->throughput();
-    floor["fraction"] = base > 0 ? report.banger.throughput() / base : 0;
+    if (!report.floor_only)
+      floor["fraction"] = base > 0 ? report.banger.throughput() / base : 0;
     j["floor"] = floor;
+    j["floor_only"] = report.floor_only;
   }
   return j;
 }
@@ -134,7 +136,10 @@ std::string to_text(const Report& report) {
                                                      : std::to_string(report.daemons.size())
                                                          + " daemons")
       << "):\n";
-  run_text(out, report.banger);
+  if (!report.floor_only)
+    run_text(out, report.banger);
+  else
+    out << "  not run (--floor-only)\n";
   if (report.floor) {
     out << "floor (same work in-process, no actors, no remoting):\n";
     run_text(out, *report.floor);
@@ -142,7 +147,8 @@ std::string to_text(const Report& report) {
     char line[128];
     std::snprintf(line, sizeof line, "banger reaches %.2f of the floor's throughput\n",
                   base > 0 ? report.banger.throughput() / base : 0.0);
-    out << line;
+    if (!report.floor_only)
+      out << line;
   }
   if (report.reconnects)
     out << "reconnected " << report.reconnects << " times to a restarted daemon\n";

@@ -56,7 +56,8 @@ struct Report {
   std::uint64_t vms = 0;
   std::uint64_t seed = 0;
   std::vector<std::string> daemons;
-  RunResult banger;
+  RunResult banger; ///< empty with --floor-only
+  bool floor_only = false;
   std::optional<RunResult> floor;
   /// Cleanup after the run: VMs deleted, and VMs that could not be.
   std::uint64_t cleaned_up = 0;
