@@ -1,9 +1,10 @@
 // The small validators at banger's edges, all on the same input: op_id
 // (messages/op_id.hpp), the helper's names, ids, signals, MACs and subnets
 // (privileged/host/validate.hpp), the subnet parser every process shares
-// (messages/host_network.hpp) and the daemon's addressing (actors/network.hpp). What one accepts re-renders to a spelling it accepts
-// again as the same value; what the helper refuses is explained without
-// echoing raw bytes (its messages end up in logs).
+// (messages/host_network.hpp) and the daemon's addressing (actors/network.hpp).
+// What one accepts re-renders to a spelling it accepts again as the same
+// value; what the helper refuses is explained without echoing raw bytes (its
+// messages end up in logs).
 #include "actors/network.hpp"
 #include "messages/home_layout.hpp"
 #include "messages/op_id.hpp"
