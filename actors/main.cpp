@@ -27,16 +27,16 @@ using namespace banger;
 
 namespace {
 
-std::optional<log::Level> parse_level(const std::string& name) {
+// daemon.log-level as a level; Config::read validated it against the
+// settings table's choices.
+log::Level level_of(const std::string& name) {
   if (name == "debug")
     return log::Level::debug;
-  if (name == "info")
-    return log::Level::info;
   if (name == "warn")
     return log::Level::warn;
   if (name == "error")
     return log::Level::error;
-  return std::nullopt;
+  return log::Level::info;
 }
 
 int fail(const std::string& message) {
@@ -62,14 +62,13 @@ int main(int argc, char** argv) {
   if (auto read = cfg.read(home_dir, args); !read)
     return fail(read.error().message);
   auto& settings = cfg.settings;
-  auto level = parse_level(settings.daemon_log_level);
-  if (!level)
-    return fail("daemon.log-level must be debug, info, warn or error");
-  log::init_stderr("bangerd", *level);
+  log::init_stderr("bangerd", level_of(settings.daemon_log_level));
   HomeLayout home{std::filesystem::absolute(home_dir)};
   if (auto tls = enable_tls(cfg, home, TlsRole::daemon); !tls)
     return fail(tls.error().message);
-  auto subnet = parse_subnet(settings.network_subnet);
+  // Validated by Config::read with this same parser; here it becomes the
+  // addressing the registry allocates from.
+  auto subnet = parse_ipv4_subnet(settings.network_subnet);
   if (!subnet)
     return fail(subnet.error().message);
   std::string credential;

@@ -1,6 +1,7 @@
 #include "messages/config.hpp"
 
 #include "messages/register.hpp"
+#include "messages/settings_table.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
@@ -32,31 +33,61 @@ Config::Config() {
   set("logger.verbosity", caf::atom("quiet"));
   set("logger.console", caf::atom("none"));
 
-  auto& s = settings;
-  opt_group{custom_options_, "daemon"}
-    .add(s.daemon_listen, "listen", "address the control actor listens on")
-    .add(s.daemon_port, "port", "port of the control actor")
-    .add(s.daemon_log_level, "log-level", "debug, info, warn or error")
-    .add(s.daemon_vm_queue, "vm-queue", "pending lifecycle requests per VM");
-  opt_group{custom_options_, "helper"}
-    .add(s.helper_port, "port", "loopback port of banger-helper");
-  opt_group{custom_options_, "vmm"}
-    .add(s.vmm_kind, "kind", "firecracker or qemu")
-    .add(s.vmm_firecracker_bin, "firecracker-bin", "firecracker binary")
-    .add(s.vmm_jailer_bin, "jailer-bin", "jailer binary (empty: no jailer)")
-    .add(s.vmm_qemu_bin, "qemu-bin", "qemu-system-x86_64 binary")
-    .add(s.vmm_accel, "accel", "qemu acceleration: auto, kvm or tcg")
-    .add(s.vmm_user, "user", "user VMMs run as (empty: the helper's)")
-    .add<caf::timespan>("stop-grace", "graceful stop timeout")
-    .add<caf::timespan>("kill-grace", "wait for exit after a signal")
-    .add<caf::timespan>("boot-timeout", "wait for a guest's SSH port (start --wait)");
-  opt_group{custom_options_, "network"}
-    .add(s.network_bridge, "bridge", "bridge the VM taps attach to")
-    .add(s.network_subnet, "subnet", "guest subnet; the gateway is its first host")
-    .add(s.network_nat, "nat", "masquerade guest traffic");
-  opt_group{custom_options_, "rootfs"}
-    .add(s.rootfs_strategy, "strategy", "auto, reflink, dm-snapshot or copy");
+  // Each key is declared in the type CAF's format spells it in and bound to
+  // raw_, which starts at the table's default; parse_text hands every value
+  // to the table's validator.
+  auto table = settings_table();
+  raw_.resize(table.size());
+  const Settings defaults;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto& key = table[i];
+    auto& raw = raw_[i];
+    auto text = key.value(defaults);
+    opt_group group{custom_options_, key.section};
+    switch (key.syntax) {
+      case SettingSyntax::string:
+        raw.text = text;
+        group.add(raw.text, key.key, key.help);
+        break;
+      case SettingSyntax::integer:
+        raw.integer = std::stoll(text);
+        group.add(raw.integer, key.key, key.help);
+        break;
+      case SettingSyntax::boolean:
+        raw.boolean = text == "true";
+        group.add(raw.boolean, key.key, key.help);
+        break;
+      case SettingSyntax::duration:
+        raw.duration = parse_setting_duration(text).value();
+        group.add(raw.duration, key.key, key.help);
+        break;
+    }
+  }
 }
+
+namespace {
+
+// A value CAF parsed, back as banger.conf text for the table's validator.
+// A duration that is not whole milliseconds keeps its nanoseconds, which
+// the validator refuses with the units it accepts.
+std::string as_text(SettingSyntax syntax, const std::string& text, std::int64_t integer,
+                    bool boolean, caf::timespan duration) {
+  switch (syntax) {
+    case SettingSyntax::string:
+      return text;
+    case SettingSyntax::integer:
+      return std::to_string(integer);
+    case SettingSyntax::boolean:
+      return boolean ? "true" : "false";
+    case SettingSyntax::duration:
+      if (duration.count() % 1'000'000 == 0)
+        return std::to_string(duration.count() / 1'000'000) + "ms";
+      return std::to_string(duration.count()) + "ns";
+  }
+  return text;
+}
+
+} // namespace
 
 Status Config::read(const std::string& home_dir, const std::vector<std::string>& args) {
   home = home_dir;
@@ -80,16 +111,21 @@ Status Config::parse_text(const std::string& text, const std::string& origin,
                  "bad configuration (" + origin + " or flags): " + caf::to_string(err)};
   if (!remainder.empty())
     return Error{Errc::invalid_argument, "unexpected argument: " + remainder.front()};
-  // CAF keeps durations as timespan; banger uses milliseconds.
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
-  auto& s = settings;
-  s.vmm_stop_grace = duration_cast<milliseconds>(caf::get_or(
-    *this, "vmm.stop-grace", duration_cast<caf::timespan>(s.vmm_stop_grace)));
-  s.vmm_kill_grace = duration_cast<milliseconds>(caf::get_or(
-    *this, "vmm.kill-grace", duration_cast<caf::timespan>(s.vmm_kill_grace)));
-  s.vmm_boot_timeout = duration_cast<milliseconds>(caf::get_or(
-    *this, "vmm.boot-timeout", duration_cast<caf::timespan>(s.vmm_boot_timeout)));
+  auto fail = [&](const Error& error) {
+    return Error{Errc::invalid_argument,
+                 "bad configuration (" + origin + " or flags): " + error.message};
+  };
+  auto table = settings_table();
+  Settings parsed;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto& raw = raw_[i];
+    auto value = as_text(table[i].syntax, raw.text, raw.integer, raw.boolean, raw.duration);
+    if (auto st = apply_setting(parsed, table[i].name(), value); !st)
+      return fail(st.error());
+  }
+  if (auto st = check_settings(parsed); !st)
+    return fail(st.error());
+  settings = std::move(parsed);
   return {};
 }
 

@@ -1,6 +1,8 @@
-// Configuration shared by every executable: the keys of banger.conf (CAF's
-// config format) and their defaults. Any key can also be given on the command
-// line as --KEY=VALUE, which overrides the file.
+// Configuration shared by every executable: the values of banger.conf's keys
+// (CAF's config format), their defaults in the member initializers. The keys
+// themselves, their validators and help are the table in
+// messages/settings_table.hpp. Any key can also be given on the command line
+// as --KEY=VALUE, which overrides the file.
 #pragma once
 
 #include <chrono>
@@ -35,7 +37,7 @@ struct Settings {
   std::string network_subnet = "172.30.0.0/24";
   bool network_nat = false;
   // [rootfs]
-  std::string rootfs_strategy = "auto";    ///< auto | reflink | dm-snapshot | copy
+  std::string rootfs_strategy = "auto";    ///< auto | reflink | dm-snapshot | sparse-copy
 };
 
 /// Splits `--home DIR` / `--home=DIR` out of argv (falling back to
@@ -45,9 +47,6 @@ struct HomeAndArgs {
   std::vector<std::string> args;
 };
 HomeAndArgs take_home(int argc, char** argv);
-
-/// banger.conf text for `settings`, as `banger init` writes it.
-std::string render_config(const Settings& settings);
 
 /// Where a client connects to reach a daemon listening on `listen`: a
 /// wildcard address is reached over loopback.

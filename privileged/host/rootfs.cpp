@@ -1,5 +1,7 @@
 #include "privileged/host/rootfs.hpp"
 
+#include "messages/settings_table.hpp"
+
 #include "privileged/host/errors.hpp"
 #include "privileged/host/validate.hpp"
 #include "privileged/host/vm_dirs.hpp"
@@ -223,29 +225,24 @@ private:
 
 } // namespace
 
+// The names are rootfs.strategy's choices in the settings table, in the
+// enum's order: what banger.conf accepts is what the helper knows.
+static_assert(choices::rootfs_strategy.size() ==
+              static_cast<std::size_t>(RootfsStrategy::sparse_copy) + 1);
+
 std::string_view to_string(RootfsStrategy strategy) {
-  switch (strategy) {
-  case RootfsStrategy::automatic:
-    return "auto";
-  case RootfsStrategy::reflink:
-    return "reflink";
-  case RootfsStrategy::dm_snapshot:
-    return "dm-snapshot";
-  case RootfsStrategy::sparse_copy:
-    return "sparse-copy";
-  }
-  return "unknown";
+  auto index = static_cast<std::size_t>(strategy);
+  return index < choices::rootfs_strategy.size() ? choices::rootfs_strategy[index] : "unknown";
 }
 
 Result<RootfsStrategy> parse_rootfs_strategy(std::string_view text) {
-  for (auto strategy :
-       {RootfsStrategy::automatic, RootfsStrategy::reflink,
-        RootfsStrategy::dm_snapshot, RootfsStrategy::sparse_copy})
-    if (to_string(strategy) == text)
-      return strategy;
-  return invalid_argument("rootfs strategy " + printable(text) +
-                          " is not one of auto, reflink, dm-snapshot, "
-                          "sparse-copy");
+  std::string names;
+  for (std::size_t i = 0; i < choices::rootfs_strategy.size(); ++i) {
+    if (choices::rootfs_strategy[i] == text)
+      return static_cast<RootfsStrategy>(i);
+    names += (i ? ", " : "") + std::string(choices::rootfs_strategy[i]);
+  }
+  return invalid_argument("rootfs strategy " + printable(text) + " is not one of " + names);
 }
 
 Result<RootfsSupport> detect_rootfs_support(const std::filesystem::path& dir) {

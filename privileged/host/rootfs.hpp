@@ -15,7 +15,9 @@
 
 namespace banger::host {
 
-/// The `rootfs.strategy` setting, and what prepare_rootfs actually used.
+/// The `rootfs.strategy` setting, and what prepare_rootfs actually used. The
+/// order is that of choices::rootfs_strategy (messages/settings_table.hpp),
+/// which names them.
 enum class RootfsStrategy : std::uint8_t {
   automatic,
   reflink,

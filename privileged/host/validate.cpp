@@ -8,7 +8,6 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <net/if.h>
 #include <unistd.h>
 
 namespace banger::host {
@@ -133,16 +132,6 @@ Status validate_tap_name_for(std::string_view tap, std::string_view vm_id) {
   return {};
 }
 
-Status validate_bridge_name(std::string_view bridge) {
-  if (bridge.empty() || bridge.size() > IFNAMSIZ - 1 ||
-      !is_name_start(bridge[0]) ||
-      !std::all_of(bridge.begin(), bridge.end(), is_name_char))
-    return invalid_argument("bridge name " + printable(bridge) +
-                            " is not 1-15 characters of [a-z0-9-] starting "
-                            "with a letter or digit");
-  return {};
-}
-
 Status validate_banger_name(std::string_view name) {
   if (name.empty() || name.size() > 63 || !is_name_start(name[0]) ||
       !std::all_of(name.begin(), name.end(), is_name_char))
@@ -232,67 +221,6 @@ Result<MacAddress> parse_mac(std::string_view mac) {
     return refused("MAC address " + out.to_string() +
                    " is not locally administered");
   return out;
-}
-
-std::uint32_t Ipv4Subnet::netmask() const {
-  return prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_length);
-}
-
-bool Ipv4Subnet::contains(std::uint32_t address) const {
-  return (address & netmask()) == network;
-}
-
-std::string Ipv4Subnet::to_string() const {
-  return ipv4_to_string(network) + "/" + std::to_string(prefix_length);
-}
-
-std::string Ipv4Subnet::gateway_string() const {
-  return ipv4_to_string(gateway());
-}
-
-std::string ipv4_to_string(std::uint32_t address) {
-  return std::to_string(address >> 24) + "." +
-         std::to_string((address >> 16) & 0xff) + "." +
-         std::to_string((address >> 8) & 0xff) + "." +
-         std::to_string(address & 0xff);
-}
-
-Result<Ipv4Subnet> parse_ipv4_subnet(std::string_view cidr) {
-  auto malformed = [&] {
-    return invalid_argument("subnet " + printable(cidr) +
-                            " is not a.b.c.d/n with n in [8, 30]");
-  };
-  if (cidr.size() > 18)
-    return malformed();
-  auto slash = cidr.find('/');
-  if (slash == std::string_view::npos)
-    return malformed();
-  auto prefix = parse_decimal(cidr.substr(slash + 1), 32);
-  if (!prefix || *prefix < 8 || *prefix > 30)
-    return malformed();
-  std::uint32_t address = 0;
-  std::string_view rest = cidr.substr(0, slash);
-  for (int i = 0; i < 4; ++i) {
-    auto dot = rest.find('.');
-    if ((i < 3) == (dot == std::string_view::npos))
-      return malformed();
-    auto octet = parse_decimal(rest.substr(0, dot), 255);
-    if (!octet)
-      return malformed();
-    address = (address << 8) | static_cast<std::uint32_t>(*octet);
-    rest = dot == std::string_view::npos ? std::string_view{}
-                                         : rest.substr(dot + 1);
-  }
-  Ipv4Subnet subnet{address, static_cast<std::uint8_t>(*prefix)};
-  if ((address & subnet.netmask()) != address)
-    return invalid_argument("subnet " + printable(cidr) +
-                            " has host bits set (network is " +
-                            ipv4_to_string(address & subnet.netmask()) + ")");
-  auto first_octet = address >> 24;
-  if (first_octet == 0 || first_octet == 127 || first_octet >= 224)
-    return refused("subnet " + subnet.to_string() +
-                   " is in a reserved, loopback or multicast range");
-  return subnet;
 }
 
 } // namespace banger::host

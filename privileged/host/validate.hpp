@@ -4,6 +4,7 @@
 // that need the file system live in paths.hpp.
 #pragma once
 
+#include "messages/host_network.hpp"
 #include "messages/result.hpp"
 
 #include <array>
@@ -36,8 +37,9 @@ Status validate_tap_name(std::string_view tap);
 /// A banger tap name that is also the tap of `vm_id` (tap_name(vm_id)).
 Status validate_tap_name_for(std::string_view tap, std::string_view vm_id);
 
-/// At most IFNAMSIZ-1 characters of `[a-z0-9][a-z0-9-]*`.
-Status validate_bridge_name(std::string_view bridge);
+/// Bridge names and subnets follow the rules banger.conf's settings table
+/// uses (messages/host_network.hpp): one rule set for init, daemon and helper.
+using banger::validate_bridge_name;
 
 /// A VM or image name: `[a-z0-9][a-z0-9-]{0,62}`.
 Status validate_banger_name(std::string_view name);
@@ -68,27 +70,8 @@ struct MacAddress {
 /// globally administered addresses.
 Result<MacAddress> parse_mac(std::string_view mac);
 
-/// An IPv4 subnet in host byte order, network address aligned to the prefix.
-struct Ipv4Subnet {
-  std::uint32_t network = 0;
-  std::uint8_t prefix_length = 0;
-
-  std::uint32_t netmask() const;
-  /// First host of the subnet: the bridge's address.
-  std::uint32_t gateway() const { return network + 1; }
-  bool contains(std::uint32_t address) const;
-  /// "172.30.0.0/24"
-  std::string to_string() const;
-  /// "172.30.0.1"
-  std::string gateway_string() const;
-  bool operator==(const Ipv4Subnet&) const = default;
-};
-
-/// Parses `a.b.c.d/n` with n in [8, 30], decimal octets without leading
-/// zeros, host bits clear; refuses 0/8, loopback, multicast and reserved.
-Result<Ipv4Subnet> parse_ipv4_subnet(std::string_view cidr);
-
-/// Dotted quad of a host-order IPv4 address.
-std::string ipv4_to_string(std::uint32_t address);
+using banger::Ipv4Subnet;
+using banger::ipv4_to_string;
+using banger::parse_ipv4_subnet;
 
 } // namespace banger::host

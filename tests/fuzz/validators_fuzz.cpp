@@ -1,9 +1,10 @@
 // The small validators at banger's edges, all on the same input: op_id
 // (messages/op_id.hpp), the helper's names, ids, signals, MACs and subnets
-// (privileged/host/validate.hpp) and the daemon's subnet reader
-// (actors/network.hpp). What one accepts re-renders to a spelling it accepts
-// again as the same value; what the helper refuses is explained without
-// echoing raw bytes (its messages end up in logs).
+// (privileged/host/validate.hpp), the subnet parser every process shares
+// (messages/host_network.hpp) and the daemon's addressing (actors/network.hpp).
+// What one accepts re-renders to a spelling it accepts again as the same
+// value; what the helper refuses is explained without echoing raw bytes (its
+// messages end up in logs).
 #include "actors/network.hpp"
 #include "messages/home_layout.hpp"
 #include "messages/op_id.hpp"
@@ -96,19 +97,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(subnet->prefix_length >= 8 && subnet->prefix_length <= 30);
   }
 
-  auto daemon_subnet = banger::parse_subnet(std::string(text));
-  if (daemon_subnet) {
-    auto canonical = banger::format_ipv4(daemon_subnet->network) + "/"
-                     + std::to_string(daemon_subnet->prefix);
-    auto again = banger::parse_subnet(canonical);
-    FUZZ_CHECK(again && again->network == daemon_subnet->network
-               && again->prefix == daemon_subnet->prefix);
-    FUZZ_CHECK(daemon_subnet->contains(daemon_subnet->gateway()));
-    FUZZ_CHECK(daemon_subnet->guest_capacity() >= 1);
-    // Guest addresses stay inside the subnet; the last is below broadcast.
-    auto last = daemon_subnet->guest(daemon_subnet->guest_capacity() - 1);
-    FUZZ_CHECK(daemon_subnet->contains(last));
-    FUZZ_CHECK(last < (daemon_subnet->network | ~daemon_subnet->mask()));
+  // The daemon allocates guests from the same parse (one subnet parser for
+  // init, daemon and helper): an accepted subnet holds at least one guest,
+  // and guest addresses stay inside it, the last below broadcast.
+  if (subnet) {
+    auto canonical = banger::format_ipv4(subnet->network) + "/"
+                     + std::to_string(subnet->prefix_length);
+    auto again = host::parse_ipv4_subnet(canonical);
+    FUZZ_CHECK(again && *again == *subnet);
+    FUZZ_CHECK(subnet->guest_capacity() >= 1);
+    auto last = subnet->guest(subnet->guest_capacity() - 1);
+    FUZZ_CHECK(subnet->contains(last));
+    FUZZ_CHECK(last < (subnet->network | ~subnet->netmask()));
   }
   return 0;
 }

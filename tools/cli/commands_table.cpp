@@ -5,6 +5,8 @@
 #include "tools/cli/args.hpp"
 #include "tools/cli/commands.hpp"
 
+#include "messages/settings_table.hpp"
+
 #include <string_view>
 
 namespace banger::cli {
@@ -39,7 +41,7 @@ std::vector<CommandSpec> build_table() {
   {
     CommandSpec c{"init", "", "create or complete an installation in --home"};
     OptionSpec vmm{"--vmm", "", ValueKind::choice, "KIND", "firecracker or qemu"};
-    vmm.choices = {"firecracker", "qemu"};
+    vmm.choices = {choices::vmm_kind.begin(), choices::vmm_kind.end()}; // vmm.kind's
     OptionSpec set{"--set", "", ValueKind::text, "KEY=VALUE",
                    "any banger.conf key (repeatable), e.g. network.bridge=br-test"};
     set.repeatable = true;
@@ -75,7 +77,7 @@ std::vector<CommandSpec> build_table() {
     CommandSpec c{"image build", "NAME", "build a Debian guest image and register it"};
     OptionSpec vmm{"--vmm", "", ValueKind::choice, "KIND",
                    "firecracker or qemu (default: the daemon's vmm.kind)"};
-    vmm.choices = {"firecracker", "qemu"};
+    vmm.choices = {choices::vmm_kind.begin(), choices::vmm_kind.end()}; // vmm.kind's
     c.options = {vmm};
     c.min_args = c.max_args = 1;
     c.example = "banger image build debian --vmm qemu";

@@ -2,7 +2,8 @@
 // directory (the layout of messages/home_layout.hpp). CAF-free
 // so the CLI can run it before any actor system exists.
 //
-// What it creates (modes in parentheses; see init.cpp for why):
+// What it creates (modes in parentheses; see init_steps.hpp for the file of
+// each part and why):
 //
 //   <home>/                    (0755 when created here; an existing one is left)
 //   banger.conf                (0644) render_config(Settings)
@@ -28,6 +29,7 @@
 
 #include "messages/result.hpp"
 #include "messages/settings.hpp"
+#include "messages/settings_table.hpp" // apply_setting, setting_keys, render_config
 
 #include <cstdint>
 #include <filesystem>
@@ -93,16 +95,9 @@ Result<InitReport> init_home(const InitOptions& options);
 /// `--daemon-group GROUP`, each also as `--flag=value`.
 Result<InitOptions> parse_init_args(const std::vector<std::string>& args);
 
-/// Sets one key of `settings` by its dotted name (as in banger.conf and
-/// `--KEY=VALUE`), validating the value. Unknown keys are refused with the
-/// list of known ones.
-Status apply_setting(Settings& settings, std::string_view key, std::string_view value);
-
-/// Every key apply_setting accepts, in banger.conf order.
-std::vector<std::string> setting_keys();
-
 /// Reads banger.conf text of the shape render_config writes (sections,
-/// `key=value`, quoted strings, `#`/`;` comments) over `base`.
+/// `key=value`, quoted strings, `#`/`;` comments) over `base`, with the
+/// settings table's validators and its rules across keys, as the daemons read it.
 Result<Settings> parse_config_text(std::string_view text, Settings base = {});
 
 } // namespace banger

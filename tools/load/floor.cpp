@@ -84,7 +84,6 @@ private:
 struct Env {
   HomeLayout layout{""};
   Settings settings;
-  host::Ipv4Subnet host_subnet;
   Subnet subnet;
   host::VmmConfig vmm;
   host::RootfsStrategy strategy = host::RootfsStrategy::automatic;
@@ -182,7 +181,7 @@ Status start(Env& env, FloorVm& vm) {
   auto& rt = rec.runtime;
   rt.state = VmState::starting;
   FLOOR_TRY(env.committer->write(UpsertVm{rec}));
-  FLOOR_TRY(host::ensure_bridge(env.settings.network_bridge, env.host_subnet));
+  FLOOR_TRY(host::ensure_bridge(env.settings.network_bridge, env.subnet));
   rt.tap = tap_name(rec.id);
   env.taps.claim(rt.tap);
   FLOOR_TRY(host::create_tap(rec.id, rt.tap, env.tap_scope(), host::Ownership{0, 0}));
@@ -213,7 +212,7 @@ Status start(Env& env, FloorVm& vm) {
   boot.kernel_path = spec->kernel.string(); // as validate_launch checked them
   boot.initrd_path = spec->initrd.string();
   boot.boot_args = firecracker::kernel_command_line(
-    rt.guest_ip, format_ipv4(env.subnet.gateway()), format_netmask(env.subnet.prefix), "");
+    rt.guest_ip, format_ipv4(env.subnet.gateway()), format_netmask(env.subnet.prefix_length), "");
   boot.rootfs_path = spec->rootfs.string();
   boot.tap = rt.tap;
   boot.mac = rt.mac;
@@ -327,13 +326,11 @@ RunResult run_floor(const FloorInput& input, std::string& error) {
   auto env = std::make_unique<Env>();
   env->layout = HomeLayout{scratch};
   env->settings = cfg.settings;
-  auto host_subnet = host::parse_ipv4_subnet(cfg.settings.network_subnet);
-  auto subnet = parse_subnet(cfg.settings.network_subnet);
-  if (!host_subnet || !subnet) {
+  auto subnet = parse_ipv4_subnet(cfg.settings.network_subnet);
+  if (!subnet) {
     error = "network.subnet: " + cfg.settings.network_subnet;
     return out;
   }
-  env->host_subnet = *host_subnet;
   env->subnet = *subnet;
   env->vmm.firecracker_bin = cfg.settings.vmm_firecracker_bin;
   if (auto strategy = host::parse_rootfs_strategy(cfg.settings.rootfs_strategy))
