@@ -2,6 +2,7 @@
 // VMM): requests sent to it directly, as a compromised daemon could, and
 // images registered through bangerd as any client can.
 #include "tests/integration/helpers.hpp"
+#include "tests/support/result.hpp"
 
 #include "messages/config.hpp"
 #include "messages/excerpt.hpp"
@@ -63,11 +64,6 @@ struct HelperClient {
     return std::move(*reply);
   }
 };
-
-template <class T>
-Errc code_of(const Result<T>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 /// A persistent tap made without banger, as any root process can.
 struct ForeignTap {
