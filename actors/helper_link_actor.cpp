@@ -43,6 +43,9 @@ struct LinkState {
   std::chrono::milliseconds backoff = first_backoff;
   /// Pings in a row the current connection left unanswered.
   int missed_pings = 0;
+  /// Counts connections: a ping's answer counts only for the connection it
+  /// was sent on (a reconnect may yield the very same proxy).
+  std::uint64_t connection = 0;
   /// Requests forwarded to the current connection and not answered yet:
   /// failed with helper_unavailable the moment it is lost (CAF would let
   /// each wait for its timeout, up to minutes for rootfs work).
@@ -85,6 +88,7 @@ void connect(link_pointer self) {
         st.helper = caf::actor_cast<helper_actor>(std::move(ptr));
         st.backoff = first_backoff;
         st.missed_pings = 0;
+        ++st.connection;
         self->monitor(st.helper);
         self->delayed_send(self, ping_interval, ping_atom::value);
         log_.info("helper connected", {{"port", st.config.port}});
@@ -191,21 +195,21 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
       auto& st = self->state;
       if (!st.helper)
         return;
-      auto pinged = st.helper;
+      auto pinged = st.connection;
       Envelope env;
       env.credential = st.config.credential;
-      self->request(pinged, ping_timeout, HelperInfoRequest{env})
+      self->request(st.helper, ping_timeout, HelperInfoRequest{env})
         .then(
           [self, pinged](HelperInfo&) {
             auto& st = self->state;
-            if (st.helper != pinged)
+            if (!st.helper || st.connection != pinged)
               return; // a ping of a lost connection; the new one pings itself
             st.missed_pings = 0;
             self->delayed_send(self, ping_interval, ping_atom::value);
           },
           [self, pinged](caf::error& err) {
             auto& st = self->state;
-            if (st.helper != pinged)
+            if (!st.helper || st.connection != pinged)
               return;
             bool missed = err.category() == caf::atom("system")
                           && static_cast<caf::sec>(err.code()) == caf::sec::request_timeout;

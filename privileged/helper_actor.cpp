@@ -16,6 +16,24 @@
 
 namespace banger {
 
+std::filesystem::path tap_intents_dir(const HelperContext& ctx) {
+  return ctx.config.layout.run_dir() / "taps";
+}
+
+host::TapScope tap_scope(const HelperContext& ctx) {
+  return host::TapScope{ctx.config.bridge, host::installation_id(ctx.config.layout.home())};
+}
+
+std::vector<std::string> vm_subdirectories(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)
+        && host::validate_vm_id(entry.path().filename().string()))
+      out.push_back(entry.path().filename().string());
+  return out;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -29,16 +47,6 @@ std::optional<host::Ownership> vmm_owner(const HelperContext& ctx) {
 
 host::Ownership owner_or_root(const HelperContext& ctx) {
   return vmm_owner(ctx).value_or(host::Ownership{0, 0});
-}
-
-/// Intent records of taps being created (see make_tap).
-std::filesystem::path tap_intents_dir(const HelperContext& ctx) {
-  return ctx.config.layout.run_dir() / "taps";
-}
-
-/// The taps this helper may touch: those it marked for this home.
-host::TapScope tap_scope(const HelperContext& ctx) {
-  return host::TapScope{ctx.config.bridge, host::installation_id(ctx.config.layout.home())};
 }
 
 /// Runs one request: credential, the operation, one log line, the reply.
@@ -104,16 +112,6 @@ caf::result<HelperInfo> answer_info(const HelperContext& ctx, const HelperInfoRe
                         std::string(host::to_string(c.accel)) + " (" + c.accel_reason + ")"};
     },
     log::Level::debug);
-}
-
-std::vector<std::string> subdirectories(const std::filesystem::path& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(dir, ec))
-    if (entry.is_directory(ec) && !entry.is_symlink(ec)
-        && host::validate_vm_id(entry.path().filename().string()))
-      out.push_back(entry.path().filename().string());
-  return out;
 }
 
 /// The VM's run directory and tap, either possibly gone already. The tap is
@@ -277,8 +275,8 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
       return serve<HelperInventory>(ctx, "inventory", req, "", [&]() -> Result<HelperInventory> {
         HelperInventory inventory;
         ctx.taps.drain(); // a tap on its way out is not a leftover
-        inventory.run_dirs = subdirectories(ctx.config.layout.run_dir() / "vms");
-        inventory.vm_dirs = subdirectories(ctx.config.layout.state_dir() / "vms");
+        inventory.run_dirs = vm_subdirectories(ctx.config.layout.run_dir() / "vms");
+        inventory.vm_dirs = vm_subdirectories(ctx.config.layout.state_dir() / "vms");
         auto taps = host::list_taps(tap_scope(ctx));
         if (!taps)
           return std::move(taps).error();
@@ -364,69 +362,6 @@ bool credential_matches(const std::string& expected, const std::string& given) {
   for (std::size_t i = 0; i < expected.size(); ++i)
     diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
   return diff == 0;
-}
-
-StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live) {
-  std::set<std::string> alive;
-  for (const auto& vmm : live)
-    alive.insert(vmm.vm_id);
-  StaleRuntime removed;
-  for (const auto& id : subdirectories(ctx.config.layout.run_dir() / "vms")) {
-    if (alive.count(id))
-      continue;
-    if (auto gone = host::remove_run_dir(ctx.config.layout, id); gone)
-      ++removed.run_dirs;
-    else
-      log_.warn("cannot remove a stale runtime directory", {{"vm_id", id}, {"error", gone.error().message}});
-  }
-  // Taps a killed helper was creating: unmarked, proven ours by the record.
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(tap_intents_dir(ctx), ec)) {
-    auto tap = entry.path().filename().string();
-    if (host::validate_tap_name(tap)) {
-      auto gone = host::delete_unmarked_tap(tap);
-      if (gone)
-        ++removed.taps;
-      else if (gone.error().code != Errc::not_found && gone.error().code != Errc::helper_refused)
-        tap_log.warn("cannot remove a half-made tap", {{"tap", tap}, {"error", gone.error().message}});
-    }
-    std::filesystem::remove(entry.path(), ec);
-  }
-  std::set<std::string> live_taps;
-  for (const auto& id : alive)
-    live_taps.insert(tap_name(id));
-  auto scope = tap_scope(ctx);
-  auto taps = host::list_taps(scope);
-  if (!taps) {
-    tap_log.warn("cannot list taps for the start-up sweep", {{"error", taps.error().message}});
-    return removed;
-  }
-  std::vector<std::string> stale;
-  for (const auto& tap : *taps)
-    if (tap.ours && !live_taps.count(tap.name))
-      stale.push_back(tap.name);
-  auto results = host::delete_taps(stale, scope);
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    if (results[i])
-      ++removed.taps;
-    else
-      tap_log.warn("cannot remove a stale tap", {{"tap", stale[i]}, {"error", results[i].error().message}});
-  }
-  return removed;
-}
-
-std::vector<std::string> probe_rootfs_strategies(const std::filesystem::path& dir) {
-  auto support = host::detect_rootfs_support(dir);
-  if (!support)
-    return {"sparse-copy"};
-  std::vector<std::string> out;
-  if (support->reflink.supported)
-    out.push_back("reflink");
-  if (support->dm_snapshot.supported)
-    out.push_back("dm-snapshot");
-  if (support->sparse_copy.supported)
-    out.push_back("sparse-copy");
-  return out;
 }
 
 helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,

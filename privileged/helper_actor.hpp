@@ -86,6 +86,15 @@ struct StaleRuntime {
 /// either (vmm.launch makes both anew), so nothing is lost.
 StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live);
 
+/// Intent records of taps being created (<run>/taps; see make_tap).
+std::filesystem::path tap_intents_dir(const HelperContext& ctx);
+
+/// The taps this helper may touch: those it marked for this home.
+host::TapScope tap_scope(const HelperContext& ctx);
+
+/// Names of the subdirectories of `dir` that are well-formed VM ids.
+std::vector<std::string> vm_subdirectories(const std::filesystem::path& dir);
+
 /// Constant-time comparison of the credential (no early exit on mismatch).
 bool credential_matches(const std::string& expected, const std::string& given);
 
