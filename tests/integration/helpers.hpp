@@ -1,6 +1,7 @@
 // Shared steps of the integration suites.
 #pragma once
 
+#include "messages/excerpt.hpp"
 #include "tests/support/host_fixture.hpp"
 #include "tests/support/skip.hpp"
 
@@ -15,8 +16,8 @@ namespace banger::test {
 template <class T>
 Result<T> reported(Result<T> result, const std::string& what) {
   if (!result.ok())
-    MESSAGE(what << " failed: " << to_string(result.error().code) << ": "
-                 << result.error().message);
+    MESSAGE(excerpt(what) << " failed: " << to_string(result.error().code) << ": "
+                          << result.error().message.substr(0, 2000));
   return result;
 }
 
