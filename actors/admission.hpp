@@ -8,7 +8,7 @@
 // unchecked by accident (control_actor.cpp's forward() needs one).
 #pragma once
 
-#include "messages/requests.hpp"
+#include "messages/cli_protocol.hpp"
 #include "messages/result.hpp"
 
 #include <cstddef>

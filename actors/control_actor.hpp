@@ -4,8 +4,7 @@
 // operations actor. Unknown requests get unknown_method, never silence.
 #pragma once
 
-#include "messages/daemon_messages.hpp"
-#include "messages/interfaces.hpp"
+#include "actors/internal_protocol.hpp"
 #include "messages/settings.hpp"
 
 #include <caf/fwd.hpp>

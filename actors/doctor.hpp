@@ -3,13 +3,11 @@
 // no record owns and re-settles records the host contradicts.
 #pragma once
 
-#include "messages/interfaces.hpp"
+#include "actors/internal_protocol.hpp"
 
 #include <caf/fwd.hpp>
 
 namespace banger {
-
-using doctor_actor = caf::typed_actor<caf::replies_to<DoctorRequest>::with<DoctorReport>>;
 
 /// A one-shot actor: answers one DoctorRequest, then exits.
 doctor_actor spawn_doctor(caf::actor_system& sys, registry_actor registry, helper_actor helper,

@@ -3,7 +3,7 @@
 // actor sends these through vmm_io; nothing here does I/O.
 #pragma once
 
-#include "messages/daemon_messages.hpp"
+#include "actors/internal_protocol.hpp"
 #include "messages/records.hpp"
 #include "messages/result.hpp"
 

@@ -180,8 +180,6 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
   auto rootfs = self->state.config.rootfs_timeout;
   return {
     forward<HelperInfoRequest, HelperInfo>(self, normal),
-    forward<BridgeEnsureRequest, Ack>(self, normal),
-    forward<TapCreateRequest, Ack>(self, normal),
     forward<TapDeleteRequest, Ack>(self, normal),
     forward<RootfsPrepareRequest, RootfsPrepared>(self, rootfs),
     forward<RootfsReleaseRequest, Ack>(self, rootfs),

@@ -5,7 +5,7 @@
 // down. Every forwarded request has a finite timeout.
 #pragma once
 
-#include "messages/interfaces.hpp"
+#include "actors/internal_protocol.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>

@@ -13,6 +13,10 @@
 namespace banger {
 
 namespace {
+const log::Logger log_{"operations"};
+} // namespace
+
+namespace {
 
 /// Finished operations kept in memory for fast polls; older ones come from
 /// the store.
@@ -47,7 +51,7 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
       self->request(st.store, caf::infinite, SaveOperation{slot})
         .then([](Ack) {},
               [op_id](caf::error& err) {
-                log::warn("could not record operation",
+                log_.warn("could not record operation",
                           {{"op_id", op_id}, {"error", view(err).message}});
               });
       while (st.finished_order.size() > recent_limit) {

@@ -3,7 +3,7 @@
 // them); finished ones are persisted for `banger op show`.
 #pragma once
 
-#include "messages/daemon_messages.hpp"
+#include "actors/internal_protocol.hpp"
 
 #include <caf/fwd.hpp>
 

@@ -357,7 +357,7 @@ namespace {
 registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
   auto& st = self->state;
   st.deps = std::make_shared<VmDeps>(std::move(init.deps));
-  st.deps->registry = caf::actor_cast<registry_actor>(self);
+  st.deps->events = caf::actor_cast<vm_events_actor>(self);
   for (auto& image : init.images)
     st.images.emplace(image.id, std::move(image));
   for (auto& vm : init.vms) {
@@ -455,12 +455,6 @@ registry_impl::behavior_type registry_behavior(Self self, RegistryInit init) {
       return status;
     },
     // -- VMs ------------------------------------------------------------------
-    [self](VmResolveRequest& req) -> caf::result<vm_actor> {
-      auto entry = resolve(self->state, req.ref);
-      if (!entry)
-        return to_caf_error(entry.error(), req.env.op_id);
-      return (*entry)->actor;
-    },
     [self](VmCreateRequest& req) {
       auto promise = self->make_response_promise<VmRecord>();
       auto op = req.env.op_id;

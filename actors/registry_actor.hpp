@@ -5,14 +5,14 @@
 #pragma once
 
 #include "actors/vm_actor.hpp"
-#include "messages/daemon_messages.hpp"
+#include "actors/internal_protocol.hpp"
 
 #include <caf/fwd.hpp>
 
 namespace banger {
 
 struct RegistryInit {
-  VmDeps deps; ///< deps.registry is filled in by the registry itself
+  VmDeps deps; ///< deps.events is filled in by the registry itself
   std::vector<Image> images;
   std::vector<VmRecord> vms;
 };

@@ -42,16 +42,6 @@ store_impl::behavior_type store_behavior(store_impl::stateful_pointer<StoreState
     return promise;
   };
   return {
-    [self](LoadAll) -> caf::result<Snapshot> {
-      auto& store = *self->state.store;
-      auto images = store.list_images();
-      if (!images)
-        return to_caf_error(images.error(), "");
-      auto vms = store.list_vms();
-      if (!vms)
-        return to_caf_error(vms.error(), "");
-      return Snapshot{std::move(*images), std::move(*vms)};
-    },
     [enqueue](SaveVm& msg) { return enqueue(UpsertVm{std::move(msg.vm)}); },
     [enqueue](EraseVm& msg) { return enqueue(DeleteVm{std::move(msg.id)}); },
     [enqueue](SaveImage& msg) { return enqueue(UpsertImage{std::move(msg.image)}); },

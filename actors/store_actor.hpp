@@ -3,7 +3,7 @@
 // write that is queued when it gets to work into one transaction.
 #pragma once
 
-#include "messages/interfaces.hpp"
+#include "actors/internal_protocol.hpp"
 
 #include <caf/fwd.hpp>
 

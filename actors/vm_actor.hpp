@@ -6,7 +6,7 @@
 
 #include "actors/network.hpp"
 #include "messages/home_layout.hpp"
-#include "messages/interfaces.hpp"
+#include "actors/internal_protocol.hpp"
 #include "messages/settings.hpp"
 
 #include <caf/fwd.hpp>
@@ -19,7 +19,7 @@ struct VmDeps {
   helper_actor helper;
   vmm_io_actor io;
   operations_actor operations;
-  registry_actor registry;
+  vm_events_actor events; ///< told of every change of the record
   Settings settings;
   std::string home;
   Subnet subnet;

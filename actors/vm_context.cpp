@@ -29,7 +29,7 @@ HomeLayout home_of(Self self) {
 // -- talking to other actors ---------------------------------------------------
 
 void publish(Self self) {
-  self->send(self->state.deps->registry, VmChanged{self->state.rec});
+  self->send(self->state.deps->events, VmChanged{self->state.rec});
 }
 
 /// Makes the record durable, then continues; the registry learns the change.
@@ -95,7 +95,7 @@ void finish(Self self, const OpPtr& op, std::optional<Error> error) {
   // Retired before the reply: a caller that re-creates the name at once must
   // find it free.
   if (st.retired)
-    self->send(st.deps->registry, VmRetired{st.rec.id});
+    self->send(st.deps->events, VmRetired{st.rec.id});
   if (error) {
     op->status.outcome = OperationOutcome::failed;
     op->status.error_code = static_cast<std::uint8_t>(error->code);

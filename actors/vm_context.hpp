@@ -6,7 +6,7 @@
 #include "actors/op_done.hpp"
 #include "actors/step_runner.hpp"
 #include "actors/vm_actor.hpp"
-#include "messages/daemon_messages.hpp"
+#include "actors/internal_protocol.hpp"
 #include "messages/error.hpp"
 #include "messages/home_layout.hpp"
 #include "messages/oplog.hpp"
@@ -112,9 +112,9 @@ void ask_io(Self self, Request request, std::function<void(Result<Reply>)> then)
           [then](caf::error& err) { then(to_error(err)); });
 }
 
-/// Tells the registry about the record as it is now.
+/// Tells the VM events receiver (deps.events) about the record as it is now.
 void publish(Self self);
-/// Makes the record durable, then continues; the registry learns the change.
+/// Makes the record durable, then continues; deps.events learns the change.
 void persist(Self self, StepDone then);
 Envelope envelope_of(const OpPtr& op);
 

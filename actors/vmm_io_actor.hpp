@@ -3,7 +3,7 @@
 // this actor's own context.
 #pragma once
 
-#include "messages/daemon_messages.hpp"
+#include "actors/internal_protocol.hpp"
 
 #include <caf/fwd.hpp>
 

@@ -1,7 +1,8 @@
 #include "messages/register.hpp"
 
 #include "messages/error.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
+#include "messages/helper_protocol.hpp"
 
 #include <caf/actor_system_config.hpp>
 
@@ -40,14 +41,9 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<DoctorRequest>("banger.DoctorRequest");
   cfg.add_message_type<DoctorFinding>("banger.DoctorFinding");
   cfg.add_message_type<DoctorReport>("banger.DoctorReport");
-  // Registry (in-process today; registered so a cluster can route it).
-  cfg.add_message_type<VmResolveRequest>("banger.VmResolveRequest");
-  cfg.add_message_type<vm_actor>("banger.vm_actor");
   // Helper interface.
   cfg.add_message_type<HelperInfoRequest>("banger.HelperInfoRequest");
   cfg.add_message_type<HelperInfo>("banger.HelperInfo");
-  cfg.add_message_type<BridgeEnsureRequest>("banger.BridgeEnsureRequest");
-  cfg.add_message_type<TapCreateRequest>("banger.TapCreateRequest");
   cfg.add_message_type<TapDeleteRequest>("banger.TapDeleteRequest");
   cfg.add_message_type<RootfsPrepareRequest>("banger.RootfsPrepareRequest");
   cfg.add_message_type<RootfsPrepared>("banger.RootfsPrepared");

@@ -29,6 +29,10 @@
 namespace banger::tls_guard {
 
 namespace {
+const log::Logger log_{"tls"};
+} // namespace
+
+namespace {
 
 using Clock = std::chrono::steady_clock;
 
@@ -136,7 +140,7 @@ Conn* conn_of(SSL* ssl) {
 }
 
 void log_drops(const Counters& c) {
-  log::warn("dropped TLS connections over the connection limits",
+  log_.warn("dropped TLS connections over the connection limits",
             {{"idle", c.idle},
              {"over_limit", c.busy},
              {"evicted", c.evicted},
@@ -333,7 +337,7 @@ bool after_read(SSL* ssl, const void* buf, int ret) {
              total <= static_cast<std::int64_t>(basp_announced_budget)))
     return true;
   if (!was_over) // the first refused header; CAF drops the connection now
-    log::warn(
+    log_.warn(
         ok ? "dropped a TLS peer: BASP payload announced by all peers is over "
              "the budget"
            : "dropped a TLS peer: its BASP header announces more payload than "

@@ -181,20 +181,6 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
   auto& ctx = *shared;
   return {
     [shared, &ctx](HelperInfoRequest& req) { return answer_info(ctx, req); },
-    [shared, &ctx](BridgeEnsureRequest& req) {
-      return serve<Ack>(ctx, "bridge.ensure", req, "", [&]() -> Result<Ack> {
-        return ack(ensure_network(ctx), req.env);
-      });
-    },
-    [shared, &ctx](TapCreateRequest& req) {
-      return serve<Ack>(ctx, "tap.create", req, req.vm_id, [&]() -> Result<Ack> {
-        if (auto ok = host::validate_vm_id(req.vm_id); !ok)
-          return std::move(ok).error();
-        if (auto ok = host::validate_tap_name_for(req.tap, req.vm_id); !ok)
-          return std::move(ok).error();
-        return ack(make_tap(ctx, req.vm_id, req.tap), req.env);
-      });
-    },
     [shared, &ctx](TapDeleteRequest& req) {
       return serve<Ack>(ctx, "tap.delete", req, req.vm_id, [&]() -> Result<Ack> {
         // Doctor removes taps whose VM record is gone: the name alone then.
@@ -329,8 +315,6 @@ helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> sel
   return {
     // Answered here, never behind a worker's blocking job: it is the ping.
     [self](HelperInfoRequest& r) { return answer_info(*self->state.context, r); },
-    [route](BridgeEnsureRequest& r) { return route(r, ""); },
-    [route](TapCreateRequest& r) { return route(r, r.vm_id); },
     [route](TapDeleteRequest& r) { return route(r, r.vm_id); },
     [route](RootfsPrepareRequest& r) { return route(r, r.vm_id); },
     [route](RootfsReleaseRequest& r) { return route(r, r.vm_id); },

@@ -1,5 +1,5 @@
 // banger-helper's actor: the closed list of privileged operations
-// (messages/interfaces.hpp, helper_actor), each checked for the credential
+// (messages/helper_protocol.hpp, helper_actor), each checked for the credential
 // and validated before any system call, each logged as exactly one
 // `helper rpc completed` / `helper rpc failed` line carrying the caller's
 // op_id. Work that blocks (copies, netlink, fork) runs on a small pool of
@@ -12,7 +12,7 @@
 #pragma once
 
 #include "messages/home_layout.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/helper_protocol.hpp"
 #include "privileged/host/process.hpp"
 #include "privileged/host/rootfs.hpp"
 #include "privileged/host/tap_reaper.hpp"

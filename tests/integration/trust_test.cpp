@@ -197,7 +197,10 @@ TEST_CASE("a tap the helper did not make is neither deleted, taken over nor repo
   auto vm = create_vm(host, "squatted", false);
   REQUIRE(vm.ok());
   HelperClient helper(host);
-  REQUIRE(helper.ask<Ack>(BridgeEnsureRequest{}));
+  // The bridge exists once a VM has started on it, and stays after it.
+  REQUIRE(create_vm(host, "bridged", true).ok());
+  REQUIRE(act(host, "bridged", VmAction::kill, "KILL").ok());
+  REQUIRE(eventually([&] { return host.vmm_pids().empty(); }));
   // Same name pattern, no alias; once loose, once on this home's bridge.
   for (bool on_bridge : {false, true}) {
     CAPTURE(on_bridge);

@@ -4,7 +4,8 @@
 #pragma once
 
 #include "messages/errc.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
+#include "messages/helper_protocol.hpp"
 
 #include <tuple>
 
@@ -71,10 +72,8 @@ inline auto all() {
     DoctorRequest{envelope(), true},
     DoctorFinding{"tap", "tap-fc-deadbeef", "no VM owns it", true},
     DoctorReport{{DoctorFinding{"rootfs", "/x", "leak", false}}},
-    VmResolveRequest{envelope(), "web"}, HelperInfoRequest{envelope()},
+    HelperInfoRequest{envelope()},
     HelperInfo{"0.1.0", {"copy"}, "banger0", "firecracker", "kvm (vmm.accel=kvm)"},
-    BridgeEnsureRequest{envelope()},
-    TapCreateRequest{envelope(), "aabbccddeeff0011", "tap-fc-aabbccdd"},
     TapDeleteRequest{envelope(), "aabbccddeeff0011", "tap-fc-aabbccdd"},
     RootfsPrepareRequest{envelope(), "aabbccddeeff0011", "/images/r.ext4"},
     RootfsPrepared{"/vm/rootfs.img", "reflink"},

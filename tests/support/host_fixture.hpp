@@ -6,7 +6,8 @@
 #pragma once
 
 #include "messages/config.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
+#include "messages/helper_protocol.hpp"
 #include "tests/support/process.hpp"
 
 #include <caf/fwd.hpp>

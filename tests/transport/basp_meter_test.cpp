@@ -2,7 +2,7 @@
 // above the largest message banger really sends.
 #include "messages/basp_meter.hpp"
 #include "messages/register.hpp"
-#include "messages/requests.hpp"
+#include "messages/cli_protocol.hpp"
 
 #include <caf/all.hpp>
 #include <doctest/doctest.h>

@@ -3,7 +3,7 @@
 // so a test can prove a refused client got nothing processed.
 #pragma once
 
-#include "messages/requests.hpp"
+#include "messages/helper_protocol.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>

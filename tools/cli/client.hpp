@@ -4,7 +4,7 @@
 #pragma once
 
 #include "messages/config.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
 #include "messages/remote_call.hpp"
 #include "tools/cli/args.hpp"
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "messages/errc.hpp"
-#include "messages/requests.hpp"
+#include "messages/cli_protocol.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "messages/error.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
 #include "messages/op_id.hpp"
 #include "tools/load/gate.hpp"
 #include "tools/load/links.hpp"

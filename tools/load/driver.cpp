@@ -3,7 +3,7 @@
 #include "messages/config.hpp"
 #include "messages/error.hpp"
 #include "messages/home_layout.hpp"
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
 #include "messages/op_id.hpp"
 #include "messages/tls.hpp"
 #include "tools/load/client.hpp"

@@ -5,7 +5,7 @@
 // the clients wait, so a run survives SIGKILLed and restarted daemons.
 #pragma once
 
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
 #include "tools/load/options.hpp"
 
 #include <caf/fwd.hpp>

@@ -2,7 +2,7 @@
 // needs, the VMs it prepares and the clean-up of every VM it created.
 #pragma once
 
-#include "messages/interfaces.hpp"
+#include "messages/cli_protocol.hpp"
 #include "tools/load/links.hpp"
 #include "tools/load/options.hpp"
 #include "tools/load/record.hpp"

@@ -1,9 +1,11 @@
-// Messages between bangerd's own actors. They never leave the process, so
-// they are not registered for remoting; they have inspect() overloads so CAF
-// can print and copy them like any other message.
+// The protocol between bangerd's own actors: their messages and typed
+// interfaces. They never leave the process, so they are not registered for
+// remoting; they have inspect() overloads so CAF can print and copy them like
+// any other message. What crosses a process boundary is in messages/.
 #pragma once
 
-#include "messages/requests.hpp"
+#include "messages/cli_protocol.hpp"
+#include "messages/helper_protocol.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
@@ -113,19 +115,6 @@ using vmm_io_actor = caf::typed_actor<
 
 // -- store actor ---------------------------------------------------------------
 
-struct LoadAll {};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, LoadAll&) {
-  return f(caf::meta::type_name("banger.internal.LoadAll"));
-}
-
-struct Snapshot {
-  std::vector<Image> images;
-  std::vector<VmRecord> vms;
-};
-BANGER_INTERNAL(Snapshot, x.images, x.vms)
-
 struct SaveVm {
   VmRecord vm;
 };
@@ -158,7 +147,6 @@ BANGER_INTERNAL(LoadOperation, x.op_id)
 
 /// The only owner of the SQLite connection; writes are group-committed.
 using store_actor = caf::typed_actor<
-  caf::replies_to<LoadAll>::with<Snapshot>,
   caf::replies_to<SaveVm>::with<Ack>,
   caf::replies_to<EraseVm>::with<Ack>,
   caf::replies_to<SaveImage>::with<Ack>,
@@ -209,6 +197,41 @@ struct VmReconcile {
   HelperInventory inventory;
 };
 BANGER_INTERNAL(VmReconcile, x.env, x.inventory)
+
+// -- the VM actor and the registry ---------------------------------------------
+
+/// Where a VM actor reports about itself: its record changed, or it deleted
+/// its record and is exiting. The VM actor knows no more of its owner.
+using vm_events_actor = caf::typed_actor<caf::reacts_to<VmChanged>, caf::reacts_to<VmRetired>>;
+
+/// One VM: serializes lifecycle requests, answers show at once.
+using vm_actor = caf::typed_actor<
+  caf::replies_to<VmShowRequest>::with<VmRecord>,
+  caf::replies_to<VmActionRequest>::with<VmRecord>,
+  caf::replies_to<VmCreateWork>::with<VmRecord>,
+  caf::replies_to<VmReconcile>::with<VmRecord>,
+  caf::reacts_to<VmmExited>>;
+
+/// Names, ids and prefixes -> VM actors; allocation of names, IPs, MACs and
+/// CIDs; spawns and retires VM actors; the image catalog (an image in use
+/// cannot be removed). DaemonStatusRequest answers the VM counts by
+/// state. Show and lifecycle requests are delegated to the VM's actor, which replies to the original caller.
+using registry_actor = caf::typed_actor<
+  caf::replies_to<ImageAddRequest>::with<Image>,
+  caf::replies_to<ImageListRequest>::with<ImageList>,
+  caf::replies_to<ImageShowRequest>::with<Image>,
+  caf::replies_to<ImageRemoveRequest>::with<Image>,
+  caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
+  caf::replies_to<VmCreateRequest>::with<VmRecord>,
+  caf::replies_to<VmCreateBeginRequest>::with<OpAccepted>,
+  caf::replies_to<VmListRequest>::with<VmList>,
+  caf::replies_to<VmShowRequest>::with<VmRecord>,
+  caf::replies_to<VmActionRequest>::with<VmRecord>,
+  caf::reacts_to<VmChanged>,
+  caf::reacts_to<VmRetired>>;
+
+/// `banger doctor`: one-shot, answers one DoctorRequest (actors/doctor.hpp).
+using doctor_actor = caf::typed_actor<caf::replies_to<DoctorRequest>::with<DoctorReport>>;
 
 #undef BANGER_INTERNAL
 

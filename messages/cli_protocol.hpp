@@ -1,0 +1,225 @@
+// The protocol between clients (the banger CLI, banger-load) and bangerd:
+// what the control actor accepts and answers. Published over mutual TLS.
+#pragma once
+
+#include "messages/records.hpp"
+#include "messages/wire.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace banger {
+
+/// Reply to an async begin: poll OpStatusRequest with this op_id.
+struct OpAccepted {
+  std::string op_id;
+
+  bool operator==(const OpAccepted&) const = default;
+};
+BANGER_INSPECT(OpAccepted, x.op_id)
+
+// -- control interface: CLI / load driver -> bangerd -------------------------
+
+struct DaemonStatusRequest {
+  Envelope env;
+
+  bool operator==(const DaemonStatusRequest&) const = default;
+};
+BANGER_INSPECT(DaemonStatusRequest, x.env)
+
+struct StateCount {
+  std::string state;
+  std::uint32_t count = 0;
+
+  bool operator==(const StateCount&) const = default;
+};
+BANGER_INSPECT(StateCount, x.state, x.count)
+
+struct DaemonStatus {
+  std::string version;
+  std::uint32_t protocol = 0;
+  std::string home;
+  std::string vmm_kind;
+  bool helper_reachable = false;
+  std::vector<std::string> rootfs_strategies;
+  std::vector<StateCount> vms_by_state;
+  std::int64_t started_at_us = 0;
+  std::string accel; ///< from the helper: qemu's accelerator and why
+
+  bool operator==(const DaemonStatus&) const = default;
+};
+BANGER_INSPECT(DaemonStatus, x.version, x.protocol, x.home, x.vmm_kind,
+               x.helper_reachable, x.rootfs_strategies, x.vms_by_state,
+               x.started_at_us, x.accel)
+
+struct ImageAddRequest {
+  Envelope env;
+  std::string name;
+  std::string kernel_path;
+  std::string rootfs_path;
+  std::string initrd_path;
+  std::string boot_args;
+
+  bool operator==(const ImageAddRequest&) const = default;
+};
+BANGER_INSPECT(ImageAddRequest, x.env, x.name, x.kernel_path, x.rootfs_path,
+               x.initrd_path, x.boot_args)
+
+struct ImageListRequest {
+  Envelope env;
+
+  bool operator==(const ImageListRequest&) const = default;
+};
+BANGER_INSPECT(ImageListRequest, x.env)
+
+struct ImageList {
+  std::vector<Image> images;
+
+  bool operator==(const ImageList&) const = default;
+};
+BANGER_INSPECT(ImageList, x.images)
+
+/// `ref` is a name, an id or a unique id prefix.
+struct ImageShowRequest {
+  Envelope env;
+  std::string ref;
+
+  bool operator==(const ImageShowRequest&) const = default;
+};
+BANGER_INSPECT(ImageShowRequest, x.env, x.ref)
+
+struct ImageRemoveRequest {
+  Envelope env;
+  std::string ref;
+
+  bool operator==(const ImageRemoveRequest&) const = default;
+};
+BANGER_INSPECT(ImageRemoveRequest, x.env, x.ref)
+
+/// What a new VM should look like; zero means "the default".
+struct VmSpec {
+  std::string name; ///< empty: the daemon picks one
+  std::string image;
+  std::uint32_t cpus = 0;
+  std::uint32_t memory_mib = 0;
+  bool start = false;
+  bool wait = false; ///< with start: also wait until the guest's SSH port answers
+
+  bool operator==(const VmSpec&) const = default;
+};
+BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait)
+
+/// Synchronous create: replies when the VM exists (and runs, with start).
+struct VmCreateRequest {
+  Envelope env;
+  VmSpec spec;
+
+  bool operator==(const VmCreateRequest&) const = default;
+};
+BANGER_INSPECT(VmCreateRequest, x.env, x.spec)
+
+/// Asynchronous create: replies OpAccepted at once; poll OpStatusRequest.
+struct VmCreateBeginRequest {
+  Envelope env;
+  VmSpec spec;
+
+  bool operator==(const VmCreateBeginRequest&) const = default;
+};
+BANGER_INSPECT(VmCreateBeginRequest, x.env, x.spec)
+
+struct OpStatusRequest {
+  Envelope env;
+  std::string op_id; ///< the operation asked about
+
+  bool operator==(const OpStatusRequest&) const = default;
+};
+BANGER_INSPECT(OpStatusRequest, x.env, x.op_id)
+
+struct VmListRequest {
+  Envelope env;
+
+  bool operator==(const VmListRequest&) const = default;
+};
+BANGER_INSPECT(VmListRequest, x.env)
+
+struct VmList {
+  std::vector<VmRecord> vms;
+
+  bool operator==(const VmList&) const = default;
+};
+BANGER_INSPECT(VmList, x.vms)
+
+struct VmShowRequest {
+  Envelope env;
+  std::string ref;
+
+  bool operator==(const VmShowRequest&) const = default;
+};
+BANGER_INSPECT(VmShowRequest, x.env, x.ref)
+
+/// The lifecycle requests a VM actor serializes.
+enum class VmAction : std::uint8_t {
+  start = 0,
+  stop = 1,
+  kill = 2,
+  restart = 3,
+  remove = 4,
+};
+
+struct VmActionRequest {
+  Envelope env;
+  std::string ref;
+  VmAction action = VmAction::start;
+  std::string signal; ///< kill only; empty means TERM
+  bool wait = false;  ///< start only: wait for the guest to be reachable
+
+  bool operator==(const VmActionRequest&) const = default;
+};
+BANGER_INSPECT(VmActionRequest, x.env, x.ref, x.action, x.signal, x.wait)
+
+struct DoctorRequest {
+  Envelope env;
+  bool fix = false;
+
+  bool operator==(const DoctorRequest&) const = default;
+};
+BANGER_INSPECT(DoctorRequest, x.env, x.fix)
+
+/// Something on the host that disagrees with the records.
+struct DoctorFinding {
+  std::string kind;   ///< "tap", "rootfs", "socket", "process", "record"
+  std::string object; ///< the tap name, path, pid or VM id
+  std::string detail;
+  bool fixed = false;
+
+  bool operator==(const DoctorFinding&) const = default;
+};
+BANGER_INSPECT(DoctorFinding, x.kind, x.object, x.detail, x.fixed)
+
+struct DoctorReport {
+  std::vector<DoctorFinding> findings;
+
+  bool operator==(const DoctorReport&) const = default;
+};
+BANGER_INSPECT(DoctorReport, x.findings)
+
+/// The daemon's front door, published over mutual TLS.
+using control_actor = caf::typed_actor<
+  caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
+  caf::replies_to<ImageAddRequest>::with<Image>,
+  caf::replies_to<ImageListRequest>::with<ImageList>,
+  caf::replies_to<ImageShowRequest>::with<Image>,
+  caf::replies_to<ImageRemoveRequest>::with<Image>,
+  caf::replies_to<VmCreateRequest>::with<VmRecord>,
+  caf::replies_to<VmCreateBeginRequest>::with<OpAccepted>,
+  caf::replies_to<OpStatusRequest>::with<OperationStatus>,
+  caf::replies_to<VmListRequest>::with<VmList>,
+  caf::replies_to<VmShowRequest>::with<VmRecord>,
+  caf::replies_to<VmActionRequest>::with<VmRecord>,
+  caf::replies_to<DoctorRequest>::with<DoctorReport>>;
+
+} // namespace banger
