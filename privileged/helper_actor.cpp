@@ -16,9 +16,30 @@
 
 namespace banger {
 
+std::filesystem::path tap_intents_dir(const HelperContext& ctx) {
+  return ctx.config.layout.run_dir() / "taps";
+}
+
+host::TapScope tap_scope(const HelperContext& ctx) {
+  return host::TapScope{ctx.config.bridge, host::installation_id(ctx.config.layout.home())};
+}
+
+std::vector<std::string> vm_subdirectories(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)
+        && host::validate_vm_id(entry.path().filename().string()))
+      out.push_back(entry.path().filename().string());
+  return out;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+const log::Logger log_{"helper"};
+const log::Logger tap_log{"helper.tap"};
 
 std::optional<host::Ownership> vmm_owner(const HelperContext& ctx) {
   return ctx.config.vmm.vmm_user;
@@ -28,20 +49,13 @@ host::Ownership owner_or_root(const HelperContext& ctx) {
   return vmm_owner(ctx).value_or(host::Ownership{0, 0});
 }
 
-/// Intent records of taps being created (see make_tap).
-std::filesystem::path tap_intents_dir(const HelperContext& ctx) {
-  return ctx.config.layout.run_dir() / "taps";
-}
-
-/// The taps this helper may touch: those it marked for this home.
-host::TapScope tap_scope(const HelperContext& ctx) {
-  return host::TapScope{ctx.config.bridge, host::installation_id(ctx.config.layout.home())};
-}
-
 /// Runs one request: credential, the operation, one log line, the reply.
+/// `success` is the level of the completion line: info, except for the
+/// once-a-second ping (debug), which would otherwise fill the log.
 template <class Reply, class Request, class Body>
-caf::result<Reply> serve(HelperContext& ctx, const char* method, const Request& request,
-                         const std::string& vm_id, Body&& body) {
+caf::result<Reply> serve(const HelperContext& ctx, const char* method, const Request& request,
+                         const std::string& vm_id, Body&& body,
+                         log::Level success = log::Level::info) {
   auto started = Clock::now();
   const auto& op_id = request.env.op_id;
   Result<Reply> result = [&]() -> Result<Reply> {
@@ -64,12 +78,12 @@ caf::result<Reply> serve(HelperContext& ctx, const char* method, const Request& 
     attrs.emplace_back("vm_id", host::validate_vm_id(vm_id) ? vm_id : host::printable(vm_id));
   attrs.emplace_back("duration_ms", log::Millis{elapsed.count()});
   if (result) {
-    log::info("helper rpc completed", attrs);
+    log_.write(success, "helper rpc completed", attrs);
     return std::move(*result);
   }
   attrs.emplace_back("error_code", to_string(result.error().code));
   attrs.emplace_back("error", result.error().message);
-  log::warn("helper rpc failed", attrs);
+  log_.warn("helper rpc failed", attrs);
   return make_error(result.error().code, result.error().message, op_id);
 }
 
@@ -88,28 +102,16 @@ Status ensure_network(const HelperContext& ctx) {
   return {};
 }
 
-std::vector<std::string> strategies(const HelperContext& ctx) {
-  std::vector<std::string> out;
-  auto support = host::detect_rootfs_support(ctx.config.layout.state_dir());
-  if (!support)
-    return {"sparse-copy"};
-  if (support->reflink.supported)
-    out.push_back("reflink");
-  if (support->dm_snapshot.supported)
-    out.push_back("dm-snapshot");
-  if (support->sparse_copy.supported)
-    out.push_back("sparse-copy");
-  return out;
-}
-
-std::vector<std::string> subdirectories(const std::filesystem::path& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(dir, ec))
-    if (entry.is_directory(ec) && !entry.is_symlink(ec)
-        && host::validate_vm_id(entry.path().filename().string()))
-      out.push_back(entry.path().filename().string());
-  return out;
+/// `info`: what was probed at start, nothing touched now.
+caf::result<HelperInfo> answer_info(const HelperContext& ctx, const HelperInfoRequest& req) {
+  return serve<HelperInfo>(
+    ctx, "info", req, "",
+    [&]() -> Result<HelperInfo> {
+      const auto& c = ctx.config;
+      return HelperInfo{c.version, c.rootfs_strategies, c.bridge, std::string(host::to_string(c.kind)),
+                        std::string(host::to_string(c.accel)) + " (" + c.accel_reason + ")"};
+    },
+    log::Level::debug);
 }
 
 /// The VM's run directory and tap, either possibly gone already. The tap is
@@ -178,14 +180,7 @@ Result<VmmLaunched> launch_runtime(HelperContext& ctx, const VmmLaunchRequest& r
 helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<HelperContext> shared) {
   auto& ctx = *shared;
   return {
-    [shared, &ctx](HelperInfoRequest& req) {
-      return serve<HelperInfo>(ctx, "info", req, "", [&]() -> Result<HelperInfo> {
-        return HelperInfo{ctx.config.version, strategies(ctx), ctx.config.bridge,
-                          std::string(host::to_string(ctx.config.kind)),
-                          std::string(host::to_string(ctx.config.accel)) + " ("
-                            + ctx.config.accel_reason + ")"};
-      });
-    },
+    [shared, &ctx](HelperInfoRequest& req) { return answer_info(ctx, req); },
     [shared, &ctx](TapDeleteRequest& req) {
       return serve<Ack>(ctx, "tap.delete", req, req.vm_id, [&]() -> Result<Ack> {
         // Doctor removes taps whose VM record is gone: the name alone then.
@@ -266,8 +261,8 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
       return serve<HelperInventory>(ctx, "inventory", req, "", [&]() -> Result<HelperInventory> {
         HelperInventory inventory;
         ctx.taps.drain(); // a tap on its way out is not a leftover
-        inventory.run_dirs = subdirectories(ctx.config.layout.run_dir() / "vms");
-        inventory.vm_dirs = subdirectories(ctx.config.layout.state_dir() / "vms");
+        inventory.run_dirs = vm_subdirectories(ctx.config.layout.run_dir() / "vms");
+        inventory.vm_dirs = vm_subdirectories(ctx.config.layout.state_dir() / "vms");
         auto taps = host::list_taps(tap_scope(ctx));
         if (!taps)
           return std::move(taps).error();
@@ -292,13 +287,16 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
 
 struct FrontState {
   FrontState() = default; // not an aggregate: CAF must not build it from `self`
+  std::shared_ptr<const HelperContext> context;
   std::vector<helper_actor> workers;
   std::size_t next = 0;
   static inline const char* name = "helper";
 };
 
 helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> self,
+                                  std::shared_ptr<const HelperContext> context,
                                   std::vector<helper_actor> workers) {
+  self->state.context = std::move(context);
   self->state.workers = std::move(workers);
   // Workers live and die with the front actor.
   for (auto& w : self->state.workers)
@@ -315,7 +313,8 @@ helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> sel
     return self->delegate(pick(vm_id), std::move(request));
   };
   return {
-    [route](HelperInfoRequest& r) { return route(r, ""); },
+    // Answered here, never behind a worker's blocking job: it is the ping.
+    [self](HelperInfoRequest& r) { return answer_info(*self->state.context, r); },
     [route](TapDeleteRequest& r) { return route(r, r.vm_id); },
     [route](RootfsPrepareRequest& r) { return route(r, r.vm_id); },
     [route](RootfsReleaseRequest& r) { return route(r, r.vm_id); },
@@ -333,11 +332,11 @@ void log_tap_removal(const std::string& tap, const std::string& op_id, const Sta
   log::Attrs attrs{{"tap", tap}, {"op_id", op_id}, {"batch", static_cast<std::int64_t>(batch)}};
   // not_found: removed meanwhile by someone else (doctor, an operator).
   if (result || result.error().code == Errc::not_found) {
-    log::info("tap removed", attrs);
+    tap_log.info("tap removed", attrs);
     return;
   }
   attrs.emplace_back("error", result.error().message);
-  log::warn("tap removal failed (banger doctor --fix retries)", attrs);
+  tap_log.warn("tap removal failed (banger doctor --fix retries)", attrs);
 }
 
 bool credential_matches(const std::string& expected, const std::string& given) {
@@ -349,61 +348,12 @@ bool credential_matches(const std::string& expected, const std::string& given) {
   return diff == 0;
 }
 
-StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live) {
-  std::set<std::string> alive;
-  for (const auto& vmm : live)
-    alive.insert(vmm.vm_id);
-  StaleRuntime removed;
-  for (const auto& id : subdirectories(ctx.config.layout.run_dir() / "vms")) {
-    if (alive.count(id))
-      continue;
-    if (auto gone = host::remove_run_dir(ctx.config.layout, id); gone)
-      ++removed.run_dirs;
-    else
-      log::warn("cannot remove a stale runtime directory", {{"vm_id", id}, {"error", gone.error().message}});
-  }
-  // Taps a killed helper was creating: unmarked, proven ours by the record.
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(tap_intents_dir(ctx), ec)) {
-    auto tap = entry.path().filename().string();
-    if (host::validate_tap_name(tap)) {
-      auto gone = host::delete_unmarked_tap(tap);
-      if (gone)
-        ++removed.taps;
-      else if (gone.error().code != Errc::not_found && gone.error().code != Errc::helper_refused)
-        log::warn("cannot remove a half-made tap", {{"tap", tap}, {"error", gone.error().message}});
-    }
-    std::filesystem::remove(entry.path(), ec);
-  }
-  std::set<std::string> live_taps;
-  for (const auto& id : alive)
-    live_taps.insert(tap_name(id));
-  auto scope = tap_scope(ctx);
-  auto taps = host::list_taps(scope);
-  if (!taps) {
-    log::warn("cannot list taps for the start-up sweep", {{"error", taps.error().message}});
-    return removed;
-  }
-  std::vector<std::string> stale;
-  for (const auto& tap : *taps)
-    if (tap.ours && !live_taps.count(tap.name))
-      stale.push_back(tap.name);
-  auto results = host::delete_taps(stale, scope);
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    if (results[i])
-      ++removed.taps;
-    else
-      log::warn("cannot remove a stale tap", {{"tap", stale[i]}, {"error", results[i].error().message}});
-  }
-  return removed;
-}
-
 helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext> context,
                           std::size_t workers) {
   std::vector<helper_actor> pool;
   for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i)
     pool.push_back(sys.spawn<caf::detached>(worker, context));
-  return sys.spawn(front, std::move(pool));
+  return sys.spawn(front, std::shared_ptr<const HelperContext>(context), std::move(pool));
 }
 
 } // namespace banger

@@ -1,9 +1,14 @@
 // banger-helper's actor: the closed list of privileged operations
-// (messages/interfaces.hpp, helper_actor), each checked for the credential
+// (messages/helper_protocol.hpp, helper_actor), each checked for the credential
 // and validated before any system call, each logged as exactly one
 // `helper rpc completed` / `helper rpc failed` line carrying the caller's
 // op_id. Work that blocks (copies, netlink, fork) runs on a small pool of
 // detached workers behind one published front actor.
+//
+// `info` is also the daemon's liveness ping, once a second: the front actor
+// answers it itself from what was probed at start (HelperConfig), so a ping
+// never waits behind a worker's blocking job and does no work as root; its
+// completion is logged at debug level.
 #pragma once
 
 #include "messages/home_layout.hpp"
@@ -17,8 +22,10 @@
 
 #include <caf/fwd.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace banger {
 
@@ -34,8 +41,16 @@ struct HelperConfig {
   host::Ipv4Subnet subnet;
   bool nat = false;
   host::RootfsStrategy strategy = host::RootfsStrategy::automatic;
+  /// What the state directory supports, probed once at start
+  /// (probe_rootfs_strategies) and reported by `info`.
+  std::vector<std::string> rootfs_strategies;
   std::string version;
 };
+
+/// The rootfs strategies `dir` supports ("reflink", "dm-snapshot",
+/// "sparse-copy"): creates probe files and opens device-mapper, so it runs
+/// once, at start, never per request.
+std::vector<std::string> probe_rootfs_strategies(const std::filesystem::path& dir);
 
 /// One line in the helper's log per tap the reaper removed (or failed to).
 void log_tap_removal(const std::string& tap, const std::string& op_id, const Status& result,
@@ -70,6 +85,15 @@ struct StaleRuntime {
 /// answer never reached the daemon. A VM without a VMM has no use for
 /// either (vmm.launch makes both anew), so nothing is lost.
 StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live);
+
+/// Intent records of taps being created (<run>/taps; see make_tap).
+std::filesystem::path tap_intents_dir(const HelperContext& ctx);
+
+/// The taps this helper may touch: those it marked for this home.
+host::TapScope tap_scope(const HelperContext& ctx);
+
+/// Names of the subdirectories of `dir` that are well-formed VM ids.
+std::vector<std::string> vm_subdirectories(const std::filesystem::path& dir);
 
 /// Constant-time comparison of the credential (no early exit on mismatch).
 bool credential_matches(const std::string& expected, const std::string& given);

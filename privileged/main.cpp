@@ -29,8 +29,10 @@ using namespace banger;
 
 namespace {
 
+const log::Logger log_{"helper"};
+
 int fail(const std::string& message) {
-  log::error("banger-helper cannot start", {{"error", message}});
+  log_.error("banger-helper cannot start", {{"error", message}});
   std::cerr << "banger-helper: " << message << "\n";
   return 1;
 }
@@ -109,6 +111,8 @@ int main(int argc, char** argv) {
   if (!strategy)
     return fail(strategy.error().message);
   hc.strategy = *strategy;
+  // Once: `info` (also the daemon's liveness ping) answers from memory.
+  hc.rootfs_strategies = probe_rootfs_strategies(layout.state_dir());
   {
     std::ifstream token(layout.state_dir() / "helper.token");
     if (!(token >> hc.credential) || hc.credential.size() < 32)
@@ -130,7 +134,7 @@ int main(int argc, char** argv) {
     //     before publishing, so no launch races the sweep.
     auto swept = remove_stale_runtime(*context, *found);
     if (swept.taps + swept.run_dirs > 0)
-      log::info("removed the runtime of VMs without a VMM", {{"taps", static_cast<std::int64_t>(swept.taps)},
+      log_.info("removed the runtime of VMs without a VMM", {{"taps", static_cast<std::int64_t>(swept.taps)},
                                                              {"run_dirs", static_cast<std::int64_t>(swept.run_dirs)}});
   }
 
@@ -145,22 +149,26 @@ int main(int argc, char** argv) {
     return fail("cannot listen on 127.0.0.1:" + std::to_string(s.helper_port) + ": "
                 + sys.render(port.error()));
   }
-  log::info("banger-helper serving", {{"home", layout.home().string()},
+  std::string strategies;
+  for (const auto& name : hc.rootfs_strategies)
+    strategies += (strategies.empty() ? "" : ",") + name;
+  log_.info("banger-helper serving", {{"home", layout.home().string()},
                                       {"port", static_cast<unsigned>(*port)},
                                       {"vmm_kind", std::string(host::to_string(hc.kind))},
                                       {"accel", std::string(host::to_string(hc.accel))},
                                       {"accel_reason", hc.accel_reason},
+                                      {"rootfs_strategies", strategies},
                                       {"rediscovered_vmms", static_cast<std::int64_t>(context->launched.size())}});
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);
-  log::info("banger-helper shutting down; VMMs keep running", {});
+  log_.info("banger-helper shutting down; VMMs keep running", {});
   caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
   {
     caf::scoped_actor self{sys};
     self->wait_for(helper);
   }
   context->taps.drain(); // removals already acknowledged to the daemon
-  log::info("banger-helper stopped", {});
+  log_.info("banger-helper stopped", {});
   log::flush();
   // CAF 0.17's TLS middleman can hang in shutdown while the daemon keeps its
   // connection open; every actor is done, so leave.

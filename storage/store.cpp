@@ -3,7 +3,6 @@
 #include "storage/rows.hpp"
 #include "storage/schema.hpp"
 
-#include "messages/excerpt.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -70,15 +69,6 @@ auto guarded(const std::string& subject, F&& body) -> decltype(body()) {
   }
 }
 
-bool is_hex(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-std::string escape_like(const std::string& s) {
-  // Only called with hex strings, which contain no LIKE metacharacters.
-  return s + "%";
-}
-
 std::vector<StageRecord> read_stages(SQLite::Database& db, const std::string& op_id) {
   std::vector<StageRecord> out;
   SQLite::Statement st(db, "SELECT name, started_at_us, duration_us, ok FROM "
@@ -88,40 +78,6 @@ std::vector<StageRecord> read_stages(SQLite::Database& db, const std::string& op
     out.push_back(StageRecord{st.getColumn(0).getString(), st.getColumn(1).getInt64(),
                               st.getColumn(2).getInt64(), st.getColumn(3).getInt() != 0});
   return out;
-}
-
-// Resolves a ref in `table` (images or vms): exact id, then exact name, then
-// unique id prefix.
-template <class Row, class Reader>
-Result<Row> find_by_ref(SQLite::Database& db, const char* table, const char* columns,
-                        const std::string& ref, const char* what, Reader read) {
-  if (ref.empty())
-    return Error{Errc::invalid_argument, std::string("empty ") + what + " reference"};
-  std::string base = std::string("SELECT ") + columns + " FROM " + table;
-  {
-    SQLite::Statement st(db, base + " WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC");
-    st.bind(1, ref);
-    if (st.executeStep())
-      return read(st);
-  }
-  if (is_hex(ref)) {
-    SQLite::Statement st(db, base + " WHERE id LIKE ?1 ORDER BY id LIMIT 3");
-    st.bind(1, escape_like(ref));
-    std::vector<Row> matches;
-    while (st.executeStep())
-      matches.push_back(read(st));
-    if (matches.size() == 1)
-      return matches.front();
-    if (matches.size() > 1) {
-      std::string names;
-      for (const auto& m : matches)
-        names += (names.empty() ? "" : ", ") + m.name + " (" + m.id + ")";
-      return Error{Errc::ambiguous, std::string(what) + " prefix " + excerpt(ref)
-                                      + " matches several: " + names
-                                      + (matches.size() == 3 ? ", ..." : "")};
-    }
-  }
-  return Error{Errc::not_found, std::string("no ") + what + " named " + excerpt(ref)};
 }
 
 } // namespace
@@ -174,13 +130,6 @@ Result<Image> Store::get_image(const std::string& id) {
   });
 }
 
-Result<Image> Store::find_image(const std::string& ref) {
-  return guarded("image " + ref, [&]() -> Result<Image> {
-    return find_by_ref<Image>(*db_, "images", rows::image_columns, ref, "image",
-                              rows::read_image);
-  });
-}
-
 Result<std::vector<Image>> Store::list_images() {
   return guarded("images", [&]() -> Result<std::vector<Image>> {
     std::vector<Image> out;
@@ -219,13 +168,6 @@ Result<VmRecord> Store::get_vm(const std::string& id) {
     if (!st.executeStep())
       return Error{Errc::not_found, "no VM with id " + id};
     return rows::read_vm(st);
-  });
-}
-
-Result<VmRecord> Store::find_vm(const std::string& ref) {
-  return guarded("vm " + ref, [&]() -> Result<VmRecord> {
-    return find_by_ref<VmRecord>(*db_, "vms", rows::vm_columns, ref, "VM",
-                                 rows::read_vm);
   });
 }
 

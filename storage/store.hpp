@@ -58,16 +58,12 @@ public:
   // -- images ---------------------------------------------------------------
   Status upsert_image(const Image& image);
   Result<Image> get_image(const std::string& id);
-  /// By id, name or unique id prefix.
-  Result<Image> find_image(const std::string& ref);
   Result<std::vector<Image>> list_images();
   Status delete_image(const std::string& id);
 
   // -- VMs ------------------------------------------------------------------
   Status upsert_vm(const VmRecord& vm);
   Result<VmRecord> get_vm(const std::string& id);
-  /// By id, name or unique id prefix; `ambiguous` when a prefix matches more.
-  Result<VmRecord> find_vm(const std::string& ref);
   Result<std::vector<VmRecord>> list_vms();
   Status delete_vm(const std::string& id);
 

@@ -1,6 +1,7 @@
 // The daemon's edge checks refuse malformed requests with invalid_argument
 // and say why without repeating the input.
 #include "actors/admission.hpp"
+#include "tests/support/result.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,6 +9,7 @@
 #include <vector>
 
 using namespace banger;
+using banger::test::code_of;
 
 namespace {
 
@@ -25,10 +27,6 @@ ImageAddRequest image(std::string boot_args) {
   request.rootfs_path = "/var/lib/banger/images/tiny/rootfs.ext4";
   request.boot_args = std::move(boot_args);
   return request;
-}
-
-Errc code_of(const Status& s) {
-  return s ? Errc::none : s.error().code;
 }
 
 } // namespace

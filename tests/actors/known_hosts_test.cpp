@@ -42,10 +42,8 @@ TEST_CASE("hashed pins (ssh's HashKnownHosts, Debian's default) are removed too"
   std::ofstream(file) << "10.0.0.2 " << key << "\n10.0.0.3 " << key << "\n";
   // ssh-keygen hashes the names: an independent implementation of the format.
   auto hash = "ssh-keygen -H -f " + file + " >/dev/null 2>&1";
-  if (std::system(hash.c_str()) != 0) {
-    MESSAGE("skipped: ssh-keygen (openssh-client) is not installed");
-    return;
-  }
+  if (std::system(hash.c_str()) != 0)
+    BANGER_SKIP("ssh-keygen (openssh-client) is not installed");
   auto hashed = slurp(file);
   REQUIRE(hashed.find("|1|") == 0);
   REQUIRE(hashed.find("10.0.0") == std::string::npos);

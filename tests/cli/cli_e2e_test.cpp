@@ -96,14 +96,10 @@ json parse_json(const test::RunResult& r) {
 } // namespace
 
 TEST_CASE("banger drives a real daemon end to end") {
-  if (!have_daemon) {
-    MESSAGE("skipped: bangerd, banger-helper or fc-stub is not part of this build");
-    return;
-  }
-  if (::geteuid() != 0) {
-    MESSAGE("skipped: banger-helper needs root");
-    return;
-  }
+  if (!have_daemon)
+    BANGER_SKIP("bangerd, banger-helper or fc-stub is not part of this build");
+  if (!test::is_root())
+    BANGER_SKIP("banger-helper needs root");
   Installation inst;
   int port = free_port_pair();
   REQUIRE(port != 0);

@@ -496,10 +496,8 @@ Errc check_as(uid_t uid, gid_t gid, const HomeLayout& home) {
 } // namespace
 
 TEST_CASE("only the daemon group may use the client identity") {
-  if (::geteuid() != 0) {
-    MESSAGE("skipped: needs root to act as another user");
-    return;
-  }
+  if (!test::is_root())
+    BANGER_SKIP("needs root to act as another user");
   passwd* nobody = ::getpwnam("nobody");
   REQUIRE(nobody);
   test::TempDir tmp;

@@ -91,14 +91,10 @@ RunResult ssh(Host& host, const std::string& command) {
 } // namespace
 
 TEST_CASE("a real guest: ssh, graceful stop, restart, changed host key, kill, delete") {
-  if (::geteuid() != 0) {
-    MESSAGE("skipped: banger-helper needs root for the bridge and taps");
-    return;
-  }
-  if (::access(QEMU_BIN, X_OK) != 0) {
-    MESSAGE("skipped: " QEMU_BIN " is not installed");
-    return;
-  }
+  if (!test::is_root())
+    BANGER_SKIP("banger-helper needs root for the bridge and taps");
+  if (::access(QEMU_BIN, X_OK) != 0)
+    BANGER_SKIP(QEMU_BIN " is not installed");
   Host host(HostOptions{{"vmm.kind=qemu", "vmm.qemu-bin=" QEMU_BIN, "vmm.boot-timeout=120s",
                          "vmm.stop-grace=30s", "vmm.kill-grace=10s"},
                         {}});

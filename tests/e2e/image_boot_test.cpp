@@ -183,17 +183,13 @@ std::vector<std::string> qemu_argv(const std::string& qemu, const std::map<std::
 } // namespace
 
 TEST_CASE("a built image boots in QEMU, answers SSH and powers off on system_powerdown") {
-  if (::geteuid() != 0) {
-    MESSAGE("skipped: booting a guest needs root (bridge and tap)");
-    return;
-  }
+  if (!banger::test::is_root())
+    BANGER_SKIP("booting a guest needs root (bridge and tap)");
   auto qemu = find_program("qemu-system-x86_64");
   auto ssh = find_program("ssh");
   auto ssh_keygen = find_program("ssh-keygen");
-  if (qemu.empty() || ssh.empty() || ssh_keygen.empty() || find_program("ip").empty()) {
-    MESSAGE("skipped: needs qemu-system-x86_64, ssh, ssh-keygen and ip (tools/install-deps.sh)");
-    return;
-  }
+  if (qemu.empty() || ssh.empty() || ssh_keygen.empty() || find_program("ip").empty())
+    BANGER_SKIP("needs qemu-system-x86_64, ssh, ssh-keygen and ip (tools/install-deps.sh)");
 
   TempDir home("banger-image-e2e");
   fs::path h = home.path();

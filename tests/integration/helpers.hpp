@@ -1,31 +1,32 @@
 // Shared steps of the integration suites.
 #pragma once
 
+#include "messages/excerpt.hpp"
 #include "tests/support/host_fixture.hpp"
+#include "tests/support/skip.hpp"
 
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <unistd.h>
 
 namespace banger::test {
 
-inline bool root() {
-  return ::geteuid() == 0;
+/// Says what a request got when it failed (code, message, op_id), so a
+/// failing REQUIRE(vm.ok()) further on has the reason next to it.
+template <class T>
+Result<T> reported(Result<T> result, const std::string& what) {
+  if (!result.ok())
+    MESSAGE(excerpt(what) << " failed: " << to_string(result.error().code) << ": "
+                          << result.error().message.substr(0, 2000));
+  return result;
 }
-
-#define BANGER_REQUIRE_ROOT()                                                  \
-  if (!::banger::test::root()) {                                               \
-    MESSAGE("skipped: needs root (taps, VMM launch)");                         \
-    return;                                                                    \
-  }
 
 inline Result<VmRecord> create_vm(Host& host, const std::string& name, bool start) {
   VmCreateRequest request;
   request.spec.name = name;
   request.spec.image = "tiny";
   request.spec.start = start;
-  return host.ask<VmRecord>(request);
+  return reported(host.ask<VmRecord>(request), "create " + name);
 }
 
 inline Result<VmRecord> act(Host& host, const std::string& ref, VmAction action,
@@ -34,7 +35,10 @@ inline Result<VmRecord> act(Host& host, const std::string& ref, VmAction action,
   request.ref = ref;
   request.action = action;
   request.signal = signal;
-  return host.ask<VmRecord>(request);
+  const char* names[] = {"start", "stop", "kill", "restart", "rm"};
+  auto index = static_cast<std::size_t>(action);
+  std::string what = index < std::size(names) ? names[index] : "action";
+  return reported(host.ask<VmRecord>(request), what + " " + ref);
 }
 
 inline Result<VmRecord> show(Host& host, const std::string& ref) {

@@ -4,6 +4,7 @@
 #include "privileged/host/tap.hpp"
 #include "privileged/host/tap_reaper.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -18,14 +19,11 @@
 #include <thread>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// The error code of a failed status; Errc::internal for success, which
-/// none of the checks below expect.
-Errc code_of(const Status& st) { return st ? Errc::internal : st.error().code; }
 
 struct BridgeGuard {
   std::string name;

@@ -45,7 +45,7 @@ struct Fixture {
   }
 
   bool log_has(const std::string& text) const {
-    return host_test::wait_until(
+    return test::eventually(
         [&] { return log().find(text) != std::string::npos; });
   }
 
@@ -181,7 +181,7 @@ TEST_CASE("a stale API socket is removed before launch; the log is appended") {
 
   auto second = f.launch(LaunchRequest{});
   REQUIRE(second);
-  REQUIRE(host_test::wait_until([&] {
+  REQUIRE(test::eventually([&] {
     auto log = f.log();
     std::size_t count = 0;
     for (auto pos = log.find("fake-vmm: ready"); pos != std::string::npos;
@@ -257,10 +257,8 @@ TEST_CASE("a qemu launch passes the argv built for it") {
 TEST_CASE("the installed qemu accepts the argv banger builds") {
   BANGER_REQUIRE_ROOT();
   auto qemu = host_test::find_program("qemu-system-x86_64");
-  if (qemu.empty()) {
-    MESSAGE("skipped: qemu-system-x86_64 is not installed");
-    return;
-  }
+  if (qemu.empty())
+    BANGER_SKIP("qemu-system-x86_64 is not installed");
   Fixture f;
   f.config.qemu_bin = qemu;
   // Not a kernel: QEMU parses every option, opens tap, disk, log and QMP,

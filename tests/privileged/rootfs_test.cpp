@@ -100,9 +100,9 @@ public:
   const fs::path& path() const { return mount_point_; }
 
 private:
-  host_test::TempDir dir_{"banger-xfs-test"};
-  fs::path image_ = dir_.path() / "xfs.img";
-  fs::path mount_point_ = dir_.path() / "mnt";
+  test::TempDir dir_{"banger-xfs-test"};
+  fs::path image_ = fs::path(dir_.path()) / "xfs.img";
+  fs::path mount_point_ = fs::path(dir_.path()) / "mnt";
   bool mounted_ = false;
   std::string why_not_;
 };
@@ -110,7 +110,7 @@ private:
 } // namespace
 
 TEST_CASE("detection reports sparse copy always and dm-snapshot honestly") {
-  host_test::TempDir dir;
+  test::TempDir dir;
   auto support = detect_rootfs_support(dir.path());
   REQUIRE(support);
   CHECK(support->sparse_copy.supported);
@@ -201,10 +201,8 @@ TEST_CASE("the VM directory and rootfs belong to the VMM user") {
 TEST_CASE("on XFS with reflink the rootfs is a clone sharing extents") {
   BANGER_REQUIRE_ROOT();
   XfsMount xfs;
-  if (!xfs.mounted()) {
-    MESSAGE("skipped: " << xfs.why_not());
-    return;
-  }
+  if (!xfs.mounted())
+    BANGER_SKIP(xfs.why_not());
   HomeLayout layout(xfs.path() / "home");
   fs::create_directories(layout.images_dir());
   fs::create_directories(layout.state_dir());

@@ -6,16 +6,16 @@
 #include "privileged/host/tap.hpp"
 #include "privileged/host/tap_reaper.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 namespace fs = std::filesystem;
 
 namespace {
-
-Errc code_of(const Status& st) { return st ? Errc::none : st.error().code; }
 
 struct Bridge {
   std::string name = "bgt" + host_test::random_hex(8);

@@ -1,11 +1,14 @@
 // Test fixtures shared by tests/security and tests/privileged: temporary
-// homes, unique names, child processes and bounded polling. Everything that
+// homes, unique names and child processes (temporary directories and
+// bounded polling are tests/support/process.hpp's). Everything that
 // creates something on the host removes it in a destructor, so a failing
 // CHECK never leaks a device, mount or process into the next run.
 #pragma once
 
 #include "messages/home_layout.hpp"
 #include "privileged/host/paths.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/skip.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -32,23 +35,10 @@
 
 namespace banger::host_test {
 
-inline bool is_root() {
-  return ::geteuid() == 0;
-}
-
 /// The test process's own user and group: an owner any test may give files.
 inline host::Ownership self_owner() {
   return {::geteuid(), ::getegid()};
 }
-
-/// Skips the rest of a test case that needs root, saying so.
-#define BANGER_REQUIRE_ROOT()                                                  \
-  do {                                                                         \
-    if (!::banger::host_test::is_root()) {                                     \
-      MESSAGE("skipped: this test needs root");                                \
-      return;                                                                  \
-    }                                                                          \
-  } while (0)
 
 inline std::string random_hex(std::size_t digits) {
   std::string out;
@@ -98,59 +88,21 @@ inline void remove_tap_device(const std::string& name) {
   ::close(fd);
 }
 
-/// Polls `condition` every few milliseconds until it holds or `timeout`
-/// passes; returns whether it held.
-inline bool
-wait_until(const std::function<bool()>& condition,
-           std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (condition())
-      return true;
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
-/// A fresh directory under the system's temporary directory, removed with
-/// everything in it (std::filesystem::remove_all does not follow symlinks).
-class TempDir {
-public:
-  explicit TempDir(const std::string& prefix = "banger-host-test") {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX"))
-            .string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
-
 /// A banger home with state/, run/ and images/.
 class TestHome {
 public:
-  TestHome() : layout_(dir_.path() / "home") {
+  TestHome() : layout_(std::filesystem::path(dir_.path()) / "home") {
     std::filesystem::create_directories(layout_.state_dir());
     std::filesystem::create_directories(layout_.run_dir());
     std::filesystem::create_directories(layout_.images_dir());
   }
   const HomeLayout& layout() const { return layout_; }
   /// A directory next to the home: "outside" for escape tests.
-  std::filesystem::path outside() const { return dir_.path() / "outside"; }
-  const std::filesystem::path& base() const { return dir_.path(); }
+  std::filesystem::path outside() const { return std::filesystem::path(dir_.path()) / "outside"; }
+  std::filesystem::path base() const { return dir_.path(); }
 
 private:
-  TempDir dir_;
+  test::TempDir dir_;
   HomeLayout layout_;
 };
 
@@ -315,7 +267,7 @@ public:
   /// -1 on timeout.
   int wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     int status = -1;
-    bool done = wait_until(
+    bool done = test::eventually(
         [&] {
           int s = 0;
           pid_t r = ::waitpid(pid_, &s, WNOHANG);

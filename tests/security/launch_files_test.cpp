@@ -5,19 +5,17 @@
 // as far as a VmmSpec.
 #include "privileged/host/vmm_argv.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 using namespace std::string_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-Errc code_of(const Result<VmmSpec>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 struct Fixture {
   host_test::TestHome home;

@@ -3,18 +3,16 @@
 #include "privileged/host/nat.hpp"
 #include "privileged/host/tap.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 using namespace std::string_literals;
 
 namespace {
-
-Errc code_of(const Status& st) {
-  return st ? Errc::none : st.error().code;
-}
 
 /// Removes a bridge created by a test, whatever happens to the test.
 struct BridgeGuard {

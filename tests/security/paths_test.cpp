@@ -2,11 +2,13 @@
 // root and symlinks planted to escape it.
 #include "privileged/host/paths.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <doctest/doctest.h>
 #include <filesystem>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 using namespace std::string_literals;
 namespace fs = std::filesystem;
@@ -14,9 +16,9 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Tree {
-  host_test::TempDir dir;
-  fs::path root = dir.path() / "root";
-  fs::path outside = dir.path() / "outside";
+  test::TempDir dir;
+  fs::path root = fs::path(dir.path()) / "root";
+  fs::path outside = fs::path(dir.path()) / "outside";
 
   Tree() {
     fs::create_directories(root / "images" / "base");
@@ -25,10 +27,6 @@ struct Tree {
     host_test::write_file(outside / "secret", "secret");
   }
 };
-
-Errc code_of(const Result<BeneathPath>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 } // namespace
 
@@ -68,10 +66,10 @@ TEST_CASE("absolute paths outside the root are refused") {
       code_of(resolve_beneath(tree.root, (tree.outside / "secret").string())) ==
       Errc::helper_refused);
   // A sibling whose name starts with the root's name is not under it.
-  fs::create_directories(tree.dir.path() / "root-sibling");
-  host_test::write_file(tree.dir.path() / "root-sibling" / "f", "x");
+  fs::create_directories(fs::path(tree.dir.path()) / "root-sibling");
+  host_test::write_file(fs::path(tree.dir.path()) / "root-sibling" / "f", "x");
   CHECK(code_of(resolve_beneath(
-            tree.root, (tree.dir.path() / "root-sibling" / "f").string())) ==
+            tree.root, (fs::path(tree.dir.path()) / "root-sibling" / "f").string())) ==
         Errc::helper_refused);
 }
 

@@ -5,19 +5,17 @@
 #include "privileged/host/process.hpp"
 #include "privileged/host/vmm_registry.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <csignal>
 #include <doctest/doctest.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 namespace fs = std::filesystem;
 
 namespace {
-
-Errc code_of(const Result<int>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 /// A pidfd of a process that has exited and been reaped: what the registry
 /// holds for a VMM after its exit.
@@ -38,7 +36,7 @@ TEST_CASE("a pid whose launched VMM exited is not signalled, even with the recor
   // The live process now holding the pid, with the start time the registry
   // recorded (as after a reuse within the same clock tick).
   host_test::ChildProcess newcomer({host_test::find_program("sleep").string(), "60"});
-  REQUIRE(host_test::wait_until([&] {
+  REQUIRE(test::eventually([&] {
     return fs::read_symlink("/proc/" + std::to_string(newcomer.pid()) + "/exe").filename()
            == "sleep";
   }));
@@ -68,7 +66,7 @@ TEST_CASE("a launched VMM is signalled through the pidfd it was launched with") 
   LaunchedVmms launched;
   launched.add(VmmEntry{*identity, vm, std::make_shared<UniqueFd>(open_pidfd(vmm.pid()))});
   CHECK(signal_vmm(*identity, vm, "KILL", launched, matcher));
-  CHECK(host_test::wait_until([&] { return !host_test::process_running(vmm.pid()); }));
+  CHECK(test::eventually([&] { return !host_test::process_running(vmm.pid()); }));
 }
 
 TEST_CASE("a process the registry does not hold is verified by exe and command line") {
@@ -78,7 +76,7 @@ TEST_CASE("a process the registry does not hold is verified by exe and command l
   auto sleep = host_test::find_program("sleep");
   VmmMatcher matcher{home.layout(), {sleep}};
   host_test::ChildProcess impostor({sleep.string(), "60"});
-  REQUIRE(host_test::wait_until([&] {
+  REQUIRE(test::eventually([&] {
     return fs::read_symlink("/proc/" + std::to_string(impostor.pid()) + "/exe").filename()
            == "sleep";
   }));

@@ -4,11 +4,13 @@
 #include "privileged/host/rundir.hpp"
 #include "privileged/host/vmm_registry.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <csignal>
 #include <doctest/doctest.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 using namespace std::string_literals;
 namespace fs = std::filesystem;
@@ -18,11 +20,6 @@ namespace fs = std::filesystem;
 #endif
 
 namespace {
-
-template <class T>
-Errc code_of(const Result<T>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 /// A home with one VM whose fake VMM (a "firecracker") is running.
 struct Fixture {
@@ -54,7 +51,7 @@ struct Fixture {
     guard.reset(vmm->identity.pid);
     identity = vmm->identity;
     launched.add(VmmEntry{identity, vm, std::make_shared<UniqueFd>(std::move(vmm->pidfd))});
-    REQUIRE(host_test::wait_until([&] {
+    REQUIRE(test::eventually([&] {
       return host_test::read_file(home.layout().vm_log(vm))
                  .find("fake-vmm: ready") != std::string::npos;
     }));
@@ -110,7 +107,7 @@ TEST_CASE("pid 1, the helper's own pid and the caller's pid are refused") {
         Errc::helper_refused);
   host_test::ChildProcess caller(
       {host_test::find_program("sleep").string(), "60"});
-  REQUIRE(host_test::wait_until(
+  REQUIRE(test::eventually(
       [&] { return host_test::process_running(caller.pid()); }));
   auto caller_identity = read_identity(caller.pid());
   REQUIRE(caller_identity);
@@ -130,7 +127,7 @@ TEST_CASE("an unrelated live process is refused and keeps running") {
   Fixture f;
   host_test::ChildProcess unrelated(
       {host_test::find_program("sleep").string(), "60"});
-  REQUIRE(host_test::wait_until([&] {
+  REQUIRE(test::eventually([&] {
     auto exe =
         fs::read_symlink("/proc/" + std::to_string(unrelated.pid()) + "/exe");
     return exe.filename() == "sleep";
@@ -193,7 +190,7 @@ TEST_CASE(
       (f.home.outside() / "run/vms" / f.vm).string();
   host_test::ChildProcess impostor(
       {BANGER_FAKE_VMM, "--id", f.vm, "--api-sock", run_dir_elsewhere + "/x"});
-  REQUIRE(host_test::wait_until([&] {
+  REQUIRE(test::eventually([&] {
     auto exe =
         fs::read_symlink("/proc/" + std::to_string(impostor.pid()) + "/exe");
     return exe == fs::canonical(BANGER_FAKE_VMM);

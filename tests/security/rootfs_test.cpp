@@ -2,22 +2,19 @@
 // VM directories redirected by planted symlinks.
 #include "privileged/host/rootfs.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <chrono>
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 using namespace std::string_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class T>
-Errc code_of(const Result<T>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 struct Fixture {
   host_test::TestHome home;

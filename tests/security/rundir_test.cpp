@@ -2,20 +2,17 @@
 // and removal never follows a symlink out.
 #include "privileged/host/rundir.hpp"
 #include "tests/security/fixtures.hpp"
+#include "tests/support/result.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 using namespace std::string_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class T>
-Errc code_of(const Result<T>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 struct Fixture {
   host_test::TestHome home;

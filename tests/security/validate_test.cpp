@@ -3,6 +3,7 @@
 // allow-list, and accept exactly what banger itself produces.
 #include "messages/home_layout.hpp"
 #include "privileged/host/validate.hpp"
+#include "tests/support/result.hpp"
 
 #include <csignal>
 #include <doctest/doctest.h>
@@ -10,19 +11,11 @@
 #include <unistd.h>
 
 using namespace banger;
+using banger::test::code_of;
 using namespace banger::host;
 using namespace std::string_literals;
 
 namespace {
-
-Errc code_of(const Status& st) {
-  return st ? Errc::none : st.error().code;
-}
-
-template <class T>
-Errc code_of(const Result<T>& r) {
-  return r ? Errc::none : r.error().code;
-}
 
 } // namespace
 

@@ -3,6 +3,8 @@
 // deadline.
 #pragma once
 
+#include "tests/support/skip.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>

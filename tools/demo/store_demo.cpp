@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   }
   op.done();
 
-  auto stored = (*store)->find_vm("demo-vm");
+  auto stored = (*store)->get_vm(vm.id);
   std::printf("database:  %s\n", home.database().c_str());
   std::printf("image:     %s  id=%s  kernel=%s\n", image.name.c_str(), image.id.c_str(),
               image.kernel_path.c_str());
