@@ -3,6 +3,10 @@
 // need no root, no helper process and no SQLite file. A fake built as a
 // dynamically typed actor answers only what it handles; anything else gets
 // CAF's unexpected-message error, as a helper refusing it would.
+// Ordering is deterministic without CAF's test_coordinator_fixture (which
+// under doctest needs CAF's own unit-test engine symbols): each step of a
+// test waits for its reply before the next is sent, and one sender's
+// messages reach an actor in the order sent.
 #pragma once
 
 #include "actors/internal_protocol.hpp"
