@@ -2,6 +2,7 @@
 
 #include "actors/admission.hpp"
 #include "actors/doctor.hpp"
+#include "actors/route.hpp"
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
 #include "messages/log.hpp"
@@ -12,6 +13,8 @@
 namespace banger {
 
 namespace {
+
+const log::Logger log_{"control"};
 
 struct ControlState {
   ControlState() = default; // not an aggregate: CAF must not build it from `self`
@@ -44,21 +47,35 @@ std::optional<caf::error> admit(Request& request) {
   if (auto refused = admit(request.env))
     return refused;
   if (auto ok = admissible(request); !ok) {
-    log::info("request refused", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()},
+    log_.info("request refused", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()},
                                   {"error", ok.error().message}});
     return to_caf_error(ok.error(), request.env.op_id);
   }
   return std::nullopt;
 }
 
-/// Admits the request and hands it to `target`, which answers the caller.
+/// Admits the request and relays it to `target`; the reply comes back here
+/// and goes on to the caller (actors/route.hpp: no delegation).
 template <class Reply, class Request, class Handle>
 caf::result<Reply> forward(Self self, const Handle& target, Request& request) {
   if (auto refused = admit(request))
     return *refused;
-  log::debug("request", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()}});
-  self->delegate(target, std::move(request));
-  return caf::delegated<Reply>{};
+  log_.debug("request", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()}});
+  auto promise = self->make_response_promise<Reply>();
+  relay(self, target, std::move(request), promise);
+  return promise;
+}
+
+/// Admits the request, resolves its ref at the directory and sends it to the
+/// VM's actor (actors/route.hpp).
+template <class Request>
+caf::result<VmRecord> to_vm(Self self, Request& request) {
+  if (auto refused = admit(request))
+    return *refused;
+  log_.debug("request", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()}});
+  auto promise = self->make_response_promise<VmRecord>();
+  relay_to_vm(self, self->state.deps.directory, std::move(request), promise);
+  return promise;
 }
 
 } // namespace
@@ -70,7 +87,7 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
   self->set_default_handler([](caf::scheduled_actor*, caf::message_view& msg) -> caf::result<caf::message> {
     auto op_id = mint_op_id();
     // Logged as much as an error would quote: the content is the client's.
-    log::warn("unknown request", {{"op_id", op_id}, {"message", excerpt(caf::to_string(msg.content()))}});
+    log_.warn("unknown request", {{"op_id", op_id}, {"message", excerpt(caf::to_string(msg.content()))}});
     return make_error(Errc::unknown_method, "bangerd does not understand this request", op_id);
   });
   auto& d = self->state.deps;
@@ -78,11 +95,11 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
     [self](DaemonStatusRequest& req) -> caf::result<DaemonStatus> {
       if (auto refused = admit(req))
         return *refused;
-      log::debug("request", {{"op_id", req.env.op_id}, {"type", "daemon.status"}});
+      log_.debug("request", {{"op_id", req.env.op_id}, {"type", "daemon.status"}});
       auto& d = self->state.deps;
       auto promise = self->make_response_promise<DaemonStatus>();
       auto env = req.env;
-      self->request(d.registry, std::chrono::seconds(10), req)
+      self->request(d.node, std::chrono::seconds(10), req)
         .then(
           [self, promise, env](DaemonStatus& status) mutable {
             auto& d = self->state.deps;
@@ -107,23 +124,23 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
           [promise, env](caf::error& err) mutable { promise.deliver(with_op_id(err, env.op_id)); });
       return promise;
     },
-    [self, &d](ImageAddRequest& req) { return forward<Image>(self, d.registry, req); },
-    [self, &d](ImageListRequest& req) { return forward<ImageList>(self, d.registry, req); },
-    [self, &d](ImageShowRequest& req) { return forward<Image>(self, d.registry, req); },
-    [self, &d](ImageRemoveRequest& req) { return forward<Image>(self, d.registry, req); },
-    [self, &d](VmCreateRequest& req) { return forward<VmRecord>(self, d.registry, req); },
-    [self, &d](VmCreateBeginRequest& req) { return forward<OpAccepted>(self, d.registry, req); },
+    [self, &d](ImageAddRequest& req) { return forward<Image>(self, d.images, req); },
+    [self, &d](ImageListRequest& req) { return forward<ImageList>(self, d.images, req); },
+    [self, &d](ImageShowRequest& req) { return forward<Image>(self, d.images, req); },
+    [self, &d](ImageRemoveRequest& req) { return forward<Image>(self, d.images, req); },
+    [self, &d](VmCreateRequest& req) { return forward<VmRecord>(self, d.node, req); },
+    [self, &d](VmCreateBeginRequest& req) { return forward<OpAccepted>(self, d.node, req); },
     [self, &d](OpStatusRequest& req) { return forward<OperationStatus>(self, d.operations, req); },
-    [self, &d](VmListRequest& req) { return forward<VmList>(self, d.registry, req); },
-    [self, &d](VmShowRequest& req) { return forward<VmRecord>(self, d.registry, req); },
-    [self, &d](VmActionRequest& req) { return forward<VmRecord>(self, d.registry, req); },
+    [self, &d](VmListRequest& req) { return forward<VmList>(self, d.directory, req); },
+    [self](VmShowRequest& req) { return to_vm(self, req); },
+    [self](VmActionRequest& req) { return to_vm(self, req); },
     [self](DoctorRequest& req) -> caf::result<DoctorReport> {
       // Admitted before the one-shot doctor exists: a refused request must
       // not leave an actor behind that no request will ever end.
       if (auto refused = admit(req))
         return *refused;
       auto& d = self->state.deps;
-      auto doctor = spawn_doctor(self->system(), d.registry, d.helper, d.home);
+      auto doctor = spawn_doctor(self->system(), d.directory, d.helper, d.home);
       return forward<DoctorReport>(self, doctor, req);
     },
   };

@@ -1,7 +1,10 @@
 // The front door: the one actor published to clients. It checks the protocol
 // version, mints the op_id when the client sent none (and rejects a malformed
-// one), then routes: VMs and images to the registry, operation status to the
-// operations actor. Unknown requests get unknown_method, never silence.
+// one), then routes: creates and daemon status to the node, listing and
+// every request about one VM through the directory (resolve, then send to the
+// VM's actor: actors/route.hpp), images to the image catalog, operation
+// status to the operations actor. Unknown requests get unknown_method, never
+// silence.
 #pragma once
 
 #include "actors/internal_protocol.hpp"
@@ -12,7 +15,9 @@
 namespace banger {
 
 struct ControlDeps {
-  registry_actor registry;
+  directory_actor directory;
+  node_actor node;
+  images_actor images;
   operations_actor operations;
   helper_actor helper;
   Settings settings;

@@ -1,6 +1,7 @@
 #include "actors/doctor.hpp"
 
 #include "actors/proc.hpp"
+#include "actors/route.hpp"
 #include "messages/error.hpp"
 #include "messages/home_layout.hpp"
 #include "messages/log.hpp"
@@ -14,6 +15,8 @@ namespace banger {
 
 namespace {
 
+const log::Logger log_{"doctor"};
+
 constexpr auto ask_timeout = std::chrono::seconds(30);
 
 struct Fix {
@@ -23,7 +26,7 @@ struct Fix {
 
 struct DoctorState {
   DoctorState() = default; // not an aggregate: CAF must not build it from `self`
-  registry_actor registry;
+  directory_actor directory;
   helper_actor helper;
   std::string home;
   static inline const char* name = "doctor";
@@ -130,15 +133,16 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
   for (auto& vm : list.vms) {
     if (!is_live(vm) || same_process_alive(vm.runtime.pid, vm.runtime.pid_start_time))
       continue;
-    auto registry = st.registry;
+    auto directory = st.directory;
     add("record", vm.name, "recorded " + std::string(to_string(vm.runtime.state)) + " but its VMM is gone",
         [=](std::function<void(bool)> done) {
           VmActionRequest stop{env, vm.id, VmAction::stop, {}, false};
-          self->request(registry, ask_timeout, std::move(stop))
-            .then([done](VmRecord&) { done(true); }, [done](caf::error&) { done(false); });
+          ask_vm<VmRecord>(
+            self, directory, std::move(stop), [done](VmRecord&) { done(true); },
+            [done](caf::error&) { done(false); }, caf::duration{ask_timeout});
         });
   }
-  log::info("doctor", {{"op_id", env.op_id}, {"findings", static_cast<std::int64_t>(report->findings.size())},
+  log_.info("doctor", {{"op_id", env.op_id}, {"findings", static_cast<std::int64_t>(report->findings.size())},
                        {"fix", req.fix}});
   if (!req.fix || fixes->empty()) {
     promise.deliver(*report);
@@ -149,16 +153,16 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
   apply_fixes(std::move(run), 0);
 }
 
-doctor_actor::behavior_type doctor_behavior(Self self, registry_actor registry, helper_actor helper,
+doctor_actor::behavior_type doctor_behavior(Self self, directory_actor directory, helper_actor helper,
                                             std::string home) {
-  self->state.registry = std::move(registry);
+  self->state.directory = std::move(directory);
   self->state.helper = std::move(helper);
   self->state.home = std::move(home);
   return {
     [self](DoctorRequest& req) {
       auto promise = self->make_response_promise<DoctorReport>();
       auto env = req.env;
-      self->request(self->state.registry, ask_timeout, VmListRequest{env})
+      self->request(self->state.directory, ask_timeout, VmListRequest{env})
         .then(
           [self, req, promise, env](VmList& list) mutable {
             self->request(self->state.helper, ask_timeout, HelperInventoryRequest{env})
@@ -182,9 +186,9 @@ doctor_actor::behavior_type doctor_behavior(Self self, registry_actor registry, 
 
 } // namespace
 
-doctor_actor spawn_doctor(caf::actor_system& sys, registry_actor registry, helper_actor helper,
+doctor_actor spawn_doctor(caf::actor_system& sys, directory_actor directory, helper_actor helper,
                           std::string home) {
-  return sys.spawn(doctor_behavior, std::move(registry), std::move(helper), std::move(home));
+  return sys.spawn(doctor_behavior, std::move(directory), std::move(helper), std::move(home));
 }
 
 } // namespace banger

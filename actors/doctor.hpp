@@ -10,7 +10,7 @@
 namespace banger {
 
 /// A one-shot actor: answers one DoctorRequest, then exits.
-doctor_actor spawn_doctor(caf::actor_system& sys, registry_actor registry, helper_actor helper,
+doctor_actor spawn_doctor(caf::actor_system& sys, directory_actor directory, helper_actor helper,
                           std::string home);
 
 } // namespace banger

@@ -166,22 +166,24 @@ using operations_actor = caf::typed_actor<
   caf::reacts_to<OpProgress>,
   caf::replies_to<OpStatusRequest>::with<OperationStatus>>;
 
-// -- registry <-> vm actors ------------------------------------------------------
+// -- node <-> vm actors ----------------------------------------------------------
 
-/// A VM actor tells the registry its record changed (state counts, listing).
+/// A VM actor tells the directory its record changed (listing); the
+/// directory passes it on to the node (state counts).
 struct VmChanged {
   VmRecord vm;
 };
 BANGER_INTERNAL(VmChanged, x.vm)
 
-/// A VM actor tells the registry it deleted its record and is exiting.
+/// A VM actor tells the directory it deleted its record and is exiting; the
+/// directory frees its name and passes it on to the node (its address).
 struct VmRetired {
   std::string id;
 };
 BANGER_INTERNAL(VmRetired, x.id)
 
-/// The registry hands a freshly recorded VM to its actor to finish creating
-/// it (writable rootfs, then optionally start).
+/// The node hands a freshly recorded VM to its actor to finish creating it
+/// (writable rootfs, then optionally start).
 struct VmCreateWork {
   Envelope env;
   std::string image_rootfs;
@@ -198,8 +200,6 @@ struct VmReconcile {
 };
 BANGER_INTERNAL(VmReconcile, x.env, x.inventory)
 
-// -- the VM actor and the registry ---------------------------------------------
-
 /// Where a VM actor reports about itself: its record changed, or it deleted
 /// its record and is exiting. The VM actor knows no more of its owner.
 using vm_events_actor = caf::typed_actor<caf::reacts_to<VmChanged>, caf::reacts_to<VmRetired>>;
@@ -212,21 +212,88 @@ using vm_actor = caf::typed_actor<
   caf::replies_to<VmReconcile>::with<VmRecord>,
   caf::reacts_to<VmmExited>>;
 
-/// Names, ids and prefixes -> VM actors; allocation of names, IPs, MACs and
-/// CIDs; spawns and retires VM actors; the image catalog (an image in use
-/// cannot be removed). DaemonStatusRequest answers the VM counts by
-/// state. Show and lifecycle requests are delegated to the VM's actor, which replies to the original caller.
-using registry_actor = caf::typed_actor<
+// -- directory ---------------------------------------------------------------------
+
+/// Which VM actor a ref (exact id, exact name, unique id prefix) names.
+struct VmLookup {
+  Envelope env;
+  std::string ref;
+};
+BANGER_INTERNAL(VmLookup, x.env, x.ref)
+
+struct VmHandle {
+  std::string id;
+  vm_actor actor;
+};
+BANGER_INTERNAL(VmHandle, x.id, x.actor)
+
+/// Name reservation, step 1: `name` is held for the VM `id` about to be
+/// created (already_exists if any VM holds or has reserved it). A reserved
+/// name resolves to busy until it is committed.
+struct NameReserve {
+  std::string name;
+  std::string id;
+};
+BANGER_INTERNAL(NameReserve, x.name, x.id)
+
+/// Step 2, after the record is durable: the name now resolves to `actor`.
+struct NameCommit {
+  std::string name;
+  VmRecord vm;
+  vm_actor actor;
+};
+BANGER_INTERNAL(NameCommit, x.name, x.vm, x.actor)
+
+/// Or step 2 when creating failed (persisting, limits, addresses): the
+/// reservation of `id` is dropped and the name is free again.
+struct NameRelease {
+  std::string name;
+  std::string id;
+};
+BANGER_INTERNAL(NameRelease, x.name, x.id)
+
+/// The directory passes every VmChanged/VmRetired on to `node`.
+struct DirectoryWatch {
+  vm_events_actor node;
+};
+BANGER_INTERNAL(DirectoryWatch, x.node)
+
+/// Ref -> VM actor, the listing, and name uniqueness. The VM actors report
+/// to it first (VmDeps::events), so a VM's reply to a request never reaches
+/// anyone before the directory knows the outcome: a show after an rm is
+/// not_found, never a dead actor. Callers resolve, then send to the VM actor
+/// themselves (docs/architecture.md).
+using directory_actor = caf::typed_actor<
+  caf::replies_to<VmLookup>::with<VmHandle>,
+  caf::replies_to<VmListRequest>::with<VmList>,
+  caf::replies_to<NameReserve>::with<Ack>,
+  caf::replies_to<NameCommit>::with<Ack>,
+  caf::replies_to<NameRelease>::with<Ack>,
+  caf::reacts_to<DirectoryWatch>,
+  caf::reacts_to<VmChanged>,
+  caf::reacts_to<VmRetired>>;
+
+// -- image catalog -----------------------------------------------------------------
+
+/// Images by id and name; an image a VM uses cannot be removed (asked of
+/// the directory's listing).
+using images_actor = caf::typed_actor<
   caf::replies_to<ImageAddRequest>::with<Image>,
   caf::replies_to<ImageListRequest>::with<ImageList>,
   caf::replies_to<ImageShowRequest>::with<Image>,
-  caf::replies_to<ImageRemoveRequest>::with<Image>,
-  caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
+  caf::replies_to<ImageRemoveRequest>::with<Image>>;
+
+// -- node --------------------------------------------------------------------------
+
+/// This host: guest address, MAC and CID allocation, VM spec limits,
+/// spawning and supervising VM actors (their vm_events, by way of the
+/// directory), recovery after a
+/// restart or a helper reconnect. DaemonStatusRequest answers the VM counts
+/// by state.
+using node_actor = caf::typed_actor<
   caf::replies_to<VmCreateRequest>::with<VmRecord>,
   caf::replies_to<VmCreateBeginRequest>::with<OpAccepted>,
-  caf::replies_to<VmListRequest>::with<VmList>,
-  caf::replies_to<VmShowRequest>::with<VmRecord>,
-  caf::replies_to<VmActionRequest>::with<VmRecord>,
+  caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
   caf::reacts_to<VmChanged>,
   caf::reacts_to<VmRetired>>;
 

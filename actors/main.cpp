@@ -3,8 +3,10 @@
 // running across a daemon restart (their VMMs belong to banger-helper).
 #include "actors/control_actor.hpp"
 #include "actors/helper_link_actor.hpp"
+#include "actors/directory_actor.hpp"
+#include "actors/images_actor.hpp"
+#include "actors/node_actor.hpp"
 #include "actors/operations_actor.hpp"
-#include "actors/registry_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "actors/vmm_io_actor.hpp"
 #include "banger/version.hpp"
@@ -27,6 +29,8 @@ using namespace banger;
 
 namespace {
 
+const log::Logger log_{"bangerd"};
+
 // daemon.log-level as a level; Config::read validated it against the
 // settings table's choices.
 log::Level level_of(const std::string& name) {
@@ -40,7 +44,7 @@ log::Level level_of(const std::string& name) {
 }
 
 int fail(const std::string& message) {
-  log::error("bangerd cannot start", {{"error", message}});
+  log_.error("bangerd cannot start", {{"error", message}});
   std::cerr << "bangerd: " << message << "\n";
   return 1;
 }
@@ -89,7 +93,7 @@ int main(int argc, char** argv) {
   if (!interrupted)
     return fail(interrupted.error().message);
   if (*interrupted > 0)
-    log::warn("operations interrupted by the last daemon exit recorded as failed",
+    log_.warn("operations interrupted by the last daemon exit recorded as failed",
               {{"operations", static_cast<std::int64_t>(*interrupted)}});
   auto images = (*store)->list_images();
   auto vms = (*store)->list_vms();
@@ -104,18 +108,29 @@ int main(int argc, char** argv) {
   link.credential = credential;
   auto helper = spawn_helper_link(sys, link);
   auto operations = spawn_operations_actor(sys, store_handle);
-  RegistryInit init;
+  auto directory = spawn_directory(sys);
+  auto catalog = spawn_images(sys, ImagesInit{store_handle, directory, home.home().string(), *images});
+  NodeInit init;
   init.deps = VmDeps{store_handle, helper, io, operations, {}, settings, home.home().string(), *subnet};
-  init.images = std::move(*images);
+  init.directory = directory;
+  init.images = catalog;
+  init.images_known = std::move(*images);
   init.vms = std::move(*vms);
   auto vm_count = init.vms.size();
-  auto registry = spawn_registry(sys, std::move(init));
+  auto node = spawn_node(sys, std::move(init));
   // A helper that comes back may have finished or dropped what was in
-  // flight when it went: the registry reconciles every VM with it again.
-  watch_helper_link(helper, caf::actor_cast<caf::actor>(registry));
-  auto control = spawn_control_actor(
-    sys, ControlDeps{registry, operations, helper, settings, home.home().string(), version, started});
+  // flight when it went: the node reconciles every VM with it again.
+  watch_helper_link(helper, caf::actor_cast<caf::actor>(node));
+  auto control = spawn_control_actor(sys, ControlDeps{directory, node, catalog, operations, helper, settings,
+                                                      home.home().string(), version, started});
 
+  auto stop_all = [&] {
+    for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(node),
+                        caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(catalog),
+                        caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
+                        caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
+      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  };
   // SO_REUSEADDR (reuse = true): a restart after a crash must not wait for the
   // dead process's connections to leave FIN_WAIT/TIME_WAIT. Linux still
   // refuses the bind while another process listens on the port, so a second
@@ -125,13 +140,10 @@ int main(int argc, char** argv) {
   if (!port) {
     auto message = "cannot listen on " + settings.daemon_listen + ":"
                    + std::to_string(settings.daemon_port) + ": " + sys.render(port.error());
-    for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(registry),
-                        caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
-                        caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
-      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    stop_all();
     return fail(message);
   }
-  log::info("bangerd serving", {{"home", home.home().string()},
+  log_.info("bangerd serving", {{"home", home.home().string()},
                                 {"listen", settings.daemon_listen},
                                 {"port", static_cast<unsigned>(*port)},
                                 {"vms", static_cast<std::int64_t>(vm_count)},
@@ -140,18 +152,15 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);
-  log::info("bangerd shutting down; VMs keep running",
+  log_.info("bangerd shutting down; VMs keep running",
             {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(registry),
-                      caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
-                      caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
-    caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  stop_all();
   {
     // The store has committed what it acknowledged; wait until it is gone.
     caf::scoped_actor self{sys};
-    self->wait_for(store_handle, registry, control);
+    self->wait_for(store_handle, node, directory, catalog, control);
   }
-  log::info("bangerd stopped", {});
+  log_.info("bangerd stopped", {});
   log::flush();
   // CAF 0.17's TLS middleman can hang in shutdown while a peer keeps its
   // connection open (docs/architecture.md, "Findings about CAF 0.17.6");

@@ -39,7 +39,7 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
       auto op_id = progress.status.op_id;
       bool done = progress.status.outcome != OperationOutcome::running;
       auto& slot = st.known[op_id];
-      // A create runs in two actors (registry, then VM): keep the kind.
+      // A create runs in two actors (node, then VM): keep the kind.
       if (progress.status.kind.empty())
         progress.status.kind = slot.kind;
       slot = std::move(progress.status);

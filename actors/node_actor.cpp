@@ -1,0 +1,312 @@
+#include "actors/node_actor.hpp"
+
+#include "actors/directory_actor.hpp"
+#include "actors/helper_link_actor.hpp"
+#include "actors/node_host.hpp"
+#include "actors/vm_ids.hpp"
+
+#include "messages/error.hpp"
+#include "messages/excerpt.hpp"
+#include "messages/log.hpp"
+#include "messages/op_id.hpp"
+
+#include <caf/all.hpp>
+
+#include <map>
+
+namespace banger {
+
+namespace {
+
+const log::Logger log_{"node"};
+
+using inventory_atom = caf::atom_constant<caf::atom("inventory")>;
+
+struct Entry {
+  vm_actor actor;
+  VmState state = VmState::created;
+  std::optional<std::uint32_t> address;
+};
+
+struct NodeState {
+  NodeState() = default; // not an aggregate: CAF must not build it from `self`
+  std::shared_ptr<VmDeps> deps;
+  directory_actor directory;
+  images_actor images;
+  std::map<std::string, Entry> vms; ///< by id, ordered for short-id checks
+  std::optional<AddressPool> addresses;
+  std::string recovery_op;
+  std::chrono::milliseconds inventory_backoff{100};
+  /// An inventory is asked for (or waited for, with backoff) right now;
+  /// a helper that comes back meanwhile asks for one more afterwards.
+  bool inventory_running = false;
+  bool inventory_again = false;
+  static inline const char* name = "node";
+};
+
+using node_impl = node_actor::extend<caf::reacts_to<inventory_atom>, caf::reacts_to<helper_up_atom>>;
+using Self = node_impl::stateful_pointer<NodeState>;
+using Done = std::function<void(Result<VmRecord>)>;
+
+Error error_of(const caf::error& err) {
+  auto v = view(err);
+  return Error{v.code, v.message};
+}
+
+/// Spawns the VM's actor and enters it here and, by reserve -> commit, in
+/// the directory (sends only: one sender's messages arrive in order).
+vm_actor add_entry(Self self, const VmRecord& record, const Image& image, bool reserve) {
+  auto& st = self->state;
+  Entry entry;
+  entry.state = record.runtime.state;
+  entry.address = st.addresses->take(record.runtime.guest_ip);
+  entry.actor = spawn_vm_actor(self->system(), record, image, st.deps);
+  if (reserve)
+    caf::anon_send(st.directory, NameReserve{record.name, record.id});
+  caf::anon_send(st.directory, NameCommit{record.name, record, entry.actor});
+  auto actor = entry.actor;
+  st.vms.emplace(record.id, std::move(entry));
+  return actor;
+}
+
+/// The name is reserved and the address taken: both go back.
+void abandon(Self self, const VmRecord& rec, std::optional<std::uint32_t> address) {
+  auto& st = self->state;
+  caf::anon_send(st.directory, NameRelease{rec.name, rec.id});
+  if (address)
+    st.addresses->release(*address);
+}
+
+/// Limits and an address for the reserved record, then persist, spawn and
+/// hand the VM actor the create work. `done` gets the VM actor's reply.
+void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord rec, Image image,
+                   Done done) {
+  auto& st = self->state;
+  auto sizing = size_of(spec);
+  if (!sizing) {
+    abandon(self, rec, std::nullopt);
+    return done(std::move(sizing).error());
+  }
+  auto index = st.addresses->allocate();
+  if (!index) {
+    abandon(self, rec, std::nullopt);
+    return done(Error{Errc::conflict, "no free guest address left in " + st.deps->settings.network_subnet});
+  }
+  rec.cpus = sizing->cpus;
+  rec.memory_mib = sizing->memory_mib;
+  rec.image_id = image.id;
+  rec.created_at_us = rec.updated_at_us = now_us();
+  rec.runtime.state = VmState::created;
+  st.addresses->assign(*index, rec.runtime);
+  self->request(st.deps->store, caf::infinite, SaveVm{rec}) // see vm::local_request
+    .then(
+      [self, rec, image, env, spec, done](Ack) {
+        auto actor = add_entry(self, rec, image, false);
+        self->request(actor, caf::infinite, VmCreateWork{env, image.rootfs_path, spec.start, spec.wait})
+          .then([done](VmRecord& created) { done(std::move(created)); },
+                [done](caf::error& err) { done(error_of(err)); });
+      },
+      [self, rec, index, done](caf::error& err) {
+        abandon(self, rec, index);
+        done(error_of(err));
+      });
+}
+
+/// Creates a VM: image (catalog), id, name (reserved in the directory),
+/// limits, address; a failure after the reservation releases it.
+void create_vm(Self self, const Envelope& env, const VmSpec& spec, Done done) {
+  auto& st = self->state;
+  self->request(st.images, caf::infinite, ImageShowRequest{env, spec.image})
+    .then(
+      [self, env, spec, done](Image& image) {
+        auto& st = self->state;
+        VmRecord rec;
+        rec.id = mint_vm_id(
+          mint_object_id, [&](const std::string& short_id) { return has_prefix(st.vms, short_id); },
+          device_exists);
+        if (rec.id.empty())
+          return done(Error{Errc::conflict, "no free tap name found for a new VM in 64 draws; "
+                                            "the host has too many tap-fc-* devices"});
+        rec.name = spec.name.empty() ? "vm-" + rec.id.substr(0, 8) : spec.name;
+        if (!is_valid_name(rec.name))
+          return done(Error{Errc::invalid_argument,
+                            "invalid VM name " + excerpt(rec.name) + ": use [a-z0-9][a-z0-9-]{0,62}"});
+        self->request(st.directory, caf::infinite, NameReserve{rec.name, rec.id})
+          .then([self, env, spec, rec, image, done](
+                  Ack) { finish_create(self, env, spec, rec, image, done); },
+                [done](caf::error& err) { done(error_of(err)); });
+      },
+      [done](caf::error& err) { done(error_of(err)); });
+}
+
+void request_inventory(Self self) {
+  auto& st = self->state;
+  st.inventory_running = true;
+  Envelope env;
+  env.op_id = st.recovery_op;
+  self->request(st.deps->helper, std::chrono::seconds(15), HelperInventoryRequest{env})
+    .then(
+      [self](HelperInventory& inventory) {
+        auto& st = self->state;
+        std::set<std::string> ids;
+        for (auto& [id, entry] : st.vms)
+          ids.insert(id);
+        auto slices = slice_inventory(inventory, ids);
+        for (auto& tap : slices.leftover.taps)
+          log_.warn("leftover tap with no VM record (banger doctor --fix removes it)",
+                    {{"op_id", st.recovery_op}, {"tap", tap}});
+        for (auto& vmm : slices.leftover.vmms)
+          log_.warn("leftover VMM with no VM record (banger doctor --fix kills it)",
+                    {{"op_id", st.recovery_op}, {"vm_id", vmm.vm_id}, {"pid", vmm.pid}});
+        for (auto& dir : slices.leftover.run_dirs)
+          log_.warn("leftover runtime directory with no VM record",
+                    {{"op_id", st.recovery_op}, {"vm_id", dir}});
+        for (auto& [id, entry] : st.vms) {
+          Envelope env;
+          env.op_id = st.recovery_op;
+          caf::anon_send(entry.actor, VmReconcile{env, std::move(slices.by_vm[id])});
+        }
+        log_.info("recovery: reconciling VMs with the host",
+                  {{"op_id", st.recovery_op}, {"vms", static_cast<std::int64_t>(st.vms.size())}});
+        st.inventory_running = false;
+        st.inventory_backoff = std::chrono::milliseconds(100);
+        if (st.inventory_again) {
+          st.inventory_again = false;
+          st.recovery_op = mint_op_id();
+          request_inventory(self);
+        }
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        log_.warn("recovery waits for banger-helper",
+                  {{"op_id", st.recovery_op}, {"error", view(err).message}});
+        self->delayed_send(self, st.inventory_backoff, inventory_atom::value);
+        st.inventory_backoff = std::min(st.inventory_backoff * 2, std::chrono::milliseconds(2000));
+      });
+}
+
+node_impl::behavior_type node_behavior(Self self, NodeInit init) {
+  auto& st = self->state;
+  st.deps = std::make_shared<VmDeps>(std::move(init.deps));
+  st.directory = std::move(init.directory);
+  // VM actors report to the directory, which passes each report on here
+  // once it is visible to lookups and listings (internal_protocol.hpp).
+  st.deps->events = caf::actor_cast<vm_events_actor>(st.directory);
+  caf::anon_send(st.directory, DirectoryWatch{caf::actor_cast<vm_events_actor>(self)});
+  st.images = std::move(init.images);
+  st.addresses.emplace(st.deps->subnet);
+  std::map<std::string, Image> images;
+  for (auto& image : init.images_known)
+    images.emplace(image.id, std::move(image));
+  for (auto& vm : init.vms) {
+    // The stage is the progress of an operation, persisted with the record
+    // mid-operation; no operation survives a restart, so none is running.
+    vm.runtime.stage.clear();
+    auto image = images.find(vm.image_id);
+    add_entry(self, vm, image == images.end() ? Image{} : image->second, true);
+  }
+  st.recovery_op = mint_op_id();
+  self->send(self, inventory_atom::value);
+  // VM actors are not linked (one failing must not take the node down), so
+  // shutdown reaches them from here.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    for (auto& [id, entry] : self->state.vms)
+      caf::anon_send_exit(entry.actor, caf::exit_reason::user_shutdown);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](VmCreateRequest& req) {
+      auto promise = self->make_response_promise<VmRecord>();
+      auto op = req.env.op_id;
+      create_vm(self, req.env, req.spec, [promise, op](Result<VmRecord> result) mutable {
+        if (result)
+          promise.deliver(std::move(*result));
+        else
+          promise.deliver(to_caf_error(result.error(), op));
+      });
+      return promise;
+    },
+    [self](VmCreateBeginRequest& req) -> caf::result<OpAccepted> {
+      auto& st = self->state;
+      auto op = req.env.op_id;
+      OperationStatus status;
+      status.op_id = op;
+      status.kind = "vm.create";
+      status.stage = "allocate";
+      status.started_at_us = now_us();
+      self->send(st.deps->operations, OpProgress{status});
+      // The one operation whose id a client holds while it runs: recorded
+      // as running, so that after a crash the next daemon marks it
+      // interrupted (Store::fail_running_operations) instead of `op show`
+      // answering not_found. Ahead of the record's own SaveVm from here,
+      // so the final status (saved later) always wins.
+      self->request(st.deps->store, caf::infinite, SaveOperation{status})
+        .then([](Ack) {},
+              [op](caf::error& err) {
+                log_.warn("could not record operation", {{"op_id", op}, {"error", view(err).message}});
+              });
+      create_vm(self, req.env, req.spec, [self, status](Result<VmRecord> result) mutable {
+        // On success the VM actor has reported the outcome itself; failures
+        // before it existed are reported here.
+        if (result)
+          return;
+        status.outcome = OperationOutcome::failed;
+        status.error_code = static_cast<std::uint8_t>(result.error().code);
+        status.error_message = result.error().message;
+        status.finished_at_us = now_us();
+        self->send(self->state.deps->operations, OpProgress{status});
+      });
+      return OpAccepted{op};
+    },
+    [self](DaemonStatusRequest&) {
+      DaemonStatus status;
+      std::map<std::string, std::uint32_t> counts;
+      for (auto& [id, entry] : self->state.vms)
+        ++counts[std::string(to_string(entry.state))];
+      for (auto& [state, count] : counts)
+        status.vms_by_state.push_back(StateCount{state, count});
+      return status;
+    },
+    [self](VmChanged& changed) {
+      auto& st = self->state;
+      if (auto it = st.vms.find(changed.vm.id); it != st.vms.end())
+        it->second.state = changed.vm.runtime.state;
+    },
+    [self](VmRetired& retired) {
+      auto& st = self->state;
+      if (auto it = st.vms.find(retired.id); it != st.vms.end()) {
+        if (it->second.address)
+          st.addresses->release(*it->second.address);
+        st.vms.erase(it);
+      }
+    },
+    [self](inventory_atom) { request_inventory(self); },
+    [self](helper_up_atom) {
+      // Requests in flight when the link was lost failed with an unknown
+      // outcome (a launch may have happened, a release may not): the same
+      // reconciliation as after a daemon restart settles every VM.
+      auto& st = self->state;
+      if (st.inventory_running) {
+        st.inventory_again = true;
+        return;
+      }
+      st.recovery_op = mint_op_id();
+      log_.info("banger-helper is back: reconciling VMs with the host", {{"op_id", st.recovery_op}});
+      request_inventory(self);
+    },
+  };
+}
+
+} // namespace
+
+node_actor spawn_node(caf::actor_system& sys, NodeInit init) {
+  auto node = caf::actor_cast<node_actor>(sys.spawn(node_behavior, std::move(init)));
+  // The behavior above runs before the node handles its first message:
+  // once this status request is answered, the recovered VMs' reserve and
+  // commit are queued at the directory ahead of anything sent later.
+  caf::scoped_actor self{sys};
+  self->request(node, caf::infinite, DaemonStatusRequest{}).receive([](DaemonStatus&) {}, [](caf::error&) {});
+  return node;
+}
+
+} // namespace banger
