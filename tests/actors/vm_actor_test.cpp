@@ -326,7 +326,7 @@ TEST_CASE("a VMM that exits while an operation is between steps is cleaned up af
   CHECK(f.world.helper_calls == std::vector<std::string>{"launch", "remove_runtime"});
 }
 
-TEST_CASE("an exit the running operation already handled queues no clean-up") {
+TEST_CASE("a late exit notice for a VMM already taken back changes nothing") {
   Fixture f;
   f.send("start", f.action(VmAction::start, "op-000000000001"));
   f.run();
