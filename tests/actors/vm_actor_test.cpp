@@ -173,10 +173,10 @@ vm_events_actor::behavior_type fake_events(vm_events_actor::pointer, World* w) {
 
 /// One VM actor with its fakes on a test coordinator.
 struct Fixture {
+  World world; ///< first: outlives every actor that points to it
   caf::actor_system_config cfg;
   std::optional<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
-  World world;
   std::string home;
   held_store_actor store;
   vm_actor vm;
