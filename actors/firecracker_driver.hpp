@@ -39,10 +39,4 @@ HttpCall send_ctrl_alt_del(const std::string& api_socket);
 /// fault_message (or the raw body when it is not the documented shape).
 Status judge(const HttpCall& call, const HttpReply& reply);
 
-/// The kernel command line: console, reboot/panic behavior and the guest
-/// network configuration (ip=guest::gateway:netmask::eth0:off), then the
-/// image's own arguments.
-std::string kernel_command_line(const std::string& guest_ip, const std::string& gateway,
-                                const std::string& netmask, const std::string& image_args);
-
 } // namespace banger::firecracker

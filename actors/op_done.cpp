@@ -4,6 +4,11 @@
 
 namespace banger {
 
+namespace {
+/// The guard belongs to the VM queue: its lines are the VM actor's.
+constexpr log::Logger log_{"vm"};
+} // namespace
+
 struct OpDone::Shared {
   std::string op_id;
   Finish finish;
@@ -14,7 +19,7 @@ struct OpDone::Shared {
   ~Shared() {
     if (called || owner.expired())
       return;
-    log::error("operation dropped without a reply; ending it", {{"op_id", op_id}});
+    log_.error("operation dropped without a reply; ending it", {{"op_id", op_id}});
     defer([finish = std::move(finish)] {
       finish(Error{Errc::internal, dropped_operation_message});
     });
@@ -31,7 +36,7 @@ OpDone::OpDone(std::string op_id, Finish finish, Defer defer, std::weak_ptr<cons
 
 void OpDone::operator()(std::optional<Error> error) const {
   if (shared_->called) {
-    log::error("operation completed twice; the second outcome is ignored",
+    log_.error("operation completed twice; the second outcome is ignored",
                {{"op_id", shared_->op_id},
                 {"error", error ? error->message : std::string("none")}});
     return;

@@ -1,7 +1,6 @@
 #include "actors/vm_context.hpp"
 
 #include "actors/proc.hpp"
-#include "messages/log.hpp"
 
 namespace banger::vm {
 
@@ -32,7 +31,6 @@ void publish(Self self) {
   self->send(self->state.deps->events, VmChanged{self->state.rec});
 }
 
-/// Makes the record durable, then continues; the registry learns the change.
 void persist(Self self, StepDone then) {
   auto& rec = self->state.rec;
   rec.updated_at_us = now_us();
@@ -79,7 +77,6 @@ void stage(Self self, const OpPtr& op, const std::string& name) {
   report(self, op);
 }
 
-/// Ends the current operation: replies, logs the outcome, takes the next.
 void finish(Self self, const OpPtr& op, std::optional<Error> error) {
   auto& st = self->state;
   st.rec.runtime.stage.clear();
@@ -101,19 +98,22 @@ void finish(Self self, const OpPtr& op, std::optional<Error> error) {
     op->status.error_code = static_cast<std::uint8_t>(error->code);
     op->status.error_message = error->message;
     op->log.fail(*error);
-    if (op->has_promise)
-      op->promise.deliver(make_error(error->code, error->message, op->log.op_id()));
+    if (op->reply)
+      op->reply(make_error(error->code, error->message, op->log.op_id()));
   } else {
     op->status.outcome = OperationOutcome::succeeded;
     op->log.done({{"state", std::string(to_string(st.rec.runtime.state))}});
-    if (op->has_promise)
-      op->promise.deliver(st.rec);
+    if (op->reply)
+      op->reply(st.rec);
   }
   report(self, op);
-  if (!st.retired)
+  if (!st.retired) {
     publish(self);
-  st.busy = false;
-  process_next(self);
+    return;
+  }
+  // Whatever still waits learns the VM is gone; the queue takes nothing more.
+  st.queue->close(Errc::not_found, "VM " + st.rec.name + " was deleted");
+  self->quit();
 }
 
 // -- the VMM process -------------------------------------------------------------

@@ -1,14 +1,17 @@
-// Internal to the VM actor (actors/vm_*.cpp): its state, the operation
-// bookkeeping and the helpers every lifecycle step uses. Not for other actors:
-// they talk to a VM through vm_actor (messages/interfaces.hpp).
+// Internal to the VM actor (actors/vm_*.cpp, actors/vmm_*.cpp): its state,
+// the operation bookkeeping and the helpers every lifecycle step uses. Not
+// for other actors: they talk to a VM through vm_actor
+// (actors/internal_protocol.hpp).
 #pragma once
 
+#include "actors/internal_protocol.hpp"
 #include "actors/op_done.hpp"
 #include "actors/step_runner.hpp"
 #include "actors/vm_actor.hpp"
-#include "actors/internal_protocol.hpp"
+#include "actors/vm_queue.hpp"
 #include "messages/error.hpp"
 #include "messages/home_layout.hpp"
+#include "messages/log.hpp"
 #include "messages/oplog.hpp"
 
 #include <caf/all.hpp>
@@ -37,24 +40,16 @@ inline constexpr auto local_request = caf::infinite;
 // schedule a fresh VMM) is not mistaken for one.
 inline constexpr auto socket_timeout = std::chrono::milliseconds(15000);
 
-/// A queued request: a lifecycle action, the create work, a reconcile after
-/// restart, or the clean-up after the VMM exited on its own.
-struct Pending {
-  enum class Kind { action, create, reconcile, exited };
-  Kind kind = Kind::action;
-  VmActionRequest action;
-  VmCreateWork create;
-  VmReconcile reconcile;
-  caf::typed_response_promise<VmRecord> promise;
-  bool has_promise = false;
-};
+/// The VM actor's log (the `sub` field of its lines).
+inline constexpr log::Logger log_{"vm"};
+
+class VmmDriver;
 
 struct Op {
   explicit Op(OpLog l) : log(std::move(l)) {}
   OpLog log;
   OperationStatus status;
-  caf::typed_response_promise<VmRecord> promise;
-  bool has_promise = false;
+  Reply reply; ///< empty: nobody waits for the outcome
 };
 using OpPtr = std::shared_ptr<Op>;
 
@@ -66,8 +61,12 @@ struct VmActorState {
   VmRecord rec;
   Image image;
   std::shared_ptr<const VmDeps> deps;
-  std::deque<Pending> queue;
-  bool busy = false;
+  /// The VMM kind's driver, chosen once when the actor is made.
+  const VmmDriver* vmm = nullptr;
+  /// Lifecycle requests, one at a time (set up when the actor starts).
+  std::optional<Queue> queue;
+  /// The operation the queue runs now (null: none).
+  OpPtr current;
   bool retired = false;
   /// Exit watch of the current VMM (0: none).
   std::uint64_t exit_token = 0;
@@ -121,9 +120,9 @@ Envelope envelope_of(const OpPtr& op);
 void report(Self self, const OpPtr& op);
 OpPtr begin_op(Self self, const std::string& kind, const std::string& op_id);
 void stage(Self self, const OpPtr& op, const std::string& name);
-/// Ends the current operation: replies, logs the outcome, takes the next.
+/// Ends an operation: replies, logs and reports the outcome; a VM that was
+/// deleted closes its queue and exits.
 void finish(Self self, const OpPtr& op, std::optional<Error> error);
-void process_next(Self self); // vm_actor.cpp
 
 bool vmm_alive(Self self);
 void watch_exit(Self self, StepDone done);
@@ -160,14 +159,31 @@ void vmm_survived(Self self, const std::string& what, const Error& cause,
 void release_and_erase(Self self, const OpPtr& op, const std::string& what,
                        std::function<void(std::optional<Error>)> then);
 
-// -- the VMM, by kind (vm_vmm.cpp) ---------------------------------------------------
+// -- operations (vm_operations.cpp, vm_recovery.cpp) ---------------------------------
 
-/// The start of a VM as data, for the configured VMM kind. The undo
-/// functions are also the clean-up after a stop, so there is one teardown.
+using Then = std::function<void(std::optional<Error>)>;
+
+/// Runs one queued request as operation `op`; `then` ends it.
+void run_request(Self self, const OpPtr& op, Request request, Then then);
+
+/// Starts the VM; with `wait`, also waits until the guest's SSH port answers.
+void do_start(Self self, const OpPtr& op, bool wait, Then then);
+
+/// The VMM is gone: take its runtime back, then record the stop with `rung`.
+void stopped(Self self, const OpPtr& op, StopRung rung, Then then);
+
+/// After a daemon restart: adopt a live VMM, or clean up what is left.
+void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then);
+
+// -- the start, for every VMM kind (vm_start.cpp) ----------------------------------------
+
+/// The start of a VM as data; the kind's part comes from its driver
+/// (actors/vmm_driver.hpp). The undo functions are also the clean-up after a
+/// stop, so there is one teardown.
 std::vector<Step> start_steps(Self self, const OpPtr& op);
 
-/// Asks the guest to power off (Firecracker: SendCtrlAltDel; QEMU: the ACPI
-/// power button over QMP). Done once the request is delivered.
+/// Asks the guest to power off, the kind's way. Done once the request is
+/// delivered.
 void request_shutdown(Self self, const OpPtr& op, StepDone done);
 
 /// Waits until the guest's SSH port greets (records boot.guest_ready_us).

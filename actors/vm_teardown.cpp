@@ -63,7 +63,7 @@ void cleanup_runtime(Self self, const OpPtr& op, std::function<void(std::optiona
   stage(self, op, "cleanup");
   StepHooks hooks;
   hooks.on_undo_error = [op](const std::string& step, const Error& error) {
-    log::warn("undo failed", {{"op_id", op->log.op_id()}, {"step", step},
+    log_.warn("undo failed", {{"op_id", op->log.op_id()}, {"step", step},
                               {"error", error.message}});
   };
   run_undo(start_steps(self, op), hooks, [self, then](std::vector<UndoFailure> failures) {
@@ -116,7 +116,7 @@ void release_and_erase(Self self, const OpPtr& op, const std::string& what,
             auto pins = remove_host_key_pins(home_of(self).known_hosts(),
                                              self->state.rec.runtime.guest_ip);
             if (!pins)
-              log::warn("could not remove SSH host-key pins",
+              log_.warn("could not remove SSH host-key pins",
                         {{"op_id", op->log.op_id()}, {"error", pins.error().message}});
             self->state.retired = true;
             then(std::nullopt);

@@ -1,6 +1,7 @@
 #include "tools/load/floor.hpp"
 
 #include "actors/firecracker_driver.hpp"
+#include "actors/kernel_command_line.hpp"
 #include "actors/network.hpp"
 #include "actors/reactor.hpp"
 #include "messages/config.hpp"
@@ -211,7 +212,7 @@ Status start(Env& env, FloorVm& vm) {
   firecracker::BootConfig boot;
   boot.kernel_path = spec->kernel.string(); // as validate_launch checked them
   boot.initrd_path = spec->initrd.string();
-  boot.boot_args = firecracker::kernel_command_line(
+  boot.boot_args = kernel_command_line(
     rt.guest_ip, format_ipv4(env.subnet.gateway()), format_netmask(env.subnet.prefix_length), "");
   boot.rootfs_path = spec->rootfs.string();
   boot.tap = rt.tap;

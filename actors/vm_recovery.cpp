@@ -1,0 +1,102 @@
+// After a daemon restart: each VM reconciles its record with what the
+// helper's inventory says is on the host (adopt a live VMM, kill strays,
+// take back what a cut-off start or stop left, finish a cut-off create or rm).
+#include "actors/vm_context.hpp"
+
+namespace banger::vm {
+
+namespace {
+
+/// Kills `strays` from index `i` on, one at a time, then runs `done`. Each
+/// reply handler carries what the next step needs; no closure owns itself.
+void kill_strays(Self self, const OpPtr& op, std::shared_ptr<const std::vector<VmmProcess>> strays,
+                 std::size_t i, std::function<void()> done) {
+  if (i == strays->size()) {
+    done();
+    return;
+  }
+  const auto& vmm = (*strays)[i];
+  log_.warn("killing a VMM no record owns", {{"op_id", op->log.op_id()},
+                                            {"vm_id", self->state.rec.id}, {"pid", vmm.pid}});
+  VmmSignalRequest kill{envelope_of(op), self->state.rec.id, vmm.pid, vmm.start_time, "KILL"};
+  ask_helper<Ack>(self, std::move(kill), [self, op, strays, i, done](Result<Ack>) {
+    kill_strays(self, op, strays, i + 1, done);
+  });
+}
+
+
+} // namespace
+
+/// After a daemon restart: adopt a live VMM, or clean up what is left.
+void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then) {
+  auto& st = self->state;
+  auto& rt = st.rec.runtime;
+  // VMMs of this VM that the record does not know (a start interrupted
+  // between launch and persist) are killed first.
+  auto strays = std::make_shared<std::vector<VmmProcess>>();
+  for (const auto& vmm : work.inventory.vmms)
+    if (vmm.pid != rt.pid || vmm.start_time != rt.pid_start_time)
+      strays->push_back(vmm);
+  // Runtime on the host that the record does not mention (a launch whose
+  // answer was lost with the helper link) is taken down like any other.
+  bool leftovers = !work.inventory.taps.empty() || !work.inventory.run_dirs.empty();
+  kill_strays(self, op, strays, 0, [self, op, then, leftovers] {
+    auto& rt = self->state.rec.runtime;
+    bool alive = vmm_alive(self);
+    if (alive && rt.state == VmState::running) {
+      stage(self, op, "adopt_vmm");
+      watch_exit(self, [self, op, then](Status watched) {
+        if (watched) {
+          log_.info("adopted running VMM", {{"op_id", op->log.op_id()},
+                                           {"vm_id", self->state.rec.id},
+                                           {"pid", self->state.rec.runtime.pid}});
+          then(std::nullopt);
+        } else {
+          stopped(self, op, StopRung::none, then);
+        }
+      });
+      return;
+    }
+    auto was = rt.state;
+    auto after = [self, op, was, then](std::optional<Error> error) {
+      auto& rt = self->state.rec.runtime;
+      if (!error && rt.rootfs_path.empty()) {
+        // A create that had not recorded its rootfs yet, or an rm that had
+        // begun to release it: either way the operation failed, and a
+        // failed create leaves nothing, so both end as a finished rm.
+        log_.warn("removing a VM whose create or rm a daemon restart interrupted",
+                  {{"op_id", op->log.op_id()}, {"vm_id", self->state.rec.id}});
+        auto what = std::string(was == VmState::created ? "create" : "rm")
+                    + " interrupted by a daemon restart";
+        release_and_erase(self, op, what, then);
+        return;
+      }
+      if (was == VmState::starting) {
+        // After a failed teardown last_error already names what is left.
+        rt.state = VmState::error;
+        rt.last_error = "start interrupted by a daemon restart"
+                        + (error ? "; " + rt.last_error : std::string());
+        persist(self, [then, error](Status) { then(error); });
+        return;
+      }
+      then(error);
+    };
+    if (alive) {
+      // A VMM caught mid-start or mid-stop: its operation is gone, end it.
+      stage(self, op, "kill_vmm");
+      signal_and_wait(self, op, "KILL", self->state.deps->settings.vmm_kill_grace,
+                      [self, op, after](Status) { stopped(self, op, StopRung::none, after); });
+      return;
+    }
+    if (was == VmState::running || was == VmState::starting || was == VmState::stopping
+        || !rt.tap.empty() || rt.pid != 0 || leftovers) {
+      if (was == VmState::running)
+        rt.last_error = "the VMM exited while the daemon was down";
+      stopped(self, op, StopRung::none, after);
+      return;
+    }
+    after(std::nullopt);
+  });
+}
+
+} // namespace banger::vm

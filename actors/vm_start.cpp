@@ -1,0 +1,157 @@
+// The start of a VM as steps, the same for every VMM kind: the helper's
+// launch (tap, run dir and VMM in one request), the exit watch, the wait for
+// the VMM's socket, then the kind's own configure and start from its driver
+// (actors/vmm_driver.hpp). The launch's undo is the one teardown, also after
+// a stop (vm_teardown.cpp). Also here: the shutdown request and the wait for
+// the guest's SSH port.
+#include "actors/kernel_command_line.hpp"
+#include "actors/network.hpp"
+#include "actors/vm_context.hpp"
+#include "actors/vmm_driver.hpp"
+
+namespace banger::vm {
+
+namespace {
+
+std::string command_line(Self self) {
+  auto& st = self->state;
+  auto& subnet = st.deps->subnet;
+  return kernel_command_line(st.rec.runtime.guest_ip, format_ipv4(subnet.gateway()),
+                             format_netmask(subnet.prefix), st.image.boot_args);
+}
+
+} // namespace
+
+// -- start steps ---------------------------------------------------------------------
+
+std::vector<Step> start_steps(Self self, const OpPtr& op) {
+  auto& st = self->state;
+  auto id = st.rec.id;
+  std::vector<Step> steps;
+  // The files as the helper checked them at launch: configure_vmm gives
+  // Firecracker these, not the image record's paths.
+  auto checked = std::make_shared<VmmLaunched>();
+  steps.push_back(Step{
+    "launch_vmm",
+    // One helper request makes the tap (ensuring the bridge and NAT), the
+    // runtime directory and the VMM, or none of them.
+    [self, op, id, checked](StepDone done) {
+      auto& st = self->state;
+      auto& rec = st.rec;
+      rec.runtime.tap = tap_name(id);
+      VmmLaunchRequest request{envelope_of(op), id, rec.cpus, rec.memory_mib, {}, {}, {}, {}, {}};
+      // Every kind: the helper refuses files outside banger's directories
+      // before it launches anything.
+      request.kernel_path = st.image.kernel_path;
+      request.initrd_path = st.image.initrd_path;
+      // QEMU takes the whole machine on its command line, which the helper
+      // builds from validated fields; Firecracker gets it at configure.
+      st.vmm->prepare_launch(self, request, command_line(self));
+      auto started = op->status.started_at_us;
+      ask_helper<VmmLaunched>(self, std::move(request),
+                              [self, done, started, checked](Result<VmmLaunched> launched) {
+                                if (!launched) {
+                                  done(std::move(launched).error());
+                                  return;
+                                }
+                                *checked = *launched;
+                                auto& rt = self->state.rec.runtime;
+                                rt.pid = launched->pid;
+                                rt.pid_start_time = launched->start_time;
+                                rt.api_socket = launched->api_socket;
+                                rt.log_path = launched->log_path;
+                                rt.boot.vmm_spawned_us = now_us() - started;
+                                done(Status{});
+                              });
+    },
+    [self, op, id](StepDone done) {
+      auto kill_grace = std::chrono::duration_cast<std::chrono::milliseconds>(
+        self->state.deps->settings.vmm_kill_grace);
+      signal_and_wait(self, op, "KILL", kill_grace, [self, op, id, done](Status killed) {
+        if (!killed && vmm_alive(self)) {
+          // The VMM still runs on its tap: keep both on record, so the
+          // next stop or rm can try again.
+          done(killed);
+          return;
+        }
+        forget_vmm(self);
+        // The tap and the runtime directory, in one request; already gone
+        // (an earlier teardown got that far) is done.
+        ask_helper<Ack>(self, RuntimeRemoveRequest{envelope_of(op), id}, [done](Result<Ack> r) {
+          done(r || r.error().code == Errc::not_found ? Status{} : Status{r.error()});
+        });
+      });
+    }});
+  steps.push_back(Step{
+    "watch_vmm",
+    [self](StepDone done) {
+      watch_exit(self, [done](Status watched) {
+        if (!watched)
+          done(Error{Errc::vmm_failed, "the VMM exited right after launch"});
+        else
+          done(Status{});
+      });
+    },
+    {}});
+  steps.push_back(Step{
+    "wait_api_socket",
+    [self](StepDone done) {
+      auto guarded = once(done);
+      self->state.abort_on_exit = [guarded] {
+        guarded(Error{Errc::vmm_failed, "the VMM exited before its API socket appeared"});
+      };
+      ask_io<Ack>(self, SocketWait{self->state.rec.runtime.api_socket, socket_timeout.count()},
+                  [self, guarded](Result<Ack> r) {
+                    self->state.abort_on_exit = nullptr;
+                    guarded(r ? Status{} : Status{r.error()});
+                  });
+    },
+    {}});
+  steps.push_back(Step{
+    "configure_vmm",
+    [self, checked](StepDone done) {
+      // Only what the helper validated (VmmLaunched), never our own copies.
+      self->state.vmm->configure(self, *checked, command_line(self), std::move(done));
+    },
+    {}});
+  steps.push_back(Step{
+    "start_instance",
+    [self, op](StepDone done) {
+      auto& rt = self->state.rec.runtime;
+      rt.boot.configured_us = now_us() - op->status.started_at_us;
+      self->state.vmm->start_instance(self, op, std::move(done));
+    },
+    {}});
+  return steps;
+}
+
+// -- shutdown and readiness ----------------------------------------------------------
+
+void request_shutdown(Self self, const OpPtr& op, StepDone done) {
+  self->state.vmm->request_shutdown(self, op, std::move(done));
+}
+
+void wait_guest_ready(Self self, const OpPtr& op, StepDone done) {
+  stage(self, op, "wait_guest_ready");
+  auto& st = self->state;
+  auto timeout = st.deps->settings.vmm_boot_timeout;
+  auto guarded = once(std::move(done));
+  st.abort_on_exit = [guarded] {
+    guarded(Error{Errc::vmm_failed, "the VMM exited before the guest was ready"});
+  };
+  GuestProbe probe{st.rec.runtime.guest_ip, 22, "SSH-", timeout.count()};
+  ask_io<Ack>(self, std::move(probe), [self, op, guarded](Result<Ack> r) {
+    auto& st = self->state;
+    st.abort_on_exit = nullptr;
+    if (!r) {
+      guarded(Error{r.error().code, "the guest's SSH port did not answer: " + r.error().message
+                                      + " (console: " + home_of(self).vm_log(st.rec.id).string()
+                                      + ")"});
+      return;
+    }
+    st.rec.runtime.boot.guest_ready_us = now_us() - op->status.started_at_us;
+    guarded(Status{});
+  });
+}
+
+} // namespace banger::vm

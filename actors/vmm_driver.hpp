@@ -1,0 +1,56 @@
+// What differs between the VMM kinds banger drives, behind one interface; the
+// VM actor picks its driver once, when it is made, and the start steps, the
+// stop ladder, rollback and teardown around it are the same for every kind
+// (vm_start.cpp):
+//
+//   step             firecracker                       qemu
+//   launch_vmm       helper makes tap + run dir,       the same, then spawns
+//                    spawns firecracker                qemu -M microvm
+//                                                      (kernel, disk, tap, serial on argv)
+//   wait_api_socket  the API socket                    the QMP socket
+//   configure_vmm    PUT machine-config, boot-source,  QMP negotiation
+//                    drives, network, vsock
+//   start_instance   PUT /actions InstanceStart        the guest runs from the launch:
+//                                                      query-status says "running"
+//   shutdown         PUT /actions SendCtrlAltDel       QMP system_powerdown (ACPI button)
+//
+// The protocols themselves, as data, are in firecracker_driver.hpp and
+// qemu_driver.hpp.
+#pragma once
+
+#include "actors/vm_context.hpp"
+
+#include <string>
+
+namespace banger::vm {
+
+class VmmDriver {
+public:
+  virtual ~VmmDriver() = default;
+
+  /// Adds what this kind needs to the helper's launch request; `boot_args`
+  /// is the kernel command line (actors/kernel_command_line.hpp).
+  virtual void prepare_launch(Self self, VmmLaunchRequest& request,
+                              const std::string& boot_args) const = 0;
+
+  /// Once the VMM's socket (rt.api_socket) answers: gives it the machine,
+  /// with the files the helper checked at launch, never the record's copies.
+  virtual void configure(Self self, const VmmLaunched& checked, const std::string& boot_args,
+                         StepDone done) const = 0;
+
+  /// Lets the guest run; records boot.instance_started_us.
+  virtual void start_instance(Self self, const OpPtr& op, StepDone done) const = 0;
+
+  /// Asks the guest to power off (names its own stage). Done once delivered.
+  virtual void request_shutdown(Self self, const OpPtr& op, StepDone done) const = 0;
+};
+
+/// The driver for `settings.vmm_kind` ("firecracker", "qemu"). The helper
+/// refuses to start with any other kind; here anything else gets
+/// Firecracker, the default.
+const VmmDriver& vmm_driver(const std::string& kind);
+
+const VmmDriver& firecracker_vmm(); // vmm_firecracker.cpp
+const VmmDriver& qemu_vmm();        // vmm_qemu.cpp
+
+} // namespace banger::vm
