@@ -17,7 +17,7 @@ std::string command_line(Self self) {
   auto& st = self->state;
   auto& subnet = st.deps->subnet;
   return kernel_command_line(st.rec.runtime.guest_ip, format_ipv4(subnet.gateway()),
-                             format_netmask(subnet.prefix), st.image.boot_args);
+                             format_netmask(subnet.prefix_length), st.image.boot_args);
 }
 
 } // namespace

@@ -27,7 +27,7 @@ struct Daemon {
     init.deps.helper = helper;
     init.deps.operations = operations;
     init.deps.settings.network_subnet = "10.9.0.0/24";
-    init.deps.subnet = *parse_subnet("10.9.0.0/24");
+    init.deps.subnet = *parse_ipv4_subnet("10.9.0.0/24");
     init.directory = dir;
     init.images = images;
     node = spawn_node(as.sys, std::move(init));

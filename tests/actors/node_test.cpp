@@ -16,7 +16,7 @@ using banger::test::ask;
 using banger::test::code_of;
 
 TEST_CASE("addresses are handed out in turn, a released one only after the others") {
-  AddressPool pool{*parse_subnet("10.9.0.0/29")}; // 5 guest addresses
+  AddressPool pool{*parse_ipv4_subnet("10.9.0.0/29")}; // 5 guest addresses
   auto a = pool.allocate(), b = pool.allocate();
   REQUIRE(a);
   REQUIRE(b);
@@ -33,7 +33,7 @@ TEST_CASE("addresses are handed out in turn, a released one only after the other
 }
 
 TEST_CASE("a full subnet has no address left until one is released") {
-  AddressPool pool{*parse_subnet("10.9.0.0/29")};
+  AddressPool pool{*parse_ipv4_subnet("10.9.0.0/29")};
   for (int i = 0; i < 5; ++i)
     REQUIRE(pool.allocate());
   CHECK_FALSE(pool.allocate());
@@ -42,7 +42,7 @@ TEST_CASE("a full subnet has no address left until one is released") {
 }
 
 TEST_CASE("a recovered VM's address is taken; one outside the guest range is not") {
-  AddressPool pool{*parse_subnet("10.9.0.0/29")};
+  AddressPool pool{*parse_ipv4_subnet("10.9.0.0/29")};
   CHECK(pool.take("10.9.0.2") == std::optional<std::uint32_t>{0});
   CHECK_FALSE(pool.take("10.9.0.1")); // the gateway
   CHECK_FALSE(pool.take("192.168.0.2"));
@@ -95,7 +95,7 @@ struct Node {
     init.deps.store = store;
     init.deps.helper = helper;
     init.deps.settings.network_subnet = cidr;
-    init.deps.subnet = *parse_subnet(cidr);
+    init.deps.subnet = *parse_ipv4_subnet(cidr);
     init.directory = dir;
     init.images = images;
     init.images_known = {image};

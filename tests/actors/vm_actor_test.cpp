@@ -200,7 +200,7 @@ struct Fixture {
     deps->events = sys->spawn(fake_events, &world);
     deps->settings.daemon_vm_queue = bound;
     deps->home = home;
-    deps->subnet = parse_subnet("172.30.0.0/24").value();
+    deps->subnet = parse_ipv4_subnet("172.30.0.0/24").value();
     VmRecord rec;
     rec.id = "0123456789abcdef";
     rec.name = "web";
