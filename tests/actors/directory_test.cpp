@@ -58,6 +58,15 @@ TEST_CASE("a VM is found by its exact id, its exact name and a unique prefix of 
   CHECK(shown->name == "db");
 }
 
+TEST_CASE("a name is matched before an id prefix") {
+  Directory d;
+  d.add(vm("1111aaaa", "abc"));
+  d.add(vm("abc00001", "other"));
+  auto found = d.lookup("abc");
+  REQUIRE(found);
+  CHECK(found->id == "1111aaaa");
+}
+
 TEST_CASE("an id prefix shared by several VMs is ambiguous and names them") {
   Directory d;
   d.add(vm("abc10000", "one"));
