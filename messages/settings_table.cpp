@@ -1,4 +1,5 @@
 #include "messages/settings_table.hpp"
+#include "messages/numbers.hpp"
 
 #include "messages/host_network.hpp"
 
@@ -19,14 +20,6 @@ using std::chrono::milliseconds;
 // name in front.
 Error bad(std::string_view value, std::string_view why) {
   return Error{Errc::invalid_argument, "'" + std::string(value) + "' " + std::string(why)};
-}
-
-std::optional<std::uint64_t> parse_uint(std::string_view text, std::uint64_t max) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value > max)
-    return std::nullopt;
-  return value;
 }
 
 template <std::size_t N>

@@ -23,34 +23,22 @@
 // connection like any failed read).
 
 #include "messages/tls.hpp"
+#include "messages/interpose.hpp"
 #include "messages/tls_guard.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <dlfcn.h>
 
 #include <cstdio>
 #include <cstdlib>
 
-namespace {
-
-template <class Fn>
-Fn next_symbol(const char* name) {
-  void* sym = ::dlsym(RTLD_NEXT, name);
-  if (sym == nullptr) {
-    std::fprintf(stderr, "banger: cannot find libssl's %s: %s\n", name, ::dlerror());
-    std::abort();
-  }
-  return reinterpret_cast<Fn>(sym);
-}
-
-} // namespace
+using banger::next_definition;
 
 extern "C" {
 
 int SSL_read(SSL* ssl, void* buf, int num) {
-  static auto next = next_symbol<int (*)(SSL*, void*, int)>("SSL_read");
+  static auto next = next_definition<int (*)(SSL*, void*, int)>("SSL_read");
   ERR_clear_error();
   int ret = next(ssl, buf, num);
   if (!banger::tls_guard::after_read(ssl, buf, ret)) {
@@ -62,13 +50,13 @@ int SSL_read(SSL* ssl, void* buf, int num) {
 }
 
 int SSL_write(SSL* ssl, const void* buf, int num) {
-  static auto next = next_symbol<int (*)(SSL*, const void*, int)>("SSL_write");
+  static auto next = next_definition<int (*)(SSL*, const void*, int)>("SSL_write");
   ERR_clear_error();
   return next(ssl, buf, num);
 }
 
 int SSL_accept(SSL* ssl) {
-  static auto next = next_symbol<int (*)(SSL*)>("SSL_accept");
+  static auto next = next_definition<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
   if (!banger::tls_guard::before_accept(ssl)) {
     // SSL_get_error() then says SSL_ERROR_SSL and CAF drops the connection.
@@ -81,7 +69,7 @@ int SSL_accept(SSL* ssl) {
 }
 
 int SSL_connect(SSL* ssl) {
-  static auto next = next_symbol<int (*)(SSL*)>("SSL_connect");
+  static auto next = next_definition<int (*)(SSL*)>("SSL_connect");
   ERR_clear_error();
   return next(ssl);
 }

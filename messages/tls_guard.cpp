@@ -5,6 +5,7 @@
 // lock and removes the entry) before it closes the descriptor, so a
 // descriptor in the table is still that connection's.
 #include "messages/tls_guard.hpp"
+#include "messages/interpose.hpp"
 
 #include "messages/basp_meter.hpp"
 #include "messages/log.hpp"
@@ -13,7 +14,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -261,17 +261,6 @@ bool admit(int listener, int fd) {
   return true;
 }
 
-template <class Fn>
-Fn next_symbol(const char* name) {
-  void* sym = ::dlsym(RTLD_NEXT, name);
-  if (sym == nullptr) {
-    std::fprintf(stderr, "banger: cannot find libc's %s: %s\n", name,
-                 ::dlerror());
-    std::abort();
-  }
-  return reinterpret_cast<Fn>(sym);
-}
-
 bool is_tcp(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
@@ -357,7 +346,7 @@ extern "C" {
 
 int listen(int fd, int backlog) {
   static auto next =
-      banger::tls_guard::next_symbol<int (*)(int, int)>("listen");
+      banger::next_definition<int (*)(int, int)>("listen");
   using namespace banger::tls_guard;
   if (is_tcp(fd)) {
     int secs = static_cast<int>(defer_accept.count());
@@ -378,7 +367,7 @@ int listen(int fd, int backlog) {
 // and the next one is taken, so a burst drains in one call.
 int accept(int fd, sockaddr* addr, socklen_t* addr_len) {
   static auto next =
-      banger::tls_guard::next_symbol<int (*)(int, sockaddr*, socklen_t*)>(
+      banger::next_definition<int (*)(int, sockaddr*, socklen_t*)>(
           "accept");
   socklen_t capacity = addr_len ? *addr_len : 0;
   for (;;) {

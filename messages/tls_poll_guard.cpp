@@ -14,10 +14,10 @@
 // created by SSL_accept and removed when CAF frees the SSL object (before it
 // closes the descriptor) or deregisters the socket.
 #include "messages/tls_guard.hpp"
+#include "messages/interpose.hpp"
 
 #include <cstdio>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <mutex>
 #include <sys/epoll.h>
 #include <unordered_map>
@@ -35,15 +35,7 @@ struct Interest {
 using EpollCtl = int (*)(int, int, int, epoll_event*);
 
 EpollCtl real_epoll_ctl() {
-  static auto next = [] {
-    void* sym = ::dlsym(RTLD_NEXT, "epoll_ctl");
-    if (sym == nullptr) {
-      std::fprintf(stderr, "banger: cannot find libc's epoll_ctl: %s\n",
-                   ::dlerror());
-      std::abort();
-    }
-    return reinterpret_cast<EpollCtl>(sym);
-  }();
+  static auto next = next_definition<EpollCtl>("epoll_ctl");
   return next;
 }
 

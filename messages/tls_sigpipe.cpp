@@ -4,30 +4,21 @@
 // guard are answered here, and only once SIGPIPE is ignored; every other call
 // goes to libc unchanged.
 #include "messages/tls_sigpipe.hpp"
+#include "messages/interpose.hpp"
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+
+using banger::next_definition;
 
 namespace {
 
 std::atomic<bool> sigpipe_ignored{false};
-
-template <class Fn>
-Fn next_symbol(const char* name) {
-  void* sym = ::dlsym(RTLD_NEXT, name);
-  if (sym == nullptr) {
-    std::fprintf(stderr, "banger: cannot find libc's %s: %s\n", name,
-                 ::dlerror());
-    std::abort();
-  }
-  return reinterpret_cast<Fn>(sym);
-}
 
 bool only_sigpipe(const sigset_t* set) {
   for (int sig = 1; sig < NSIG; ++sig)
@@ -64,7 +55,7 @@ extern "C" {
 
 int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
   static auto next =
-      next_symbol<int (*)(int, const sigset_t*, sigset_t*)>("pthread_sigmask");
+      next_definition<int (*)(int, const sigset_t*, sigset_t*)>("pthread_sigmask");
   if (sigpipe_ignored.load(std::memory_order_acquire) && set != nullptr) {
     if (how == SIG_BLOCK && old != nullptr && only_sigpipe(set)) {
       mark(old);
@@ -79,7 +70,7 @@ int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
 int sigtimedwait(const sigset_t* set, siginfo_t* info,
                  const struct timespec* timeout) {
   static auto next =
-      next_symbol<int (*)(const sigset_t*, siginfo_t*, const struct timespec*)>(
+      next_definition<int (*)(const sigset_t*, siginfo_t*, const struct timespec*)>(
           "sigtimedwait");
   if (sigpipe_ignored.load(std::memory_order_acquire) && timeout != nullptr &&
       timeout->tv_sec == 0 && timeout->tv_nsec == 0 && only_sigpipe(set)) {

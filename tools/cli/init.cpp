@@ -3,6 +3,7 @@
 #include "tools/cli/init_steps.hpp"
 
 #include "messages/settings_table.hpp"
+#include "messages/numbers.hpp"
 
 #include <grp.h>
 #include <sys/stat.h>
@@ -19,14 +20,6 @@ namespace banger {
 using namespace init;
 
 namespace {
-
-std::optional<std::uint64_t> parse_uint(std::string_view text, std::uint64_t max) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value > max)
-    return std::nullopt;
-  return value;
-}
 
 Result<gid_t> resolve_group(const std::string& group) {
   if (auto n = parse_uint(group, 0x7fffffff))

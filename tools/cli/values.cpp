@@ -1,5 +1,7 @@
 #include "tools/cli/values.hpp"
 
+#include "messages/numbers.hpp"
+
 #include <charconv>
 
 namespace banger::cli {
@@ -27,15 +29,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<std::uint64_t> parse_number(std::string_view text,
-                                          std::uint64_t max) {
-  if (text.empty() || text.size() > 20)
-    return std::nullopt;
-  std::uint64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc{} || p != text.data() + text.size() || n > max)
-    return std::nullopt;
-  return n;
+std::optional<std::uint64_t> parse_number(std::string_view text, std::uint64_t max) {
+  return parse_uint(text, max);
 }
 
 std::optional<HostPort> parse_host_port(std::string_view text) {
