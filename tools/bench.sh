@@ -4,7 +4,8 @@
 # $BENCH_OUT (default: a temporary directory that is removed) when set.
 #   BENCH_SECONDS   length of each load run (default 10)
 #   BENCH_VMS       idle VMs for the memory/restart/resolve part (default 10000)
-#   BENCH_ONLY      "flood": only the connection-flood part
+#   BENCH_ONLY      "flood": only the connection-flood part; "pairs": only the
+#                   alternating floor/banger pairs at concurrency 16
 #   BENCH_FLOOD     connections per flood wave (default 1000)
 #   BENCH_CLI_CALLS CLI `vm show` calls per flood measurement (default 200)
 #   BENCH_PAIRS     floor/banger pairs at concurrency 16 (default 3)
@@ -143,10 +144,12 @@ latencies() { # CONCURRENCY JSON
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "== lifecycle with fc-stub, concurrency 1 (${seconds}s)"
-lifecycle 1 "$out/lifecycle-c1.json"
-add "lifecycles/s, concurrency 1" "$(jq -r '.throughput | . * 10 | round / 10' "$out/lifecycle-c1.json")"
-latencies 1 "$out/lifecycle-c1.json"
+if [ -z "${BENCH_ONLY:-}" ]; then
+  echo "== lifecycle with fc-stub, concurrency 1 (${seconds}s)"
+  lifecycle 1 "$out/lifecycle-c1.json"
+  add "lifecycles/s, concurrency 1" "$(jq -r '.throughput | . * 10 | round / 10' "$out/lifecycle-c1.json")"
+  latencies 1 "$out/lifecycle-c1.json"
+fi
 
 # Concurrency 16 against the floor (the same per-VM work in-process, no
 # actors, no remoting): every run here slows the next one (ext4 without a
@@ -179,6 +182,10 @@ add "  floor lifecycles/s (median of $pairs)" "$(printf '%s\n' "${floor_rates[@]
 add "  fraction of the floor (median of $pairs pairs)" "$median_ratio"
 latencies 16 "$banger_json"
 add "  vm show p99 ms under this load (last pair)" "$(ms '.operations["probe.show"].latency_us.p99' "$banger_json")"
+if [ "${BENCH_ONLY:-}" = pairs ]; then
+  echo; echo "== summary"; printf '%s\n' "${summary[@]}"
+  exit 0
+fi
 sleep "$pause"
 
 echo "== lifecycle with fc-stub, concurrency 256 (${seconds}s)"
