@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <linux/if_tun.h>
 
 namespace banger::host {
 
@@ -56,6 +59,43 @@ Status check_ours(nl_sock* sock, rtnl_link* link, const std::string& tap, const 
       return refused("tap " + tap + " is on another bridge than " + scope.bridge);
   }
   return {};
+}
+
+std::optional<std::string> sysfs_attribute(const std::string& name,
+                                           const char* attribute) {
+  std::ifstream in("/sys/class/net/" + name + "/" + attribute);
+  std::string value;
+  if (!std::getline(in, value))
+    return std::nullopt;
+  return value;
+}
+
+Status check_is_tap(rtnl_link* link, const std::string& name) {
+  if (netlink::link_kind(link) != "tun")
+    return refused("device " + name + " exists and is not a tun/tap device");
+  auto flags = sysfs_attribute(name, "tun_flags");
+  if (!flags)
+    return refused("device " + name + " has no readable tun_flags");
+  unsigned long value = std::strtoul(flags->c_str(), nullptr, 0);
+  if (!(value & IFF_TAP))
+    return refused("device " + name + " is a tun (layer 3) device, not a tap");
+  return {};
+}
+
+Result<netlink::Link> find_tap(nl_sock* sock, const std::string& tap, const TapScope& scope,
+                               std::string_view vm_id) {
+  if (auto st = validate_tap_name(tap); !st)
+    return std::move(st).error();
+  auto link = netlink::get_link(sock, tap);
+  if (!link)
+    return std::move(link).error();
+  if (!*link)
+    return not_found("tap " + tap + " does not exist");
+  if (auto st = check_is_tap(link->get(), tap); !st)
+    return std::move(st).error();
+  if (auto st = check_ours(sock, link->get(), tap, scope, vm_id); !st)
+    return std::move(st).error();
+  return std::move(*link);
 }
 
 } // namespace banger::host

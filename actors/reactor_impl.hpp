@@ -1,0 +1,82 @@
+// Internal to the reactor: the task table and the epoll loop's state, shared
+// by reactor.cpp (the public calls, the inbox and the loop) and reactor_io.cpp
+// (connecting, reading and writing sockets, and completing tasks).
+#pragma once
+
+#include "actors/reactor.hpp"
+
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace banger {
+
+struct Reactor::Impl {
+  using Clock = std::chrono::steady_clock;
+  enum class Kind { stream, probe, banner, exit };
+
+  struct Task {
+    Kind kind;
+    int fd = -1;
+    std::string address; ///< socket path, or ip for banner probes
+    std::uint16_t port = 0;
+    std::string request; ///< stream: bytes to send; banner: expected prefix
+    std::size_t written = 0;
+    std::string response;
+    Clock::time_point deadline;
+    Clock::time_point retry_at; ///< banner: next connect attempt
+    std::string last_error;     ///< banner: why the last attempt failed
+    Completion complete;
+    StreamCallback stream_done;
+    DoneCallback probe_done;
+    ExitCallback exit_done;
+  };
+
+  static constexpr auto banner_retry = std::chrono::milliseconds(100);
+
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  std::thread thread;
+
+  // Shared with caller threads: the inbox of new tasks and cancellations.
+  std::mutex mutex;
+  std::uint64_t next_token = 1;
+  std::vector<std::pair<std::uint64_t, Task>> inbox;
+  std::vector<std::uint64_t> cancelled;
+  bool stopping = false;
+
+  // Owned by the reactor thread alone.
+  std::map<std::uint64_t, Task> tasks;
+
+  Impl();
+  ~Impl();
+
+  void wake();
+  std::uint64_t add(Task task);
+  void cancel(std::uint64_t token);
+  bool drain_inbox();
+  void run();
+
+  // Reactor thread only. watch and close_fd are in reactor.cpp, the rest in
+  // reactor_io.cpp.
+  void watch(std::uint64_t token, int fd, std::uint32_t events);
+  void close_fd(Task& task);
+  bool connect_unix(std::uint64_t token, Task& task);
+  void connect_tcp(std::uint64_t token, Task& task);
+  void retry_later(Task& task, std::string why);
+  void finish(std::uint64_t token, std::optional<Error> failure = std::nullopt);
+  void on_stream_event(std::uint64_t token, Task& task, std::uint32_t events);
+  void on_banner_event(std::uint64_t token, Task& task, std::uint32_t events);
+  static bool read_available(Task& task, bool& eof);
+  std::string timeout_message(const Task& task) const;
+};
+
+} // namespace banger

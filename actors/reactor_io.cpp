@@ -1,0 +1,188 @@
+#include "actors/reactor_impl.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace banger {
+
+// Starts a non-blocking connect for a stream or probe task. Returns true
+// while a probe keeps retrying.
+bool Reactor::Impl::connect_unix(std::uint64_t token, Task& task) {
+  task.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (task.fd < 0) {
+    finish(token, system_error("socket", task.address, errno));
+    return false;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (task.address.size() >= sizeof(addr.sun_path)) {
+    finish(token, Error{Errc::invalid_argument, "socket path too long: " + task.address});
+    return false;
+  }
+  std::memcpy(addr.sun_path, task.address.c_str(), task.address.size() + 1);
+  int rc = ::connect(task.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (rc != 0 && errno != EINPROGRESS && errno != EAGAIN) {
+    int err = errno;
+    ::close(task.fd);
+    task.fd = -1;
+    if (task.kind == Kind::probe && (err == ENOENT || err == ECONNREFUSED))
+      return true; // not there yet: retried on the next tick
+    finish(token, system_error("connect", task.address, err));
+    return false;
+  }
+  if (task.kind == Kind::probe) {
+    ::close(task.fd);
+    task.fd = -1;
+    finish(token);
+    return false;
+  }
+  watch(token, task.fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
+  return true;
+}
+
+// One attempt of a banner probe; a failure only schedules the next one.
+void Reactor::Impl::connect_tcp(std::uint64_t token, Task& task) {
+  task.response.clear();
+  task.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (task.fd < 0) {
+    finish(token, system_error("socket", task.address, errno));
+    return;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(task.port);
+  if (::inet_pton(AF_INET, task.address.c_str(), &addr.sin_addr) != 1) {
+    finish(token, Error{Errc::invalid_argument, "not an IPv4 address: " + task.address});
+    return;
+  }
+  int rc = ::connect(task.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (rc != 0 && errno != EINPROGRESS) {
+    retry_later(task, std::strerror(errno));
+    return;
+  }
+  watch(token, task.fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
+}
+
+void Reactor::Impl::retry_later(Task& task, std::string why) {
+  close_fd(task);
+  task.last_error = std::move(why);
+  task.retry_at = Clock::now() + banner_retry;
+}
+
+/// Completes a task, successfully unless `failure` is set.
+void Reactor::Impl::finish(std::uint64_t token, std::optional<Error> failure) {
+  auto it = tasks.find(token);
+  if (it == tasks.end())
+    return;
+  auto task = std::move(it->second);
+  tasks.erase(it);
+  close_fd(task);
+  if (task.kind == Kind::stream && task.stream_done) {
+    if (!failure)
+      task.stream_done(Result<std::string>{std::move(task.response)});
+    else
+      task.stream_done(Result<std::string>{std::move(*failure)});
+  } else if (task.probe_done) {
+    task.probe_done(!failure ? Status{} : Status{std::move(*failure)});
+  }
+}
+
+void Reactor::Impl::on_stream_event(std::uint64_t token, Task& task, std::uint32_t events) {
+  if (events & EPOLLOUT) {
+    while (task.written < task.request.size()) {
+      auto n = ::send(task.fd, task.request.data() + task.written,
+                      task.request.size() - task.written, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN)
+          break;
+        finish(token, system_error("send", task.address, errno));
+        return;
+      }
+      task.written += static_cast<std::size_t>(n);
+    }
+    if (task.written == task.request.size())
+      watch(token, task.fd, EPOLLIN | EPOLLRDHUP);
+  }
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+    return;
+  bool eof = false;
+  if (!read_available(task, eof)) {
+    finish(token, system_error("recv", task.address, errno));
+    return;
+  }
+  std::string error;
+  if (task.complete(task.response, eof, error))
+    finish(token);
+  else if (!error.empty())
+    finish(token, Error{Errc::vmm_failed, error + " on " + task.address});
+  else if (eof)
+    finish(token, Error{Errc::vmm_failed, "connection closed before a complete answer on "
+                                            + task.address});
+}
+
+void Reactor::Impl::on_banner_event(std::uint64_t token, Task& task, std::uint32_t events) {
+  if (events & EPOLLOUT) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    ::getsockopt(task.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      retry_later(task, std::strerror(err));
+      return;
+    }
+    watch(token, task.fd, EPOLLIN | EPOLLRDHUP);
+  }
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+    return;
+  bool eof = false;
+  if (!read_available(task, eof)) {
+    retry_later(task, std::strerror(errno));
+    return;
+  }
+  const auto& want = task.request;
+  if (task.response.size() >= want.size()) {
+    if (task.response.compare(0, want.size(), want) == 0)
+      finish(token);
+    else
+      retry_later(task, "unexpected greeting");
+  } else if (eof) {
+    retry_later(task, "closed before greeting");
+  }
+}
+
+// Reads what is there; false on a read error (errno set).
+bool Reactor::Impl::read_available(Task& task, bool& eof) {
+  char buffer[4096];
+  for (;;) {
+    auto n = ::recv(task.fd, buffer, sizeof(buffer), 0);
+    if (n > 0) {
+      task.response.append(buffer, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0)
+      eof = true;
+    else if (errno != EAGAIN)
+      return false;
+    return true;
+  }
+}
+
+std::string Reactor::Impl::timeout_message(const Task& task) const {
+  switch (task.kind) {
+  case Kind::probe:
+    return "waiting for socket " + task.address + " timed out";
+  case Kind::banner:
+    return "nothing answered on " + task.address + ":" + std::to_string(task.port)
+           + " in time" + (task.last_error.empty() ? "" : " (last: " + task.last_error + ")");
+  default:
+    return "request on " + task.address + " timed out";
+  }
+}
+
+} // namespace banger
