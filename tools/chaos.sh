@@ -35,6 +35,10 @@
 #   CHAOS_GAP_MS 2000       CHAOS_TAIL 3 (s of load after the last restart)
 #   CHAOS_RESTART_LIMIT_MS 3000   CHAOS_SETTLE 30   CHAOS_GIVE_UP 60
 #   CHAOS_LOG_LEVEL info (daemon.log-level)
+#
+# One file on purpose (over ~400 lines): it is one run, read top to bottom
+# (set up, kill and restart under load, settle, check, report), and every
+# phase works on the same shell state (pids, the record, the violations).
 set -euo pipefail
 bin=$(cd "${1:?usage: tools/chaos.sh BIN_DIR}" && pwd)
 seed=${CHAOS_SEED:-$((SRANDOM % 1000000))}

@@ -8,10 +8,6 @@
 namespace banger::fc_stub::test {
 namespace {
 
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST_CASE("a body with UTF-8 that Rust refuses is a serde error and the stub keeps serving") {
   Stub stub;
   // Overlong NUL, an encoded UTF-16 surrogate, a code point above U+10FFFF.

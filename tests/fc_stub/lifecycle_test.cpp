@@ -13,10 +13,6 @@
 namespace banger::fc_stub::test {
 namespace {
 
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
 std::string read_all_stdout(banger::test::Child& child) {
   std::string text;
   while (auto line = child.read_line(5s))

@@ -59,6 +59,11 @@ private:
 
 bool path_exists(const std::string& path);
 
+/// Whether `part` occurs in `text` (fault messages are checked by phrase).
+inline bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
 /// Exit code of a wait status, or -1 if the process did not exit normally.
 int exit_code(int status);
 /// Terminating signal of a wait status, or 0.

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 namespace banger::fc_stub::http {
 namespace {
@@ -190,6 +191,11 @@ Response parse_error_response(std::string_view error) {
   response.body = "{ \"error\": \"Parsing error: " + std::string(error) +
                   "\nAll previous unanswered requests will be dropped.\" }";
   return response;
+}
+
+std::string fault_body(std::string_view message) {
+  return nlohmann::json{{"fault_message", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace banger::fc_stub::http

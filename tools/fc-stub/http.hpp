@@ -53,4 +53,9 @@ std::string continue_response();
 /// micro_http's reply to a request it cannot parse.
 Response parse_error_response(std::string_view error);
 
+/// Firecracker's refusal body, {"fault_message": message}. The message may
+/// quote the request path, which need not be UTF-8: invalid bytes become
+/// U+FFFD instead of making the dump throw.
+std::string fault_body(std::string_view message);
+
 } // namespace banger::fc_stub::http

@@ -82,15 +82,9 @@ Number parse_or_panic(const std::string& text, std::string_view what) {
 }
 
 std::string read_or_panic(const std::string& path, std::string_view what) {
-  int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (descriptor < 0)
-    panic(std::string(what) + ": " + io_error_text(errno));
   std::string contents;
-  char chunk[65536];
-  ssize_t got;
-  while ((got = ::read(descriptor, chunk, sizeof chunk)) > 0)
-    contents.append(chunk, static_cast<std::size_t>(got));
-  ::close(descriptor);
+  if (int error = read_whole_file(path, contents))
+    panic(std::string(what) + ": " + io_error_text(error));
   return contents;
 }
 

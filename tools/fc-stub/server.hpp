@@ -68,6 +68,8 @@ private:
   void queue(Connection& connection, std::string_view bytes);
   void flush(Connection& connection);
   void run_timers();
+  // Reads a pending SIGTERM/SIGINT from the signalfd and dies of it.
+  void take_signal();
   [[noreturn]] void terminate_by_signal(int signal_number);
   void finish_connections();
 

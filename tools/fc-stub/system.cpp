@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,19 @@ bool write_all(int descriptor, std::string_view data) {
     data.remove_prefix(static_cast<std::size_t>(written));
   }
   return true;
+}
+
+int read_whole_file(const std::string& path, std::string& contents) {
+  int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0)
+    return errno;
+  contents.clear();
+  char chunk[65536];
+  ssize_t got;
+  while ((got = ::read(descriptor, chunk, sizeof chunk)) > 0)
+    contents.append(chunk, static_cast<std::size_t>(got));
+  ::close(descriptor);
+  return 0;
 }
 
 } // namespace banger::fc_stub

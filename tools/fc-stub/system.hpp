@@ -28,4 +28,8 @@ std::string io_error_text(int error_number);
 /// writes. Returns false on any other error.
 bool write_all(int descriptor, std::string_view data);
 
+/// Reads a whole file into `contents`. Returns 0, or the errno of a failed
+/// open (a read error ends the file early, as it always has here).
+int read_whole_file(const std::string& path, std::string& contents);
+
 } // namespace banger::fc_stub

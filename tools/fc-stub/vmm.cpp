@@ -1,5 +1,6 @@
 #include "tools/fc-stub/vmm.hpp"
 
+#include "tools/fc-stub/http.hpp"
 #include "tools/fc-stub/options.hpp"
 #include "tools/fc-stub/vmm_support.hpp"
 
@@ -10,12 +11,6 @@
 namespace banger::fc_stub {
 
 namespace vmm_support {
-
-std::string fault_body(std::string_view message) {
-  // A message may quote the request path, which need not be UTF-8.
-  return nlohmann::json{{"fault_message", message}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 int probe_file(const std::string& path, int flags) {
   int descriptor = ::open(path.c_str(), flags | O_CLOEXEC);
@@ -161,7 +156,7 @@ Outcome Vmm::render(const Failure& failure) const {
   std::string message =
       std::string(api_prefix(failure.category)) + failure.detail;
   int status = failure.category == Category::MmdsLimit ? 413 : 400;
-  return Outcome{status, fault_body(message)};
+  return Outcome{status, http::fault_body(message)};
 }
 
 std::string Vmm::render_for_config(const Failure& failure) const {
@@ -172,11 +167,6 @@ Outcome Vmm::reply(Result result) const {
   if (result)
     return render(*result);
   return Outcome{};
-}
-
-Outcome Vmm::handle(const VmmAction& action) {
-  // Firecracker hands requests to a different controller once booted.
-  return state_ == VmState::NotStarted ? preboot(action) : runtime(action);
 }
 
 Outcome Vmm::instance_info() const {
@@ -190,6 +180,32 @@ Outcome Vmm::instance_info() const {
 Outcome Vmm::mmds_contents() const {
   // serde_json prints a never-written store (Value::Null) as {}.
   return Outcome{200, mmds_.is_null() ? "{}" : mmds_.dump()};
+}
+
+// The MMDS store, used before and after boot.
+void Vmm::seed_mmds(nlohmann::json contents) {
+  mmds_exists_ = true;
+  mmds_initialized_ = true;
+  mmds_ = std::move(contents);
+}
+
+Vmm::Result Vmm::put_mmds(const nlohmann::json& contents) {
+  if (contents.dump().size() > settings_.mmds_size_limit)
+    return Failure{Category::MmdsLimit, "The MMDS patch request doesn't fit."};
+  mmds_ = contents;
+  mmds_initialized_ = true;
+  return std::nullopt;
+}
+
+Vmm::Result Vmm::patch_mmds(const nlohmann::json& patch) {
+  if (!mmds_initialized_)
+    return Failure{Category::Mmds, "The MMDS data store is not initialized."};
+  nlohmann::json patched = mmds_;
+  patched.merge_patch(patch);
+  if (patched.dump().size() > settings_.mmds_size_limit)
+    return Failure{Category::MmdsLimit, "The MMDS patch request doesn't fit."};
+  mmds_ = std::move(patched);
+  return std::nullopt;
 }
 
 OrderedJson Vmm::full_config() const {
@@ -222,225 +238,6 @@ OrderedJson Vmm::full_config() const {
       {"pmem", list(pmem_devices_)},
       {"memory-hotplug", optional(memory_hotplug_)},
   };
-}
-
-Outcome Vmm::preboot(const VmmAction& action) {
-  switch (action.kind) {
-  case ActionKind::ConfigureBootSource:
-    boot_path_ = true;
-    return reply(set_boot_source(action.body));
-  case ActionKind::ConfigureLogger:
-    return reply(configure_logger(action.body));
-  case ActionKind::ConfigureMetrics:
-    return reply(configure_metrics(action.body["metrics_path"]));
-  case ActionKind::ConfigureSerial:
-    serial_ = action.body;
-    return {};
-  case ActionKind::GetBalloonConfig:
-    if (!balloon_)
-      return render({Category::Balloon, "No balloon device found."});
-    return Outcome{200, balloon_->dump()};
-  case ActionKind::GetFullVmConfig:
-    return Outcome{200, full_config().dump()};
-  case ActionKind::GetMmds:
-    mmds_exists_ = true;
-    return mmds_contents();
-  case ActionKind::GetVmMachineConfig:
-    return Outcome{200, machine_config_.dump()};
-  case ActionKind::GetVmInstanceInfo:
-    return instance_info();
-  case ActionKind::GetVmmVersion:
-    return Outcome{
-        200, OrderedJson{{"firecracker_version", firecracker_version}}.dump()};
-  case ActionKind::InsertBlockDevice:
-    boot_path_ = true;
-    return reply(insert_block_device(action.body));
-  case ActionKind::InsertNetworkDevice:
-    boot_path_ = true;
-    return reply(insert_network_device(action.body));
-  case ActionKind::InsertPmemDevice:
-    boot_path_ = true;
-    return reply(insert_pmem_device(action.body));
-  case ActionKind::LoadSnapshot:
-    return reply(load_snapshot(action.body));
-  case ActionKind::PatchMmds:
-    mmds_exists_ = true;
-    return reply(patch_mmds(action.contents));
-  case ActionKind::PutCpuConfiguration:
-    cpu_config_ = action.body;
-    return {};
-  case ActionKind::PutMmds:
-    mmds_exists_ = true;
-    return reply(put_mmds(action.contents));
-  case ActionKind::SetBalloonDevice:
-    boot_path_ = true;
-    return reply(set_balloon_device(action.body));
-  case ActionKind::SetVsockDevice:
-    boot_path_ = true;
-    return reply(set_vsock_device(action.body));
-  case ActionKind::SetMmdsConfiguration:
-    boot_path_ = true;
-    return reply(set_mmds_config(action.body));
-  case ActionKind::StartMicroVm:
-    return reply(start_microvm());
-  case ActionKind::UpdateMachineConfiguration:
-    boot_path_ = true;
-    return reply(update_machine_config(action.body));
-  case ActionKind::SetEntropyDevice:
-    boot_path_ = true;
-    entropy_ = action.body;
-    return {};
-  case ActionKind::SetMemoryHotplugDevice:
-    boot_path_ = true;
-    return reply(set_memory_hotplug(action.body));
-  case ActionKind::CreateSnapshot:
-  case ActionKind::FlushMetrics:
-  case ActionKind::Pause:
-  case ActionKind::Resume:
-  case ActionKind::GetBalloonStats:
-  case ActionKind::GetMemoryHotplugStatus:
-  case ActionKind::UpdateBalloon:
-  case ActionKind::UpdateBalloonStatistics:
-  case ActionKind::UpdateBlockDevice:
-  case ActionKind::UpdateMemoryHotplugSize:
-  case ActionKind::UpdateNetworkInterface:
-  case ActionKind::UpdatePmemDevice:
-  case ActionKind::StartFreePageHinting:
-  case ActionKind::GetFreePageHintingStatus:
-  case ActionKind::StopFreePageHinting:
-  case ActionKind::HotUnplugDevice:
-  case ActionKind::SendCtrlAltDel:
-    return render({Category::Plain, std::string(not_supported_pre_boot)});
-  }
-  return render({Category::Plain, std::string(not_supported_pre_boot)});
-}
-
-Outcome Vmm::runtime(const VmmAction& action) {
-  switch (action.kind) {
-  case ActionKind::CreateSnapshot:
-    return reply(create_snapshot(action.body));
-  case ActionKind::FlushMetrics:
-    return reply(flush_metrics());
-  case ActionKind::GetBalloonConfig:
-    if (!balloon_)
-      return render({Category::InternalVmm, "Invalid device type found."});
-    return Outcome{200, balloon_->dump()};
-  case ActionKind::GetBalloonStats: {
-    if (!balloon_)
-      return render({Category::InternalVmm, "Invalid device type found."});
-    if ((*balloon_)["stats_polling_interval_s"] == 0)
-      return render({Category::InternalVmm,
-                     "Balloon: Statistics for the balloon device are not "
-                     "enabled"});
-    std::uint64_t amount = (*balloon_)["amount_mib"];
-    return Outcome{200, OrderedJson{{"target_pages", amount * 256},
-                                    {"actual_pages", amount * 256},
-                                    {"target_mib", amount},
-                                    {"actual_mib", amount}}
-                            .dump()};
-  }
-  case ActionKind::GetFullVmConfig:
-    return Outcome{200, full_config().dump()};
-  case ActionKind::GetMemoryHotplugStatus: {
-    if (!memory_hotplug_)
-      return render(
-          {Category::InternalVmm, "Memory hotplug device is not configured"});
-    OrderedJson status = *memory_hotplug_;
-    status["plugged_size_mib"] = memory_hotplug_requested_mib_;
-    status["requested_size_mib"] = memory_hotplug_requested_mib_;
-    return Outcome{200, status.dump()};
-  }
-  case ActionKind::GetMmds:
-    if (!mmds_exists_)
-      return render(
-          {Category::Mmds, "The MMDS data store is not initialized."});
-    return mmds_contents();
-  case ActionKind::GetVmMachineConfig:
-    return Outcome{200, machine_config_.dump()};
-  case ActionKind::GetVmInstanceInfo:
-    return instance_info();
-  case ActionKind::GetVmmVersion:
-    return Outcome{
-        200, OrderedJson{{"firecracker_version", firecracker_version}}.dump()};
-  case ActionKind::PatchMmds:
-    if (!mmds_exists_)
-      return render(
-          {Category::Mmds, "The MMDS data store is not initialized."});
-    return reply(patch_mmds(action.contents));
-  case ActionKind::PutMmds:
-    if (!mmds_exists_)
-      return render(
-          {Category::Mmds, "The MMDS data store is not initialized."});
-    return reply(put_mmds(action.contents));
-  case ActionKind::InsertBlockDevice:
-  case ActionKind::InsertNetworkDevice:
-  case ActionKind::InsertPmemDevice:
-    return reply(hotplug(action));
-  case ActionKind::HotUnplugDevice:
-    return reply(hot_unplug(action));
-  case ActionKind::Pause:
-    if (state_ != VmState::Paused) {
-      state_ = VmState::Paused;
-      events_.paused();
-    }
-    return {};
-  case ActionKind::Resume:
-    if (state_ != VmState::Running) {
-      state_ = VmState::Running;
-      events_.resumed();
-    }
-    return {};
-  case ActionKind::SendCtrlAltDel:
-    events_.ctrl_alt_del();
-    return {};
-  case ActionKind::UpdateBalloon:
-    return reply(update_balloon(action.body));
-  case ActionKind::UpdateBalloonStatistics:
-    return reply(update_balloon_statistics(action.body));
-  case ActionKind::StartFreePageHinting:
-  case ActionKind::GetFreePageHintingStatus:
-  case ActionKind::StopFreePageHinting:
-    if (!balloon_ || (*balloon_)["free_page_hinting"] != true)
-      return render({Category::BalloonUpdate,
-                     "Balloon: Free page hinting was not enabled when the "
-                     "device was configured"});
-    if (action.kind == ActionKind::GetFreePageHintingStatus)
-      return Outcome{
-          200, OrderedJson{{"host_cmd", 0}, {"guest_cmd", nullptr}}.dump()};
-    return {};
-  case ActionKind::UpdateBlockDevice:
-    return reply(update_block_device(action.body));
-  case ActionKind::UpdateNetworkInterface:
-    return reply(update_network_interface(action.body));
-  case ActionKind::UpdatePmemDevice:
-    return reply(update_pmem_device(action.body));
-  case ActionKind::UpdateMemoryHotplugSize: {
-    if (!memory_hotplug_)
-      return render({Category::MemoryHotplugUpdate,
-                     "Memory hotplug device is not configured"});
-    std::size_t requested = action.body["requested_size_mib"];
-    if (requested > (*memory_hotplug_)["total_size_mib"].get<std::size_t>())
-      return render({Category::MemoryHotplugUpdate,
-                     "Requested size is larger than the total size"});
-    memory_hotplug_requested_mib_ = requested;
-    return {};
-  }
-  case ActionKind::ConfigureBootSource:
-  case ActionKind::ConfigureLogger:
-  case ActionKind::ConfigureMetrics:
-  case ActionKind::ConfigureSerial:
-  case ActionKind::LoadSnapshot:
-  case ActionKind::PutCpuConfiguration:
-  case ActionKind::SetBalloonDevice:
-  case ActionKind::SetVsockDevice:
-  case ActionKind::SetMmdsConfiguration:
-  case ActionKind::SetEntropyDevice:
-  case ActionKind::SetMemoryHotplugDevice:
-  case ActionKind::StartMicroVm:
-  case ActionKind::UpdateMachineConfiguration:
-    return render({Category::Plain, std::string(not_supported_post_boot)});
-  }
-  return render({Category::Plain, std::string(not_supported_post_boot)});
 }
 
 } // namespace banger::fc_stub

@@ -87,6 +87,8 @@ private:
   std::string render_for_config(const Failure& failure) const;
   Outcome preboot(const VmmAction& action);
   Outcome runtime(const VmmAction& action);
+  // GET /vm/config, /machine-config, / and /version: the same in every state.
+  Outcome query(ActionKind kind) const;
   Outcome reply(Result result) const;
 
   Result set_boot_source(const OrderedJson& config);

@@ -375,31 +375,6 @@ std::optional<std::string> Vmm::initialize_metrics(const std::string& path) {
   return std::nullopt;
 }
 
-void Vmm::seed_mmds(nlohmann::json contents) {
-  mmds_exists_ = true;
-  mmds_initialized_ = true;
-  mmds_ = std::move(contents);
-}
-
-Vmm::Result Vmm::put_mmds(const nlohmann::json& contents) {
-  if (contents.dump().size() > settings_.mmds_size_limit)
-    return Failure{Category::MmdsLimit, "The MMDS patch request doesn't fit."};
-  mmds_ = contents;
-  mmds_initialized_ = true;
-  return std::nullopt;
-}
-
-Vmm::Result Vmm::patch_mmds(const nlohmann::json& patch) {
-  if (!mmds_initialized_)
-    return Failure{Category::Mmds, "The MMDS data store is not initialized."};
-  nlohmann::json patched = mmds_;
-  patched.merge_patch(patch);
-  if (patched.dump().size() > settings_.mmds_size_limit)
-    return Failure{Category::MmdsLimit, "The MMDS patch request doesn't fit."};
-  mmds_ = std::move(patched);
-  return std::nullopt;
-}
-
 Vmm::Result Vmm::start_microvm() {
   if (!boot_source_)
     return Failure{Category::StartMicrovm,

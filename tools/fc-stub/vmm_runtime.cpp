@@ -34,15 +34,9 @@ Vmm::Result Vmm::load_snapshot(const OrderedJson& parameters) {
                    "Cannot restore microvm state: " + std::move(detail)};
   };
   std::string snapshot_path = parameters["snapshot_path"];
-  int descriptor = ::open(snapshot_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (descriptor < 0)
-    return fatal("Cannot open snapshot file: " + io_error_text(errno));
   std::string contents;
-  char chunk[4096];
-  ssize_t got;
-  while ((got = ::read(descriptor, chunk, sizeof chunk)) > 0)
-    contents.append(chunk, static_cast<std::size_t>(got));
-  ::close(descriptor);
+  if (int error = read_whole_file(snapshot_path, contents))
+    return fatal("Cannot open snapshot file: " + io_error_text(error));
   std::string memory_path = parameters.contains("mem_backend")
                                 ? parameters["mem_backend"]["backend_path"]
                                 : parameters["mem_file_path"];

@@ -15,6 +15,12 @@
 #   manifest.txt the Debian packages the image was made from
 # and, on stdout, the values to register it with (kernel=, initrd=, rootfs=,
 # boot_args=), one per line. Progress and errors go to stderr.
+#
+# One file on purpose (over ~400 lines): a linear build, packages -> kernel
+# -> initramfs -> root filesystem, and the guest's own scripts (init, rcS,
+# ready, poweroff) are here-documents written into the image as they are
+# built. The CLI runs this script as a single installed file
+# (banger-image-build next to the binaries), so it carries no companions.
 set -euo pipefail
 
 readonly PROG=banger-image-build
