@@ -197,8 +197,11 @@ BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait)
 struct VmReconcile {
   Envelope env;
   HelperInventory inventory;
+  /// operation_tick() when the inventory was asked for. An operation of the
+  /// VM that finished after it knows the host better than this inventory.
+  std::uint64_t asked_at = 0;
 };
-BANGER_INTERNAL(VmReconcile, x.env, x.inventory)
+BANGER_INTERNAL(VmReconcile, x.env, x.inventory, x.asked_at)
 
 /// Where a VM actor reports about itself: its record changed, or it deleted
 /// its record and is exiting. The VM actor knows no more of its owner.

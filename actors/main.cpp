@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   if (auto tls = enable_tls(cfg, home, TlsRole::daemon); !tls)
     return fail(tls.error().message);
   // Validated by Config::read with this same parser; here it becomes the
-  // addressing the registry allocates from.
+  // subnet the node allocates guest addresses from.
   auto subnet = parse_ipv4_subnet(settings.network_subnet);
   if (!subnet)
     return fail(subnet.error().message);

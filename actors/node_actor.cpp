@@ -144,9 +144,10 @@ void request_inventory(Self self) {
   st.inventory_running = true;
   Envelope env;
   env.op_id = st.recovery_op;
+  auto asked_at = operation_tick();
   self->request(st.deps->helper, std::chrono::seconds(15), HelperInventoryRequest{env})
     .then(
-      [self](HelperInventory& inventory) {
+      [self, asked_at](HelperInventory& inventory) {
         auto& st = self->state;
         std::set<std::string> ids;
         for (auto& [id, entry] : st.vms)
@@ -164,7 +165,7 @@ void request_inventory(Self self) {
         for (auto& [id, entry] : st.vms) {
           Envelope env;
           env.op_id = st.recovery_op;
-          caf::anon_send(entry.actor, VmReconcile{env, std::move(slices.by_vm[id])});
+          caf::anon_send(entry.actor, VmReconcile{env, std::move(slices.by_vm[id]), asked_at});
         }
         log_.info("recovery: reconciling VMs with the host",
                   {{"op_id", st.recovery_op}, {"vms", static_cast<std::int64_t>(st.vms.size())}});

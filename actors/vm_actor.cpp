@@ -7,6 +7,8 @@
 #include "actors/vm_context.hpp"
 #include "actors/vmm_driver.hpp"
 
+#include <atomic>
+
 namespace banger {
 
 namespace {
@@ -36,14 +38,30 @@ Queue::Hooks queue_hooks(Self self) {
       done(std::nullopt);
       return;
     }
+    if (auto* reconcile = std::get_if<VmReconcile>(&pending.request);
+        reconcile && is_stale(self, *reconcile) && strays_of(self, reconcile->inventory).empty()) {
+      // The inventory was asked for before an operation of this VM ended
+      // (it may show that operation's runtime mid-way): the operation's
+      // outcome, a failed start's `error` and its reason included, stands,
+      // and with no VMM to take down there is nothing to do.
+      log_.info("reconcile skipped: an operation ended after its inventory was taken",
+                {{"op_id", op_id}, {"vm_id", st.rec.id},
+                 {"state", std::string(to_string(st.rec.runtime.state))}});
+      if (pending.reply)
+        pending.reply(st.rec);
+      done(std::nullopt);
+      return;
+    }
     auto op = begin_op(self, op_name(pending.request), op_id);
     op->reply = std::move(pending.reply);
     st.current = op;
     run_request(self, op, std::move(pending.request), std::move(done));
   };
   hooks.end = [self](std::optional<Error> error) {
-    if (auto op = std::exchange(self->state.current, nullptr))
+    if (auto op = std::exchange(self->state.current, nullptr)) {
+      self->state.last_op_end = operation_tick();
       finish(self, op, std::move(error));
+    }
   };
   hooks.defer = [self](std::function<void()> end) {
     self->state.dropped.push_back(std::move(end));
@@ -123,6 +141,11 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
 }
 
 } // namespace
+
+std::uint64_t operation_tick() {
+  static std::atomic<std::uint64_t> tick{0};
+  return ++tick;
+}
 
 vm_actor spawn_vm_actor(caf::actor_system& sys, VmRecord record, Image image,
                         std::shared_ptr<const VmDeps> deps) {

@@ -25,6 +25,11 @@ struct VmDeps {
   Subnet subnet;
 };
 
+/// A sequence shared by every VM actor of the process, strictly increasing:
+/// what an inventory is asked at, and what each VM's operations end at, are
+/// ordered by it (a VmReconcile older than the VM's last operation is stale).
+std::uint64_t operation_tick();
+
 vm_actor spawn_vm_actor(caf::actor_system& sys, VmRecord record, Image image,
                         std::shared_ptr<const VmDeps> deps);
 

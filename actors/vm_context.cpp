@@ -55,7 +55,7 @@ void report(Self self, const OpPtr& op) {
 OpPtr begin_op(Self self, const std::string& kind, const std::string& op_id) {
   auto& rec = self->state.rec;
   auto op = std::make_shared<Op>(
-    OpLog::begin(kind, op_id, {{"vm_id", rec.id}, {"vm_name", rec.name}}));
+    OpLog::begin(log_, kind, op_id, {{"vm_id", rec.id}, {"vm_name", rec.name}}));
   op->status.op_id = op_id;
   op->status.kind = kind;
   op->status.vm_id = rec.id;

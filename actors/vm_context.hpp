@@ -67,6 +67,8 @@ struct VmActorState {
   std::optional<Queue> queue;
   /// The operation the queue runs now (null: none).
   OpPtr current;
+  /// operation_tick() when the last operation ended (0: none yet).
+  std::uint64_t last_op_end = 0;
   bool retired = false;
   /// Exit watch of the current VMM (0: none).
   std::uint64_t exit_token = 0;
@@ -174,6 +176,10 @@ void stopped(Self self, const OpPtr& op, StopRung rung, Then then);
 
 /// After a daemon restart: adopt a live VMM, or clean up what is left.
 void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then);
+/// The inventory's VMMs of this VM that its record does not own.
+std::vector<VmmProcess> strays_of(Self self, const HelperInventory& inventory);
+/// An operation of the VM ended after `work`'s inventory was asked for.
+bool is_stale(Self self, const VmReconcile& work);
 
 // -- the start, for every VMM kind (vm_start.cpp) ----------------------------------------
 

@@ -1,6 +1,7 @@
-// After a daemon restart: each VM reconciles its record with what the
-// helper's inventory says is on the host (adopt a live VMM, kill strays,
-// take back what a cut-off start or stop left, finish a cut-off create or rm).
+// After a daemon restart, or when the helper link is back: each VM
+// reconciles its record with what the helper's inventory says is on the
+// host (adopt a live VMM, kill strays, take back what a cut-off start or
+// stop left, finish a cut-off create or rm).
 #include "actors/vm_context.hpp"
 
 namespace banger::vm {
@@ -27,16 +28,31 @@ void kill_strays(Self self, const OpPtr& op, std::shared_ptr<const std::vector<V
 
 } // namespace
 
+std::vector<VmmProcess> strays_of(Self self, const HelperInventory& inventory) {
+  const auto& rt = self->state.rec.runtime;
+  std::vector<VmmProcess> strays;
+  for (const auto& vmm : inventory.vmms)
+    if (vmm.pid != rt.pid || vmm.start_time != rt.pid_start_time)
+      strays.push_back(vmm);
+  return strays;
+}
+
+bool is_stale(Self self, const VmReconcile& work) {
+  return self->state.last_op_end > work.asked_at;
+}
+
 /// After a daemon restart: adopt a live VMM, or clean up what is left.
 void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then) {
-  auto& st = self->state;
-  auto& rt = st.rec.runtime;
   // VMMs of this VM that the record does not know (a start interrupted
-  // between launch and persist) are killed first.
-  auto strays = std::make_shared<std::vector<VmmProcess>>();
-  for (const auto& vmm : work.inventory.vmms)
-    if (vmm.pid != rt.pid || vmm.start_time != rt.pid_start_time)
-      strays->push_back(vmm);
+  // between launch and persist) are killed first. The helper checks each
+  // one's start time, so a stale inventory's VMM that is gone kills nothing.
+  auto strays = std::make_shared<std::vector<VmmProcess>>(strays_of(self, work.inventory));
+  if (is_stale(self, work)) {
+    // An operation of this VM ended after the inventory was asked for: its
+    // outcome stands, only VMMs no record owns are taken down.
+    kill_strays(self, op, strays, 0, [then] { then(std::nullopt); });
+    return;
+  }
   // Runtime on the host that the record does not mention (a launch whose
   // answer was lost with the helper link) is taken down like any other.
   bool leftovers = !work.inventory.taps.empty() || !work.inventory.run_dirs.empty();
@@ -58,8 +74,25 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
       return;
     }
     auto was = rt.state;
-    auto after = [self, op, was, then](std::optional<Error> error) {
+    // An `error` that an operation of this process recorded, with nothing
+    // left on the host by its own account (no tap, no VMM on the record),
+    // was answered to its caller with that reason: the reconcile takes back
+    // what the inventory shows (a tap the helper still removes in the
+    // background, say) but the VM stays `error` with the reason, and an rm
+    // the reason asks for finds it. After a restart nobody was told.
+    bool keep_error = was == VmState::error && self->state.last_op_end != 0 && rt.tap.empty()
+                      && rt.pid == 0;
+    auto why = rt.last_error;
+    auto after = [self, op, was, keep_error, why, then](std::optional<Error> error) {
       auto& rt = self->state.rec.runtime;
+      if (!error && keep_error) {
+        if (rt.state == VmState::error && rt.last_error == why)
+          return then(std::nullopt);
+        rt.state = VmState::error;
+        rt.last_error = why;
+        persist(self, [then](Status s) { then(s ? std::nullopt : std::optional<Error>(s.error())); });
+        return;
+      }
       if (!error && rt.rootfs_path.empty()) {
         // A create that had not recorded its rootfs yet, or an rm that had
         // begun to release it: either way the operation failed, and a

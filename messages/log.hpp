@@ -67,10 +67,10 @@ inline void error(std::string_view msg, const Attrs& attrs = {}) {
   write(Level::error, msg, attrs);
 }
 
-/// One named logger per subsystem (registry, vm, helper.tap, ...): the
+/// One named logger per subsystem (node, vm, helper.tap, ...): the
 /// subsystem is the `sub` field of each line, so `jq 'select(.sub=="vm")'`
 /// picks one out. Declared once per subsystem as a constant:
-///   const log::Logger log_{"registry"};
+///   const log::Logger log_{"node"};
 class Logger {
 public:
   constexpr explicit Logger(std::string_view subsystem) : subsystem_(subsystem) {}

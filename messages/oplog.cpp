@@ -2,22 +2,25 @@
 
 namespace banger {
 
-OpLog OpLog::begin(std::string op, std::string op_id, log::Attrs attrs) {
-  return OpLog{std::move(op), std::move(op_id), std::move(attrs)};
+OpLog OpLog::begin(const log::Logger& logger, std::string op, std::string op_id,
+                   log::Attrs attrs) {
+  return OpLog{logger, std::move(op), std::move(op_id), std::move(attrs)};
 }
 
-OpLog::OpLog(std::string op, std::string op_id, log::Attrs attrs)
-  : op_(std::move(op)),
+OpLog::OpLog(const log::Logger& logger, std::string op, std::string op_id, log::Attrs attrs)
+  : logger_(&logger),
+    op_(std::move(op)),
     op_id_(std::move(op_id)),
     base_(std::move(attrs)),
     started_(std::chrono::steady_clock::now()) {
   base_.insert(base_.begin(), log::Attr{"op_id", op_id_});
   base_.insert(base_.begin(), log::Attr{"op", op_});
-  log::info("operation started", base_);
+  logger_->info("operation started", base_);
 }
 
 OpLog::OpLog(OpLog&& other) noexcept
-  : op_(std::move(other.op_)),
+  : logger_(other.logger_),
+    op_(std::move(other.op_)),
     op_id_(std::move(other.op_id_)),
     base_(std::move(other.base_)),
     stage_(std::move(other.stage_)),
@@ -51,7 +54,7 @@ void OpLog::stage(std::string_view name, const log::Attrs& attrs) {
   auto line = with_base(attrs);
   line.emplace_back("stage", stage_);
   line.emplace_back("elapsed_ms", log::Millis{elapsed_us()});
-  log::info("stage", line);
+  logger_->info("stage", line);
 }
 
 void OpLog::done(const log::Attrs& attrs) {
@@ -60,7 +63,7 @@ void OpLog::done(const log::Attrs& attrs) {
   finished_ = true;
   auto line = with_base(attrs);
   line.emplace_back("duration_ms", log::Millis{elapsed_us()});
-  log::info("operation completed", line);
+  logger_->info("operation completed", line);
 }
 
 void OpLog::fail(Errc code, std::string_view message, const log::Attrs& attrs) {
@@ -73,7 +76,7 @@ void OpLog::fail(Errc code, std::string_view message, const log::Attrs& attrs) {
   line.emplace_back("duration_ms", log::Millis{elapsed_us()});
   line.emplace_back("error_code", to_string(code));
   line.emplace_back("error", message);
-  log::error("operation failed", line);
+  logger_->error("operation failed", line);
 }
 
 } // namespace banger

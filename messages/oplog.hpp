@@ -1,13 +1,15 @@
 // The operation log: every operation logs its stages and ends with exactly
 // one `operation completed` or `operation failed` line carrying duration_ms.
 //
-//   auto op = OpLog::begin("vm.start", op_id, {{"vm_id", id}});
+//   auto op = OpLog::begin(log_, "vm.start", op_id, {{"vm_id", id}});
 //   op.stage("spawn_vmm");
 //   ...
 //   op.done();            // or op.fail(error)
 //
 // An OpLog destroyed with neither logged counts as failed ("abandoned"), so a
-// forgotten path cannot make an operation vanish from the log.
+// forgotten path cannot make an operation vanish from the log. Every line is
+// written through the Logger of the subsystem that runs the operation, so it
+// carries that subsystem as `sub`.
 #pragma once
 
 #include "messages/log.hpp"
@@ -20,7 +22,10 @@ namespace banger {
 
 class OpLog {
 public:
-  static OpLog begin(std::string op, std::string op_id, log::Attrs attrs = {});
+  /// `logger` must outlive the operation (loggers are namespace-scope
+  /// constants, one per subsystem).
+  static OpLog begin(const log::Logger& logger, std::string op, std::string op_id,
+                     log::Attrs attrs = {});
 
   OpLog(OpLog&& other) noexcept;
   OpLog& operator=(OpLog&&) = delete;
@@ -48,10 +53,11 @@ public:
   std::int64_t elapsed_us() const;
 
 private:
-  OpLog(std::string op, std::string op_id, log::Attrs attrs);
+  OpLog(const log::Logger& logger, std::string op, std::string op_id, log::Attrs attrs);
 
   log::Attrs with_base(const log::Attrs& extra) const;
 
+  const log::Logger* logger_;
   std::string op_;
   std::string op_id_;
   log::Attrs base_;

@@ -10,6 +10,8 @@ using nlohmann::json;
 
 namespace {
 
+const log::Logger test_log{"vm"};
+
 std::vector<json> lines_of(const std::ostringstream& out) {
   std::vector<json> lines;
   std::istringstream in(out.str());
@@ -25,7 +27,7 @@ TEST_CASE("an operation logs each stage and exactly one completed line") {
   std::ostringstream out;
   log::init_stream("bangerd", out);
   {
-    auto uut = OpLog::begin("vm.start", "op-0123456789ab", {{"vm_name", "web"}});
+    auto uut = OpLog::begin(test_log, "vm.start", "op-0123456789ab", {{"vm_name", "web"}});
     uut.stage("create_tap");
     uut.add({"vm_id", "aabbccddeeff0011"});
     uut.stage("spawn_vmm", {{"pid", 7}});
@@ -52,7 +54,7 @@ TEST_CASE("a failed operation logs one failed line with the error and stage") {
   std::ostringstream out;
   log::init_stream("bangerd", out);
   {
-    auto uut = OpLog::begin("vm.start", "op-0123456789ab");
+    auto uut = OpLog::begin(test_log, "vm.start", "op-0123456789ab");
     uut.stage("configure_vmm");
     uut.fail(Error{Errc::vmm_failed, "fault: bad kernel"});
   }
@@ -69,7 +71,7 @@ TEST_CASE("a failed operation logs one failed line with the error and stage") {
 TEST_CASE("an operation dropped without an outcome counts as failed") {
   std::ostringstream out;
   log::init_stream("bangerd", out);
-  { auto uut = OpLog::begin("vm.stop", "op-0123456789ab"); }
+  { auto uut = OpLog::begin(test_log, "vm.stop", "op-0123456789ab"); }
   auto lines = lines_of(out);
   REQUIRE(lines.size() == 2);
   CHECK(lines[1]["msg"] == "operation failed");
@@ -80,11 +82,32 @@ TEST_CASE("a moved-from operation log does not log twice") {
   std::ostringstream out;
   log::init_stream("bangerd", out);
   {
-    auto first = OpLog::begin("vm.stop", "op-0123456789ab");
+    auto first = OpLog::begin(test_log, "vm.stop", "op-0123456789ab");
     auto second = std::move(first);
     second.done();
   }
   auto lines = lines_of(out);
   REQUIRE(lines.size() == 2);
   CHECK(lines[1]["msg"] == "operation completed");
+}
+
+TEST_CASE("every line of an operation names the subsystem that runs it") {
+  std::ostringstream out;
+  log::init_stream("banger-helper", out);
+  const log::Logger helper_log{"helper"};
+  {
+    auto uut = OpLog::begin(helper_log, "tap.create", "op-0123456789ab");
+    uut.stage("ioctl");
+    uut.fail(Errc::internal, "no such device");
+  }
+  {
+    auto uut = OpLog::begin(test_log, "vm.stop", "op-0123456789ac");
+    uut.done();
+  }
+  auto lines = lines_of(out);
+  REQUIRE(lines.size() == 5);
+  for (int i = 0; i < 3; ++i)
+    CHECK(lines[i]["sub"] == "helper");
+  for (int i = 3; i < 5; ++i)
+    CHECK(lines[i]["sub"] == "vm");
 }

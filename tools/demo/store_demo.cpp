@@ -14,6 +14,10 @@
 
 using namespace banger;
 
+namespace {
+const log::Logger demo_log{"demo"};
+} // namespace
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << "usage: store_demo HOME\n";
@@ -29,7 +33,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << store.error().message << "\n";
     return 1;
   }
-  auto op = OpLog::begin("demo.record", mint_op_id());
+  auto op = OpLog::begin(demo_log, "demo.record", mint_op_id());
   op.stage("record_image");
   Image image{mint_object_id(), "demo-image", "/images/demo/vmlinux", "",
               "/images/demo/rootfs.ext4", "console=ttyS0", now_us()};
