@@ -163,13 +163,7 @@ X509_NAME* subject_of(const fs::path& pem, std::unique_ptr<X509, void (*)(X509*)
 std::optional<std::chrono::milliseconds> send_and_wait_for_close(std::uint16_t port,
                                                                  const std::string& bytes,
                                                                  bool close_write) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  int fd = tcp_connect(port);
   auto start = clock_type::now();
   REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(bytes.size()));
