@@ -69,5 +69,6 @@ int cmd_vm_stop(Context& ctx);         // commands_vm.cpp
 int cmd_vm_restart(Context& ctx);      // commands_vm.cpp
 int cmd_vm_rm(Context& ctx);           // commands_vm.cpp
 int cmd_vm_kill(Context& ctx);         // commands_vm.cpp
+int cmd_completion(Context& ctx);      // completion.cpp
 
 } // namespace banger::cli
