@@ -276,6 +276,22 @@ TEST_CASE("a peer that accepts but never speaks TLS does not hang the CLI") {
   CHECK(r.elapsed < std::chrono::seconds(10));
 }
 
+TEST_CASE("waiting for a TLS handshake does not spin the CLI's multiplexer") {
+  // CAF queues the BASP greeting before TLS is up, so the socket is polled
+  // for writability while SSL_connect waits to read: the multiplexer looped
+  // at full speed for the whole wait (about half of the wait in CPU time).
+  test::TempDir home;
+  Listener silent;
+  auto init = run_banger({"init", "--home", home.path()});
+  REQUIRE_MESSAGE(init.exit_code == 0, init.err);
+  auto r = run_banger({"--home", home.path(), "--daemon",
+                       "127.0.0.1:" + std::to_string(silent.port()), "--timeout", "3s", "vm", "ls"},
+                      {}, std::chrono::seconds(20));
+  CHECK(r.exit_code == 3);
+  CHECK(r.elapsed >= std::chrono::seconds(3));
+  CHECK(r.cpu < std::chrono::milliseconds(150));
+}
+
 TEST_CASE("a peer that never speaks TLS gets the JSON error object with -o json") {
   test::TempDir home;
   Listener silent;
