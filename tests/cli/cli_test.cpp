@@ -3,7 +3,9 @@
 // unreachable daemon (exit 3, bounded).
 #include "tests/cli/cli_run.hpp"
 #include "tests/support/process.hpp"
+#include "messages/settings.hpp"
 #include "tools/cli/args.hpp"
+#include "tools/cli/commands.hpp"
 #include "tools/cli/errors.hpp"
 #include "tools/cli/output.hpp"
 
@@ -305,4 +307,22 @@ TEST_CASE("a peer that never speaks TLS gets the JSON error object with -o json"
   CHECK(parsed["error"]["code"] == "daemon_unreachable");
   CHECK(parsed["error"]["message"].get<std::string>().find("no TLS handshake")
         != std::string::npos);
+}
+
+TEST_CASE("banger init says how to start the helper and the daemon of its home") {
+  test::TempDir home;
+  auto r = run_banger({"--home", home.path(), "init"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  REQUIRE(r.out.find("\nnext:\n") != std::string::npos);
+  auto next = r.out.substr(r.out.find("\nnext:\n"));
+  CHECK(next.find("banger-helper --home " + home.path() + " &") != std::string::npos);
+  CHECK(next.find("bangerd --home " + home.path() + " &") != std::string::npos);
+  CHECK(next.find("daemon status") != std::string::npos);
+  auto again = run_banger({"--home", home.path(), "-o", "json", "init"});
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(nlohmann::json::parse(again.out)["next"].size() == 3);
+  // The systemd units name /var/lib/banger: offered for that home only.
+  auto units = init_next_steps(default_home);
+  CHECK(units.back().find("systemctl enable --now banger-helper bangerd") != std::string::npos);
+  CHECK(init_next_steps(home.path()).back().find("systemctl") == std::string::npos);
 }

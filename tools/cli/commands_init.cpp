@@ -33,9 +33,9 @@ std::string program_path(const std::string& program) {
   return (dir / program).string();
 }
 
-/// The commands that start the helper and the daemon of `home` by hand,
-/// and, for the home the systemd units name, the units.
-std::vector<std::string> next_steps(const std::string& home) {
+} // namespace
+
+std::vector<std::string> init_next_steps(const std::string& home) {
   auto helper = program_path("banger-helper");
   auto daemon = program_path("bangerd");
   auto banger = program_path("banger");
@@ -49,8 +49,6 @@ std::vector<std::string> next_steps(const std::string& home) {
                     "systemctl enable --now banger-helper bangerd");
   return steps;
 }
-
-} // namespace
 
 int cmd_init(Context& ctx) {
   const auto& inv = ctx.inv;
@@ -76,7 +74,7 @@ int cmd_init(Context& ctx) {
   for (const auto& e : report->entries)
     entries.push_back(
       {{"path", e.path}, {"action", std::string(to_string(e.action))}, {"note", e.note}});
-  auto steps = next_steps(inv.global.home);
+  auto steps = init_next_steps(inv.global.home);
   std::string text = report->render() + "initialized " + inv.global.home + "\n\nnext:\n";
   for (const auto& step : steps)
     text += "  " + step + "\n";
