@@ -29,14 +29,6 @@ bool valid_name(const std::string& name) {
   return true;
 }
 
-std::string absolute(const std::string& path) {
-  if (path.empty())
-    return path;
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
-}
-
 } // namespace
 
 std::chrono::milliseconds Context::timeout(std::chrono::milliseconds fallback) const {
@@ -49,6 +41,8 @@ std::string validate(const Invocation& inv) {
     return "'" + inv.args[0] + "' is not an op id (op- followed by 12 hex digits)";
   if ((name == "image add" || name == "image build") && !valid_name(inv.args[0]))
     return "invalid image name '" + inv.args[0] + "': use [a-z0-9][a-z0-9-]{0,62}";
+  if (name == "image build" && inv.has("--size") && std::stoull(inv.value("--size")) < 32)
+    return "--size must be at least 32 (MiB)";
   if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
     return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";
   if (name == "vm create" && inv.has("--cpus") && inv.value("--cpus") == "0")
@@ -101,18 +95,6 @@ int cmd_daemon_status(Context& ctx) {
   return exit_ok;
 }
 
-int cmd_image_add(Context& ctx) {
-  const auto& inv = ctx.inv;
-  ImageAddRequest req{client_envelope(),           inv.args[0],
-                      absolute(inv.value("--kernel")), absolute(inv.value("--rootfs")),
-                      absolute(inv.value("--initrd")), inv.value("--boot-args")};
-  auto image = ctx.session->call<Image>(req, ctx.timeout());
-  if (!image)
-    return report_error(ctx, image.error());
-  print(ctx, render_image(*image), to_json(*image));
-  return exit_ok;
-}
-
 int cmd_image_ls(Context& ctx) {
   auto list = ctx.session->call<ImageList>(ImageListRequest{client_envelope()}, ctx.timeout());
   if (!list)
@@ -130,15 +112,6 @@ int cmd_image_show(Context& ctx) {
   if (!image)
     return report_error(ctx, image.error());
   print(ctx, render_image(*image), to_json(*image));
-  return exit_ok;
-}
-
-int cmd_image_rm(Context& ctx) {
-  auto image = ctx.session->call<Image>(ImageRemoveRequest{client_envelope(), ctx.inv.args[0]},
-                                        ctx.timeout());
-  if (!image)
-    return report_error(ctx, image.error());
-  print(ctx, "removed image " + image->name + " (" + image->id + ")\n", to_json(*image));
   return exit_ok;
 }
 
