@@ -15,8 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 using namespace banger;
 using nlohmann::json;
@@ -196,6 +198,43 @@ TEST_CASE("an import cut short by a daemon exit is swept away at the next start"
   // Files committed, record never written.
   fs::create_directories(inst.layout().image_import_dir("fedcba9876543210"));
   inst.host.stop_daemon();
+  inst.host.start_daemon();
+  inst.host.wait_ready();
+  CHECK(inst.imported_entries() == 0);
+  CHECK(inst.images() == 0);
+}
+
+TEST_CASE("a daemon killed in the middle of an import leaves neither files nor a record") {
+  BANGER_REQUIRE_ROOT();
+  Installation inst;
+  std::ofstream(inst.src / "vmlinux") << "kernel";
+  {
+    // Data all the way (no holes to skip), so the copy takes a while.
+    std::ofstream disk(inst.src / "rootfs", std::ios::binary);
+    std::string chunk(mib, 'x');
+    for (int i = 0; i < 512; ++i)
+      disk << chunk;
+  }
+  test::RunResult added;
+  std::thread adder([&] {
+    added = inst.cli({"image", "add", "cut", "--kernel", (inst.src / "vmlinux").string(),
+                      "--rootfs", (inst.src / "rootfs").string()});
+  });
+  bool copying = test::eventually(
+    [&] {
+      std::error_code ec;
+      for (auto it = fs::directory_iterator(inst.layout().imported_dir(), ec);
+           !ec && it != fs::directory_iterator(); ++it)
+        if (it->path().filename().string().starts_with(".partial-"))
+          return true;
+      return false;
+    },
+    std::chrono::seconds(20), std::chrono::milliseconds(1));
+  inst.host.stop_daemon(SIGKILL);
+  adder.join();
+  REQUIRE(copying);
+  CHECK(added.exit_code != 0); // the daemon went away mid-request
+  CHECK(inst.imported_entries() == 1); // what the killed daemon left
   inst.host.start_daemon();
   inst.host.wait_ready();
   CHECK(inst.imported_entries() == 0);
