@@ -73,6 +73,15 @@ Status admissible(const ImageAddRequest& request) {
   return text("boot args", request.boot_args, max_boot_args_length);
 }
 
+Status admissible(const ImageAddBeginRequest& request) {
+  return admissible(ImageAddRequest{request.env, request.name, request.kernel_path,
+                                    request.rootfs_path, request.initrd_path, request.boot_args});
+}
+
+Status admissible(const ImageAddStatusRequest& request) {
+  return text("op id", request.op_id, max_ref_length);
+}
+
 Status admissible(const ImageListRequest&) {
   return {};
 }

@@ -26,6 +26,8 @@ inline constexpr std::size_t max_signal_length = 16;
 
 Status admissible(const DaemonStatusRequest& request);
 Status admissible(const ImageAddRequest& request);
+Status admissible(const ImageAddBeginRequest& request);
+Status admissible(const ImageAddStatusRequest& request);
 Status admissible(const ImageListRequest& request);
 Status admissible(const ImageShowRequest& request);
 Status admissible(const ImageRemoveRequest& request);

@@ -125,6 +125,8 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
       return promise;
     },
     [self, &d](ImageAddRequest& req) { return forward<Image>(self, d.images, req); },
+    [self, &d](ImageAddBeginRequest& req) { return forward<OpAccepted>(self, d.images, req); },
+    [self, &d](ImageAddStatusRequest& req) { return forward<ImageAddStatus>(self, d.images, req); },
     [self, &d](ImageListRequest& req) { return forward<ImageList>(self, d.images, req); },
     [self, &d](ImageShowRequest& req) { return forward<Image>(self, d.images, req); },
     [self, &d](ImageRemoveRequest& req) { return forward<Image>(self, d.images, req); },

@@ -1,6 +1,8 @@
 // The image catalog: kernels and root filesystems VMs are created from.
-// Add checks that every file is a regular file beneath <home>/images;
-// remove refuses an image a VM still uses (asked of the directory).
+// Add uses regular files beneath <home>/images in place and imports any
+// other into <home>/images/_imported/<id>/ (actors/image_import.hpp) with
+// the daemon's own rights; remove refuses an image a VM still uses (asked
+// of the directory), naming them all, and deletes what was imported.
 #pragma once
 
 #include "actors/internal_protocol.hpp"

@@ -278,10 +278,34 @@ using directory_actor = caf::typed_actor<
 
 // -- image catalog -----------------------------------------------------------------
 
+/// An importer (actors/image_import_actor.hpp) tells the catalog how far
+/// the copy of `op_id` is.
+struct ImportProgress {
+  std::string op_id;
+  std::string file;
+  std::uint64_t bytes_done = 0;
+};
+BANGER_INTERNAL(ImportProgress, x.op_id, x.file, x.bytes_done)
+
+/// The importer's last word: the files are in place (error_code 0) or it
+/// failed and removed what it wrote.
+struct ImportFinished {
+  std::string op_id;
+  std::uint8_t error_code = 0; ///< Errc
+  std::string error_message;
+  std::string methods;
+};
+BANGER_INTERNAL(ImportFinished, x.op_id, x.error_code, x.error_message, x.methods)
+
 /// Images by id and name; an image a VM uses cannot be removed (asked of
-/// the directory's listing).
+/// the directory's listing). Adds import files outside <home>/images on an
+/// importer actor of their own and answer status polls meanwhile.
 using images_actor = caf::typed_actor<
   caf::replies_to<ImageAddRequest>::with<Image>,
+  caf::replies_to<ImageAddBeginRequest>::with<OpAccepted>,
+  caf::replies_to<ImageAddStatusRequest>::with<ImageAddStatus>,
+  caf::reacts_to<ImportProgress>,
+  caf::reacts_to<ImportFinished>,
   caf::replies_to<ImageListRequest>::with<ImageList>,
   caf::replies_to<ImageShowRequest>::with<Image>,
   caf::replies_to<ImageRemoveRequest>::with<Image>>;

@@ -69,6 +69,44 @@ struct ImageAddRequest {
 BANGER_INSPECT(ImageAddRequest, x.env, x.name, x.kernel_path, x.rootfs_path,
                x.initrd_path, x.boot_args)
 
+/// Asynchronous add: the same fields, answered with OpAccepted once the
+/// sources are open; poll ImageAddStatusRequest for the import's progress.
+struct ImageAddBeginRequest {
+  Envelope env;
+  std::string name;
+  std::string kernel_path;
+  std::string rootfs_path;
+  std::string initrd_path;
+  std::string boot_args;
+
+  bool operator==(const ImageAddBeginRequest&) const = default;
+};
+BANGER_INSPECT(ImageAddBeginRequest, x.env, x.name, x.kernel_path, x.rootfs_path,
+               x.initrd_path, x.boot_args)
+
+/// Answered with the import's progress, or its error once it failed.
+struct ImageAddStatusRequest {
+  Envelope env;
+  std::string op_id; ///< the ImageAddBeginRequest's
+
+  bool operator==(const ImageAddStatusRequest&) const = default;
+};
+BANGER_INSPECT(ImageAddStatusRequest, x.env, x.op_id)
+
+struct ImageAddStatus {
+  std::string op_id;
+  bool done = false;        ///< then `image` is the registered image
+  std::string file;         ///< "kernel", "initrd" or "rootfs" being imported
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0; ///< of every file imported (not used in place)
+  std::string methods;      ///< "rootfs: reflink, kernel: sparse copy"
+  Image image;
+
+  bool operator==(const ImageAddStatus&) const = default;
+};
+BANGER_INSPECT(ImageAddStatus, x.op_id, x.done, x.file, x.bytes_done, x.bytes_total,
+               x.methods, x.image)
+
 struct ImageListRequest {
   Envelope env;
 
@@ -211,6 +249,8 @@ BANGER_INSPECT(DoctorReport, x.findings)
 using control_actor = caf::typed_actor<
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
   caf::replies_to<ImageAddRequest>::with<Image>,
+  caf::replies_to<ImageAddBeginRequest>::with<OpAccepted>,
+  caf::replies_to<ImageAddStatusRequest>::with<ImageAddStatus>,
   caf::replies_to<ImageListRequest>::with<ImageList>,
   caf::replies_to<ImageShowRequest>::with<Image>,
   caf::replies_to<ImageRemoveRequest>::with<Image>,

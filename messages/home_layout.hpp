@@ -9,6 +9,7 @@
 //   <home>/run/vms/<id>/          runtime files (API/QMP socket, vsock)
 //   <home>/tls/                   per-home CA and certificates
 //   <home>/images/<name>/         kernels, initrds, base rootfs images
+//   <home>/images/_imported/<id>/ what `image add` copied in (owned by image <id>)
 //   <home>/logs/                  daemon and helper logs
 #pragma once
 
@@ -32,6 +33,13 @@ public:
   std::filesystem::path tls_dir() const { return home_ / "tls"; }
   std::filesystem::path images_dir() const { return home_ / "images"; }
   std::filesystem::path logs_dir() const { return home_ / "logs"; }
+
+  /// Files `image add` imported, one folder per image id. "_" cannot start
+  /// an image name, so no built image (images/<name>/) can clash with it.
+  std::filesystem::path imported_dir() const { return images_dir() / "_imported"; }
+  std::filesystem::path image_import_dir(std::string_view image_id) const {
+    return imported_dir() / std::string(image_id);
+  }
 
   /// Persistent per-VM directory: writable rootfs and the VMM's log.
   std::filesystem::path vm_dir(std::string_view vm_id) const {
@@ -61,6 +69,16 @@ public:
 private:
   std::filesystem::path home_;
 };
+
+/// Whether `path` is a file `image add` imported for image `image_id`
+/// (<home>/images/_imported/<id>/<file>, whatever the home): what
+/// `image rm` deletes with the record.
+inline bool is_imported_file(const std::filesystem::path& path, std::string_view image_id) {
+  auto dir = path.parent_path();
+  return !image_id.empty() && dir.filename() == image_id
+         && dir.parent_path().filename() == "_imported"
+         && dir.parent_path().parent_path().filename() == "images";
+}
 
 /// VM ids are 16 lowercase hex digits; the short id is their first 8.
 inline std::string short_id(std::string_view vm_id) {

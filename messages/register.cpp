@@ -26,6 +26,9 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<StateCount>("banger.StateCount");
   cfg.add_message_type<DaemonStatus>("banger.DaemonStatus");
   cfg.add_message_type<ImageAddRequest>("banger.ImageAddRequest");
+  cfg.add_message_type<ImageAddBeginRequest>("banger.ImageAddBeginRequest");
+  cfg.add_message_type<ImageAddStatusRequest>("banger.ImageAddStatusRequest");
+  cfg.add_message_type<ImageAddStatus>("banger.ImageAddStatus");
   cfg.add_message_type<ImageListRequest>("banger.ImageListRequest");
   cfg.add_message_type<ImageList>("banger.ImageList");
   cfg.add_message_type<ImageShowRequest>("banger.ImageShowRequest");

@@ -60,10 +60,10 @@ int cmd_init(Context& ctx);            // commands_local.cpp
 int cmd_vm_ssh(Context& ctx);          // commands_local.cpp
 int cmd_vm_logs(Context& ctx);         // commands_local.cpp
 int cmd_daemon_status(Context& ctx);   // commands_misc.cpp
-int cmd_image_add(Context& ctx);       // commands_misc.cpp
+int cmd_image_add(Context& ctx);       // commands_image.cpp
 int cmd_image_ls(Context& ctx);        // commands_misc.cpp
 int cmd_image_show(Context& ctx);      // commands_misc.cpp
-int cmd_image_rm(Context& ctx);        // commands_misc.cpp
+int cmd_image_rm(Context& ctx);        // commands_image.cpp
 int cmd_image_build(Context& ctx);     // commands_image_build.cpp
 int cmd_op_show(Context& ctx);         // commands_misc.cpp
 int cmd_doctor(Context& ctx);          // commands_misc.cpp

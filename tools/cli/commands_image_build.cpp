@@ -1,6 +1,8 @@
 // `banger image build NAME`: runs banger-image-build, the bash script copied
 // next to the banger binary, to make <home>/images/NAME/ from Debian packages,
-// then registers the result the way `banger image add` does. The build runs
+// then registers the result the way `banger image add` does (in place: the
+// files are beneath <home>/images). --force and --size are the builder's
+// --force and --size-mib; --force also replaces the image's record. The build runs
 // on this machine, so like `vm logs` it assumes the CLI shares the daemon's
 // host and home.
 #include "tools/cli/client.hpp"
@@ -114,16 +116,32 @@ int cmd_image_build(Context& ctx) {
                           + " (it is built next to banger: build/bin/" + builder_name + ")",
                         "");
 
-  // Fail before a build that would end in a name clash.
+  // Fail before a build that would end in a name clash, or, with --force,
+  // in replacing an image VMs still use.
+  bool force = ctx.inv.has("--force");
   auto existing = ctx.session->call<Image>(ImageShowRequest{client_envelope(), name},
                                            ctx.timeout());
-  if (existing)
+  if (existing && !force)
     return report_error(ctx, Errc::already_exists,
-                        "an image named '" + name + "' already exists (banger image rm "
-                          + name + " first)",
+                        "an image named '" + name + "' already exists (--force replaces it, "
+                          "banger image rm " + name + " removes it)",
                         "");
-  if (view(existing.error()).code != Errc::not_found)
+  if (!existing && view(existing.error()).code != Errc::not_found)
     return report_error(ctx, existing.error());
+  if (existing) {
+    auto list = ctx.session->call<VmList>(VmListRequest{client_envelope()}, ctx.timeout());
+    if (!list)
+      return report_error(ctx, list.error());
+    std::string users;
+    for (const auto& vm : list->vms)
+      if (vm.image_id == existing->id)
+        users += (users.empty() ? "'" : ", '") + vm.name + "'";
+    if (!users.empty())
+      return report_error(ctx, Errc::conflict,
+                          "image '" + name + "' is used by " + users
+                            + ": remove those VMs before replacing it",
+                          "");
+  }
 
   auto vmm = ctx.inv.value("--vmm");
   if (vmm.empty()) {
@@ -135,19 +153,33 @@ int cmd_image_build(Context& ctx) {
   }
 
   std::string error;
-  auto built = run_builder(
-    {builder.string(), "--home", ctx.inv.global.home, "--name", name, "--vmm", vmm}, error);
+  std::vector<std::string> argv{builder.string(), "--home", ctx.inv.global.home,
+                                "--name",         name,    "--vmm", vmm};
+  if (ctx.inv.has("--size"))
+    argv.insert(argv.end(), {"--size-mib", ctx.inv.value("--size")});
+  if (force)
+    argv.push_back("--force");
+  auto built = run_builder(argv, error);
   if (!built)
     return report_error(ctx, Errc::internal, error, "");
 
   auto& values = *built;
+  auto dir = std::filesystem::path(values["rootfs"]).parent_path().string();
+  // The builder has replaced the files; now the record. The old record's
+  // files are the ones just rewritten in place, so removing it deletes
+  // nothing (only imported files go with a record).
+  if (existing) {
+    auto removed = ctx.session->call<Image>(
+      ImageRemoveRequest{client_envelope(), existing->id}, ctx.timeout());
+    if (!removed)
+      return report_error(ctx, removed.error(),
+                          "built " + dir + " but could not replace image '" + name + "': ");
+  }
   ImageAddRequest req{client_envelope(), name,           values["kernel"],
                       values["rootfs"],  values["initrd"], values["boot_args"]};
   auto image = ctx.session->call<Image>(req, ctx.timeout());
   if (!image)
-    return report_error(ctx, image.error(),
-                        "built " + std::filesystem::path(values["rootfs"]).parent_path().string()
-                          + " but could not register it: ");
+    return report_error(ctx, image.error(), "built " + dir + " but could not register it: ");
   print(ctx, render_image(*image), to_json(*image));
   return exit_ok;
 }

@@ -13,18 +13,6 @@
 
 namespace banger::cli {
 
-namespace {
-
-std::string absolute(const std::string& path) {
-  if (path.empty())
-    return path;
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
-}
-
-} // namespace
-
 std::chrono::milliseconds Context::timeout(std::chrono::milliseconds fallback) const {
   return inv.global.timeout.value_or(fallback);
 }
@@ -72,18 +60,6 @@ int cmd_daemon_status(Context& ctx) {
   return exit_ok;
 }
 
-int cmd_image_add(Context& ctx) {
-  const auto& inv = ctx.inv;
-  ImageAddRequest req{client_envelope(),           inv.args[0],
-                      absolute(inv.value("--kernel")), absolute(inv.value("--rootfs")),
-                      absolute(inv.value("--initrd")), inv.value("--boot-args")};
-  auto image = ctx.session->call<Image>(req, ctx.timeout());
-  if (!image)
-    return report_error(ctx, image.error());
-  print(ctx, render_image(*image), to_json(*image));
-  return exit_ok;
-}
-
 int cmd_image_ls(Context& ctx) {
   auto list = ctx.session->call<ImageList>(ImageListRequest{client_envelope()}, ctx.timeout());
   if (!list)
@@ -101,15 +77,6 @@ int cmd_image_show(Context& ctx) {
   if (!image)
     return report_error(ctx, image.error());
   print(ctx, render_image(*image), to_json(*image));
-  return exit_ok;
-}
-
-int cmd_image_rm(Context& ctx) {
-  auto image = ctx.session->call<Image>(ImageRemoveRequest{client_envelope(), ctx.inv.args[0]},
-                                        ctx.timeout());
-  if (!image)
-    return report_error(ctx, image.error());
-  print(ctx, "removed image " + image->name + " (" + image->id + ")\n", to_json(*image));
   return exit_ok;
 }
 

@@ -62,14 +62,18 @@ std::vector<CommandSpec> build_table() {
     t.push_back(c);
   }
   {
-    CommandSpec c{"image add", "NAME", "register a kernel + rootfs as an image"};
+    CommandSpec c{"image add", "NAME", "import a kernel + rootfs as an image"};
     c.options = {text("--kernel", "PATH", "guest kernel", true),
                  text("--rootfs", "PATH", "base root filesystem image", true),
                  text("--initrd", "PATH", "initial ramdisk"),
                  text("--boot-args", "ARGS", "extra kernel command line")};
     c.min_args = c.max_args = 1;
     c.example = "banger image add debian --kernel images/debian/vmlinux --rootfs images/debian/rootfs.ext4";
-    c.details = "Relative paths are made absolute before they are sent.";
+    c.details = "Relative paths are made absolute before they are sent. Files beneath "
+                "<home>/images are used in place; any other regular file is imported "
+                "(reflink, else a sparse copy) into <home>/images/_imported/<id>/ by bangerd "
+                "with its own rights, so the sources may be deleted afterwards. Progress on a "
+                "terminal.";
     c.run = cmd_image_add;
     t.push_back(c);
   }
@@ -78,9 +82,10 @@ std::vector<CommandSpec> build_table() {
     OptionSpec vmm{"--vmm", "", ValueKind::choice, "KIND",
                    "firecracker or qemu (default: the daemon's vmm.kind)"};
     vmm.choices = {choices::vmm_kind.begin(), choices::vmm_kind.end()}; // vmm.kind's
-    c.options = {vmm};
+    c.options = {vmm, number("--size", "MIB", "rootfs size in MiB (sparse; default 256, at least 32)"),
+                 flag("--force", "replace an existing image of that name and its <home>/images/NAME/")};
     c.min_args = c.max_args = 1;
-    c.example = "banger image build debian --vmm qemu";
+    c.example = "banger image build debian --vmm qemu --size 1024";
     c.details = "Runs banger-image-build (next to the banger binary) on this machine: "
                 "Debian packages through apt-get download, output in <home>/images/NAME/. "
                 "See docs/images.md.";
@@ -90,8 +95,8 @@ std::vector<CommandSpec> build_table() {
   t.push_back(plain("image ls", "", "list images", 0, "banger image ls -o json", cmd_image_ls));
   t.push_back(plain("image show", "REF", "show one image (name, id or unique id prefix)", 1,
                     "banger image show debian", cmd_image_show));
-  t.push_back(plain("image rm", "REF", "remove an image no VM uses", 1, "banger image rm debian",
-                    cmd_image_rm));
+  t.push_back(plain("image rm", "REF", "remove an image no VM uses, and the files it imported", 1,
+                    "banger image rm debian", cmd_image_rm));
   {
     CommandSpec c{"vm create", "", "create a VM from an image (and start it)"};
     c.options = {text("--image", "IMAGE", "image name or id", true),

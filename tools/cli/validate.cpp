@@ -44,6 +44,8 @@ std::string validate(const Invocation& inv) {
     return "'" + inv.args[0] + "' is not an op id (op- followed by 12 hex digits)";
   if ((name == "image add" || name == "image build") && !valid_name(inv.args[0]))
     return "invalid image name '" + inv.args[0] + "': use [a-z0-9][a-z0-9-]{0,62}";
+  if (name == "image build" && inv.has("--size") && number(inv, "--size") < 32)
+    return "--size must be at least 32 (MiB)";
   if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
     return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";
   if (inv.has("--cpus"))
