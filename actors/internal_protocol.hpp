@@ -61,8 +61,10 @@ BANGER_INTERNAL(HttpReplies, x.replies, x.code, x.error)
 struct SocketWait {
   std::string socket;
   std::int64_t timeout_ms = 0;
+  /// Keep the connection that succeeded for the first HttpCall (Reactor).
+  bool keep_connection = false;
 };
-BANGER_INTERNAL(SocketWait, x.socket, x.timeout_ms)
+BANGER_INTERNAL(SocketWait, x.socket, x.timeout_ms, x.keep_connection)
 
 /// Watch a VMM: `notify` gets VmmExited once the process is gone.
 struct ExitWatch {

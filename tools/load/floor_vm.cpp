@@ -31,7 +31,8 @@ Status wait_socket(Reactor& reactor, const std::string& path) {
   std::promise<Status> done;
   auto result = done.get_future();
   reactor.wait_for_socket(path, std::chrono::milliseconds(5000),
-                          [&done](Status s) { done.set_value(std::move(s)); });
+                          [&done](Status s) { done.set_value(std::move(s)); },
+                          /*keep_connection=*/true); // as bangerd's Firecracker driver
   return result.get();
 }
 
