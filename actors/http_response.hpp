@@ -18,4 +18,9 @@ struct HttpResponse {
 bool parse_http_response(const std::string& data, bool eof, HttpResponse& out,
                          std::string& error);
 
+/// True when `data`, one complete response, leaves its connection open for
+/// the next request (HTTP/1.1 keep-alive, as micro_http does): HTTP/1.1, no
+/// `Connection: close`, framed by Content-Length or a 204, nothing after it.
+bool http_keeps_connection(const std::string& data);
+
 } // namespace banger

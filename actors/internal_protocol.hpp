@@ -61,8 +61,10 @@ BANGER_INTERNAL(HttpReplies, x.replies, x.code, x.error)
 struct SocketWait {
   std::string socket;
   std::int64_t timeout_ms = 0;
+  /// Keep the connection that succeeded for the first HttpCall (Reactor).
+  bool keep_connection = false;
 };
-BANGER_INTERNAL(SocketWait, x.socket, x.timeout_ms)
+BANGER_INTERNAL(SocketWait, x.socket, x.timeout_ms, x.keep_connection)
 
 /// Watch a VMM: `notify` gets VmmExited once the process is gone.
 struct ExitWatch {
@@ -140,6 +142,18 @@ struct SaveOperation {
 };
 BANGER_INTERNAL(SaveOperation, x.operation)
 
+/// The end of a VM operation as one group commit (all or nothing): the VM's
+/// record as the operation left it (`save_vm`), or its removal (`erase_vm`),
+/// or neither (nothing changed), with the operation's final status. One
+/// commit instead of one for the record and one for the operation.
+struct SaveOutcome {
+  bool save_vm = false;
+  bool erase_vm = false;
+  VmRecord vm; ///< erase_vm: only the id counts
+  OperationStatus operation;
+};
+BANGER_INTERNAL(SaveOutcome, x.save_vm, x.erase_vm, x.vm, x.operation)
+
 struct LoadOperation {
   std::string op_id;
 };
@@ -152,15 +166,19 @@ using store_actor = caf::typed_actor<
   caf::replies_to<SaveImage>::with<Ack>,
   caf::replies_to<EraseImage>::with<Ack>,
   caf::replies_to<SaveOperation>::with<Ack>,
+  caf::replies_to<SaveOutcome>::with<Ack>,
   caf::replies_to<LoadOperation>::with<OperationStatus>>;
 
 // -- operations actor ----------------------------------------------------------
 
-/// Progress of a running operation, sent by whoever runs it.
+/// Progress of a running operation, sent by whoever runs it. `recorded`: the
+/// final status is durable already (SaveOutcome); the operations actor only
+/// keeps it for polls instead of saving it again.
 struct OpProgress {
   OperationStatus status;
+  bool recorded = false;
 };
-BANGER_INTERNAL(OpProgress, x.status)
+BANGER_INTERNAL(OpProgress, x.status, x.recorded)
 
 using operations_actor = caf::typed_actor<
   caf::reacts_to<OpProgress>,

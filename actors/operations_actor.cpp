@@ -38,6 +38,7 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
       auto& st = self->state;
       auto op_id = progress.status.op_id;
       bool done = progress.status.outcome != OperationOutcome::running;
+      bool recorded = progress.recorded;
       auto& slot = st.known[op_id];
       // A create runs in two actors (node, then VM): keep the kind.
       if (progress.status.kind.empty())
@@ -46,6 +47,12 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
       if (!done)
         return;
       st.finished_order.push_back(op_id);
+      while (st.finished_order.size() > recent_limit) {
+        st.known.erase(st.finished_order.front());
+        st.finished_order.pop_front();
+      }
+      if (recorded)
+        return; // durable with the VM's last write (SaveOutcome)
       // No timeout: the store answers every write, and a CAF request timeout
       // costs two clock-thread wake-ups (see vm::local_request).
       self->request(st.store, caf::infinite, SaveOperation{slot})
@@ -54,10 +61,6 @@ operations_behavior(operations_actor::stateful_pointer<OperationsState> self, st
                 log_.warn("could not record operation",
                           {{"op_id", op_id}, {"error", view(err).message}});
               });
-      while (st.finished_order.size() > recent_limit) {
-        st.known.erase(st.finished_order.front());
-        st.finished_order.pop_front();
-      }
     },
     [self](OpStatusRequest& req) -> caf::result<OperationStatus> {
       if (!is_valid_op_id(req.op_id))

@@ -122,6 +122,48 @@ void Reactor::Impl::close_fd(Task& task) {
   task.fd = -1;
 }
 
+void Reactor::Impl::park(const std::string& path, int fd) {
+  if (auto old = idle_by_path.find(path); old != idle_by_path.end())
+    drop_idle(old->second);
+  std::uint64_t token;
+  {
+    std::lock_guard guard{mutex};
+    token = next_token++;
+  }
+  Task task;
+  task.kind = Kind::idle;
+  task.fd = fd;
+  task.address = path;
+  task.deadline = Clock::time_point::max();
+  tasks.emplace(token, std::move(task));
+  idle_by_path[path] = token;
+  watch(token, fd, EPOLLIN | EPOLLRDHUP);
+}
+
+int Reactor::Impl::take_idle(const std::string& path) {
+  auto it = idle_by_path.find(path);
+  if (it == idle_by_path.end())
+    return -1;
+  auto task = tasks.find(it->second);
+  idle_by_path.erase(it);
+  if (task == tasks.end())
+    return -1;
+  int fd = task->second.fd;
+  tasks.erase(task); // still in the epoll set: the caller's watch() moves it
+  return fd;
+}
+
+void Reactor::Impl::drop_idle(std::uint64_t token) {
+  auto it = tasks.find(token);
+  if (it == tasks.end())
+    return;
+  if (auto p = idle_by_path.find(it->second.address);
+      p != idle_by_path.end() && p->second == token)
+    idle_by_path.erase(p);
+  close_fd(it->second);
+  tasks.erase(it);
+}
+
 void Reactor::Impl::run() {
   std::vector<epoll_event> events(64);
   for (;;) {
@@ -136,7 +178,7 @@ void Reactor::Impl::run() {
     };
     std::vector<std::uint64_t> expired, probes, banners;
     for (auto& [token, task] : tasks) {
-      if (task.kind == Kind::exit)
+      if (task.kind == Kind::exit || task.kind == Kind::idle)
         continue;
       if (now >= task.deadline) {
         expired.push_back(token);
@@ -197,6 +239,10 @@ void Reactor::Impl::run() {
       case Kind::banner:
         on_banner_event(token, it->second, event.events);
         break;
+      case Kind::idle:
+        // The VMM closed it (or exited), or sent what nobody asked for.
+        drop_idle(token);
+        break;
       default:
         on_stream_event(token, it->second, event.events);
       }
@@ -210,8 +256,10 @@ Reactor::~Reactor() = default;
 
 void Reactor::http(std::string socket_path, std::string method, std::string path,
                    std::string body, std::chrono::milliseconds timeout, HttpCallback done) {
+  // HTTP/1.1 keeps the connection (micro_http does too): one per VMM, not
+  // one per call (BENCHMARKS.md).
   std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\n"
-                        "Accept: application/json\r\nConnection: close\r\n";
+                        "Accept: application/json\r\n";
   if (!body.empty() || method == "PUT" || method == "PATCH")
     request += "Content-Type: application/json\r\nContent-Length: "
                + std::to_string(body.size()) + "\r\n";
@@ -220,17 +268,25 @@ void Reactor::http(std::string socket_path, std::string method, std::string path
     HttpResponse ignored;
     return parse_http_response(data, eof, ignored, error);
   };
-  exchange(std::move(socket_path), std::move(request), complete, timeout,
-           [done = std::move(done)](Result<std::string> raw) {
-             if (!raw) {
-               done(Result<HttpResponse>{raw.error()});
-               return;
-             }
-             HttpResponse response;
-             std::string error;
-             parse_http_response(*raw, true, response, error);
-             done(Result<HttpResponse>{std::move(response)});
-           });
+  Impl::Task task;
+  task.kind = Impl::Kind::stream;
+  task.address = std::move(socket_path);
+  task.request = std::move(request);
+  task.complete = complete;
+  task.deadline = Clock::now() + timeout;
+  task.keep_alive = true;
+  task.reusable = http_keeps_connection;
+  task.stream_done = [done = std::move(done)](Result<std::string> raw) {
+    if (!raw) {
+      done(Result<HttpResponse>{raw.error()});
+      return;
+    }
+    HttpResponse response;
+    std::string error;
+    parse_http_response(*raw, true, response, error);
+    done(Result<HttpResponse>{std::move(response)});
+  };
+  impl_->add(std::move(task));
 }
 
 void Reactor::exchange(std::string socket_path, std::string request, Completion complete,
@@ -258,9 +314,10 @@ void Reactor::wait_for_banner(std::string ip, std::uint16_t port, std::string ba
 }
 
 void Reactor::wait_for_socket(std::string socket_path, std::chrono::milliseconds timeout,
-                              DoneCallback done) {
+                              DoneCallback done, bool keep_connection) {
   Impl::Task task;
   task.kind = Impl::Kind::probe;
+  task.keep_connection = keep_connection;
   task.address = std::move(socket_path);
   task.deadline = Clock::now() + timeout;
   task.probe_done = std::move(done);

@@ -32,7 +32,10 @@ public:
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;
 
-  /// One HTTP/1.1 exchange over a Unix socket (Connection: close).
+  /// One HTTP/1.1 exchange over a Unix socket. The connection is kept for
+  /// the next call to the same socket while the server keeps it open (one
+  /// per socket); a kept connection the server closed meanwhile is replaced
+  /// by a new one, once, before anything was answered.
   void http(std::string socket_path, std::string method, std::string path,
             std::string body, std::chrono::milliseconds timeout, HttpCallback done);
 
@@ -47,9 +50,11 @@ public:
   void wait_for_banner(std::string ip, std::uint16_t port, std::string banner,
                        std::chrono::milliseconds timeout, DoneCallback done);
 
-  /// Succeeds once something accepts connections on `socket_path`.
+  /// Succeeds once something accepts connections on `socket_path`. With
+  /// `keep_connection` (an HTTP API socket) the connection that succeeded is
+  /// kept for the first http() call there.
   void wait_for_socket(std::string socket_path, std::chrono::milliseconds timeout,
-                       DoneCallback done);
+                       DoneCallback done, bool keep_connection = false);
 
   /// Calls `on_exit` once when process `pid` exits. Fails at once (error) if
   /// the process does not exist. Returns a token for unwatch().

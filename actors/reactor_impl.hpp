@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -21,7 +22,9 @@ namespace banger {
 
 struct Reactor::Impl {
   using Clock = std::chrono::steady_clock;
-  enum class Kind { stream, probe, banner, exit };
+  /// idle: a kept HTTP connection to a VMM's API socket, waiting for the
+  /// next call (watched so a peer that closes it is noticed and dropped).
+  enum class Kind { stream, probe, banner, exit, idle };
 
   struct Task {
     Kind kind;
@@ -38,6 +41,16 @@ struct Reactor::Impl {
     StreamCallback stream_done;
     DoneCallback probe_done;
     ExitCallback exit_done;
+    /// stream: reuse a kept connection to `address`, and keep this one after
+    /// a complete answer if `reusable` says the peer keeps it open.
+    bool keep_alive = false;
+    std::function<bool(const std::string& response)> reusable;
+    /// stream: running on a kept connection (a failure before any answer
+    /// retries once on a new one: the peer may have closed it meanwhile).
+    bool reused = false;
+    bool retried = false;
+    /// probe: keep the connection that succeeded for the next stream call.
+    bool keep_connection = false;
   };
 
   static constexpr auto banner_retry = std::chrono::milliseconds(100);
@@ -55,6 +68,8 @@ struct Reactor::Impl {
 
   // Owned by the reactor thread alone.
   std::map<std::uint64_t, Task> tasks;
+  /// Kept connections (Kind::idle tasks), at most one per socket path.
+  std::map<std::string, std::uint64_t> idle_by_path;
 
   Impl();
   ~Impl();
@@ -69,6 +84,11 @@ struct Reactor::Impl {
   // reactor_io.cpp.
   void watch(std::uint64_t token, int fd, std::uint32_t events);
   void close_fd(Task& task);
+  /// Keeps `fd`, connected to `path`, for the next stream call there.
+  void park(const std::string& path, int fd);
+  /// A kept connection to `path`, or -1.
+  int take_idle(const std::string& path);
+  void drop_idle(std::uint64_t token);
   bool connect_unix(std::uint64_t token, Task& task);
   void connect_tcp(std::uint64_t token, Task& task);
   void retry_later(Task& task, std::string why);

@@ -15,6 +15,14 @@ namespace banger {
 // Starts a non-blocking connect for a stream or probe task. Returns true
 // while a probe keeps retrying.
 bool Reactor::Impl::connect_unix(std::uint64_t token, Task& task) {
+  if (task.kind == Kind::stream && task.keep_alive && !task.retried) {
+    if (int kept = take_idle(task.address); kept >= 0) {
+      task.fd = kept;
+      task.reused = true;
+      watch(token, task.fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
+      return true;
+    }
+  }
   task.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (task.fd < 0) {
     finish(token, system_error("socket", task.address, errno));
@@ -38,8 +46,13 @@ bool Reactor::Impl::connect_unix(std::uint64_t token, Task& task) {
     return false;
   }
   if (task.kind == Kind::probe) {
-    ::close(task.fd);
-    task.fd = -1;
+    if (rc == 0 && task.keep_connection) {
+      park(task.address, task.fd);
+      task.fd = -1;
+    } else {
+      ::close(task.fd);
+      task.fd = -1;
+    }
     finish(token);
     return false;
   }
@@ -95,6 +108,18 @@ void Reactor::Impl::finish(std::uint64_t token, std::optional<Error> failure) {
 }
 
 void Reactor::Impl::on_stream_event(std::uint64_t token, Task& task, std::uint32_t events) {
+  // A kept connection that fails before any answer: the peer closed it
+  // while it was idle. Once more on a new connection (nothing was answered,
+  // so nothing was done twice).
+  auto retry_fresh = [&] {
+    if (!task.reused || task.retried || !task.response.empty())
+      return false;
+    task.retried = true; // a new connection this time (connect_unix)
+    close_fd(task);
+    task.written = 0;
+    connect_unix(token, task);
+    return true;
+  };
   if (events & EPOLLOUT) {
     while (task.written < task.request.size()) {
       auto n = ::send(task.fd, task.request.data() + task.written,
@@ -102,7 +127,9 @@ void Reactor::Impl::on_stream_event(std::uint64_t token, Task& task, std::uint32
       if (n < 0) {
         if (errno == EAGAIN)
           break;
-        finish(token, system_error("send", task.address, errno));
+        int err = errno;
+        if (!retry_fresh())
+          finish(token, system_error("send", task.address, err));
         return;
       }
       task.written += static_cast<std::size_t>(n);
@@ -114,12 +141,21 @@ void Reactor::Impl::on_stream_event(std::uint64_t token, Task& task, std::uint32
     return;
   bool eof = false;
   if (!read_available(task, eof)) {
-    finish(token, system_error("recv", task.address, errno));
+    int err = errno;
+    if (!retry_fresh())
+      finish(token, system_error("recv", task.address, err));
     return;
   }
+  if (eof && retry_fresh())
+    return;
   std::string error;
-  if (task.complete(task.response, eof, error))
+  if (task.complete(task.response, eof, error)) {
+    if (task.keep_alive && !eof && task.reusable && task.reusable(task.response)) {
+      park(task.address, task.fd);
+      task.fd = -1;
+    }
     finish(token);
+  }
   else if (!error.empty())
     finish(token, Error{Errc::vmm_failed, error + " on " + task.address});
   else if (eof)

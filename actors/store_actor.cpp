@@ -12,8 +12,9 @@ namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
+/// One request's writes: committed together or not at all.
 struct PendingWrite {
-  Write write;
+  std::vector<Write> writes;
   caf::typed_response_promise<Ack> promise;
 };
 
@@ -32,9 +33,9 @@ store_impl::behavior_type store_behavior(store_impl::stateful_pointer<StoreState
   self->state.store = std::move(store);
   // Queues a write; the flush message goes behind everything already in the
   // mailbox, so writes that arrive together commit together.
-  auto enqueue = [self](Write write) {
+  auto enqueue = [self](std::vector<Write> writes) {
     auto promise = self->make_response_promise<Ack>();
-    self->state.pending.push_back(PendingWrite{std::move(write), promise});
+    self->state.pending.push_back(PendingWrite{std::move(writes), promise});
     if (!self->state.flush_scheduled) {
       self->state.flush_scheduled = true;
       self->send(self, flush_atom::value);
@@ -42,12 +43,21 @@ store_impl::behavior_type store_behavior(store_impl::stateful_pointer<StoreState
     return promise;
   };
   return {
-    [enqueue](SaveVm& msg) { return enqueue(UpsertVm{std::move(msg.vm)}); },
-    [enqueue](EraseVm& msg) { return enqueue(DeleteVm{std::move(msg.id)}); },
-    [enqueue](SaveImage& msg) { return enqueue(UpsertImage{std::move(msg.image)}); },
-    [enqueue](EraseImage& msg) { return enqueue(DeleteImage{std::move(msg.id)}); },
+    [enqueue](SaveVm& msg) { return enqueue({UpsertVm{std::move(msg.vm)}}); },
+    [enqueue](EraseVm& msg) { return enqueue({DeleteVm{std::move(msg.id)}}); },
+    [enqueue](SaveImage& msg) { return enqueue({UpsertImage{std::move(msg.image)}}); },
+    [enqueue](EraseImage& msg) { return enqueue({DeleteImage{std::move(msg.id)}}); },
     [enqueue](SaveOperation& msg) {
-      return enqueue(UpsertOperation{std::move(msg.operation)});
+      return enqueue({UpsertOperation{std::move(msg.operation)}});
+    },
+    [enqueue](SaveOutcome& msg) {
+      std::vector<Write> writes;
+      if (msg.erase_vm)
+        writes.push_back(DeleteVm{msg.vm.id});
+      else if (msg.save_vm)
+        writes.push_back(UpsertVm{std::move(msg.vm)});
+      writes.push_back(UpsertOperation{std::move(msg.operation)});
+      return enqueue(std::move(writes));
     },
     [self](LoadOperation& msg) -> caf::result<OperationStatus> {
       auto op = self->state.store->get_operation(msg.op_id);
@@ -60,11 +70,11 @@ store_impl::behavior_type store_behavior(store_impl::stateful_pointer<StoreState
       st.flush_scheduled = false;
       auto batch = std::move(st.pending);
       st.pending.clear();
-      std::vector<Write> writes;
-      writes.reserve(batch.size());
+      std::vector<std::vector<Write>> groups;
+      groups.reserve(batch.size());
       for (auto& p : batch)
-        writes.push_back(std::move(p.write));
-      auto results = st.store->apply(writes);
+        groups.push_back(std::move(p.writes));
+      auto results = st.store->apply_groups(groups);
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (results[i])
           batch[i].promise.deliver(Ack{});

@@ -55,7 +55,12 @@ Queue::Hooks queue_hooks(Self self) {
     auto op = begin_op(self, op_name(pending.request), op_id);
     op->reply = std::move(pending.reply);
     st.current = op;
-    run_request(self, op, std::move(pending.request), std::move(done));
+    // The record and the operation's status are committed together before
+    // the queue ends the operation (and replies).
+    run_request(self, op, std::move(pending.request),
+                [self, op, done](std::optional<Error> error) {
+                  record_outcome(self, op, std::move(error), done);
+                });
   };
   hooks.end = [self](std::optional<Error> error) {
     if (auto op = std::exchange(self->state.current, nullptr)) {

@@ -35,9 +35,19 @@ void persist(Self self, StepDone then) {
   auto& rec = self->state.rec;
   rec.updated_at_us = now_us();
   publish(self);
+  self->state.dirty = false;
   self->request(self->state.deps->store, local_request, SaveVm{rec})
     .then([then](Ack) { then(Status{}); },
-          [then](caf::error& err) { then(to_error(err)); });
+          [self, then](caf::error& err) {
+            self->state.dirty = true; // not on disk: the operation's end tries again
+            then(to_error(err));
+          });
+}
+
+void settle(Self self) {
+  self->state.rec.updated_at_us = now_us();
+  self->state.dirty = true;
+  publish(self);
 }
 
 Envelope envelope_of(const OpPtr& op) {
@@ -49,7 +59,7 @@ Envelope envelope_of(const OpPtr& op) {
 // -- operation bookkeeping ---------------------------------------------------------
 
 void report(Self self, const OpPtr& op) {
-  self->send(self->state.deps->operations, OpProgress{op->status});
+  self->send(self->state.deps->operations, OpProgress{op->status, op->recorded});
 }
 
 OpPtr begin_op(Self self, const std::string& kind, const std::string& op_id) {
@@ -77,37 +87,88 @@ void stage(Self self, const OpPtr& op, const std::string& name) {
   report(self, op);
 }
 
+namespace {
+
+/// The operation's final status for `error` (none: success). Called again
+/// when the commit of that status fails: the end time stays the first one.
+void conclude(const OpPtr& op, const std::optional<Error>& error) {
+  auto& status = op->status;
+  if (status.finished_at_us == 0)
+    status.finished_at_us = now_us();
+  auto& stages = status.stages;
+  if (!stages.empty() && stages.back().duration_us < 0) {
+    stages.back().duration_us = status.finished_at_us - stages.back().started_at_us;
+    stages.back().ok = !error;
+  }
+  status.stages_done = static_cast<std::uint32_t>(stages.size());
+  status.stages_total = status.stages_done; // known for sure only now
+  status.outcome = error ? OperationOutcome::failed : OperationOutcome::succeeded;
+  status.error_code = error ? static_cast<std::uint8_t>(error->code) : 0;
+  status.error_message = error ? error->message : std::string();
+}
+
+} // namespace
+
+void record_outcome(Self self, const OpPtr& op, std::optional<Error> error,
+                    std::function<void(std::optional<Error>)> done) {
+  auto& st = self->state;
+  st.rec.runtime.stage.clear();
+  conclude(op, error);
+  SaveOutcome outcome;
+  outcome.erase_vm = st.erase_pending;
+  outcome.save_vm = !st.erase_pending && st.dirty;
+  if (outcome.save_vm || outcome.erase_vm)
+    outcome.vm = st.rec;
+  outcome.operation = op->status;
+  st.dirty = false;
+  self->request(st.deps->store, local_request, std::move(outcome))
+    .then(
+      [self, op, error, done](Ack) {
+        auto& st = self->state;
+        if (st.erase_pending) {
+          st.erase_pending = false;
+          st.retired = true;
+        }
+        op->recorded = true;
+        done(error);
+      },
+      [self, op, error, done](caf::error& err) {
+        auto& st = self->state;
+        // Nothing of it is on disk: the record stays (and is written by the
+        // next save), the operations actor tries to record the status.
+        if (!st.erase_pending)
+          st.dirty = true;
+        st.erase_pending = false;
+        auto failed = to_error(err);
+        log_.warn("could not record the end of an operation",
+                  {{"op_id", op->log.op_id()}, {"error", failed.message}});
+        done(error ? error : std::optional<Error>(failed));
+      });
+}
+
 void finish(Self self, const OpPtr& op, std::optional<Error> error) {
   auto& st = self->state;
   st.rec.runtime.stage.clear();
-  auto now = now_us();
-  auto& stages = op->status.stages;
-  if (!stages.empty() && stages.back().duration_us < 0) {
-    stages.back().duration_us = now - stages.back().started_at_us;
-    stages.back().ok = !error;
-  }
-  op->status.stages_done = static_cast<std::uint32_t>(stages.size());
-  op->status.stages_total = op->status.stages_done; // known for sure only now
-  op->status.finished_at_us = now;
+  conclude(op, error);
   // Retired before the reply: a caller that re-creates the name at once must
   // find it free.
   if (st.retired)
     self->send(st.deps->events, VmRetired{st.rec.id});
   if (error) {
-    op->status.outcome = OperationOutcome::failed;
-    op->status.error_code = static_cast<std::uint8_t>(error->code);
-    op->status.error_message = error->message;
     op->log.fail(*error);
     if (op->reply)
       op->reply(make_error(error->code, error->message, op->log.op_id()));
   } else {
-    op->status.outcome = OperationOutcome::succeeded;
     op->log.done({{"state", std::string(to_string(st.rec.runtime.state))}});
     if (op->reply)
       op->reply(st.rec);
   }
   report(self, op);
   if (!st.retired) {
+    // An operation ended without record_outcome (a dropped continuation):
+    // its record still becomes durable.
+    if (st.dirty)
+      persist(self, [](Status) {});
     publish(self);
     return;
   }

@@ -50,6 +50,8 @@ struct Op {
   OpLog log;
   OperationStatus status;
   Reply reply; ///< empty: nobody waits for the outcome
+  /// The final status is durable (SaveOutcome committed it with the record).
+  bool recorded = false;
 };
 using OpPtr = std::shared_ptr<Op>;
 
@@ -70,6 +72,12 @@ struct VmActorState {
   /// operation_tick() when the last operation ended (0: none yet).
   std::uint64_t last_op_end = 0;
   bool retired = false;
+  /// The record changed since it was last made durable: the operation's end
+  /// writes it with the operation's status (record_outcome).
+  bool dirty = false;
+  /// The operation ends by erasing the record (release_and_erase): the erase
+  /// goes with the operation's status; `retired` once that is committed.
+  bool erase_pending = false;
   /// Exit watch of the current VMM (0: none).
   std::uint64_t exit_token = 0;
   /// Continuation waiting for the VMM to exit (stop, kill, rollback).
@@ -116,7 +124,19 @@ void ask_io(Self self, Request request, std::function<void(Result<Reply>)> then)
 /// Tells the VM events receiver (deps.events) about the record as it is now.
 void publish(Self self);
 /// Makes the record durable, then continues; deps.events learns the change.
+/// For a state that must be on disk before what comes next (a host change,
+/// a long wait); the state an operation ends in is `settle`d instead.
 void persist(Self self, StepDone then);
+/// The record as it is now is what the operation ends with: deps.events
+/// learns it at once, and it becomes durable with the operation's own status
+/// in one commit before the reply (record_outcome).
+void settle(Self self);
+/// Ends an operation's work: commits the record (if it changed, or its
+/// erasure) and the operation's final status in one store transaction, then
+/// calls `done` (the queue's continuation) with the outcome; a failed commit
+/// fails a successful operation with that error.
+void record_outcome(Self self, const OpPtr& op, std::optional<Error> error,
+                    std::function<void(std::optional<Error>)> done);
 Envelope envelope_of(const OpPtr& op);
 
 void report(Self self, const OpPtr& op);

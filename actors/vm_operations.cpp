@@ -34,9 +34,8 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then) {
       return;
     }
     wait_guest_ready(self, op, [self, then](Status waited) {
-      persist(self, [then, waited](Status) {
-        then(waited ? std::nullopt : std::optional<Error>(waited.error()));
-      });
+      settle(self); // the boot timings
+      then(waited ? std::nullopt : std::optional<Error>(waited.error()));
     });
   };
   if (rt.state == VmState::running && vmm_alive(self)) {
@@ -54,16 +53,23 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then) {
   rt.boot = BootTimings{};
   // Durable before the first host change: a crash from here on is
   // reconciled as an interrupted start.
-  persist(self, [self, op, then, ready](Status saved) {
+  persist(self, [self, op, wait, then, ready](Status saved) {
     if (!saved) {
       then(saved.error());
       return;
     }
     run_steps(start_steps(self, op), hooks_for(self, op),
-              [self, op, then, ready](std::optional<StepFailure> failure) {
+              [self, op, wait, then, ready](std::optional<StepFailure> failure) {
                 auto& rt = self->state.rec.runtime;
                 if (!failure) {
                   rt.state = VmState::running;
+                  if (!wait) {
+                    settle(self); // durable with the start's own record
+                    ready();
+                    return;
+                  }
+                  // Durable before the wait for the guest, which can be long:
+                  // a restart meanwhile adopts the VMM instead of killing it.
                   persist(self, [then, ready](Status s) {
                     if (!s)
                       then(s.error());
@@ -85,8 +91,8 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then) {
                   forget_vmm(self);
                   rt.tap.clear();
                 }
-                Error error{failure->error.code, rt.last_error};
-                persist(self, [then, error](Status) { then(error); });
+                settle(self);
+                then(Error{failure->error.code, rt.last_error});
               });
   });
 }
@@ -103,7 +109,8 @@ void stopped(Self self, const OpPtr& op, StopRung rung, Then then) {
     rt.state = VmState::stopped;
     if (rung != StopRung::none)
       rt.last_stop = rung;
-    persist(self, [then](Status s) { then(s ? std::nullopt : std::optional<Error>(s.error())); });
+    settle(self);
+    then(std::nullopt);
   });
 }
 
@@ -237,16 +244,14 @@ void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) 
       rec.runtime.vm_dir = home_of(self).vm_dir(rec.id).string();
       rec.runtime.log_path = home_of(self).vm_log(rec.id).string();
       op->log.stage("rootfs_ready", {{"strategy", prepared->strategy}});
-      persist(self, [self, op, work, then](Status saved) {
-        if (!saved) {
-          then(saved.error());
-          return;
-        }
-        if (work.start)
-          do_start(self, op, work.wait, then);
-        else
-          then(std::nullopt);
-      });
+      // Durable with the create's end, or with the start's first save (which
+      // comes before any host change): until then a crash leaves a record
+      // without a rootfs path, which recovery removes with its rootfs.
+      settle(self);
+      if (work.start)
+        do_start(self, op, work.wait, then);
+      else
+        then(std::nullopt);
     });
 }
 
@@ -268,7 +273,8 @@ void do_exited(Self self, const OpPtr& op, Then then) {
       auto& rt = self->state.rec.runtime;
       rt.state = VmState::error;
       rt.last_error = why;
-      persist(self, [then](Status s) { then(s ? std::nullopt : std::optional<Error>(s.error())); });
+      settle(self);
+      then(std::nullopt);
     });
     return;
   }

@@ -90,7 +90,8 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
           return then(std::nullopt);
         rt.state = VmState::error;
         rt.last_error = why;
-        persist(self, [then](Status s) { then(s ? std::nullopt : std::optional<Error>(s.error())); });
+        settle(self);
+        then(std::nullopt);
         return;
       }
       if (!error && rt.rootfs_path.empty()) {
@@ -109,7 +110,8 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
         rt.state = VmState::error;
         rt.last_error = "start interrupted by a daemon restart"
                         + (error ? "; " + rt.last_error : std::string());
-        persist(self, [then, error](Status) { then(error); });
+        settle(self);
+        then(error);
         return;
       }
       then(error);

@@ -100,7 +100,9 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
       self->state.abort_on_exit = [guarded] {
         guarded(Error{Errc::vmm_failed, "the VMM exited before its API socket appeared"});
       };
-      ask_io<Ack>(self, SocketWait{self->state.rec.runtime.api_socket, socket_timeout.count()},
+      ask_io<Ack>(self,
+                  SocketWait{self->state.rec.runtime.api_socket, socket_timeout.count(),
+                             self->state.vmm->keeps_connections()},
                   [self, guarded](Result<Ack> r) {
                     self->state.abort_on_exit = nullptr;
                     guarded(r ? Status{} : Status{r.error()});

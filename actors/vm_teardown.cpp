@@ -77,8 +77,8 @@ void cleanup_runtime(Self self, const OpPtr& op, std::function<void(std::optiona
     }
     rt.state = VmState::error;
     rt.last_error = *left;
-    Error error{failures.front().error.code, rt.last_error};
-    persist(self, [then, error](Status) { then(error); });
+    settle(self);
+    then(Error{failures.front().error.code, rt.last_error});
   });
 }
 
@@ -89,8 +89,8 @@ void vmm_survived(Self self, const std::string& what, const Error& cause,
   rt.state = vmm_alive(self) ? VmState::running : VmState::error;
   rt.last_error = what + ": the VMM (pid " + std::to_string(rt.pid)
                   + ") could not be killed: " + cause.message;
-  Error error{cause.code, rt.last_error};
-  persist(self, [then, error](Status) { then(error); });
+  settle(self);
+  then(Error{cause.code, rt.last_error});
 }
 
 void release_and_erase(Self self, const OpPtr& op, const std::string& what,
@@ -105,23 +105,21 @@ void release_and_erase(Self self, const OpPtr& op, const std::string& what,
         rt.last_error = what + ": the rootfs (" + home_of(self).vm_dir(self->state.rec.id).string()
                         + ") could not be released: " + released.error().message
                         + "; rm tries again";
-        Error error{released.error().code, rt.last_error};
-        persist(self, [then, error](Status) { then(error); });
+        settle(self);
+        then(Error{released.error().code, rt.last_error});
         return;
       }
       stage(self, op, "delete_record");
-      self->request(self->state.deps->store, local_request, EraseVm{self->state.rec.id})
-        .then(
-          [self, op, then](Ack) {
-            auto pins = remove_host_key_pins(home_of(self).known_hosts(),
-                                             self->state.rec.runtime.guest_ip);
-            if (!pins)
-              log_.warn("could not remove SSH host-key pins",
-                        {{"op_id", op->log.op_id()}, {"error", pins.error().message}});
-            self->state.retired = true;
-            then(std::nullopt);
-          },
-          [then](caf::error& err) { then(to_error(err)); });
+      auto pins = remove_host_key_pins(home_of(self).known_hosts(),
+                                       self->state.rec.runtime.guest_ip);
+      if (!pins)
+        log_.warn("could not remove SSH host-key pins",
+                  {{"op_id", op->log.op_id()}, {"error", pins.error().message}});
+      // The erase commits with the operation's status (record_outcome); a
+      // crash before that finds a record without a rootfs path, and
+      // recovery finishes the rm.
+      self->state.erase_pending = true;
+      then(std::nullopt);
     });
   };
   auto& rt = self->state.rec.runtime;

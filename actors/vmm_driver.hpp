@@ -43,6 +43,10 @@ public:
 
   /// Asks the guest to power off (names its own stage). Done once delivered.
   virtual void request_shutdown(Self self, const OpPtr& op, StepDone done) const = 0;
+
+  /// The socket is an HTTP API that keeps connections open (Firecracker):
+  /// the connection that found it up is kept for the first call.
+  virtual bool keeps_connections() const { return false; }
 };
 
 /// The driver for `settings.vmm_kind` ("firecracker", "qemu"). The helper

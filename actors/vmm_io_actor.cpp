@@ -157,7 +157,7 @@ io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self, std:
       caf::actor me = caf::actor_cast<caf::actor>(self);
       self->state.reactor->wait_for_socket(std::move(wait.socket),
                                            std::chrono::milliseconds(wait.timeout_ms),
-                                           post_wait(me, id));
+                                           post_wait(me, id), wait.keep_connection);
       return promise;
     },
     [self](GuestProbe& probe) {

@@ -257,13 +257,26 @@ Status Store::write_one(const Write& write) {
 }
 
 std::vector<Status> Store::apply(const std::vector<Write>& writes) {
+  std::vector<std::vector<Write>> groups;
+  groups.reserve(writes.size());
+  for (const auto& write : writes)
+    groups.push_back({write});
+  return apply_groups(groups);
+}
+
+std::vector<Status> Store::apply_groups(const std::vector<std::vector<Write>>& groups) {
   std::vector<Status> results;
-  results.reserve(writes.size());
+  results.reserve(groups.size());
   try {
     SQLite::Transaction tx(*db_);
-    for (const auto& write : writes) {
+    for (const auto& group : groups) {
       statements_->get("SAVEPOINT write").exec();
-      auto status = write_one(write);
+      Status status;
+      for (const auto& write : group) {
+        status = write_one(write);
+        if (!status)
+          break;
+      }
       if (!status)
         statements_->get("ROLLBACK TO write").exec();
       statements_->get("RELEASE write").exec();
@@ -272,7 +285,7 @@ std::vector<Status> Store::apply(const std::vector<Write>& writes) {
     tx.commit();
   } catch (const std::exception& e) {
     Error failure{Errc::storage, std::string("commit failed: ") + e.what()};
-    results.assign(writes.size(), Status{failure});
+    results.assign(groups.size(), Status{failure});
   }
   return results;
 }

@@ -80,6 +80,11 @@ public:
   /// Returns one Status per write, in order; if the commit itself fails every
   /// write reports that failure.
   std::vector<Status> apply(const std::vector<Write>& writes);
+  /// The same for groups of writes that belong together (the end of a VM
+  /// operation: its record and the operation's status): all groups in one
+  /// transaction, each group in one savepoint, so a group commits whole or
+  /// not at all. One Status per group: the first failure of the group.
+  std::vector<Status> apply_groups(const std::vector<std::vector<Write>>& groups);
 
 private:
   explicit Store(std::unique_ptr<SQLite::Database> db);

@@ -1,6 +1,9 @@
 #include "privileged/host/netlink.hpp"
 
 #include <net/if.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <netlink/errno.h>
 
 namespace banger::host::netlink {
@@ -14,13 +17,38 @@ Error error(std::string_view call, std::string_view object, int nl_error) {
   return Error{Errc::system, std::move(message)};
 }
 
-Result<Socket> connect() {
+namespace {
+/// The calling thread's socket while no lease holds it.
+thread_local Socket kept;
+} // namespace
+
+SocketLease::~SocketLease() {
+  if (!sock_ || kept)
+    return;
+  // What a finished exchange left unread (the kernel's ACK after a reply
+  // that libnl's nl_pickup took without it) would be read as the answer to
+  // the next request: drop it. A socket that fails even that is not kept.
+  char sink[256];
+  int fd = nl_socket_get_fd(sock_.get());
+  for (;;) {
+    auto n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT | MSG_TRUNC);
+    if (n >= 0)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      kept = std::move(sock_);
+    return;
+  }
+}
+
+Result<SocketLease> connect() {
+  if (kept)
+    return SocketLease(std::move(kept));
   Socket sock(nl_socket_alloc());
   if (!sock)
     return Error{Errc::system, "nl_socket_alloc: out of memory"};
   if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0)
     return error("nl_connect", "NETLINK_ROUTE", err);
-  return sock;
+  return SocketLease(std::move(sock));
 }
 
 Result<Link> get_link(nl_sock* sock, const std::string& name) {

@@ -40,8 +40,26 @@ using NlAddr = std::unique_ptr<nl_addr, NlAddrDeleter>;
 /// Errc::system naming the libnl call, the object and libnl's error text.
 Error error(std::string_view call, std::string_view object, int nl_error);
 
-/// A connected NETLINK_ROUTE socket.
-Result<Socket> connect();
+/// A connected NETLINK_ROUTE socket, lent by the calling thread: each thread
+/// (a helper worker, the tap reaper) keeps one socket for all its requests
+/// instead of opening one per request (socket, bind, getsockname and two
+/// setsockopt each; BENCHMARKS.md). A lease taken while the thread's socket
+/// is lent out gets a socket of its own. The socket goes back to the thread
+/// when the lease ends, with whatever the last exchange left unread dropped,
+/// so the next request starts clean.
+class SocketLease {
+public:
+  explicit SocketLease(Socket sock) : sock_(std::move(sock)) {}
+  SocketLease(SocketLease&&) noexcept = default;
+  SocketLease& operator=(SocketLease&&) noexcept = default;
+  ~SocketLease();
+  nl_sock* get() const { return sock_.get(); }
+
+private:
+  Socket sock_;
+};
+
+Result<SocketLease> connect();
 
 /// The link called `name`, or a null Link if there is none.
 Result<Link> get_link(nl_sock* sock, const std::string& name);

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <map>
+#include <mutex>
 #include <vector>
 
 namespace banger::host {
@@ -160,6 +162,34 @@ Result<UniqueFd> open_trusted_dir(const std::filesystem::path& dir) {
     return system_error("open", dir.string(), errno);
   }
   return fd;
+}
+
+namespace {
+std::mutex kept_mutex;
+// Never closed while a lender may use it: forget_trusted_dir moves the
+// descriptor to `retired` instead, kept open for the process's life.
+std::map<std::string, UniqueFd> kept;
+std::vector<UniqueFd> retired;
+} // namespace
+
+void forget_trusted_dir(const std::filesystem::path& dir) {
+  std::lock_guard guard{kept_mutex};
+  auto it = kept.find(dir.lexically_normal().string());
+  if (it == kept.end())
+    return;
+  retired.push_back(std::move(it->second));
+  kept.erase(it);
+}
+
+Result<int> kept_trusted_dir(const std::filesystem::path& dir) {
+  std::lock_guard guard{kept_mutex};
+  auto key = dir.lexically_normal().string();
+  if (auto it = kept.find(key); it != kept.end())
+    return it->second.get();
+  auto fd = open_trusted_dir(dir);
+  if (!fd)
+    return std::move(fd).error(); // not kept: a later call tries again
+  return kept.emplace(key, std::move(*fd)).first->second.get();
 }
 
 Result<UniqueFd> open_beneath(int root_fd, const std::string& relative,

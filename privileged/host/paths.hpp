@@ -44,6 +44,15 @@ Result<std::string> relative_to_root(const std::filesystem::path& root,
 /// Opens a directory named by the helper's configuration (trusted).
 Result<UniqueFd> open_trusted_dir(const std::filesystem::path& dir);
 
+/// open_trusted_dir once per directory for the whole process: the
+/// descriptor is kept (never closed) and lent to every caller, so requests
+/// do not look the home up again. For the helper's own roots only, which do
+/// not move while it runs.
+Result<int> kept_trusted_dir(const std::filesystem::path& dir);
+/// Drops the kept descriptor of `dir` (the directory was removed): the next
+/// kept_trusted_dir opens it again.
+void forget_trusted_dir(const std::filesystem::path& dir);
+
 /// openat2(root_fd, relative, flags | O_CLOEXEC, RESOLVE_BENEATH |
 /// RESOLVE_NO_MAGICLINKS [| RESOLVE_NO_SYMLINKS]). Escapes (`..`, absolute
 /// symlinks, symlinks out) are helper_refused, a missing object not_found.

@@ -8,10 +8,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <linux/if_tun.h>
+#include <map>
+#include <mutex>
 
 namespace banger::host {
 
-std::string installation_id(const std::filesystem::path& home) {
+namespace {
+
+std::string compute_installation_id(const std::filesystem::path& home) {
   std::error_code ec;
   auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(home, ec), ec);
   std::string text = (ec ? home.lexically_normal() : path).string();
@@ -25,6 +29,21 @@ std::string installation_id(const std::filesystem::path& home) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
   return buf;
+}
+
+} // namespace
+
+std::string installation_id(const std::filesystem::path& home) {
+  // Once per home: every tap request asks, and resolving the home's
+  // canonical path is a readlink per component (BENCHMARKS.md). The home is
+  // the helper's own configuration; it does not move while the helper runs.
+  static std::mutex mutex;
+  static std::map<std::string, std::string> known;
+  std::lock_guard guard{mutex};
+  auto [it, fresh] = known.try_emplace(home.string());
+  if (fresh)
+    it->second = compute_installation_id(home);
+  return it->second;
 }
 
 std::string tap_alias(std::string_view installation, std::string_view vm_id) {

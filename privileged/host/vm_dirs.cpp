@@ -5,6 +5,7 @@
 #include "privileged/host/validate.hpp"
 
 #include <cerrno>
+#include <optional>
 #include <sys/stat.h>
 
 namespace banger::host {
@@ -24,11 +25,35 @@ Result<UniqueFd> open_component(int dir_fd, std::string_view name, mode_t mode,
   return open_directory_at(dir_fd, name, shown);
 }
 
+/// The common case in one openat2 from the kept home descriptor: every
+/// component there, a directory, no symlink anywhere (RESOLVE_NO_SYMLINKS
+/// refuses what O_NOFOLLOW refuses component by component). Anything else
+/// (missing, a symlink, a file) takes the walk, which creates what is missing
+/// and names precisely what is wrong.
+std::optional<UniqueFd> open_existing(const HomeLayout& layout, const std::string& relative) {
+  auto home = kept_trusted_dir(layout.home());
+  if (!home)
+    return std::nullopt;
+  auto fd = open_beneath(*home, relative, O_RDONLY | O_DIRECTORY, Symlinks::never, relative);
+  if (!fd) {
+    // A home removed (and maybe made again at the same path): the next call
+    // opens it afresh.
+    struct stat st {};
+    if (::fstat(*home, &st) == 0 && st.st_nlink == 0)
+      forget_trusted_dir(layout.home());
+    return std::nullopt;
+  }
+  return std::move(*fd);
+}
+
 Result<UniqueFd> open_vm_dir(const HomeLayout& layout, std::string_view top,
                              std::string_view vm_id, Create create,
                              std::optional<Ownership> owner) {
   if (auto st = validate_vm_id(vm_id); !st)
     return std::move(st).error();
+  if (create == Create::no)
+    if (auto fd = open_existing(layout, std::string(top) + "/vms/" + std::string(vm_id)))
+      return std::move(*fd);
   auto vms = open_vms_parent(layout, top, create);
   if (!vms)
     return std::move(vms).error();
@@ -48,6 +73,8 @@ Result<UniqueFd> open_vm_dir(const HomeLayout& layout, std::string_view top,
 
 Result<UniqueFd> open_vms_parent(const HomeLayout& layout, std::string_view top,
                                  Create create) {
+  if (auto fd = open_existing(layout, std::string(top) + "/vms"))
+    return std::move(*fd);
   auto home = open_trusted_dir(layout.home());
   if (!home)
     return std::move(home).error();
@@ -77,10 +104,10 @@ Result<BeneathPath> open_image_file(const HomeLayout& layout,
   auto relative = relative_to_root(layout.images_dir(), image);
   if (!relative)
     return std::move(relative).error();
-  auto home = open_trusted_dir(layout.home());
+  auto home = kept_trusted_dir(layout.home());
   if (!home)
     return std::move(home).error();
-  auto images = open_beneath(home->get(), "images", O_PATH | O_DIRECTORY,
+  auto images = open_beneath(*home, "images", O_PATH | O_DIRECTORY,
                              Symlinks::never, layout.images_dir().string());
   if (!images)
     return std::move(images).error();

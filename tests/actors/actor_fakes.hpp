@@ -64,6 +64,13 @@ inline store_actor spawn_fake_store(caf::actor_system& sys, std::shared_ptr<Stor
       [](SaveImage&) { return Ack{}; },
       [](EraseImage&) { return Ack{}; },
       [](SaveOperation&) { return Ack{}; },
+      [log](SaveOutcome& out) -> caf::result<Ack> {
+        if (out.save_vm)
+          ++log->vm_saves;
+        if (out.save_vm && log->fail_saves)
+          return make_error(Errc::storage, "disk full", {});
+        return Ack{};
+      },
       [](LoadOperation&) -> caf::result<OperationStatus> {
         return make_error(Errc::not_found, "no such operation", {});
       },

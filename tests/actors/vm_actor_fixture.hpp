@@ -37,6 +37,11 @@ using held_store_actor = store_actor::extend<caf::reacts_to<release_atom>>;
 struct World {
   std::vector<std::string> helper_calls;
   std::vector<VmRecord> saved;
+  /// Every write request the store got, in order: "save <state>", "erase",
+  /// "outcome <op kind> <outcome>" plus " + save <state>" or " + erase".
+  std::vector<std::string> writes;
+  /// Final statuses the operations actor was told are durable already.
+  std::vector<std::string> recorded;
   std::vector<std::string> retired;
   std::vector<std::string> ops_begun; ///< operation kinds, in start order
   std::set<std::string> op_ids;
@@ -45,6 +50,7 @@ struct World {
   std::optional<caf::typed_response_promise<Ack>> held;
   caf::actor exit_notify; ///< from the last ExitWatch
   bool fail_launch = false; ///< the helper refuses every VmmLaunchRequest
+  bool fail_outcome = false; ///< the store fails every SaveOutcome
   std::vector<pid_t> vmms;
 
   ~World() {
@@ -73,6 +79,7 @@ struct World {
 inline held_store_actor::behavior_type fake_store(held_store_actor::pointer self, World* w) {
   return {
     [self, w](SaveVm& save) -> caf::result<Ack> {
+      w->writes.push_back("save " + std::string(to_string(save.vm.runtime.state)));
       w->saved.push_back(save.vm);
       if (w->hold_save && !w->held && w->hold_save(save.vm)) {
         w->held = self->make_response_promise<Ack>();
@@ -80,10 +87,35 @@ inline held_store_actor::behavior_type fake_store(held_store_actor::pointer self
       }
       return Ack{};
     },
-    [](EraseVm&) { return Ack{}; },
+    [w](EraseVm&) {
+      w->writes.push_back("erase");
+      return Ack{};
+    },
     [](SaveImage&) { return Ack{}; },
     [](EraseImage&) { return Ack{}; },
-    [](SaveOperation&) { return Ack{}; },
+    [w](SaveOperation& save) {
+      w->writes.push_back("operation " + save.operation.kind);
+      return Ack{};
+    },
+    [self, w](SaveOutcome& out) -> caf::result<Ack> {
+      auto label = "outcome " + out.operation.kind + " "
+                   + (out.operation.outcome == OperationOutcome::succeeded ? "succeeded" : "failed");
+      if (out.save_vm)
+        label += " + save " + std::string(to_string(out.vm.runtime.state));
+      if (out.erase_vm)
+        label += " + erase";
+      w->writes.push_back(label);
+      if (w->fail_outcome)
+        return make_error(Errc::storage, "disk full", out.operation.op_id);
+      if (!out.save_vm)
+        return Ack{};
+      w->saved.push_back(out.vm);
+      if (w->hold_save && !w->held && w->hold_save(out.vm)) {
+        w->held = self->make_response_promise<Ack>();
+        return *w->held;
+      }
+      return Ack{};
+    },
     [](LoadOperation&) { return OperationStatus{}; },
     [w](release_atom) {
       if (w->held) {
@@ -163,6 +195,8 @@ inline operations_actor::behavior_type fake_operations(operations_actor::pointer
     [w](OpProgress& p) {
       if (w->op_ids.insert(p.status.op_id).second)
         w->ops_begun.push_back(p.status.kind);
+      if (p.recorded)
+        w->recorded.push_back(p.status.op_id);
     },
     [](OpStatusRequest&) { return OperationStatus{}; },
   };

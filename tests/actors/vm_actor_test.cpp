@@ -111,3 +111,38 @@ TEST_CASE("requests waiting behind an rm learn that the VM was deleted") {
   CHECK(gone.op_id == "op-000000000002");
   CHECK(f.world.retired == std::vector<std::string>{"0123456789abcdef"});
 }
+
+TEST_CASE("each operation ends with one commit of the record and its status, before its reply") {
+  Fixture f;
+  f.send("start", f.action(VmAction::start, "op-000000000001"));
+  f.run();
+  f.send("stop", f.action(VmAction::stop, "op-000000000002"));
+  f.run();
+  f.send("rm", f.action(VmAction::remove, "op-000000000003"));
+  f.run();
+  REQUIRE(f.replies.size() == 3);
+  for (auto& [label, reply] : f.replies)
+    CHECK_MESSAGE(reply, label);
+  // A start saves `starting` before the launch (recovery needs it) and ends
+  // with `running`; a stop ends with `stopped`; an rm drops the rootfs path
+  // before the release and erases the record with its status.
+  CHECK(f.world.writes
+        == std::vector<std::string>{"save starting", "outcome vm.start succeeded + save running",
+                                    "outcome vm.stop succeeded + save stopped", "save stopped",
+                                    "outcome vm.delete succeeded + erase"});
+  CHECK(f.world.recorded
+        == std::vector<std::string>{"op-000000000001", "op-000000000002", "op-000000000003"});
+  CHECK(f.world.retired == std::vector<std::string>{"0123456789abcdef"});
+}
+
+TEST_CASE("a start the store cannot record fails with the store's error") {
+  Fixture f;
+  f.world.fail_outcome = true;
+  f.send("start", f.action(VmAction::start, "op-000000000001"));
+  f.run();
+  REQUIRE(f.replies.size() == 1);
+  REQUIRE_FALSE(f.replies[0].second);
+  CHECK(view(f.replies[0].second.error()).code == Errc::storage);
+  // Not durable: the operations actor records the failure itself.
+  CHECK(f.world.recorded.empty());
+}

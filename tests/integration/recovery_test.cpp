@@ -230,3 +230,36 @@ TEST_CASE("showing a VM while its create is being recorded never takes the regis
   REQUIRE(list.ok());
   CHECK(list->vms.size() == 1);
 }
+
+TEST_CASE("operations answered before a SIGKILL are on record after the restart") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  VmCreateRequest create;
+  create.env.op_id = "op-00000000c001";
+  create.spec.name = "kept";
+  create.spec.image = "tiny";
+  create.spec.start = true;
+  auto created = host.ask<VmRecord>(create);
+  REQUIRE_MESSAGE(created.ok(), (created.ok() ? "" : created.error().message));
+  VmActionRequest stop;
+  stop.env.op_id = "op-00000000c002";
+  stop.ref = "kept";
+  stop.action = VmAction::stop;
+  REQUIRE(host.ask<VmRecord>(stop).ok());
+  // At once after the answer: the record and the operation's status were
+  // committed before it (one transaction), so nothing is lost.
+  host.stop_daemon(SIGKILL);
+  host.start_daemon();
+  host.wait_ready();
+  for (const char* op_id : {"op-00000000c001", "op-00000000c002"}) {
+    auto op = host.ask<OperationStatus>(OpStatusRequest{{}, op_id});
+    REQUIRE_MESSAGE(op.ok(), op_id << ": " << (op.ok() ? "" : op.error().message));
+    CHECK_MESSAGE(op->outcome == OperationOutcome::succeeded, op_id);
+    CHECK(op->vm_id == created->id);
+  }
+  auto shown = show(host, "kept");
+  REQUIRE(shown.ok());
+  CHECK(shown->runtime.state == VmState::stopped);
+  CHECK(shown->runtime.last_stop == StopRung::graceful);
+}

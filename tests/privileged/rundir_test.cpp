@@ -102,3 +102,20 @@ TEST_CASE("a mount point inside a run dir stops the removal") {
   CHECK(uut.error().code == Errc::conflict);
   CHECK(host_test::read_file(mount_point / "kept") == "kept");
 }
+
+// The helper keeps its home's descriptor; a home removed and made again at
+// the same path is opened afresh, not reached through the old descriptor.
+TEST_CASE("a run dir lands in a home made again at the same path") {
+  BANGER_REQUIRE_ROOT();
+  host_test::TestHome home;
+  std::string vm = host_test::random_vm_id();
+  REQUIRE(create_run_dir(home.layout(), vm, Ownership{0, 0}));
+  REQUIRE(remove_run_dir(home.layout(), vm));
+  fs::remove_all(home.layout().home());
+  fs::create_directories(home.layout().run_dir());
+  auto again = create_run_dir(home.layout(), vm, Ownership{0, 0});
+  REQUIRE_MESSAGE(again, (again ? "" : again.error().message));
+  CHECK(fs::is_directory(home.layout().vm_run_dir(vm)));
+  CHECK(remove_run_dir(home.layout(), vm));
+  CHECK_FALSE(fs::exists(home.layout().vm_run_dir(vm)));
+}

@@ -213,6 +213,30 @@ TEST_CASE_FIXTURE(Fixture, "a batch commits every good write and reports each ba
   CHECK(all->at(1) == b);
 }
 
+TEST_CASE_FIXTURE(Fixture, "a group of writes commits whole or not at all") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto a = make_vm(image, "a", 1);
+  auto clash = make_vm(image, "a", 2); // same name as a
+  OperationStatus ended;
+  ended.op_id = "op-000000000001";
+  ended.kind = "vm.create";
+  ended.outcome = OperationOutcome::succeeded;
+  OperationStatus lost = ended;
+  lost.op_id = "op-000000000002";
+  auto results = uut->apply_groups({{UpsertVm{a}, UpsertOperation{ended}},
+                                    {UpsertOperation{lost}, UpsertVm{clash}}});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].ok());
+  REQUIRE_FALSE(results[1].ok());
+  CHECK(results[1].error().code == Errc::already_exists);
+  CHECK(*uut->get_vm(a.id) == a);
+  CHECK(uut->get_operation(ended.op_id)->outcome == OperationOutcome::succeeded);
+  // The second group's operation went with its failed record.
+  CHECK(uut->get_operation(lost.op_id).error().code == Errc::not_found);
+  CHECK(uut->list_vms()->size() == 1);
+}
+
 // The store keeps its write statements prepared: a failed write must not
 // leave its statement unusable for the next one.
 TEST_CASE_FIXTURE(Fixture, "a rejected upsert leaves the next upserts working") {

@@ -31,7 +31,8 @@ Status wait_socket(Reactor& reactor, const std::string& path) {
   std::promise<Status> done;
   auto result = done.get_future();
   reactor.wait_for_socket(path, std::chrono::milliseconds(5000),
-                          [&done](Status s) { done.set_value(std::move(s)); });
+                          [&done](Status s) { done.set_value(std::move(s)); },
+                          /*keep_connection=*/true); // as bangerd's Firecracker driver
   return result.get();
 }
 
@@ -76,9 +77,9 @@ Status create(Env& env, FloorVm& vm, const std::string& name) {
   rec.runtime.rootfs_path = rootfs->path.string();
   rec.runtime.vm_dir = env.layout.vm_dir(rec.id).string();
   rec.runtime.log_path = env.layout.vm_log(rec.id).string();
-  FLOOR_TRY(env.committer->write(UpsertVm{rec}));
+  // As bangerd: the record and the operation's status in one commit.
   return env.committer->write(
-    UpsertOperation{operation("vm.create", rec, {"prepare_rootfs"}, started)});
+    {UpsertVm{rec}, UpsertOperation{operation("vm.create", rec, {"prepare_rootfs"}, started)}});
 }
 
 Status start(Env& env, FloorVm& vm) {
@@ -130,12 +131,11 @@ Status start(Env& env, FloorVm& vm) {
     FLOOR_TRY(api(env.reactor, call));
   FLOOR_TRY(api(env.reactor, firecracker::instance_start(rt.api_socket)));
   rt.state = VmState::running;
-  FLOOR_TRY(env.committer->write(UpsertVm{rec}));
-  return env.committer->write(UpsertOperation{operation(
+  return env.committer->write({UpsertVm{rec}, UpsertOperation{operation(
     "vm.start", rec,
     {"launch_vmm", "watch_vmm", "wait_api_socket",
      "configure_vmm", "start_instance"},
-    started)});
+    started)}});
 }
 
 void cleanup_runtime(Env& env, FloorVm& vm) {
@@ -157,20 +157,22 @@ Status stop(Env& env, FloorVm& vm) {
   cleanup_runtime(env, vm);
   rt.state = VmState::stopped;
   rt.last_stop = StopRung::graceful;
-  FLOOR_TRY(env.committer->write(UpsertVm{vm.rec}));
-  return env.committer->write(UpsertOperation{
-    operation("vm.stop", vm.rec, {"send_ctrl_alt_del", "wait_for_exit", "cleanup"}, started)});
+  return env.committer->write({UpsertVm{vm.rec}, UpsertOperation{operation(
+    "vm.stop", vm.rec, {"send_ctrl_alt_del", "wait_for_exit", "cleanup"}, started)}});
 }
 
 Status remove(Env& env, FloorVm& vm) {
   auto started = now_us();
   cleanup_runtime(env, vm);
+  // As bangerd: the record loses its rootfs path durably before the rootfs
+  // goes, and the erase commits with the operation's status.
+  vm.rec.runtime.rootfs_path.clear();
+  FLOOR_TRY(env.committer->write(UpsertVm{vm.rec}));
   if (auto gone = host::remove_vm_state_dir(env.layout, vm.rec.id);
       !gone && gone.error().code != Errc::not_found)
     return std::move(gone).error();
-  FLOOR_TRY(env.committer->write(DeleteVm{vm.rec.id}));
-  return env.committer->write(UpsertOperation{
-    operation("vm.delete", vm.rec, {"cleanup", "release_rootfs", "delete_record"}, started)});
+  return env.committer->write({DeleteVm{vm.rec.id}, UpsertOperation{operation(
+    "vm.delete", vm.rec, {"cleanup", "release_rootfs", "delete_record"}, started)}});
 }
 
 } // namespace banger::load::floor_vm

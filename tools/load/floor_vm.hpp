@@ -39,7 +39,11 @@ public:
     thread_.join();
   }
 
-  Status write(Write w) {
+  Status write(Write w) { return write(std::vector<Write>{std::move(w)}); }
+
+  /// Writes that belong together (a VM operation's end: its record and its
+  /// status), committed whole or not at all, as the store actor's SaveOutcome.
+  Status write(std::vector<Write> w) {
     std::promise<Status> done;
     auto result = done.get_future();
     {
@@ -60,11 +64,11 @@ private:
       auto batch = std::move(queue_);
       queue_.clear();
       lock.unlock();
-      std::vector<Write> writes;
-      writes.reserve(batch.size());
+      std::vector<std::vector<Write>> groups;
+      groups.reserve(batch.size());
       for (auto& [w, p] : batch)
-        writes.push_back(std::move(w));
-      auto results = store_.apply(writes);
+        groups.push_back(std::move(w));
+      auto results = store_.apply_groups(groups);
       for (std::size_t i = 0; i < batch.size(); ++i)
         batch[i].second->set_value(std::move(results[i]));
       lock.lock();
@@ -74,7 +78,7 @@ private:
   Store& store_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::pair<Write, std::promise<Status>*>> queue_;
+  std::deque<std::pair<std::vector<Write>, std::promise<Status>*>> queue_;
   bool stopping_ = false;
   std::thread thread_;
 };
