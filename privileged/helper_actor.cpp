@@ -194,7 +194,8 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         if (auto ok = host::validate_vm_id(req.vm_id); !ok)
           return std::move(ok).error();
         auto prepared = host::prepare_rootfs(ctx.config.layout, req.vm_id, req.image_rootfs,
-                                             ctx.config.strategy, vmm_owner(ctx));
+                                             ctx.config.strategy, vmm_owner(ctx),
+                                             req.size_bytes);
         if (!prepared)
           return std::move(prepared).error();
         return RootfsPrepared{prepared->path.string(),

@@ -37,7 +37,7 @@ struct GlobalOptions {
 };
 
 /// What kind of value an option takes; checked by the parser.
-enum class ValueKind { none, text, number, duration, choice };
+enum class ValueKind { none, text, number, duration, choice, disk_size };
 
 struct OptionSpec {
   std::string name;       ///< "--cpus"
