@@ -4,6 +4,8 @@
 #include "tools/cli/commands.hpp"
 #include "tools/cli/init.hpp"
 
+#include "messages/guest_dns.hpp"
+
 #include "messages/home_layout.hpp"
 
 #include <caf/all.hpp>
@@ -79,8 +81,14 @@ int cmd_init(Context& ctx) {
   for (const auto& e : report->entries)
     entries.push_back(
       {{"path", e.path}, {"action", std::string(to_string(e.action))}, {"note", e.note}});
-  print(ctx, report->render() + "initialized " + inv.global.home + "\n",
-        {{"home", inv.global.home}, {"entries", entries}});
+  const auto& s = report->settings;
+  auto dns = guest_dns(s.network_dns);
+  nlohmann::json network = {{"bridge", s.network_bridge}, {"subnet", s.network_subnet},
+                            {"nat", s.network_nat}, {"dns", dns}};
+  print(ctx,
+        report->render() + "initialized " + inv.global.home + "\n"
+          + render_guest_network(s, dns),
+        {{"home", inv.global.home}, {"entries", entries}, {"guest_network", network}});
   return exit_ok;
 }
 
