@@ -1,5 +1,6 @@
 #include "actors/admission.hpp"
 
+#include "messages/disk_size.hpp"
 #include "messages/op_id.hpp"
 #include "messages/vm_limits.hpp"
 
@@ -39,6 +40,8 @@ Status spec(const VmSpec& spec) {
     return ok;
   if (spec.wait && !spec.start)
     return refuse("wait needs start: only a VM being started can be waited for");
+  if (spec.disk_bytes != 0)
+    return check_disk_size(spec.disk_bytes);
   return {};
 }
 

@@ -207,8 +207,9 @@ struct VmCreateWork {
   std::string image_rootfs;
   bool start = false;
   bool wait = false;
+  std::uint64_t disk_bytes = 0; ///< VmSpec::disk_bytes
 };
-BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait)
+BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait, x.disk_bytes)
 
 /// Recovery after a daemon restart: the VM actor reconciles its record with
 /// the host (adopt a live VMM, or clean up and mark stopped).

@@ -229,7 +229,7 @@ void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) 
   stage(self, op, "prepare_rootfs");
   auto id = self->state.rec.id;
   ask_helper<RootfsPrepared>(
-    self, RootfsPrepareRequest{envelope_of(op), id, work.image_rootfs},
+    self, RootfsPrepareRequest{envelope_of(op), id, work.image_rootfs, work.disk_bytes},
     [self, op, work, then](Result<RootfsPrepared> prepared) {
       auto& rec = self->state.rec;
       if (!prepared) {

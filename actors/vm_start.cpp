@@ -8,16 +8,22 @@
 #include "actors/network.hpp"
 #include "actors/vm_context.hpp"
 #include "actors/vmm_driver.hpp"
+#include "messages/guest_dns.hpp"
 
 namespace banger::vm {
 
 namespace {
 
+/// The guest's network, its name as hostname, and its DNS servers: read
+/// from the host at every start (network.dns=auto), so a guest booted after
+/// the host changed networks gets the resolvers it has now.
 std::string command_line(Self self) {
   auto& st = self->state;
   auto& subnet = st.deps->subnet;
-  return kernel_command_line(st.rec.runtime.guest_ip, format_ipv4(subnet.gateway()),
-                             format_netmask(subnet.prefix_length), st.image.boot_args);
+  GuestBoot guest{st.rec.runtime.guest_ip, format_ipv4(subnet.gateway()),
+                  format_netmask(subnet.prefix_length), st.rec.name,
+                  guest_dns(st.deps->settings.network_dns)};
+  return kernel_command_line(guest, st.image.boot_args);
 }
 
 } // namespace

@@ -146,10 +146,12 @@ struct VmSpec {
   std::uint32_t memory_mib = 0;
   bool start = false;
   bool wait = false; ///< with start: also wait until the guest's SSH port answers
+  /// Root disk size in bytes (messages/disk_size.hpp); 0: the image's rootfs size.
+  std::uint64_t disk_bytes = 0;
 
   bool operator==(const VmSpec&) const = default;
 };
-BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait)
+BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait, x.disk_bytes)
 
 /// Synchronous create: replies when the VM exists (and runs, with start).
 struct VmCreateRequest {

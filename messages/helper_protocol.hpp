@@ -50,10 +50,12 @@ struct RootfsPrepareRequest {
   Envelope env;
   std::string vm_id;
   std::string image_rootfs; ///< must resolve beneath <home>/images/
+  /// Grow the copy to this many bytes (never below the image's); 0: as is.
+  std::uint64_t size_bytes = 0;
 
   bool operator==(const RootfsPrepareRequest&) const = default;
 };
-BANGER_INSPECT(RootfsPrepareRequest, x.env, x.vm_id, x.image_rootfs)
+BANGER_INSPECT(RootfsPrepareRequest, x.env, x.vm_id, x.image_rootfs, x.size_bytes)
 
 struct RootfsPrepared {
   std::string path;

@@ -35,7 +35,8 @@ struct Settings {
   // [network]
   std::string network_bridge = "banger0";
   std::string network_subnet = "172.30.0.0/24";
-  bool network_nat = false;
+  bool network_nat = true;                 ///< network.nat: masquerade the subnet
+  std::string network_dns = "auto";        ///< network.dns: auto | none | a.b.c.d[,e.f.g.h]
   // [rootfs]
   std::string rootfs_strategy = "auto";    ///< auto | reflink | dm-snapshot | sparse-copy
 };

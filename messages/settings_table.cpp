@@ -1,6 +1,7 @@
 #include "messages/settings_table.hpp"
 #include "messages/numbers.hpp"
 
+#include "messages/guest_dns.hpp"
 #include "messages/host_network.hpp"
 
 #include <arpa/inet.h>
@@ -178,7 +179,8 @@ const SettingKey table[] = {
      return {};
    },
    [](const S& s) { return s.network_subnet; }},
-  {"network", "nat", SX::boolean, "true or false", {}, "masquerade guest traffic",
+  {"network", "nat", SX::boolean, "true or false", {},
+   "masquerade traffic from the subnet leaving the host (the guests' way out)",
    [](S& s, V v) -> Status {
      if (v != "true" && v != "false")
        return bad(v, "is not true or false");
@@ -186,6 +188,15 @@ const SettingKey table[] = {
      return {};
    },
    [](const S& s) { return bool_text(s.network_nat); }},
+  {"network", "dns", SX::string, "auto, none, or one or two IPv4 addresses (a,b)", {},
+   "guests' DNS servers; auto: the host's non-loopback resolvers (docs/images.md)",
+   [](S& s, V v) -> Status {
+     if (auto st = validate_dns_setting(v); !st)
+       return st;
+     s.network_dns = std::string(v);
+     return {};
+   },
+   [](const S& s) { return s.network_dns; }},
   {"rootfs", "strategy", SX::string, "", choices::rootfs_strategy,
    "how a VM's writable rootfs is made from its image",
    [](S& s, V v) { return one_of(v, choices::rootfs_strategy, s.rootfs_strategy); },

@@ -93,15 +93,6 @@ Result<Ack> ack(Status status, const Envelope& env) {
   return Ack{env.op_id};
 }
 
-/// The bridge with its gateway address, and NAT when configured.
-Status ensure_network(const HelperContext& ctx) {
-  if (auto made = host::ensure_bridge(ctx.config.bridge, ctx.config.subnet); !made)
-    return made;
-  if (ctx.config.nat)
-    return host::ensure_nat(ctx.config.bridge, ctx.config.subnet);
-  return {};
-}
-
 /// `info`: what was probed at start, nothing touched now.
 caf::result<HelperInfo> answer_info(const HelperContext& ctx, const HelperInfoRequest& req) {
   return serve<HelperInfo>(
@@ -203,7 +194,8 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         if (auto ok = host::validate_vm_id(req.vm_id); !ok)
           return std::move(ok).error();
         auto prepared = host::prepare_rootfs(ctx.config.layout, req.vm_id, req.image_rootfs,
-                                             ctx.config.strategy, vmm_owner(ctx));
+                                             ctx.config.strategy, vmm_owner(ctx),
+                                             req.size_bytes);
         if (!prepared)
           return std::move(prepared).error();
         return RootfsPrepared{prepared->path.string(),
@@ -354,6 +346,17 @@ helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext>
   for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i)
     pool.push_back(sys.spawn<caf::detached>(worker, context));
   return sys.spawn(front, std::shared_ptr<const HelperContext>(context), std::move(pool));
+}
+
+/// The bridge with its gateway address, and NAT when configured. Again at
+/// every tap: something on the host (a firewall reload) may have flushed
+/// the table since the helper started.
+Status ensure_network(const HelperContext& ctx) {
+  if (auto made = host::ensure_bridge(ctx.config.bridge, ctx.config.subnet); !made)
+    return made;
+  if (ctx.config.nat)
+    return host::ensure_nat(ctx.config.bridge, ctx.config.subnet);
+  return {};
 }
 
 } // namespace banger

@@ -86,6 +86,11 @@ struct StaleRuntime {
 /// either (vmm.launch makes both anew), so nothing is lost.
 StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live);
 
+/// The bridge (with the gateway address) and, with network.nat, the
+/// nftables table that masquerades the subnet: at start, so guests have a
+/// way out from the first boot, and before every tap.
+Status ensure_network(const HelperContext& ctx);
+
 /// Intent records of taps being created (<run>/taps; see make_tap).
 std::filesystem::path tap_intents_dir(const HelperContext& ctx);
 

@@ -1,5 +1,6 @@
 #include "privileged/host/rootfs.hpp"
 
+#include "messages/disk_size.hpp"
 #include "messages/settings_table.hpp"
 
 #include "privileged/host/errors.hpp"
@@ -204,6 +205,20 @@ void remove_stale_temps(int vm_fd) {
     ::unlinkat(vm_fd, name.c_str(), 0);
 }
 
+/// A disk size of 0 (the image's) or within bounds and not below the image.
+Status check_grow(std::uint64_t size_bytes, off_t image_size, std::string_view image) {
+  if (size_bytes == 0)
+    return {};
+  if (auto st = check_disk_size(size_bytes); !st)
+    return st;
+  if (size_bytes < static_cast<std::uint64_t>(image_size))
+    return invalid_argument("disk size " + format_disk_size(size_bytes) + " is smaller than "
+                            "the image's rootfs " + printable(image) + " ("
+                            + format_disk_size(static_cast<std::uint64_t>(image_size))
+                            + "): a disk can only be grown");
+  return {};
+}
+
 /// Unlinks the temporary copy unless the rename made it the rootfs.
 class TempFileGuard {
 public:
@@ -260,7 +275,8 @@ Result<PreparedRootfs> prepare_rootfs(const HomeLayout& layout,
                                       std::string_view vm_id,
                                       std::string_view image,
                                       RootfsStrategy strategy,
-                                      std::optional<Ownership> owner) {
+                                      std::optional<Ownership> owner,
+                                      std::uint64_t size_bytes) {
   if (auto st = validate_vm_id(vm_id); !st)
     return std::move(st).error();
   if (auto st = relative_to_root(layout.images_dir(), image); !st)
@@ -278,6 +294,8 @@ Result<PreparedRootfs> prepare_rootfs(const HomeLayout& layout,
   struct stat source_stat {};
   if (::fstat(source->get(), &source_stat) != 0)
     return system_error("fstat", printable(image), errno);
+  if (auto st = check_grow(size_bytes, source_stat.st_size, image); !st)
+    return std::move(st).error();
 
   auto vm_dir = open_vm_state_dir(layout, vm_id, Create::yes, owner);
   if (!vm_dir)
@@ -316,6 +334,10 @@ Result<PreparedRootfs> prepare_rootfs(const HomeLayout& layout,
         !st)
       return std::move(st).error();
 
+  // A hole at the end: the disk is larger, the host's disk use is not.
+  if (size_bytes > static_cast<std::uint64_t>(source_stat.st_size)
+      && ::ftruncate(temp.get(), static_cast<off_t>(size_bytes)) != 0)
+    return system_error("ftruncate", target, errno);
   if (auto st = set_owner_and_mode(temp.get(), owner, rootfs_mode, target); !st)
     return std::move(st).error();
   if (::fdatasync(temp.get()) != 0)
@@ -330,7 +352,7 @@ Result<PreparedRootfs> prepare_rootfs(const HomeLayout& layout,
   if (::fsync(vm_dir->get()) != 0)
     return system_error("fsync", layout.vm_dir(vm_id).string(), errno);
   return PreparedRootfs{layout.vm_rootfs(vm_id), used,
-                        static_cast<std::uint64_t>(source_stat.st_size)};
+                        std::max(size_bytes, static_cast<std::uint64_t>(source_stat.st_size))};
 }
 
 Status release_rootfs(const HomeLayout& layout, std::string_view vm_id) {

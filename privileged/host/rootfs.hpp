@@ -62,11 +62,16 @@ struct PreparedRootfs {
 /// final name never holds a partial copy. An existing rootfs is never
 /// overwritten: already_exists. `automatic` tries reflink, then sparse copy;
 /// `reflink` and `dm_snapshot` fail with invalid_argument where unsupported.
+/// A `size_bytes` (vm create --disk) grows the copy to that size, sparsely
+/// (the guest grows its file system at boot); below the image's size, or
+/// outside messages/disk_size.hpp's bounds, is invalid_argument and nothing
+/// is made. 0 keeps the image's size.
 Result<PreparedRootfs> prepare_rootfs(const HomeLayout& layout,
                                       std::string_view vm_id,
                                       std::string_view image,
                                       RootfsStrategy strategy,
-                                      std::optional<Ownership> owner = {});
+                                      std::optional<Ownership> owner = {},
+                                      std::uint64_t size_bytes = 0);
 
 /// Removes the VM's rootfs.img and leftover temporary copies; not_found if
 /// there is no rootfs.img.

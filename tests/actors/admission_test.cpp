@@ -57,6 +57,24 @@ TEST_CASE("wait is refused on a create without start") {
   CHECK(admissible(create));
 }
 
+TEST_CASE("a create's disk size is the image's (0) or within bounds, whole MiB") {
+  VmCreateBeginRequest begin;
+  begin.spec.image = "tiny";
+  for (std::uint64_t ok : {std::uint64_t{0}, std::uint64_t{32} << 20, std::uint64_t{2} << 30,
+                           std::uint64_t{2} << 40}) {
+    begin.spec.disk_bytes = ok;
+    CHECK_MESSAGE(admissible(begin), ok);
+  }
+  for (std::uint64_t bad : {std::uint64_t{1}, std::uint64_t{16} << 20,
+                            (std::uint64_t{2} << 40) + (std::uint64_t{1} << 20),
+                            (std::uint64_t{2} << 30) + 4096, ~std::uint64_t{0}}) {
+    begin.spec.disk_bytes = bad;
+    CHECK_MESSAGE(code_of(admissible(begin)) == Errc::invalid_argument, bad);
+    VmCreateRequest create{{}, begin.spec};
+    CHECK(code_of(admissible(create)) == Errc::invalid_argument);
+  }
+}
+
 TEST_CASE("wait is for start and restart, a signal for kill") {
   auto start = action(VmAction::start);
   start.wait = true;

@@ -22,3 +22,18 @@ TEST_CASE("the kernel command line configures the guest's network, then the imag
         == "console=ttyS0 reboot=k panic=1 pci=off "
            "ip=10.0.0.9::10.0.0.1:255.255.0.0::eth0:off quiet init=/sbin/init");
 }
+
+TEST_CASE("the VM's name and its DNS servers reach the guest in ip='s hostname and dns fields") {
+  GuestBoot guest{"172.30.0.5", "172.30.0.1", "255.255.255.0", "web1", {"192.0.2.53"}};
+  CHECK(kernel_command_line(guest, "root=/dev/vda rw")
+        == "console=ttyS0 reboot=k panic=1 pci=off "
+           "ip=172.30.0.5::172.30.0.1:255.255.255.0:web1:eth0:off:192.0.2.53 root=/dev/vda rw");
+  guest.dns = {"192.0.2.53", "198.51.100.1", "203.0.113.1"}; // ip= has two fields
+  CHECK(kernel_command_line(guest, "")
+        == "console=ttyS0 reboot=k panic=1 pci=off "
+           "ip=172.30.0.5::172.30.0.1:255.255.255.0:web1:eth0:off:192.0.2.53:198.51.100.1");
+  guest.dns.clear();
+  CHECK(kernel_command_line(guest, "")
+        == "console=ttyS0 reboot=k panic=1 pci=off "
+           "ip=172.30.0.5::172.30.0.1:255.255.255.0:web1:eth0:off");
+}

@@ -10,6 +10,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <fstream>
+#include <iterator>
+
 using namespace banger;
 using namespace banger::host;
 namespace fs = std::filesystem;
@@ -157,6 +160,56 @@ TEST_CASE("a sparse copy keeps the image's content, size and holes") {
     REQUIRE(remove_vm_state_dir(home.layout(), vm));
     CHECK_FALSE(fs::exists(home.layout().vm_dir(vm)));
   }
+}
+
+TEST_CASE("a disk size grows the copy sparsely and keeps the image's content") {
+  host_test::TestHome home;
+  auto image = home.layout().images_dir() / "base.img";
+  make_sparse_image(image);
+  std::string vm = host_test::random_vm_id();
+
+  auto uut = prepare_rootfs(home.layout(), vm, "base.img", RootfsStrategy::automatic, {},
+                            2048 * static_cast<std::uint64_t>(mib));
+  REQUIRE_MESSAGE(uut, (uut ? "" : uut.error().message));
+  CHECK(uut->size_bytes == 2048 * static_cast<std::uint64_t>(mib));
+  auto copy = stat_of(uut->path);
+  CHECK(copy.st_size == 2048 * mib);
+  // The growth is a hole: no more blocks than the image's data.
+  CHECK(copy.st_blocks * 512 < 8 * mib);
+  // The first 64 MiB are the image, byte for byte.
+  int fd = ::open(uut->path.c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  std::string head(64 * mib, '\0');
+  REQUIRE(::pread(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()));
+  ::close(fd);
+  std::ifstream in(image, std::ios::binary);
+  std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(head == original);
+}
+
+TEST_CASE("a disk size below the image's, or out of bounds, is refused and makes nothing") {
+  host_test::TestHome home;
+  auto image = home.layout().images_dir() / "base.img";
+  make_sparse_image(image); // 64 MiB
+  std::string vm = host_test::random_vm_id();
+  for (std::uint64_t size : {std::uint64_t{48} * mib, std::uint64_t{1} << 20,
+                             (std::uint64_t{2} << 40) + mib, std::uint64_t{64} * mib + 1}) {
+    CAPTURE(size);
+    auto refused = prepare_rootfs(home.layout(), vm, "base.img", RootfsStrategy::automatic, {},
+                                  size);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Errc::invalid_argument);
+    CHECK_FALSE(fs::exists(home.layout().vm_dir(vm)));
+  }
+  auto shrink = prepare_rootfs(home.layout(), vm, "base.img", RootfsStrategy::automatic, {},
+                               48 * static_cast<std::uint64_t>(mib));
+  REQUIRE_FALSE(shrink);
+  CHECK(shrink.error().message.find("can only be grown") != std::string::npos);
+  // The image's own size is no growth, and allowed.
+  auto same = prepare_rootfs(home.layout(), vm, "base.img", RootfsStrategy::automatic, {},
+                             64 * static_cast<std::uint64_t>(mib));
+  REQUIRE(same);
+  CHECK(stat_of(same->path).st_size == 64 * mib);
 }
 
 TEST_CASE("auto uses reflink exactly where detection says it works") {

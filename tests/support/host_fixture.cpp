@@ -3,6 +3,7 @@
 #include "messages/error.hpp"
 #include "messages/op_id.hpp"
 #include "messages/tls.hpp"
+#include "privileged/host/nat.hpp"
 #include "tools/cli/init.hpp"
 
 #include <caf/all.hpp>
@@ -94,6 +95,8 @@ Host::~Host() {
   helper_.reset();
   std::string cleanup = "for t in $(ls /sys/class/net/" + bridge_ + "/brif 2>/dev/null); do ip link del \"$t\"; done; ip link del " + bridge_ + " 2>/dev/null";
   [[maybe_unused]] int rc = std::system(cleanup.c_str());
+  // The helper masquerades the test subnet (network.nat) from its start.
+  (void)host::remove_nat(bridge_);
 }
 
 void Host::start_helper() {

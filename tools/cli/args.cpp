@@ -1,5 +1,6 @@
 #include "tools/cli/args.hpp"
 
+#include "messages/disk_size.hpp"
 #include "messages/settings.hpp"
 
 #include <algorithm>
@@ -103,6 +104,10 @@ std::string check_value(const OptionSpec& spec, const std::string& value) {
     case ValueKind::choice:
       if (std::find(spec.choices.begin(), spec.choices.end(), value) == spec.choices.end())
         return spec.name + " expects one of " + join(spec.choices) + ", got '" + value + "'";
+      break;
+    case ValueKind::disk_size:
+      if (auto size = parse_disk_size(value); !size)
+        return spec.name + ": " + size.error().message;
       break;
     case ValueKind::text:
       if (value.empty())

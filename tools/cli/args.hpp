@@ -48,7 +48,7 @@ struct GlobalSpec {
 const std::vector<GlobalSpec>& global_options();
 
 /// What kind of value an option takes; checked by the parser.
-enum class ValueKind { none, text, number, duration, choice };
+enum class ValueKind { none, text, number, duration, choice, disk_size };
 
 struct OptionSpec {
   std::string name;       ///< "--cpus"

@@ -3,6 +3,7 @@
 #include "tools/cli/commands.hpp"
 #include "tools/cli/init.hpp"
 
+#include "messages/guest_dns.hpp"
 #include "messages/settings.hpp"
 
 #include <cstdlib>
@@ -74,11 +75,17 @@ int cmd_init(Context& ctx) {
   for (const auto& e : report->entries)
     entries.push_back(
       {{"path", e.path}, {"action", std::string(to_string(e.action))}, {"note", e.note}});
+  const auto& s = report->settings;
+  auto dns = guest_dns(s.network_dns);
+  nlohmann::json network = {{"bridge", s.network_bridge}, {"subnet", s.network_subnet},
+                            {"nat", s.network_nat}, {"dns", dns}};
   auto steps = init_next_steps(inv.global.home);
-  std::string text = report->render() + "initialized " + inv.global.home + "\n\nnext:\n";
+  std::string text = report->render() + "initialized " + inv.global.home + "\n"
+                     + render_guest_network(s, dns) + "\nnext:\n";
   for (const auto& step : steps)
     text += "  " + step + "\n";
-  print(ctx, text, {{"home", inv.global.home}, {"entries", entries}, {"next", steps}});
+  print(ctx, text,
+        {{"home", inv.global.home}, {"entries", entries}, {"guest_network", network}, {"next", steps}});
   return exit_ok;
 }
 

@@ -26,6 +26,10 @@ OptionSpec number(std::string name, std::string metavar, std::string help) {
   return {std::move(name), "", ValueKind::number, std::move(metavar), std::move(help)};
 }
 
+OptionSpec disk_size(std::string name, std::string help) {
+  return {std::move(name), "", ValueKind::disk_size, "SIZE", std::move(help)};
+}
+
 // A command with positional arguments only.
 CommandSpec plain(std::string name, std::string args, std::string summary, int n_args,
                   std::string example, Handler run) {
@@ -103,11 +107,16 @@ std::vector<CommandSpec> build_table() {
                  text("--name", "NAME", "VM name [a-z0-9][a-z0-9-]{0,62} (default: generated)"),
                  number("--cpus", "N", "vCPUs (default: the daemon's)"),
                  number("--memory", "MIB", "memory in MiB (default: the daemon's)"),
+                 disk_size("--disk", "root disk size, e.g. 2G (default: the image's rootfs); "
+                                     "grown, never shrunk"),
                  flag("--start", "start the VM once created"),
                  flag("--wait", "with --start: wait until the guest's SSH port answers"),
                  flag("--no-wait", "print the op_id and return; see `banger op show`")};
     c.example = "banger vm create --image debian --name web1 --cpus 2 --memory 512 --start --wait";
-    c.details = "Shows the current stage while the daemon works; prints the VM when done.";
+    c.details = "Shows the current stage while the daemon works; prints the VM when done. "
+                "--disk makes the VM's copy of the image's rootfs that large (sparse: the host "
+                "disk is used as the guest writes) and the guest grows its file system to it "
+                "at boot; below the image's size is refused.";
     c.run = cmd_vm_create;
     t.push_back(c);
   }

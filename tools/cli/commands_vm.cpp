@@ -3,6 +3,7 @@
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
 
+#include "messages/disk_size.hpp"
 #include "messages/error.hpp"
 
 #include <caf/all.hpp>
@@ -98,6 +99,8 @@ int cmd_vm_create(Context& ctx) {
   spec.memory_mib = static_cast<std::uint32_t>(std::stoul(inv.value("--memory", "0")));
   spec.start = inv.has("--start");
   spec.wait = inv.has("--wait");
+  if (inv.has("--disk"))
+    spec.disk_bytes = *parse_disk_size(inv.value("--disk")); // checked by the parser
 
   auto accepted = ctx.session->call<OpAccepted>(VmCreateBeginRequest{client_envelope(), spec},
                                                 ctx.timeout());

@@ -3,6 +3,7 @@
 #include "tools/cli/init_steps.hpp"
 
 #include "messages/settings_table.hpp"
+#include "messages/host_network.hpp"
 #include "messages/numbers.hpp"
 
 #include <grp.h>
@@ -63,6 +64,33 @@ std::string InitReport::render() const {
       out += std::string(width - e.path.size() + 2, ' ') + "(" + e.note + ")";
     out += "\n";
   }
+  return out;
+}
+
+std::string render_guest_network(const Settings& s, const std::vector<std::string>& dns) {
+  auto subnet = parse_ipv4_subnet(s.network_subnet);
+  std::string out = "guest network: bridge " + s.network_bridge + ", subnet " + s.network_subnet;
+  if (subnet)
+    out += " (gateway " + subnet->gateway_string() + ")";
+  out += "\n";
+  if (s.network_nat)
+    out += "  NAT: on; guests reach the host's networks and beyond, masqueraded by "
+           "banger-helper (network.nat=false turns it off)\n";
+  else
+    out += "  NAT: off; guests reach only the host (network.nat=true turns it on)\n";
+  std::string servers;
+  for (const auto& server : dns)
+    servers += (servers.empty() ? "" : ", ") + server;
+  if (s.network_dns == "none")
+    out += "  DNS: none (network.dns=none); guests get no /etc/resolv.conf\n";
+  else if (s.network_dns != "auto")
+    out += "  DNS: " + servers + " (network.dns)\n";
+  else if (!servers.empty())
+    out += "  DNS: " + servers + ", the host's resolvers, read again at each VM start "
+           "(network.dns=auto; network.dns=a.b.c.d chooses)\n";
+  else
+    out += "  DNS: none found: the host's resolv.conf names only loopback resolvers, which "
+           "guests cannot reach; set network.dns=a.b.c.d\n";
   return out;
 }
 
@@ -200,6 +228,10 @@ Result<InitReport> init_home(const InitOptions& options) {
     return std::move(s).error();
   if (auto s = init_ssh(ctx); !s)
     return std::move(s).error();
+  ctx.report.settings = settings;
+  if (existing && !options.force && !has_setting_options(options))
+    if (auto kept = parse_config_text(*existing); kept)
+      ctx.report.settings = std::move(*kept);
   return std::move(ctx.report);
 }
 

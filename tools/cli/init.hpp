@@ -74,11 +74,19 @@ struct InitEntry {
 struct InitReport {
   std::vector<InitEntry> entries;
 
+  /// The settings banger.conf holds now (written, updated or kept).
+  Settings settings;
+
   /// One line per entry: "created  tls/ca.key  (mode 0400)".
   std::string render() const;
   /// The entry for `path`, or nullptr.
   const InitEntry* find(std::string_view path) const;
 };
+
+/// What guests get from the host network: bridge and subnet, NAT (the way
+/// out) and the DNS servers handed to them (`dns`, from network.dns), with
+/// the keys that change them. A few lines for `banger init`'s output.
+std::string render_guest_network(const Settings& settings, const std::vector<std::string>& dns);
 
 /// Creates or completes the installation in `options.home`. Every option is
 /// validated before anything is written: a refused option changes nothing.

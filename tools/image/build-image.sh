@@ -11,7 +11,8 @@
 #                decompression under emulation)
 #   vmlinuz      the same kernel as Debian ships it (bzImage)
 #   initrd.img   busybox + the virtio/ext4/ACPI modules; mounts /dev/vda
-#   rootfs.ext4  busybox init, dropbear, banger's SSH public key
+#   rootfs.ext4  busybox init, dropbear, sftp-server, resize2fs, banger's SSH
+#                public key
 #   manifest.txt the Debian packages the image was made from
 # and, on stdout, the values to register it with (kernel=, initrd=, rootfs=,
 # boot_args=), one per line. Progress and errors go to stderr.
@@ -111,13 +112,16 @@ kernel_pkg="$(apt-cache depends linux-image-amd64 2>/dev/null |
 [ -n "$kernel_pkg" ] || die "apt does not know linux-image-amd64's kernel; run apt-get update"
 kver="${kernel_pkg#linux-image-}"
 
-# dropbear's shared libraries come from its Depends closure; which of their
-# files are needed is decided later from the binaries' DT_NEEDED entries.
+# The shared libraries of dropbear and resize2fs come from their Depends
+# closure; which of their files are needed is decided later from the
+# binaries' DT_NEEDED entries. openssh-sftp-server (what makes scp and sftp
+# work: dropbear runs it as its sftp subsystem) needs only libc, so its own
+# Depends (the whole OpenSSH client) are left out.
 mapfile -t lib_pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests \
-  --no-conflicts --no-breaks --no-replaces --no-enhances dropbear-bin 2>/dev/null |
-  grep -v '^ ' | grep -v '^<' | grep -vx dropbear-bin)
+  --no-conflicts --no-breaks --no-replaces --no-enhances dropbear-bin e2fsprogs 2>/dev/null |
+  grep -v '^ ' | grep -v '^<' | grep -vx -e dropbear-bin -e e2fsprogs)
 [ ${#lib_pkgs[@]} -gt 0 ] || die "apt does not know dropbear-bin; run apt-get update"
-packages=("$kernel_pkg" busybox-static dropbear-bin "${lib_pkgs[@]}")
+packages=("$kernel_pkg" busybox-static dropbear-bin openssh-sftp-server e2fsprogs "${lib_pkgs[@]}")
 
 debcache="$cache/debs"
 mkdir -p "$debcache" || die "cannot create the package cache $debcache"
@@ -340,11 +344,16 @@ cp "$busybox" "$rootfs/bin/busybox"
 for applet in $("$busybox" --list-full); do
   [ -e "$rootfs/$applet" ] || [ -L "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
 done
-for bin in usr/sbin/dropbear usr/bin/dropbearkey; do
+mkdir -p "$rootfs/usr/lib/openssh"
+for bin in usr/sbin/dropbear usr/bin/dropbearkey usr/lib/openssh/sftp-server sbin/resize2fs; do
+  [ -x "$pkgroot/$bin" ] || die "no /$bin in the extracted packages"
+  rm -f "$rootfs/$bin" # busybox may have an applet link of that name
   cp "$pkgroot/$bin" "$rootfs/$bin"
 done
+# Debian's dropbear starts its sftp subsystem as /usr/lib/sftp-server.
+ln -s openssh/sftp-server "$rootfs/usr/lib/sftp-server"
 
-# Shared libraries: the DT_NEEDED closure of dropbear, taken from the
+# Shared libraries: the DT_NEEDED closure of the binaries, taken from the
 # extracted packages (never from the host), plus the program interpreter.
 libdirs=(lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu)
 declare -A lib_done=()
@@ -365,6 +374,8 @@ copy_needed() {
 }
 copy_needed "$rootfs/usr/sbin/dropbear"
 copy_needed "$rootfs/usr/bin/dropbearkey"
+copy_needed "$rootfs/usr/lib/openssh/sftp-server"
+copy_needed "$rootfs/sbin/resize2fs"
 interp="$(readelf -lW "$rootfs/usr/sbin/dropbear" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')"
 [ "$interp" = /lib64/ld-linux-x86-64.so.2 ] || die "unexpected program interpreter '$interp'"
 cp -L "$pkgroot/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$rootfs/lib/x86_64-linux-gnu/"
@@ -378,6 +389,14 @@ EOF
 echo 'root:x:0:' >"$rootfs/etc/group"
 echo '/bin/sh' >"$rootfs/etc/shells"
 echo 'banger' >"$rootfs/etc/hostname"
+# busybox is static glibc: its name lookups (wget, ping) read nsswitch.conf,
+# hosts and resolv.conf. Without these, every name is a "bad address" and
+# even localhost does not resolve. rcS rewrites hosts and resolv.conf at
+# every boot from the kernel command line.
+printf 'hosts: files dns\nnetworks: files\n' >"$rootfs/etc/nsswitch.conf"
+printf '127.0.0.1\tlocalhost\n' >"$rootfs/etc/hosts"
+# resize2fs (and mount) look for the mount table here.
+ln -s /proc/self/mounts "$rootfs/etc/mtab"
 cp "$pubkey" "$rootfs/root/.ssh/authorized_keys"
 
 cat >"$rootfs/etc/inittab" <<'EOF'
@@ -391,8 +410,9 @@ EOF
 
 cat >"$rootfs/etc/banger/rcS" <<'EOF'
 #!/bin/sh
-# banger guest start-up: file systems, network from ip= on the kernel command
-# line, SSH host key (made once per VM, kept in the rootfs), dropbear, acpid.
+# banger guest start-up: file systems (the root one grown to its disk), network,
+# hostname and DNS from ip= on the kernel command line, SSH host key (made
+# once per VM, kept in the rootfs), dropbear, acpid.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 [ -e /proc/self ] || mount -t proc proc /proc
 [ -d /sys/kernel ] || mount -t sysfs sysfs /sys
@@ -402,15 +422,35 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 
-# ip=<client>:<server>:<gateway>:<netmask>:<hostname>:<device>:<autoconf>
-ipconf=""
+# ip=<client>:<server>:<gateway>:<netmask>:<hostname>:<device>:<autoconf>:<dns0>:<dns1>
+ipconf="" root=/dev/vda
 for arg in $(cat /proc/cmdline); do
-  case "$arg" in ip=*) ipconf="${arg#ip=}" ;; esac
+  case "$arg" in
+    ip=*) ipconf="${arg#ip=}" ;;
+    root=/dev/*) root="${arg#root=}" ;;
+  esac
 done
-IFS=: read -r client server gateway netmask host device autoconf <<IP
+IFS=: read -r client server gateway netmask host device autoconf dns0 dns1 rest <<IP
 $ipconf
 IP
-hostname "${host:-$(cat /etc/hostname)}"
+
+# `vm create --disk` makes the disk larger than the file system on it: grow
+# it to the disk, online. Nothing to do (the usual case) costs one
+# superblock read.
+resize2fs "$root" >/run/resize2fs.log 2>&1 ||
+  echo "banger-guest: error: resize2fs $root failed: $(tail -n 1 /run/resize2fs.log)"
+
+# The VM's name (banger passes it), else the image's.
+if [ -n "$host" ]; then
+  echo "$host" >/etc/hostname
+fi
+host="$(cat /etc/hostname)"
+hostname "$host"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$host" >/etc/hosts
+# DNS servers as banger passes them (network.dns); none: no resolv.conf, so
+# nothing stale from an earlier boot is used.
+rm -f /etc/resolv.conf
+for ns in $dns0 $dns1; do echo "nameserver $ns" >>/etc/resolv.conf; done
 ip link set lo up
 if [ -n "$client" ]; then
   device="${device:-eth0}"
