@@ -189,8 +189,10 @@ struct VmCreateWork {
   std::string image_rootfs;
   bool start = false;
   bool wait = false;
+  /// The operation as the node ran it so far (its stages come first).
+  OperationStatus so_far;
 };
-BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait)
+BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait, x.so_far)
 
 /// Recovery after a daemon restart: the VM actor reconciles its record with
 /// the host (adopt a live VMM, or clean up and mark stopped).

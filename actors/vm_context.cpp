@@ -1,5 +1,6 @@
 #include "actors/vm_context.hpp"
 
+#include "actors/op_stages.hpp"
 #include "actors/proc.hpp"
 
 namespace banger::vm {
@@ -65,14 +66,9 @@ OpPtr begin_op(Self self, const std::string& kind, const std::string& op_id) {
 }
 
 void stage(Self self, const OpPtr& op, const std::string& name) {
-  auto now = now_us();
-  auto& stages = op->status.stages;
-  if (!stages.empty() && stages.back().duration_us < 0)
-    stages.back().duration_us = now - stages.back().started_at_us;
-  stages.push_back(StageRecord{name, now, -1, true});
-  op->status.stage = name;
-  op->status.stages_done = static_cast<std::uint32_t>(stages.size() - 1);
+  enter_stage(op->status, name, now_us());
   op->log.stage(name);
+  self->state.rec.runtime.stage_deadline_us = 0;
   self->state.rec.runtime.stage = name;
   report(self, op);
 }
@@ -80,28 +76,17 @@ void stage(Self self, const OpPtr& op, const std::string& name) {
 void finish(Self self, const OpPtr& op, std::optional<Error> error) {
   auto& st = self->state;
   st.rec.runtime.stage.clear();
-  auto now = now_us();
-  auto& stages = op->status.stages;
-  if (!stages.empty() && stages.back().duration_us < 0) {
-    stages.back().duration_us = now - stages.back().started_at_us;
-    stages.back().ok = !error;
-  }
-  op->status.stages_done = static_cast<std::uint32_t>(stages.size());
-  op->status.stages_total = op->status.stages_done; // known for sure only now
-  op->status.finished_at_us = now;
+  st.rec.runtime.stage_deadline_us = 0;
+  end_status(op->status, error, now_us());
   // Retired before the reply: a caller that re-creates the name at once must
   // find it free.
   if (st.retired)
     self->send(st.deps->events, VmRetired{st.rec.id});
   if (error) {
-    op->status.outcome = OperationOutcome::failed;
-    op->status.error_code = static_cast<std::uint8_t>(error->code);
-    op->status.error_message = error->message;
     op->log.fail(*error);
     if (op->reply)
       op->reply(make_error(error->code, error->message, op->log.op_id()));
   } else {
-    op->status.outcome = OperationOutcome::succeeded;
     op->log.done({{"state", std::string(to_string(st.rec.runtime.state))}});
     if (op->reply)
       op->reply(st.rec);
@@ -149,6 +134,9 @@ void wait_exit(Self self, std::chrono::milliseconds timeout, StepDone done) {
   }
   auto seq = ++st.deadline_seq;
   st.exit_waiter = once(std::move(done));
+  // Shown by `vm show` (and `vm stop` on a terminal) as the time left.
+  st.rec.runtime.stage_deadline_us =
+    now_us() + std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
   self->delayed_send(self, timeout, deadline_atom::value, seq);
   if (st.exit_token == 0)
     watch_exit(self, [](Status) {}); // a VMM adopted before its watch was set
@@ -179,6 +167,7 @@ void forget_vmm(Self self) {
     st.exit_token = 0;
   }
   auto& rt = st.rec.runtime;
+  st.instance_started.reset();
   rt.pid = 0;
   rt.pid_start_time = 0;
   rt.api_socket.clear();
