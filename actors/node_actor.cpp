@@ -2,8 +2,11 @@
 
 #include "actors/directory_actor.hpp"
 #include "actors/helper_link_actor.hpp"
+#include "actors/host_capacity.hpp"
 #include "actors/node_host.hpp"
+#include "actors/op_stages.hpp"
 #include "actors/vm_ids.hpp"
+#include "actors/vm_names.hpp"
 
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
@@ -48,6 +51,42 @@ using node_impl = node_actor::extend<caf::reacts_to<inventory_atom>, caf::reacts
 using Self = node_impl::stateful_pointer<NodeState>;
 using Done = std::function<void(Result<VmRecord>)>;
 
+/// A create as the node runs it, up to the hand-over to the VM's actor:
+/// its stages are reported as they happen, and a failure before the
+/// hand-over ends the operation here. From the hand-over on the VM's actor
+/// reports (with these stages first) and ends it.
+struct CreateOp {
+  OperationStatus status;
+  bool handed_over = false;
+};
+using Track = std::shared_ptr<CreateOp>;
+
+void track_stage(Self self, const Track& track, const std::string& name) {
+  if (track->status.stage == name)
+    return; // already in it (an async create records it before it is accepted)
+  enter_stage(track->status, name, now_us());
+  self->send(self->state.deps->operations, OpProgress{track->status});
+}
+
+Track begin_create(const Envelope& env) {
+  auto track = std::make_shared<CreateOp>();
+  track->status.op_id = env.op_id;
+  track->status.kind = "vm.create";
+  track->status.started_at_us = now_us();
+  return track;
+}
+
+/// `done`, with a failure the VM's actor did not report ended here.
+Done tracked(Self self, Track track, Done done) {
+  return [self, track, done = std::move(done)](Result<VmRecord> result) {
+    if (!result && !track->handed_over) {
+      end_status(track->status, result.error(), now_us());
+      self->send(self->state.deps->operations, OpProgress{track->status});
+    }
+    done(std::move(result));
+  };
+}
+
 Error error_of(const caf::error& err) {
   auto v = view(err);
   return Error{v.code, v.message};
@@ -80,12 +119,20 @@ void abandon(Self self, const VmRecord& rec, std::optional<std::uint32_t> addres
 /// Limits and an address for the reserved record, then persist, spawn and
 /// hand the VM actor the create work. `done` gets the VM actor's reply.
 void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord rec, Image image,
-                   Done done) {
+                   Track track, Done done) {
   auto& st = self->state;
+  track_stage(self, track, "allocate");
   auto sizing = size_of(spec);
   if (!sizing) {
     abandon(self, rec, std::nullopt);
     return done(std::move(sizing).error());
+  }
+  // Before anything exists on the host: a size the host cannot give.
+  if (auto fits = fits_host(sizing->cpus, sizing->memory_mib, host_capacity(),
+                            st.deps->settings.vmm_cpu_overcommit);
+      !fits) {
+    abandon(self, rec, std::nullopt);
+    return done(std::move(fits).error());
   }
   auto index = st.addresses->allocate();
   if (!index) {
@@ -98,14 +145,22 @@ void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord 
   rec.created_at_us = rec.updated_at_us = now_us();
   rec.runtime.state = VmState::created;
   st.addresses->assign(*index, rec.runtime);
+  track_stage(self, track, "save_record");
   self->request(st.deps->store, caf::infinite, SaveVm{rec}) // see vm::local_request
     .then(
-      [self, rec, image, env, spec, done](Ack) {
+      [self, rec, image, env, spec, track, done](Ack) {
         auto actor = add_entry(self, rec, image, false);
-        VmCreateWork work{env, image.rootfs_path, spec.start, spec.wait, spec.disk_bytes};
-        self->request(actor, caf::infinite, std::move(work))
+        track->handed_over = true;
+        self->request(actor, caf::infinite,
+                      VmCreateWork{env, image.rootfs_path, spec.start, spec.wait, spec.disk_bytes,
+                                   track->status})
           .then([done](VmRecord& created) { done(std::move(created)); },
-                [done](caf::error& err) { done(error_of(err)); });
+                [track, done](caf::error& err) {
+                  // An actor that went away never ended the operation.
+                  if (err == caf::sec::request_receiver_down)
+                    track->handed_over = false;
+                  done(error_of(err));
+                });
       },
       [self, rec, index, done](caf::error& err) {
         abandon(self, rec, index);
@@ -113,14 +168,36 @@ void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord 
       });
 }
 
+/// Reserves the record's name in the directory: the spec's, or with
+/// `generated` a drawn readable one, drawn again while taken.
+void reserve_name(Self self, VmRecord rec, bool generated, int attempt, Done then) {
+  if (generated)
+    rec.name = readable_vm_name(random_draw(), attempt);
+  // The rule for every name, drawn or given.
+  if (!is_valid_name(rec.name))
+    return then(Error{Errc::invalid_argument,
+                      "invalid VM name " + excerpt(rec.name) + ": use [a-z0-9][a-z0-9-]{0,62}"});
+  self->request(self->state.directory, caf::infinite, NameReserve{rec.name, rec.id})
+    .then([rec, then](Ack) { then(rec); },
+          [self, rec, generated, attempt, then](caf::error& err) {
+            auto error = error_of(err);
+            if (generated && error.code == Errc::already_exists && attempt + 1 < vm_name_attempts)
+              return reserve_name(self, rec, generated, attempt + 1, then);
+            then(std::move(error));
+          });
+}
+
 /// Creates a VM: image (catalog), id, name (reserved in the directory),
 /// limits, address; a failure after the reservation releases it.
-void create_vm(Self self, const Envelope& env, const VmSpec& spec, Done done) {
+void create_vm(Self self, const Envelope& env, const VmSpec& spec, Track track, Done done) {
   auto& st = self->state;
+  done = tracked(self, track, std::move(done));
+  track_stage(self, track, "resolve_image");
   self->request(st.images, caf::infinite, ImageShowRequest{env, spec.image})
     .then(
-      [self, env, spec, done](Image& image) {
+      [self, env, spec, track, done](Image& image) {
         auto& st = self->state;
+        track_stage(self, track, "reserve_name");
         VmRecord rec;
         rec.id = mint_vm_id(
           mint_object_id, [&](const std::string& short_id) { return has_prefix(st.vms, short_id); },
@@ -128,14 +205,14 @@ void create_vm(Self self, const Envelope& env, const VmSpec& spec, Done done) {
         if (rec.id.empty())
           return done(Error{Errc::conflict, "no free tap name found for a new VM in 64 draws; "
                                             "the host has too many tap-fc-* devices"});
-        rec.name = spec.name.empty() ? "vm-" + rec.id.substr(0, 8) : spec.name;
-        if (!is_valid_name(rec.name))
-          return done(Error{Errc::invalid_argument,
-                            "invalid VM name " + excerpt(rec.name) + ": use [a-z0-9][a-z0-9-]{0,62}"});
-        self->request(st.directory, caf::infinite, NameReserve{rec.name, rec.id})
-          .then([self, env, spec, rec, image, done](
-                  Ack) { finish_create(self, env, spec, rec, image, done); },
-                [done](caf::error& err) { done(error_of(err)); });
+        rec.name = spec.name;
+        track->status.vm_id = rec.id;
+        reserve_name(self, rec, spec.name.empty(), 0,
+                     [self, env, spec, image, track, done](Result<VmRecord> reserved) {
+                       if (!reserved)
+                         return done(std::move(reserved).error());
+                       finish_create(self, env, spec, std::move(*reserved), image, track, done);
+                     });
       },
       [done](caf::error& err) { done(error_of(err)); });
 }
@@ -220,7 +297,8 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
     [self](VmCreateRequest& req) {
       auto promise = self->make_response_promise<VmRecord>();
       auto op = req.env.op_id;
-      create_vm(self, req.env, req.spec, [promise, op](Result<VmRecord> result) mutable {
+      create_vm(self, req.env, req.spec, begin_create(req.env),
+                [promise, op](Result<VmRecord> result) mutable {
         if (result)
           promise.deliver(std::move(*result));
         else
@@ -231,12 +309,9 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
     [self](VmCreateBeginRequest& req) -> caf::result<OpAccepted> {
       auto& st = self->state;
       auto op = req.env.op_id;
-      OperationStatus status;
-      status.op_id = op;
-      status.kind = "vm.create";
-      status.stage = "allocate";
-      status.started_at_us = now_us();
-      self->send(st.deps->operations, OpProgress{status});
+      auto track = begin_create(req.env);
+      track_stage(self, track, "resolve_image");
+      const auto& status = track->status;
       // The one operation whose id a client holds while it runs: recorded
       // as running, so that after a crash the next daemon marks it
       // interrupted (Store::fail_running_operations) instead of `op show`
@@ -247,17 +322,8 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
               [op](caf::error& err) {
                 log_.warn("could not record operation", {{"op_id", op}, {"error", view(err).message}});
               });
-      create_vm(self, req.env, req.spec, [self, status](Result<VmRecord> result) mutable {
-        // On success the VM actor has reported the outcome itself; failures
-        // before it existed are reported here.
-        if (result)
-          return;
-        status.outcome = OperationOutcome::failed;
-        status.error_code = static_cast<std::uint8_t>(result.error().code);
-        status.error_message = result.error().message;
-        status.finished_at_us = now_us();
-        self->send(self->state.deps->operations, OpProgress{status});
-      });
+      // Whoever ends the operation reports its outcome (tracked()).
+      create_vm(self, req.env, req.spec, track, [](Result<VmRecord>) {});
       return OpAccepted{op};
     },
     [self](DaemonStatusRequest&) {

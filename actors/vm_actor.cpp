@@ -4,8 +4,10 @@
 // and the deadlines of exit waits arrive here too.
 #include "actors/vm_actor.hpp"
 
+#include "actors/op_stages.hpp"
 #include "actors/vm_context.hpp"
 #include "actors/vmm_driver.hpp"
+#include "actors/vmm_log.hpp"
 
 #include <atomic>
 
@@ -53,6 +55,9 @@ Queue::Hooks queue_hooks(Self self) {
       return;
     }
     auto op = begin_op(self, op_name(pending.request), op_id);
+    // A create began in the node: its stages are this operation's first.
+    if (auto* create = std::get_if<VmCreateWork>(&pending.request))
+      continue_from(op->status, create->so_far);
     op->reply = std::move(pending.reply);
     st.current = op;
     // The record and the operation's status are committed together before
@@ -86,8 +91,12 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
   st.queue.emplace("VM " + st.rec.name, st.deps->settings.daemon_vm_queue, queue_hooks(self));
   // A VMM that survived a daemon restart is watched from the first moment,
   // before reconciliation with the helper's inventory.
-  if (vmm_alive(self))
+  if (vmm_alive(self)) {
     watch_exit(self, [](Status) {});
+    // What it wrote before is from before this daemon: a shutdown line
+    // there is not the end of this VMM.
+    st.log_offset = log_size(home_of(self).vm_log(st.rec.id).string());
+  }
   return {
     [self](VmShowRequest&) -> caf::result<VmRecord> { return self->state.rec; },
     [self](VmActionRequest& request) { return enqueue(self, std::move(request)); },

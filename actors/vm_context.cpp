@@ -1,5 +1,6 @@
 #include "actors/vm_context.hpp"
 
+#include "actors/op_stages.hpp"
 #include "actors/proc.hpp"
 
 namespace banger::vm {
@@ -75,14 +76,9 @@ OpPtr begin_op(Self self, const std::string& kind, const std::string& op_id) {
 }
 
 void stage(Self self, const OpPtr& op, const std::string& name) {
-  auto now = now_us();
-  auto& stages = op->status.stages;
-  if (!stages.empty() && stages.back().duration_us < 0)
-    stages.back().duration_us = now - stages.back().started_at_us;
-  stages.push_back(StageRecord{name, now, -1, true});
-  op->status.stage = name;
-  op->status.stages_done = static_cast<std::uint32_t>(stages.size() - 1);
+  enter_stage(op->status, name, now_us());
   op->log.stage(name);
+  self->state.rec.runtime.stage_deadline_us = 0;
   self->state.rec.runtime.stage = name;
   report(self, op);
 }
@@ -93,18 +89,11 @@ namespace {
 /// when the commit of that status fails: the end time stays the first one.
 void conclude(const OpPtr& op, const std::optional<Error>& error) {
   auto& status = op->status;
-  if (status.finished_at_us == 0)
-    status.finished_at_us = now_us();
-  auto& stages = status.stages;
-  if (!stages.empty() && stages.back().duration_us < 0) {
-    stages.back().duration_us = status.finished_at_us - stages.back().started_at_us;
-    stages.back().ok = !error;
+  end_status(status, error, status.finished_at_us != 0 ? status.finished_at_us : now_us());
+  if (!error) {
+    status.error_code = 0;
+    status.error_message.clear();
   }
-  status.stages_done = static_cast<std::uint32_t>(stages.size());
-  status.stages_total = status.stages_done; // known for sure only now
-  status.outcome = error ? OperationOutcome::failed : OperationOutcome::succeeded;
-  status.error_code = error ? static_cast<std::uint8_t>(error->code) : 0;
-  status.error_message = error ? error->message : std::string();
 }
 
 } // namespace
@@ -113,6 +102,7 @@ void record_outcome(Self self, const OpPtr& op, std::optional<Error> error,
                     std::function<void(std::optional<Error>)> done) {
   auto& st = self->state;
   st.rec.runtime.stage.clear();
+  st.rec.runtime.stage_deadline_us = 0;
   conclude(op, error);
   SaveOutcome outcome;
   outcome.erase_vm = st.erase_pending;
@@ -149,6 +139,7 @@ void record_outcome(Self self, const OpPtr& op, std::optional<Error> error,
 void finish(Self self, const OpPtr& op, std::optional<Error> error) {
   auto& st = self->state;
   st.rec.runtime.stage.clear();
+  st.rec.runtime.stage_deadline_us = 0;
   conclude(op, error);
   // Retired before the reply: a caller that re-creates the name at once must
   // find it free.
@@ -210,6 +201,9 @@ void wait_exit(Self self, std::chrono::milliseconds timeout, StepDone done) {
   }
   auto seq = ++st.deadline_seq;
   st.exit_waiter = once(std::move(done));
+  // Shown by `vm show` (and `vm stop` on a terminal) as the time left.
+  st.rec.runtime.stage_deadline_us =
+    now_us() + std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
   self->delayed_send(self, timeout, deadline_atom::value, seq);
   if (st.exit_token == 0)
     watch_exit(self, [](Status) {}); // a VMM adopted before its watch was set
@@ -240,6 +234,7 @@ void forget_vmm(Self self) {
     st.exit_token = 0;
   }
   auto& rt = st.rec.runtime;
+  st.instance_started.reset();
   rt.pid = 0;
   rt.pid_start_time = 0;
   rt.api_socket.clear();

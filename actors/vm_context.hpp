@@ -85,6 +85,12 @@ struct VmActorState {
   std::uint64_t deadline_seq = 0;
   /// Set while a start waits on the VMM: an exit aborts the step at once.
   std::function<void()> abort_on_exit;
+  /// The VMM log's size when the current VMM was launched: its own output
+  /// starts there (actors/vmm_log.hpp).
+  std::uint64_t log_offset = 0;
+  /// When the current VMM's guest was started (its InstanceStart or
+  /// equivalent); unset for a VMM adopted after a daemon restart.
+  std::optional<std::chrono::steady_clock::time_point> instance_started;
   /// Ends of operations whose continuation was dropped, run one per
   /// dropped_atom.
   std::deque<std::function<void()>> dropped;
@@ -190,6 +196,11 @@ void run_request(Self self, const OpPtr& op, Request request, Then then);
 
 /// Starts the VM; with `wait`, also waits until the guest's SSH port answers.
 void do_start(Self self, const OpPtr& op, bool wait, Then then);
+
+/// Stops the VM: the guest is asked to power off and given the stop grace
+/// (less while it cannot be listening yet: vm_stop.cpp), then the VMM is
+/// killed.
+void do_stop(Self self, const OpPtr& op, Then then);
 
 /// The VMM is gone: take its runtime back, then record the stop with `rung`.
 void stopped(Self self, const OpPtr& op, StopRung rung, Then then);

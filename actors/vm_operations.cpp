@@ -4,6 +4,7 @@
 // (actors/vm_queue.hpp) runs them one at a time; recovery after a restart is
 // in vm_recovery.cpp, the VMM kind's part in the drivers (actors/vmm_driver.hpp).
 #include "actors/vm_context.hpp"
+#include "actors/vmm_log.hpp"
 
 namespace banger::vm {
 
@@ -116,43 +117,6 @@ void stopped(Self self, const OpPtr& op, StopRung rung, Then then) {
 
 
 namespace {
-
-void do_stop(Self self, const OpPtr& op, Then then) {
-  auto& st = self->state;
-  if (!vmm_alive(self)) {
-    stopped(self, op, StopRung::none, then);
-    return;
-  }
-  st.rec.runtime.state = VmState::stopping;
-  publish(self);
-  auto grace = st.deps->settings.vmm_stop_grace;
-  auto kill_grace = st.deps->settings.vmm_kill_grace;
-  request_shutdown(self, op, [self, op, grace, kill_grace, then](Status sent) {
-    auto escalate = [self, op, kill_grace, then] {
-      stage(self, op, "kill_vmm");
-      signal_and_wait(self, op, "KILL", kill_grace, [self, op, then](Status killed) {
-        if (!killed) {
-          vmm_survived(self, "stop failed", killed.error(), then);
-          return;
-        }
-        stopped(self, op, StopRung::timeout, then);
-      });
-    };
-    if (!sent) {
-      log_.warn("graceful shutdown request failed", {{"op_id", op->log.op_id()},
-                                                     {"error", sent.error().message}});
-      escalate();
-      return;
-    }
-    stage(self, op, "wait_for_exit");
-    wait_exit(self, grace, [self, op, then, escalate](Status exited) {
-      if (exited)
-        stopped(self, op, StopRung::graceful, then);
-      else
-        escalate();
-    });
-  });
-}
 
 void do_kill(Self self, const OpPtr& op, const std::string& signal, Then then) {
   auto& st = self->state;
@@ -278,8 +242,19 @@ void do_exited(Self self, const OpPtr& op, Then then) {
     });
     return;
   }
-  rt.last_error = "the VMM exited on its own (VMM log: "
-                  + home_of(self).vm_log(self->state.rec.id).string() + ")";
+  // The guest kernel says on its console when it powers off or reboots
+  // (the VMM then exits): a stop from inside, not a failure.
+  auto log = home_of(self).vm_log(self->state.rec.id).string();
+  auto output = read_log_since(log, self->state.log_offset);
+  if (auto how = guest_shutdown(output)) {
+    log_.info("the guest shut down by itself", {{"op_id", op->log.op_id()},
+                                                {"vm_id", self->state.rec.id}, {"how", *how}});
+    stopped(self, op, StopRung::guest, then);
+    return;
+  }
+  auto lines = last_error_lines(output);
+  rt.last_error = "the VMM exited on its own" + (lines.empty() ? "" : ": " + lines)
+                  + " (VMM log: " + log + ")";
   stopped(self, op, StopRung::none, then);
 }
 

@@ -8,6 +8,7 @@
 #include "actors/network.hpp"
 #include "actors/vm_context.hpp"
 #include "actors/vmm_driver.hpp"
+#include "actors/vmm_log.hpp"
 #include "messages/guest_dns.hpp"
 
 namespace banger::vm {
@@ -24,6 +25,47 @@ std::string command_line(Self self) {
                   format_netmask(subnet.prefix_length), st.rec.name,
                   guest_dns(st.deps->settings.network_dns)};
   return kernel_command_line(guest, st.image.boot_args);
+}
+
+/// How long a failed start step waits for the VMM to finish exiting: a VMM
+/// that dies mid-request resets its socket a moment before it is gone.
+constexpr auto exit_settle = std::chrono::milliseconds(250);
+
+/// A start step failed: if the VMM exited (or is exiting), the step's own
+/// error is only the symptom (a reset socket, a vanished API socket); the
+/// VMM's last error lines in its log are the cause, so they replace it.
+void explain_failure(Self self, Error error, StepDone done) {
+  if (self->state.rec.runtime.pid == 0) {
+    done(std::move(error));
+    return;
+  }
+  wait_exit(self, exit_settle, [self, error, done](Status) mutable {
+    if (vmm_alive(self)) {
+      done(std::move(error));
+      return;
+    }
+    auto& st = self->state;
+    auto lines = last_error_lines(read_log_since(home_of(self).vm_log(st.rec.id).string(),
+                                                 st.log_offset));
+    if (lines.empty())
+      error.message = "the VMM exited (" + error.message + ")";
+    else
+      error.message = "the VMM exited: " + lines;
+    error.code = Errc::vmm_failed;
+    done(std::move(error));
+  });
+}
+
+/// `run`, with a failure explained by explain_failure.
+std::function<void(StepDone)> explained(Self self, std::function<void(StepDone)> run) {
+  return [self, run = std::move(run)](StepDone done) {
+    run([self, done](Status status) {
+      if (status)
+        done(std::move(status));
+      else
+        explain_failure(self, std::move(status).error(), done);
+    });
+  };
 }
 
 } // namespace
@@ -53,6 +95,7 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
       // QEMU takes the whole machine on its command line, which the helper
       // builds from validated fields; Firecracker gets it at configure.
       st.vmm->prepare_launch(self, request, command_line(self));
+      st.log_offset = log_size(home_of(self).vm_log(id).string());
       auto started = op->status.started_at_us;
       ask_helper<VmmLaunched>(self, std::move(request),
                               [self, done, started, checked](Result<VmmLaunched> launched) {
@@ -127,9 +170,16 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
     [self, op](StepDone done) {
       auto& rt = self->state.rec.runtime;
       rt.boot.configured_us = now_us() - op->status.started_at_us;
-      self->state.vmm->start_instance(self, op, std::move(done));
+      self->state.vmm->start_instance(self, op, [self, done](Status started) {
+        if (started)
+          self->state.instance_started = std::chrono::steady_clock::now();
+        done(std::move(started));
+      });
     },
     {}});
+  // After the launch, a failing step may be the VMM's exit seen late.
+  for (std::size_t i = 1; i < steps.size(); ++i)
+    steps[i].run = explained(self, std::move(steps[i].run));
   return steps;
 }
 

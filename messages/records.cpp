@@ -35,11 +35,12 @@ constexpr std::array<std::pair<VmState, std::string_view>, 6> vm_states{{
   {VmState::error, "error"},
 }};
 
-constexpr std::array<std::pair<StopRung, std::string_view>, 4> stop_rungs{{
+constexpr std::array<std::pair<StopRung, std::string_view>, 5> stop_rungs{{
   {StopRung::none, ""},
   {StopRung::graceful, "graceful"},
   {StopRung::timeout, "timeout"},
   {StopRung::signal, "signal"},
+  {StopRung::guest, "guest"},
 }};
 
 constexpr std::array<std::pair<OperationOutcome, std::string_view>, 3> outcomes{{

@@ -32,6 +32,7 @@ enum class StopRung : std::uint8_t {
   graceful = 1, ///< the guest powered off after SendCtrlAltDel / ACPI
   timeout = 2,  ///< the grace period ran out; the VMM was killed
   signal = 3,   ///< `vm kill` or the VMM died of a signal
+  guest = 4,    ///< the guest powered off or rebooted by itself (the VMM then exits)
 };
 
 std::string_view to_string(StopRung rung);
@@ -91,6 +92,10 @@ struct VmRuntime {
   std::string last_error; ///< why the last operation failed, "" otherwise
   StopRung last_stop = StopRung::none;
   BootTimings boot;
+  /// When the wait of the current stage ends (realtime µs; 0: the stage
+  /// waits for no deadline), for `vm stop`'s "N s left". Not persisted:
+  /// like `stage`, it means nothing once the operation is over.
+  std::int64_t stage_deadline_us = 0;
 
   bool operator==(const VmRuntime&) const = default;
 };
@@ -100,7 +105,7 @@ typename Inspector::result_type inspect(Inspector& f, VmRuntime& x) {
   return f(caf::meta::type_name("banger.VmRuntime"), x.state, x.stage, x.pid,
            x.pid_start_time, x.api_socket, x.vsock_path, x.vsock_cid,
            x.guest_ip, x.mac, x.tap, x.rootfs_path, x.vm_dir, x.log_path,
-           x.last_error, x.last_stop, x.boot);
+           x.last_error, x.last_stop, x.boot, x.stage_deadline_us);
 }
 
 struct VmRecord {

@@ -32,6 +32,7 @@ struct Settings {
   std::chrono::milliseconds vmm_stop_grace{30000}; ///< vmm.stop-grace
   std::chrono::milliseconds vmm_kill_grace{30000}; ///< vmm.kill-grace
   std::chrono::milliseconds vmm_boot_timeout{120000}; ///< vmm.boot-timeout: guest SSH ready
+  bool vmm_cpu_overcommit = false; ///< vmm.cpu-overcommit: more vCPUs than host CPUs
   // [network]
   std::string network_bridge = "banger0";
   std::string network_subnet = "172.30.0.0/24";

@@ -161,6 +161,15 @@ const SettingKey table[] = {
    "wait for a guest's SSH port (start --wait)",
    [](S& s, V v) { return duration(v, s.vmm_boot_timeout); },
    [](const S& s) { return ms_text(s.vmm_boot_timeout); }},
+  {"vmm", "cpu-overcommit", SX::boolean, "true or false", {},
+   "allow a VM more vCPUs than the host has CPUs",
+   [](S& s, V v) -> Status {
+     if (v != "true" && v != "false")
+       return bad(v, "is not true or false");
+     s.vmm_cpu_overcommit = v == "true";
+     return {};
+   },
+   [](const S& s) { return bool_text(s.vmm_cpu_overcommit); }},
   {"network", "bridge", SX::string, "1-15 of [a-z0-9-], starting with a letter or digit", {},
    "bridge the VM taps attach to",
    [](S& s, V v) -> Status {

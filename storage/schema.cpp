@@ -12,7 +12,7 @@ namespace banger::schema {
 namespace {
 
 // Each entry is one forward migration; never edit a released entry, append.
-constexpr std::array<const char*, 1> migrations{{
+constexpr std::array<const char*, 2> migrations{{
   // 1: images, vms, operations.
   R"sql(
 CREATE TABLE images (
@@ -81,6 +81,44 @@ CREATE TABLE operation_stages (
   ok            INTEGER NOT NULL,
   PRIMARY KEY (op_id, seq)
 );
+)sql",
+  // 2: last_stop 'guest' (the guest powered off or rebooted by itself).
+  // SQLite cannot change a CHECK in place: the table is copied.
+  R"sql(
+CREATE TABLE vms_v2 (
+  id                 TEXT PRIMARY KEY CHECK (length(id) = 16),
+  name               TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 63),
+  image_id           TEXT NOT NULL REFERENCES images(id) ON DELETE RESTRICT,
+  cpus               INTEGER NOT NULL CHECK (cpus BETWEEN 1 AND 32),
+  memory_mib         INTEGER NOT NULL CHECK (memory_mib BETWEEN 16 AND 1048576),
+  created_at_us      INTEGER NOT NULL,
+  updated_at_us      INTEGER NOT NULL,
+  state              TEXT NOT NULL CHECK (state IN
+                       ('created','starting','running','stopping','stopped','error')),
+  stage              TEXT NOT NULL DEFAULT '',
+  pid                INTEGER NOT NULL DEFAULT 0,
+  pid_start_time     INTEGER NOT NULL DEFAULT 0,
+  api_socket         TEXT NOT NULL DEFAULT '',
+  vsock_path         TEXT NOT NULL DEFAULT '',
+  vsock_cid          INTEGER NOT NULL UNIQUE CHECK (vsock_cid >= 3),
+  guest_ip           TEXT NOT NULL UNIQUE,
+  mac                TEXT NOT NULL UNIQUE,
+  tap                TEXT NOT NULL DEFAULT '',
+  rootfs_path        TEXT NOT NULL DEFAULT '',
+  vm_dir             TEXT NOT NULL DEFAULT '',
+  log_path           TEXT NOT NULL DEFAULT '',
+  last_error         TEXT NOT NULL DEFAULT '',
+  last_stop          TEXT NOT NULL DEFAULT '' CHECK (last_stop IN
+                       ('','graceful','timeout','signal','guest')),
+  boot_vmm_spawned_us      INTEGER NOT NULL DEFAULT 0,
+  boot_configured_us       INTEGER NOT NULL DEFAULT 0,
+  boot_instance_started_us INTEGER NOT NULL DEFAULT 0,
+  boot_guest_ready_us      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO vms_v2 SELECT * FROM vms;
+DROP TABLE vms;
+ALTER TABLE vms_v2 RENAME TO vms;
+CREATE INDEX vms_image ON vms(image_id);
 )sql",
 }};
 

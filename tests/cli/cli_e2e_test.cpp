@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -113,7 +114,11 @@ TEST_CASE("banger drives a real daemon end to end") {
                       "network.subnet=" + subnet});
   REQUIRE_MESSAGE(init.exit_code == 0, init.err);
   inst.bridge = bridge;
-  inst.helper.emplace(test::Child::spawn({helper_bin, "--home", inst.home}, {},
+  // Read by every fc-stub as it starts; empty unless a SUBCASE writes it.
+  auto faults = inst.home + "/stub-faults";
+  std::ofstream(faults).flush();
+  inst.helper.emplace(test::Child::spawn({helper_bin, "--home", inst.home},
+                                         {"FC_STUB_FAULTS=" + faults},
                                          inst.home + "/logs/helper.stderr"));
   inst.daemon.emplace(test::Child::spawn({daemon_bin, "--home", inst.home}, {},
                                          inst.home + "/logs/daemon.stderr"));
@@ -198,6 +203,58 @@ TEST_CASE("banger drives a real daemon end to end") {
     auto rm = inst.cli({"vm", "rm", "e1"});
     CHECK_MESSAGE(rm.exit_code == 0, rm.err);
     CHECK(inst.cli({"vm", "show", "e1"}).exit_code == 1);
+  }
+
+  SUBCASE("actions say what they did: already stopped, not running, once per VM, stopped first") {
+    auto stop = inst.cli({"vm", "stop", "e1"});
+    CHECK(stop.out == "e1: stopped (graceful)\n");
+    auto again = inst.cli({"vm", "stop", "e1"});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out == "e1: already stopped\n");
+    auto kill = inst.cli({"vm", "kill", "e1"});
+    CHECK(kill.exit_code == 0);
+    CHECK(kill.out == "e1: not running (nothing to kill)\n");
+    // One VM named three ways acts once.
+    auto start = inst.cli({"vm", "start", "e1", "e1", id.substr(0, 6)});
+    CHECK_MESSAGE(start.exit_code == 0, start.err);
+    CHECK(std::count(start.out.begin(), start.out.end(), '\n') == 1);
+    CHECK(start.out.starts_with("e1: running"));
+    auto restart = inst.cli({"-o", "json", "vm", "restart", "e1", "e1"});
+    CHECK(parse_json(restart)["results"].size() == 1);
+    auto rm = inst.cli({"vm", "rm", "e1"});
+    CHECK_MESSAGE(rm.exit_code == 0, rm.err);
+    CHECK(rm.out == "e1: was running; stopped it first (killed)\ne1: removed\n");
+
+    // A VM never started has no console yet; a generated name is readable.
+    auto fresh = parse_json(inst.cli({"-o", "json", "vm", "create", "--image", "tiny"}));
+    std::string name = fresh["name"];
+    inst.vm_ids.insert(fresh["id"].get<std::string>());
+    CHECK(name.find('-') != std::string::npos);
+    CHECK(name.find("vm-") != 0);
+    auto logs = inst.cli({"vm", "logs", name});
+    CHECK(logs.exit_code == 1);
+    CHECK_MESSAGE(logs.err.find("has no console yet: it has never been started") != std::string::npos,
+                  logs.err);
+    CHECK(logs.err.find("No such file") == std::string::npos);
+  }
+
+  SUBCASE("a stop that waits shows the wait and the time left on a terminal only") {
+    std::ofstream(faults) << "* ignore-ctrl-alt-del\n";
+    for (auto name : {"w1", "w2"}) {
+      auto created = inst.cli({"vm", "create", "--image", "tiny", "--name", name, "--start"});
+      REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+    }
+    // script(1) gives the CLI a terminal; its output is what a user sees.
+    auto tty = test::run({"script", "-qec", std::string(BANGER_BIN) + " --home " + inst.home
+                                               + " vm stop w1", "/dev/null"});
+    CHECK_MESSAGE(tty.exit_code == 0, tty.out);
+    CHECK_MESSAGE(tty.out.find("w1: waiting for the guest to power off (wait_for_exit), ")
+                    != std::string::npos, tty.out);
+    CHECK(tty.out.find(" s left") != std::string::npos);
+    CHECK(tty.out.find("w1: stopped (timeout)") != std::string::npos);
+    auto piped = inst.cli({"vm", "stop", "w2"});
+    CHECK(piped.out == "w2: stopped (timeout)\n");
+    CHECK(piped.err.empty());
   }
 
   SUBCASE("a request in flight fails at once when bangerd dies") {

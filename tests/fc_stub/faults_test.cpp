@@ -134,6 +134,26 @@ TEST_CASE("crash-after-boot-ms kills the process after InstanceStart") {
   CHECK(path_exists(stub.socket_path()));
 }
 
+TEST_CASE("exit-on-start logs an error line and exits mid-InstanceStart") {
+  Stub stub({.environment = {"FC_STUB_EXIT_ON_START=4"}});
+  stub.configure();
+  // No answer: the process is gone before it writes one.
+  CHECK_THROWS(stub.api().put("/actions", R"({"action_type": "InstanceStart"})"));
+  auto status = stub.wait_exit();
+  REQUIRE(status);
+  CHECK(exit_code(*status) == 4);
+  CHECK(contains(stub.log(), "Cannot allocate memory"));
+}
+
+TEST_CASE("poweroff-after-boot-ms ends the process like a guest power-off") {
+  Stub stub({.arguments = {"--stub-poweroff-after-boot-ms", "50"}});
+  stub.boot();
+  auto status = stub.wait_exit();
+  REQUIRE(status);
+  CHECK(exit_code(*status) == 0);
+  CHECK_FALSE(path_exists(stub.socket_path()));
+}
+
 TEST_CASE("socket-delay-ms postpones the API socket") {
   auto spawned = Clock::now();
   Stub stub({.arguments = {"--stub-socket-delay-ms", "200"}});

@@ -1,3 +1,4 @@
+#include "storage/schema.hpp"
 #include "storage/store.hpp"
 
 #include "fixtures.hpp"
@@ -59,6 +60,31 @@ TEST_CASE_FIXTURE(Fixture, "a database from a newer banger is refused, not touch
   CHECK(reopened.error().message.find("newer") != std::string::npos);
   SQLite::Database raw(path);
   CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 99);
+}
+
+TEST_CASE("a version 1 database keeps its VMs and learns the guest stop") {
+  test::TempDir dir;
+  auto path = dir.path() + "/banger.db";
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    REQUIRE(schema::migrate(raw, 1));
+    raw.exec("INSERT INTO images (id, name, kernel_path, rootfs_path, created_at_us) "
+             "VALUES ('0123456789abcdef', 'debian', '/k', '/r', 1)");
+    raw.exec("INSERT INTO vms (id, name, image_id, cpus, memory_mib, created_at_us, "
+             "updated_at_us, state, vsock_cid, guest_ip, mac, last_stop) VALUES "
+             "('fedcba9876543210', 'old', '0123456789abcdef', 1, 256, 1, 1, 'stopped', 3, "
+             "'10.0.0.2', '06:00:0a:00:00:02', 'graceful')");
+  }
+  auto store = Store::open(path);
+  REQUIRE_MESSAGE(store.ok(), (store.ok() ? "" : store.error().message));
+  CHECK(*(*store)->user_version() == Store::schema_version);
+  auto old = (*store)->get_vm("fedcba9876543210");
+  REQUIRE(old.ok());
+  CHECK(old->name == "old");
+  CHECK(old->runtime.last_stop == StopRung::graceful);
+  old->runtime.last_stop = StopRung::guest;
+  REQUIRE((*store)->upsert_vm(*old));
+  CHECK((*store)->get_vm("fedcba9876543210")->runtime.last_stop == StopRung::guest);
 }
 
 TEST_CASE_FIXTURE(Fixture, "a VM record round-trips through the store unchanged") {

@@ -152,6 +152,12 @@ int cmd_vm_logs(Context& ctx) {
   for (;;) {
     if (fd < 0) {
       fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      // The log appears with the first start's VMM.
+      if (fd < 0 && errno == ENOENT && !follow)
+        return report_error(ctx, Errc::not_found,
+                            "vm " + vm->name + " has no console yet: it has never been started"
+                              + " (banger vm start " + vm->name + ")",
+                            "");
       if (fd < 0 && (!follow || errno != ENOENT))
         return report_error(ctx, Errc::system,
                             "cannot read " + path + ": " + std::strerror(errno), "");

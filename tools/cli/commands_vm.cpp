@@ -1,5 +1,6 @@
 // vm create (async begin + status polls), vm ls, vm show and the lifecycle
 // actions (start, stop, restart, rm, kill) over one or many VMs.
+#include "tools/cli/action_progress.hpp"
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
 
@@ -71,13 +72,28 @@ int print_vm(Context& ctx, const VmRecord& vm) {
   return exit_ok;
 }
 
-std::string done_text(VmAction action, const VmRecord& vm) {
+/// Whether a VMM ran for `vm` (as the daemon last reported it).
+bool was_running(const VmRecord& vm) {
+  auto state = vm.runtime.state;
+  return vm.runtime.pid != 0 || state == VmState::starting || state == VmState::running
+         || state == VmState::stopping;
+}
+
+/// What the action did, from the VM before (`before`) and after (`vm`).
+std::string done_text(VmAction action, const VmRecord& before, const VmRecord& vm) {
   std::string state{to_string(vm.runtime.state)};
+  bool ran = was_running(before);
   switch (action) {
     case VmAction::remove:
-      return vm.name + ": removed";
+      return (ran ? vm.name + ": was running; stopped it first (killed)\n" : std::string())
+             + vm.name + ": removed";
     case VmAction::stop:
+      if (!ran)
+        return vm.name + ": already stopped";
+      [[fallthrough]];
     case VmAction::kill:
+      if (!ran)
+        return vm.name + ": not running (nothing to kill)";
       return vm.name + ": " + state
              + (vm.runtime.last_stop != StopRung::none
                   ? " (" + std::string(to_string(vm.runtime.last_stop)) + ")"
@@ -179,21 +195,47 @@ int run_action(Context& ctx, VmAction action) {
   bool is_slow = action != VmAction::start || inv.has("--wait");
   auto timeout = ctx.timeout(is_slow ? slow : std::chrono::milliseconds(30s));
 
-  std::vector<VmActionRequest> requests;
+  // Every REF resolved first: two that name one VM ("t2 t2", a name and
+  // its id) act once, and what the VM was before says what the action did
+  // ("already stopped"). A ref that names no VM fails as the action would.
+  std::vector<VmShowRequest> shows;
   for (const auto& ref : inv.args)
-    requests.push_back({client_envelope(), ref, action, inv.value("--signal"),
-                        inv.has("--wait")});
-  auto results = ctx.session->call_all<VmRecord>(requests, timeout);
+    shows.push_back({client_envelope(), ref});
+  auto before = ctx.session->call_all<VmRecord>(shows, ctx.timeout());
+  std::vector<VmActionRequest> requests;
+  std::vector<std::size_t> acted;  // per request: its index in inv.args
+  std::vector<std::string> ids;
+  std::vector<std::size_t> shown;  // refs reported, in order (duplicates left out)
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    if (before[i]) {
+      if (std::find(ids.begin(), ids.end(), before[i]->id) != ids.end())
+        continue;
+      ids.push_back(before[i]->id);
+      acted.push_back(i);
+      requests.push_back({client_envelope(), before[i]->id, action, inv.value("--signal"),
+                          inv.has("--wait")});
+    }
+    shown.push_back(i);
+  }
+  std::vector<caf::expected<VmRecord>> outcomes;
+  {
+    // Waits that are worth watching: a stop's grace, a kill's exit.
+    bool waits = action != VmAction::start;
+    ActionProgress progress{*ctx.session, ids, waits && !ctx.json()};
+    outcomes = ctx.session->call_all<VmRecord>(requests, timeout);
+  }
 
   int exit_code = exit_ok;
   nlohmann::json array = nlohmann::json::array();
-  for (std::size_t i = 0; i < results.size(); ++i) {
+  for (auto i : shown) {
     const auto& ref = inv.args[i];
-    auto& result = results[i];
+    auto at = std::find(acted.begin(), acted.end(), i);
+    auto& result = at == acted.end() ? before[i] : outcomes[static_cast<std::size_t>(at - acted.begin())];
     if (result) {
+      bool ran = was_running(*before[i]);
       if (!ctx.json())
-        std::cout << done_text(action, *result) << "\n";
-      array.push_back({{"ref", ref}, {"ok", true}, {"vm", to_json(*result)}});
+        std::cout << done_text(action, *before[i], *result) << "\n";
+      array.push_back({{"ref", ref}, {"ok", true}, {"was_running", ran}, {"vm", to_json(*result)}});
       continue;
     }
     auto f = failure_of(result.error());

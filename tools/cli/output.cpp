@@ -71,6 +71,7 @@ json to_json(const VmRecord& vm) {
     {"log_path", r.log_path},
     {"last_error", r.last_error},
     {"last_stop", std::string(to_string(r.last_stop))},
+    {"stage_deadline_us", r.stage_deadline_us},
     {"boot",
      {{"vmm_spawned_us", r.boot.vmm_spawned_us},
       {"configured_us", r.boot.configured_us},

@@ -39,6 +39,8 @@ struct Collected {
   Candidate crash_after_boot_ms;
   Candidate socket_delay_ms;
   Candidate exit_before_socket;
+  Candidate exit_on_start;
+  Candidate poweroff_after_boot_ms;
   Candidate response_delay_ms;
   Candidate request_log;
   std::vector<Setting> failing_endpoints;
@@ -54,6 +56,10 @@ struct Collected {
       return &socket_delay_ms;
     if (name == "exit-before-socket")
       return &exit_before_socket;
+    if (name == "exit-on-start")
+      return &exit_on_start;
+    if (name == "poweroff-after-boot-ms")
+      return &poweroff_after_boot_ms;
     if (name == "response-delay-ms")
       return &response_delay_ms;
     if (name == "request-log")
@@ -65,7 +71,7 @@ struct Collected {
 constexpr std::string_view scalar_names[] = {
     "ignore-ctrl-alt-del", "shutdown-delay-ms",  "crash-after-boot-ms",
     "socket-delay-ms",     "exit-before-socket", "response-delay-ms",
-    "request-log"};
+    "request-log",         "exit-on-start",      "poweroff-after-boot-ms"};
 
 // fail-endpoint -> FC_STUB_FAIL_ENDPOINT
 std::string environment_name(std::string_view fault) {
@@ -237,6 +243,8 @@ std::optional<std::string> load_faults(const Options& options,
   flag("crash-after-boot-ms", options.stub_crash_after_boot_ms);
   flag("socket-delay-ms", options.stub_socket_delay_ms);
   flag("exit-before-socket", options.stub_exit_before_socket);
+  flag("exit-on-start", options.stub_exit_on_start);
+  flag("poweroff-after-boot-ms", options.stub_poweroff_after_boot_ms);
   flag("response-delay-ms", options.stub_response_delay_ms);
   flag("request-log", options.stub_request_log);
   for (const std::string& item : options.stub_fail_endpoints)
@@ -270,6 +278,20 @@ std::optional<std::string> load_faults(const Options& options,
     if (value > 255)
       return setting->origin + ": exit code must be 0..255";
     faults.exit_before_socket = static_cast<int>(value);
+  }
+  if (auto& setting = collected.exit_on_start.setting) {
+    std::int64_t value = 0;
+    if (auto error = parse_number(*setting, value))
+      return error;
+    if (value > 255)
+      return setting->origin + ": exit code must be 0..255";
+    faults.exit_on_start = static_cast<int>(value);
+  }
+  if (auto& setting = collected.poweroff_after_boot_ms.setting) {
+    std::int64_t value = 0;
+    if (auto error = parse_number(*setting, value))
+      return error;
+    faults.poweroff_after_boot_ms = value;
   }
   if (auto& setting = collected.response_delay_ms.setting)
     if (auto error = parse_number(*setting, faults.response_delay_ms))

@@ -35,6 +35,10 @@ struct Faults {
   std::optional<std::int64_t> crash_after_boot_ms;
   std::int64_t socket_delay_ms = 0;
   std::optional<int> exit_before_socket;
+  /// At InstanceStart: log an error line, exit with this code, no answer.
+  std::optional<int> exit_on_start;
+  /// After InstanceStart: the "guest" powers off by itself.
+  std::optional<std::int64_t> poweroff_after_boot_ms;
   std::int64_t response_delay_ms = 0;
   std::string request_log_path;
 

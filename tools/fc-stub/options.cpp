@@ -119,6 +119,11 @@ constexpr Argument arguments_table[] = {
      .help = "Exit with code N before creating the API socket "
              "(env FC_STUB_EXIT_BEFORE_SOCKET).",
      .stub_only = true},
+    {.name = "stub-exit-on-start",
+     .takes_value = true,
+     .help = "At InstanceStart, log an error line and exit with code N "
+             "without answering (env FC_STUB_EXIT_ON_START).",
+     .stub_only = true},
     {.name = "stub-fail-endpoint",
      .takes_value = true,
      .help = "Answer 400 \"injected fault: ...\" to METHOD:PATH[:ACTION]; "
@@ -135,6 +140,11 @@ constexpr Argument arguments_table[] = {
      .takes_value = false,
      .help = "Accept SendCtrlAltDel but keep running "
              "(env FC_STUB_IGNORE_CTRL_ALT_DEL=1).",
+     .stub_only = true},
+    {.name = "stub-poweroff-after-boot-ms",
+     .takes_value = true,
+     .help = "N ms after InstanceStart, print the guest kernel's power-off "
+             "line and exit 0 (env FC_STUB_POWEROFF_AFTER_BOOT_MS).",
      .stub_only = true},
     {.name = "stub-request-log",
      .takes_value = true,
@@ -275,6 +285,8 @@ void fill(const Values& values, Options& options) {
   assign(values, "stub-crash-after-boot-ms", options.stub_crash_after_boot_ms);
   assign(values, "stub-socket-delay-ms", options.stub_socket_delay_ms);
   assign(values, "stub-exit-before-socket", options.stub_exit_before_socket);
+  assign(values, "stub-exit-on-start", options.stub_exit_on_start);
+  assign(values, "stub-poweroff-after-boot-ms", options.stub_poweroff_after_boot_ms);
   assign(values, "stub-response-delay-ms", options.stub_response_delay_ms);
   assign(values, "stub-request-log", options.stub_request_log);
   assign(values, "stub-faults", options.stub_faults);

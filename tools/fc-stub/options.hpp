@@ -48,6 +48,8 @@ struct Options {
   std::optional<std::string> stub_crash_after_boot_ms;
   std::optional<std::string> stub_socket_delay_ms;
   std::optional<std::string> stub_exit_before_socket;
+  std::optional<std::string> stub_exit_on_start;
+  std::optional<std::string> stub_poweroff_after_boot_ms;
   std::optional<std::string> stub_response_delay_ms;
   std::optional<std::string> stub_request_log;
   std::optional<std::string> stub_faults;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <poll.h>
 #include <signal.h>
@@ -110,6 +111,16 @@ void Server::remove_api_socket() {
 }
 
 void Server::started() {
+  if (faults_.exit_on_start) {
+    // A VMM that cannot run the guest it was configured for (QEMU and
+    // Firecracker both print why on stderr, then exit mid-request).
+    logger_.error("fc-stub exit-on-start fault: Could not start the microVM: "
+                  "Cannot allocate memory (os error 12)");
+    std::fflush(nullptr);
+    ::_exit(*faults_.exit_on_start);
+  }
+  if (faults_.poweroff_after_boot_ms)
+    poweroff_at_ms_ = monotonic_ms() + *faults_.poweroff_after_boot_ms;
   if (faults_.crash_after_boot_ms)
     crash_at_ms_ = monotonic_ms() + *faults_.crash_after_boot_ms;
 }
@@ -159,6 +170,13 @@ void Server::run_timers() {
       process_input(*connection);
     }
   }
+  if (poweroff_at_ms_ && now >= *poweroff_at_ms_) {
+    // What a guest kernel prints on its serial console as it powers off.
+    std::fputs("[    1.234567] reboot: Power down\n", stdout);
+    std::fflush(stdout);
+    logger_.info("Vmm is stopping.", "fc_vcpu 0");
+    exit_code_ = 0;
+  }
   if (shutdown_at_ms_ && now >= *shutdown_at_ms_) {
     logger_.info("Vmm is stopping.", "fc_vcpu 0");
     exit_code_ = 0;
@@ -201,6 +219,8 @@ int Server::run() {
       consider(*shutdown_at_ms_);
     if (crash_at_ms_)
       consider(*crash_at_ms_);
+    if (poweroff_at_ms_)
+      consider(*poweroff_at_ms_);
     int timeout = -1;
     if (next_deadline >= 0)
       timeout = static_cast<int>(

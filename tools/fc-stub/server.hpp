@@ -86,6 +86,7 @@ private:
   std::optional<std::int64_t> shutdown_at_ms_;
   bool shutdown_waiting_for_resume_ = false;
   std::optional<std::int64_t> crash_at_ms_;
+  std::optional<std::int64_t> poweroff_at_ms_;
   std::optional<int> exit_code_;
 };
 
