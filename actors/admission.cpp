@@ -36,8 +36,10 @@ Status spec(const VmSpec& spec) {
     return ok;
   if (auto ok = text("image reference", spec.image, max_ref_length); !ok)
     return ok;
-  if (spec.wait && !spec.start)
+  if ((spec.wait || spec.no_wait) && !spec.start)
     return refuse("wait needs start: only a VM being started can be waited for");
+  if (spec.wait && spec.no_wait)
+    return refuse("wait and no_wait contradict each other");
   return {};
 }
 
@@ -116,8 +118,11 @@ Status admissible(const VmActionRequest& request) {
     return ok;
   if (!request.signal.empty() && request.action != VmAction::kill)
     return refuse("a signal is for kill only");
-  if (request.wait && request.action != VmAction::start && request.action != VmAction::restart)
+  if ((request.wait || request.no_wait) && request.action != VmAction::start
+      && request.action != VmAction::restart)
     return refuse("wait is for start and restart only");
+  if (request.wait && request.no_wait)
+    return refuse("wait and no_wait contradict each other");
   return {};
 }
 

@@ -125,7 +125,7 @@ images_actor::behavior_type images_behavior(Self self, ImagesInit init) {
                             op);
       }
       Image image{mint_object_id(), req.name, req.kernel_path, req.initrd_path, req.rootfs_path,
-                  req.boot_args, now_us()};
+                  req.boot_args, now_us(), req.ssh};
       auto promise = self->make_response_promise<Image>();
       self->request(st.store, std::chrono::seconds(60), SaveImage{image})
         .then(

@@ -189,8 +189,9 @@ struct VmCreateWork {
   std::string image_rootfs;
   bool start = false;
   bool wait = false;
+  bool no_wait = false;
 };
-BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait)
+BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait, x.no_wait)
 
 /// Recovery after a daemon restart: the VM actor reconciles its record with
 /// the host (adopt a live VMM, or clean up and mark stopped).

@@ -102,7 +102,8 @@ void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord 
     .then(
       [self, rec, image, env, spec, done](Ack) {
         auto actor = add_entry(self, rec, image, false);
-        self->request(actor, caf::infinite, VmCreateWork{env, image.rootfs_path, spec.start, spec.wait})
+        self->request(actor, caf::infinite, VmCreateWork{env, image.rootfs_path, spec.start, spec.wait,
+                                                         spec.no_wait})
           .then([done](VmRecord& created) { done(std::move(created)); },
                 [done](caf::error& err) { done(error_of(err)); });
       },

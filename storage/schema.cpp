@@ -12,7 +12,7 @@ namespace banger::schema {
 namespace {
 
 // Each entry is one forward migration; never edit a released entry, append.
-constexpr std::array<const char*, 1> migrations{{
+constexpr std::array<const char*, 2> migrations{{
   // 1: images, vms, operations.
   R"sql(
 CREATE TABLE images (
@@ -81,6 +81,11 @@ CREATE TABLE operation_stages (
   ok            INTEGER NOT NULL,
   PRIMARY KEY (op_id, seq)
 );
+)sql",
+  // 2: whether an image's guest runs an SSH server (starts then wait for it
+  // by default). Images registered before this knew nothing: no.
+  R"sql(
+ALTER TABLE images ADD COLUMN ssh INTEGER NOT NULL DEFAULT 0 CHECK (ssh IN (0, 1));
 )sql",
 }};
 

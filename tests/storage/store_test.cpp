@@ -1,3 +1,4 @@
+#include "storage/schema.hpp"
 #include "storage/store.hpp"
 
 #include "fixtures.hpp"
@@ -6,6 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <SQLiteCpp/Database.h>
+
+#include <filesystem>
 
 using namespace banger;
 using banger::test::make_image;
@@ -59,6 +62,38 @@ TEST_CASE_FIXTURE(Fixture, "a database from a newer banger is refused, not touch
   CHECK(reopened.error().message.find("newer") != std::string::npos);
   SQLite::Database raw(path);
   CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 99);
+}
+
+TEST_CASE_FIXTURE(Fixture, "whether an image has SSH round-trips and can be changed") {
+  auto image = make_image();
+  image.ssh = true;
+  REQUIRE(uut->upsert_image(image));
+  REQUIRE(uut->get_image(image.id).ok());
+  CHECK(uut->get_image(image.id)->ssh);
+  image.ssh = false;
+  REQUIRE(uut->upsert_image(image));
+  CHECK_FALSE(uut->get_image(image.id)->ssh);
+}
+
+TEST_CASE_FIXTURE(Fixture, "images of a schema 1 database keep their data and have no SSH") {
+  uut.reset();
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(path + suffix);
+  {
+    // What banger before the ssh column wrote.
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    REQUIRE(schema::migrate(raw, 1));
+    raw.exec("INSERT INTO images (id, name, kernel_path, rootfs_path, boot_args, created_at_us) "
+             "VALUES ('00112233445566aa', 'old', '/k', '/r', 'quiet', 7)");
+  }
+  uut = open();
+  CHECK(*uut->user_version() == Store::schema_version);
+  auto old = uut->get_image("00112233445566aa");
+  REQUIRE(old.ok());
+  CHECK(old->name == "old");
+  CHECK(old->boot_args == "quiet");
+  CHECK(old->created_at_us == 7);
+  CHECK_FALSE(old->ssh);
 }
 
 TEST_CASE_FIXTURE(Fixture, "a VM record round-trips through the store unchanged") {

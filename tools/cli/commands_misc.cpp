@@ -55,6 +55,8 @@ std::string validate(const Invocation& inv) {
     return "--cpus must be at least 1";
   if (name == "vm create" && inv.has("--memory") && inv.value("--memory") == "0")
     return "--memory must be at least 1 MiB";
+  if (name == "vm cp")
+    return check_copy_operands(inv.args[0], inv.args[1]);
   return {};
 }
 
@@ -106,6 +108,7 @@ int cmd_image_add(Context& ctx) {
   ImageAddRequest req{client_envelope(),           inv.args[0],
                       absolute(inv.value("--kernel")), absolute(inv.value("--rootfs")),
                       absolute(inv.value("--initrd")), inv.value("--boot-args")};
+  req.ssh = inv.has("--ssh");
   auto image = ctx.session->call<Image>(req, ctx.timeout());
   if (!image)
     return report_error(ctx, image.error());

@@ -98,6 +98,7 @@ int cmd_vm_create(Context& ctx) {
   spec.memory_mib = static_cast<std::uint32_t>(std::stoul(inv.value("--memory", "0")));
   spec.start = inv.has("--start");
   spec.wait = inv.has("--wait");
+  spec.no_wait = spec.start && inv.has("--no-wait");
 
   auto accepted = ctx.session->call<OpAccepted>(VmCreateBeginRequest{client_envelope(), spec},
                                                 ctx.timeout());
@@ -173,13 +174,14 @@ int run_action(Context& ctx, VmAction action) {
   const auto& settings = ctx.session->config().settings;
   auto slow = std::max<std::chrono::milliseconds>(
     120s, std::max(settings.vmm_stop_grace, settings.vmm_boot_timeout) + 30s);
-  bool is_slow = action != VmAction::start || inv.has("--wait");
+  // A start waits for SSH unless told not to (the image decides).
+  bool is_slow = action != VmAction::start || !inv.has("--no-wait");
   auto timeout = ctx.timeout(is_slow ? slow : std::chrono::milliseconds(30s));
 
   std::vector<VmActionRequest> requests;
   for (const auto& ref : inv.args)
     requests.push_back({client_envelope(), ref, action, inv.value("--signal"),
-                        inv.has("--wait")});
+                        inv.has("--wait"), inv.has("--no-wait")});
   auto results = ctx.session->call_all<VmRecord>(requests, timeout);
 
   int exit_code = exit_ok;
