@@ -1,6 +1,7 @@
 #include "actors/admission.hpp"
 
 #include "messages/op_id.hpp"
+#include "messages/vm_limits.hpp"
 
 #include <cstdio>
 #include <string_view>
@@ -118,6 +119,9 @@ Status admissible(const VmActionRequest& request) {
     return ok;
   if (!request.signal.empty() && request.action != VmAction::kill)
     return refuse("a signal is for kill only");
+  if (!request.signal.empty())
+    if (auto ok = check_signal(request.signal); !ok)
+      return ok;
   if ((request.wait || request.no_wait) && request.action != VmAction::start
       && request.action != VmAction::restart)
     return refuse("wait is for start and restart only");

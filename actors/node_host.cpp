@@ -51,12 +51,11 @@ std::size_t AddressPool::in_use() const {
 Result<Sizing> size_of(const VmSpec& spec) {
   Sizing s;
   s.cpus = spec.cpus == 0 ? default_cpus : spec.cpus;
-  if (s.cpus > max_cpus)
-    return Error{Errc::invalid_argument, "cpus must be 1 to " + std::to_string(max_cpus)};
+  if (auto ok = check_cpus(s.cpus); !ok)
+    return ok.error();
   s.memory_mib = spec.memory_mib == 0 ? default_memory_mib : spec.memory_mib;
-  if (s.memory_mib < min_memory_mib || s.memory_mib > max_memory_mib)
-    return Error{Errc::invalid_argument, "memory must be " + std::to_string(min_memory_mib) + " to "
-                                           + std::to_string(max_memory_mib) + " MiB"};
+  if (auto ok = check_memory_mib(s.memory_mib); !ok)
+    return ok.error();
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include "messages/cli_protocol.hpp"
 #include "messages/helper_protocol.hpp"
 #include "messages/result.hpp"
+#include "messages/vm_limits.hpp"
 
 #include <cstdint>
 #include <map>
@@ -40,11 +41,6 @@ private:
   std::uint32_t next_ = 0;
 };
 
-constexpr std::uint32_t max_cpus = 32;
-constexpr std::uint32_t default_cpus = 1;
-constexpr std::uint32_t default_memory_mib = 256;
-constexpr std::uint32_t min_memory_mib = 64;
-constexpr std::uint32_t max_memory_mib = 256 * 1024;
 
 struct Sizing {
   std::uint32_t cpus = 0;

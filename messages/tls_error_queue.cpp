@@ -71,7 +71,9 @@ int SSL_accept(SSL* ssl) {
 int SSL_connect(SSL* ssl) {
   static auto next = next_definition<int (*)(SSL*)>("SSL_connect");
   ERR_clear_error();
-  return next(ssl);
+  int ret = next(ssl);
+  banger::tls_guard::after_connect(ssl, ret);
+  return ret;
 }
 
 } // extern "C"

@@ -105,8 +105,8 @@ void forget(SSL* ssl, Conn& conn) {
   if (auto it = s.pending.find(conn.fd);
       it != s.pending.end() && it->second.ssl == ssl)
     s.pending.erase(it);
-  if (conn.server)
-    handshake_gone(conn.fd);
+  // Server or client: a descriptor number is reused once CAF closes it.
+  handshake_gone(conn.fd);
 }
 
 // SSL_free calls this (parent is the SSL object), before CAF closes the
@@ -307,6 +307,14 @@ void after_accept(SSL* ssl, int ret) {
   if (auto it = s.pending.find(conn->fd);
       it != s.pending.end() && it->second.ssl == ssl)
     s.pending.erase(it);
+}
+
+void after_connect(SSL* ssl, int ret) {
+  auto* conn = conn_of(ssl);
+  if (conn == nullptr)
+    return;
+  handshake_waits(conn->fd,
+                  ret != 1 && SSL_get_error(ssl, ret) == SSL_ERROR_WANT_READ);
 }
 
 bool after_read(SSL* ssl, const void* buf, int ret) {

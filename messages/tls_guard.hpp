@@ -44,7 +44,11 @@ constexpr std::size_t max_server_connections = 1024;
 bool before_accept(SSL* ssl);
 /// After libssl's SSL_accept returned `ret`.
 void after_accept(SSL* ssl, int ret);
-/// tls_poll_guard.cpp: whether the server handshake on `fd` waits to read
+/// After libssl's SSL_connect returned `ret`. A client handshake has the
+/// same busy loop as a server one (CAF queues the BASP greeting before TLS
+/// is up): while it waits to read, writability interest is kept off too.
+void after_connect(SSL* ssl, int ret);
+/// tls_poll_guard.cpp: whether the server or client handshake on `fd` waits to read
 /// (CAF's interest in writability is kept off meanwhile), and that the
 /// connection is gone.
 void handshake_waits(int fd, bool waiting);

@@ -4,7 +4,9 @@
 # $BENCH_OUT (default: a temporary directory that is removed) when set.
 #   BENCH_SECONDS   length of each load run (default 10)
 #   BENCH_VMS       idle VMs for the memory/restart/resolve part (default 10000)
-#   BENCH_ONLY      "flood": only the connection-flood part; "pairs": only the
+#   BENCH_ONLY      "cli": only the CLI start-up part (perf stat side by side
+#                   with /bin/true and, when libvirtd answers, virsh list);
+#                   "flood": only the connection-flood part; "pairs": only the
 #                   alternating floor/banger pairs at concurrency 16
 #   BENCH_FLOOD     connections per flood wave (default 1000)
 #   BENCH_CLI_CALLS CLI `vm show` calls per flood measurement (default 200)
@@ -36,6 +38,7 @@ trap cleanup EXIT
 # Extras only the benchmarks need.
 extras=()
 for tool in jq hyperfine; do command -v "$tool" >/dev/null || extras+=("$tool"); done
+command -v perf >/dev/null || extras+=(linux-perf)
 if [ ${#extras[@]} -gt 0 ]; then
   sudo=(); [ "$(id -u)" -ne 0 ] && sudo=(sudo)
   echo "bench: installing ${extras[*]}"
@@ -123,6 +126,34 @@ flood_bench() {
     kill "$flood_pid"; wait "$flood_pid" 2>/dev/null || true
   done
 }
+
+# -- CLI start-up: perf stat -r 31 of each command in one run, so a shared
+# machine loads them alike; task-clock (CPU of all threads) is the figure
+# that load disturbs least, wall time the one a user sees.
+cli_bench() { # NAME
+  local runs=${BENCH_CLI_RUNS:-31}
+  local cmds=("/bin/true" "$bin/banger --help" "$bin/banger --home $home vm show $1")
+  if command -v virsh >/dev/null && virsh -c qemu:///system list >/dev/null 2>&1; then
+    cmds+=("virsh -c qemu:///system list")
+  fi
+  for c in "${cmds[@]}"; do
+    # shellcheck disable=SC2086 # the command's own words
+    perf stat -r "$runs" -x, -e task-clock $c 2>"$work/perf.csv" >/dev/null
+    local cpu; cpu=$(awk -F, '$3 == "task-clock" { printf "%.2f", $1 }' "$work/perf.csv")
+    # shellcheck disable=SC2086
+    hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/h.json" "$c" >/dev/null 2>&1
+    local label=${c//"$bin/"/}
+    label=${label/" --home $home"/}
+    add "$label: median wall / task-clock ms" "$(jq -r '.results[0].median * 100000 | round / 100' "$work/h.json") / $cpu"
+  done
+}
+
+if [ "${BENCH_ONLY:-}" = cli ]; then
+  load --scenario create --concurrency 1 --count 1 --keep >/dev/null
+  cli_bench "$(banger -o json vm ls | jq -r '.vms[0].name')"
+  echo; echo "== summary"; printf '%s\n' "${summary[@]}"
+  exit 0
+fi
 
 if [ "${BENCH_ONLY:-}" = flood ]; then
   load --scenario create --concurrency 4 --count 100 --keep >/dev/null
@@ -213,6 +244,7 @@ hyperfine -N --warmup 5 --runs 100 --export-json "$out/cli-show.json" \
   "$bin/banger --home $home vm show $name" >/dev/null
 add "CLI vm show median / max ms" "$(jq -r '.results[0] | "\(.median * 100000 | round / 100) / \(.max * 100000 | round / 100)"' "$out/cli-show.json")"
 
+cli_bench "$name"
 flood_bench "$name"
 
 echo "== restart: SIGTERM, start, until vm show answers, with $idle_vms VMs"

@@ -22,7 +22,9 @@ done
 
 completions="$prefix/share/bash-completion/completions"
 install -d "$dest$completions"
-install -m 0644 "$src/banger-completion.bash" "$dest$completions/banger"
+# Generated from the command table of the banger being installed.
+"$bin/banger" completion bash > "$dest$completions/banger"
+chmod 0644 "$dest$completions/banger"
 echo "installed $completions/banger"
 
 units="${SYSTEMD_UNIT_DIR:-/etc/systemd/system}"

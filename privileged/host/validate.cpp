@@ -1,6 +1,7 @@
 #include "privileged/host/validate.hpp"
 
 #include "messages/home_layout.hpp"
+#include "messages/vm_limits.hpp"
 #include "privileged/host/errors.hpp"
 
 #include <algorithm>
@@ -26,23 +27,6 @@ bool is_name_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/// Strict unsigned decimal: digits only, no sign, no leading zero unless "0".
-std::optional<unsigned long long> parse_decimal(std::string_view text,
-                                                unsigned long long max) {
-  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0'))
-    return std::nullopt;
-  unsigned long long value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    unsigned digit = static_cast<unsigned>(c - '0');
-    if (value > (max - digit) / 10)
-      return std::nullopt;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -52,24 +36,6 @@ int hex_value(char c) {
     return c - 'A' + 10;
   return -1;
 }
-
-struct AllowedSignal {
-  std::string_view name;
-  int number;
-};
-
-// The closed list of signals a caller may send to a VMM. STOP/CONT could wedge
-// a VM in ways the daemon cannot see; SEGV, ABRT and friends would make the
-// VMM dump core. Neither is needed to stop a VM.
-constexpr std::array<AllowedSignal, 7> allowed_signals{{
-    {"HUP", SIGHUP},
-    {"INT", SIGINT},
-    {"QUIT", SIGQUIT},
-    {"KILL", SIGKILL},
-    {"USR1", SIGUSR1},
-    {"USR2", SIGUSR2},
-    {"TERM", SIGTERM},
-}};
 
 long long read_pid_max() {
   // Kernel maximum on 64-bit hosts, used if /proc is unreadable.
@@ -141,36 +107,18 @@ Status validate_banger_name(std::string_view name) {
 }
 
 Result<int> parse_signal(std::string_view signal) {
-  if (signal.empty() || signal.size() > 16)
-    return invalid_argument("signal " + printable(signal) +
-                            " is not a signal name or number");
-  if (signal[0] >= '0' && signal[0] <= '9') {
-    auto number = parse_decimal(signal, 1000);
-    if (!number)
-      return invalid_argument("signal " + printable(signal) +
-                              " is not a signal name or number");
-    auto signo = static_cast<int>(*number);
-    if (allowed_signal_name(signo).empty())
-      return refused("signal " + std::to_string(signo) +
-                     " is not one of HUP INT QUIT KILL USR1 USR2 TERM");
-    return signo;
+  // One allow-list for the CLI, the daemon and the helper
+  // (messages/vm_limits.hpp); only the helper refuses with helper_refused.
+  auto parsed = parse_signal_text(signal);
+  switch (parsed.problem) {
+    case SignalProblem::none:
+      return parsed.number;
+    case SignalProblem::not_allowed:
+      return refused(parsed.message);
+    case SignalProblem::malformed:
+      break;
   }
-  std::string upper;
-  for (char c : signal) {
-    auto u = static_cast<unsigned char>(c);
-    if (!std::isalnum(u) || u >= 0x80)
-      return invalid_argument("signal " + printable(signal) +
-                              " is not a signal name or number");
-    upper += static_cast<char>(std::toupper(u));
-  }
-  std::string_view name = upper;
-  if (name.size() > 3 && name.substr(0, 3) == "SIG")
-    name.remove_prefix(3);
-  for (const auto& allowed : allowed_signals)
-    if (allowed.name == name)
-      return allowed.number;
-  return refused("signal " + printable(signal) +
-                 " is not one of HUP INT QUIT KILL USR1 USR2 TERM");
+  return invalid_argument(parsed.message);
 }
 
 std::string_view allowed_signal_name(int signo) {

@@ -129,3 +129,13 @@ TEST_CASE("an op status request must name an op id") {
   request.op_id = "op-0123456789ab\n";
   CHECK(code_of(admissible(request)) == Errc::invalid_argument);
 }
+
+TEST_CASE("a kill with a signal outside the shared allow-list is refused at the edge") {
+  auto kill = action(VmAction::kill);
+  kill.signal = "STOP";
+  CHECK(code_of(admissible(kill)) == Errc::invalid_argument);
+  kill.signal = "sigterm";
+  CHECK(admissible(kill));
+  kill.signal = ""; // TERM
+  CHECK(admissible(kill));
+}

@@ -2,6 +2,7 @@
 // the commands a user runs, their output, JSON and exit codes. Needs root
 // (the helper creates a bridge and taps); skipped with a message otherwise.
 #include "tests/cli/cli_run.hpp"
+#include "tests/cli/completion_driver.hpp"
 #include "tests/support/process.hpp"
 
 #include <doctest/doctest.h>
@@ -164,6 +165,23 @@ TEST_CASE("banger drives a real daemon end to end") {
     CHECK(missing.err.find("(op-") != std::string::npos);
     auto missing_json = parse_json(inst.cli({"-o", "json", "vm", "show", "nope"}));
     CHECK(missing_json["error"]["code"] == "not_found");
+  }
+
+  SUBCASE("bash completion offers the daemon's VM and image names") {
+    if (!test::have_bash())
+      BANGER_SKIP("bash is not installed");
+    test::Completer complete;
+    auto home = std::vector<std::string>{"--home", inst.home};
+    auto with = [&](std::vector<std::string> words) {
+      words.insert(words.begin(), home.begin(), home.end());
+      return complete(words).reply;
+    };
+    CHECK(with({"vm", "show", ""}) == std::vector<std::string>{"e1"});
+    CHECK(with({"vm", "stop", "e"}) == std::vector<std::string>{"e1"});
+    CHECK(with({"vm", "create", "--image", ""}) == std::vector<std::string>{"tiny"});
+    CHECK(with({"image", "rm", "t"}) == std::vector<std::string>{"tiny"});
+    // One REF only: nothing more after it.
+    CHECK(with({"vm", "show", "e1", ""}).empty());
   }
 
   SUBCASE("lifecycle: stop, start, kill, rm") {

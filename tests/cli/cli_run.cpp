@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,7 +67,12 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
     if (f.fd >= 0)
       ::close(f.fd);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  auto ms = [](const timeval& t) {
+    return std::chrono::milliseconds(t.tv_sec * 1000 + t.tv_usec / 1000);
+  };
+  result.cpu = ms(usage.ru_utime) + ms(usage.ru_stime);
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - start);
   if (!killed && WIFEXITED(status))

@@ -14,6 +14,7 @@ struct RunResult {
   std::string out;
   std::string err;
   std::chrono::milliseconds elapsed{0};
+  std::chrono::milliseconds cpu{0}; ///< user + system time of the process, all threads
 };
 
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -230,6 +231,32 @@ bool Host::tap_exists(const std::string& vm_id) {
   return if_nametoindex(tap_name(vm_id).c_str()) != 0;
 }
 
+namespace {
+
+/// A /proc file's contents, or "" when the process is gone: a process may
+/// exit between readdir and the read, and then the read fails with ESRCH
+/// (std::istreambuf_iterator would throw that).
+std::string read_proc_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return {};
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0)
+        out.clear();
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+} // namespace
+
 std::vector<int> Host::vmm_pids() const {
   std::vector<int> out;
   auto marker = home_ + "/run/vms/";
@@ -240,14 +267,13 @@ std::vector<int> Host::vmm_pids() const {
     int pid = std::atoi(entry->d_name);
     if (pid <= 0)
       continue;
-    std::ifstream cmdline("/proc/" + std::string(entry->d_name) + "/cmdline");
-    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    auto args = read_proc_file("/proc/" + std::string(entry->d_name) + "/cmdline");
     // Firecracker (or fc-stub) has --api-sock, QEMU a -qmp socket in there.
     if (args.find(marker) != std::string::npos
         && (args.find("--api-sock") != std::string::npos || args.find("-qmp") != std::string::npos)) {
-      std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
-      std::string line;
-      std::getline(stat, line);
+      auto line = read_proc_file("/proc/" + std::string(entry->d_name) + "/stat");
+      if (line.empty())
+        continue; // exited meanwhile
       auto rparen = line.rfind(')');
       if (rparen != std::string::npos && rparen + 2 < line.size() && line[rparen + 2] == 'Z')
         continue;

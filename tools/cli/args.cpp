@@ -11,14 +11,9 @@ namespace {
 
 const std::vector<std::string> no_values;
 
-struct GlobalSpec {
-  std::string name;
-  std::string short_name;
-  std::string metavar;
-  std::string help;
-};
+} // namespace
 
-const std::vector<GlobalSpec>& global_specs() {
+const std::vector<GlobalSpec>& global_options() {
   static const std::vector<GlobalSpec> specs{
     {"--home", "", "DIR", "installation directory (or $BANGER_HOME; default /var/lib/banger)"},
     {"--daemon", "", "HOST:PORT", "daemon address instead of the one in <home>/banger.conf"},
@@ -32,8 +27,10 @@ const std::vector<GlobalSpec>& global_specs() {
   return specs;
 }
 
+namespace {
+
 const GlobalSpec* find_global(std::string_view name) {
-  for (const auto& g : global_specs())
+  for (const auto& g : global_options())
     if (g.name == name || (!g.short_name.empty() && g.short_name == name))
       return &g;
   return nullptr;

@@ -37,6 +37,17 @@ struct GlobalOptions {
   std::optional<std::chrono::milliseconds> timeout; ///< --timeout
 };
 
+/// A global option; every one takes a value (-h/--help aside).
+struct GlobalSpec {
+  std::string name;       ///< "--home"
+  std::string short_name; ///< "-o" or ""
+  std::string metavar;    ///< "DIR", "FILE"
+  std::string help;
+};
+
+/// The global options the parser accepts (tools/cli/args.cpp).
+const std::vector<GlobalSpec>& global_options();
+
 /// What kind of value an option takes; checked by the parser.
 enum class ValueKind { none, text, number, duration, choice };
 

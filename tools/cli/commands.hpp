@@ -14,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace banger::cli {
 
@@ -46,11 +47,16 @@ int report_error(const Context& ctx, Errc code, const std::string& message,
 /// Writes `text` (or the JSON) to stdout.
 void print(const Context& ctx, const std::string& text, const nlohmann::json& json);
 
+/// What `banger init` says to run next for `home`: the helper and the
+/// daemon by hand, a readiness check, and for the default home (the one the
+/// systemd units name) the units (tools/cli/commands_init.cpp).
+std::vector<std::string> init_next_steps(const std::string& home);
+
 /// Image id -> name from the daemon; empty when the list cannot be fetched.
 ImageNames fetch_image_names(Context& ctx);
 
 // Handlers, by file.
-int cmd_init(Context& ctx);            // commands_local.cpp
+int cmd_init(Context& ctx);            // commands_init.cpp
 int cmd_vm_ssh(Context& ctx);          // commands_ssh.cpp
 int cmd_vm_cp(Context& ctx);           // commands_ssh.cpp
 int cmd_vm_logs(Context& ctx);         // commands_local.cpp
@@ -70,5 +76,6 @@ int cmd_vm_stop(Context& ctx);         // commands_vm.cpp
 int cmd_vm_restart(Context& ctx);      // commands_vm.cpp
 int cmd_vm_rm(Context& ctx);           // commands_vm.cpp
 int cmd_vm_kill(Context& ctx);         // commands_vm.cpp
+int cmd_completion(Context& ctx);      // completion.cpp
 
 } // namespace banger::cli

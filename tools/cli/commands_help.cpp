@@ -20,6 +20,9 @@ constexpr const char* global_help =
   "                       120s for vm stop, restart, kill and rm)\n"
   "  -h, --help           help for any command\n";
 
+constexpr const char* see_main_help =
+  "Global options (--home, --daemon, -o json, --timeout...) and exit codes: banger --help\n";
+
 constexpr const char* exit_help =
   "Exit codes:\n"
   "  0  ok\n"
@@ -77,7 +80,9 @@ std::string command_help(const CommandSpec& spec) {
       out << left << o.help << (o.required ? " (required)" : "") << "\n";
     }
   }
-  out << "\nExample:\n  " << spec.example << "\n\n" << global_help << "\n" << exit_help;
+  // The global options and exit codes are the same for every command:
+  // shown once, under `banger --help`, not repeated here.
+  out << "\nExample:\n  " << spec.example << "\n\n" << see_main_help;
   return out.str();
 }
 
@@ -97,7 +102,8 @@ std::string group_help(std::string_view group) {
       left += "  ";
     out << left << c.summary << "\n";
   }
-  out << "\nRun 'banger " << group << " COMMAND --help' for a command's options.\n";
+  out << "\nRun 'banger " << group << " COMMAND --help' for a command's options.\n"
+      << see_main_help;
   return out.str();
 }
 

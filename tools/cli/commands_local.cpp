@@ -1,8 +1,7 @@
-// Commands that end in local work: init (no daemon at all) and vm logs
-// (reads the VMM log file); vm ssh and vm cp are in commands_ssh.cpp.
+// A command that ends in local work: vm logs (reads the VMM log file).
+// vm ssh and vm cp are in commands_ssh.cpp, init in commands_init.cpp.
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
-#include "tools/cli/init.hpp"
 
 #include <caf/all.hpp>
 
@@ -51,35 +50,6 @@ caf::expected<VmRecord> resolve_and_disconnect(Context& ctx) {
 }
 
 } // namespace
-
-int cmd_init(Context& ctx) {
-  const auto& inv = ctx.inv;
-  std::vector<std::string> args;
-  for (const auto& name : {"--vmm", "--port", "--daemon-group"})
-    if (inv.has(name))
-      args.push_back(std::string(name) + "=" + inv.value(name));
-  for (const auto& set : inv.values("--set"))
-    args.push_back("--set=" + set);
-  if (inv.has("--force"))
-    args.push_back("--force");
-  auto options = parse_init_args(args);
-  if (!options) {
-    std::cerr << "error: " << options.error().message << "\n"
-              << usage_line(*inv.command) << "\n";
-    return exit_usage;
-  }
-  options->home = inv.global.home;
-  auto report = init_home(*options);
-  if (!report)
-    return report_error(ctx, report.error().code, report.error().message, "");
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& e : report->entries)
-    entries.push_back(
-      {{"path", e.path}, {"action", std::string(to_string(e.action))}, {"note", e.note}});
-  print(ctx, report->render() + "initialized " + inv.global.home + "\n",
-        {{"home", inv.global.home}, {"entries", entries}});
-  return exit_ok;
-}
 
 int cmd_vm_logs(Context& ctx) {
   bool follow = ctx.inv.has("--follow");

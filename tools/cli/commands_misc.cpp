@@ -4,7 +4,6 @@
 #include "tools/cli/commands.hpp"
 
 #include "messages/error.hpp"
-#include "messages/op_id.hpp"
 
 #include <caf/all.hpp>
 
@@ -15,19 +14,6 @@
 namespace banger::cli {
 
 namespace {
-
-/// [a-z0-9][a-z0-9-]{0,62}, as the daemon checks names.
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 63)
-    return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
-    if (!ok)
-      return false;
-  }
-  return true;
-}
 
 std::string absolute(const std::string& path) {
   if (path.empty())
@@ -41,23 +27,6 @@ std::string absolute(const std::string& path) {
 
 std::chrono::milliseconds Context::timeout(std::chrono::milliseconds fallback) const {
   return inv.global.timeout.value_or(fallback);
-}
-
-std::string validate(const Invocation& inv) {
-  const auto& name = inv.command->name;
-  if (name == "op show" && !is_valid_op_id(inv.args[0]))
-    return "'" + inv.args[0] + "' is not an op id (op- followed by 12 hex digits)";
-  if ((name == "image add" || name == "image build") && !valid_name(inv.args[0]))
-    return "invalid image name '" + inv.args[0] + "': use [a-z0-9][a-z0-9-]{0,62}";
-  if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
-    return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";
-  if (name == "vm create" && inv.has("--cpus") && inv.value("--cpus") == "0")
-    return "--cpus must be at least 1";
-  if (name == "vm create" && inv.has("--memory") && inv.value("--memory") == "0")
-    return "--memory must be at least 1 MiB";
-  if (name == "vm cp")
-    return check_copy_operands(inv.args[0], inv.args[1]);
-  return {};
 }
 
 int report_error(const Context& ctx, const Failure& failure) {

@@ -196,6 +196,15 @@ std::vector<CommandSpec> build_table() {
     c.run = cmd_doctor;
     t.push_back(c);
   }
+  {
+    CommandSpec c{"completion bash", "", "print the bash completion script"};
+    c.needs_daemon = false;
+    c.example = "banger completion bash > /usr/share/bash-completion/completions/banger";
+    c.details = "Generated from this command table: every command and option; VM and "
+                "image names come from the daemon when it is reachable.";
+    c.run = cmd_completion;
+    t.push_back(c);
+  }
   return t;
 }
 

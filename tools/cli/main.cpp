@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   }
   const auto& inv = parsed.invocation;
   if (auto problem = validate(inv); !problem.empty()) {
+    // Refused before anything was contacted: invalid_argument, exit 2.
+    if (inv.global.output == OutputFormat::json)
+      return emit(Failure{"invalid_argument", problem, "", exit_usage}, inv.global.output);
     std::cerr << "error: " << problem << "\n" << usage_line(*inv.command) << "\n";
     return exit_usage;
   }

@@ -1,0 +1,63 @@
+// The command-specific checks that need no daemon: names, op ids, and what a
+// VM may ask for (vCPUs, memory, signals) with the very checks the daemon and
+// the helper run (messages/vm_limits.hpp), so a value they would refuse is
+// refused here, before anything is contacted (exit 2).
+#include "tools/cli/commands.hpp"
+
+#include "messages/op_id.hpp"
+#include "messages/vm_limits.hpp"
+
+namespace banger::cli {
+
+namespace {
+
+/// [a-z0-9][a-z0-9-]{0,62}, as the daemon checks names.
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 63)
+    return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+/// "" when `status` is fine, else "--option VALUE: <the shared message>".
+std::string problem(const Invocation& inv, std::string_view option, const Status& status) {
+  if (status)
+    return {};
+  return std::string(option) + " " + inv.value(option) + ": " + status.error().message;
+}
+
+/// The option's value as a number; the parser already checked the syntax.
+std::uint64_t number(const Invocation& inv, std::string_view option) {
+  return parse_number(inv.value(option), 0xffffffffu).value_or(0);
+}
+
+} // namespace
+
+std::string validate(const Invocation& inv) {
+  const auto& name = inv.command->name;
+  if (name == "op show" && !is_valid_op_id(inv.args[0]))
+    return "'" + inv.args[0] + "' is not an op id (op- followed by 12 hex digits)";
+  if ((name == "image add" || name == "image build") && !valid_name(inv.args[0]))
+    return "invalid image name '" + inv.args[0] + "': use [a-z0-9][a-z0-9-]{0,62}";
+  if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
+    return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";
+  if (inv.has("--cpus"))
+    if (auto p = problem(inv, "--cpus", check_cpus(number(inv, "--cpus"))); !p.empty())
+      return p;
+  if (inv.has("--memory"))
+    if (auto p = problem(inv, "--memory", check_memory_mib(number(inv, "--memory"))); !p.empty())
+      return p;
+  if (inv.has("--signal"))
+    if (auto p = problem(inv, "--signal", check_signal(inv.value("--signal"))); !p.empty())
+      return p;
+  if (name == "vm cp")
+    return check_copy_operands(inv.args[0], inv.args[1]);
+  return {};
+}
+
+} // namespace banger::cli
