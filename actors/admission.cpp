@@ -38,8 +38,10 @@ Status spec(const VmSpec& spec) {
     return ok;
   if (auto ok = text("image reference", spec.image, max_ref_length); !ok)
     return ok;
-  if (spec.wait && !spec.start)
+  if ((spec.wait || spec.no_wait) && !spec.start)
     return refuse("wait needs start: only a VM being started can be waited for");
+  if (spec.wait && spec.no_wait)
+    return refuse("wait and no_wait contradict each other");
   if (spec.disk_bytes != 0)
     return check_disk_size(spec.disk_bytes);
   return {};
@@ -132,8 +134,11 @@ Status admissible(const VmActionRequest& request) {
   if (!request.signal.empty())
     if (auto ok = check_signal(request.signal); !ok)
       return ok;
-  if (request.wait && request.action != VmAction::start && request.action != VmAction::restart)
+  if ((request.wait || request.no_wait) && request.action != VmAction::start
+      && request.action != VmAction::restart)
     return refuse("wait is for start and restart only");
+  if (request.wait && request.no_wait)
+    return refuse("wait and no_wait contradict each other");
   return {};
 }
 

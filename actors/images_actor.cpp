@@ -185,6 +185,7 @@ void register_image(Self self, const std::string& op) {
 
 struct AddFields {
   std::string name, kernel, rootfs, initrd, boot_args;
+  bool ssh = false;
 };
 
 /// Checks an add and starts it: files beneath <home>/images are used in
@@ -205,7 +206,8 @@ std::optional<caf::error> start_add(Self self, const AddFields& req, const std::
     return make_error(Errc::already_exists, "operation " + op + " is already adding an image", op);
   HomeLayout layout{st.home};
   auto images = layout.images_dir();
-  Image image{mint_object_id(), req.name, req.kernel, req.initrd, req.rootfs, req.boot_args, now_us()};
+  Image image{mint_object_id(), req.name, req.kernel, req.initrd, req.rootfs, req.boot_args, now_us(),
+              req.ssh};
   std::vector<ImportItem> items;
   std::vector<std::pair<const char*, std::string*>> imported;
   std::pair<const char*, std::string*> files[] = {
@@ -264,7 +266,7 @@ images_actor::behavior_type images_behavior(Self self, ImagesInit init) {
     [self](ImageAddRequest& req) -> caf::result<Image> {
       auto op = req.env.op_id;
       if (auto refused = start_add(self, {req.name, req.kernel_path, req.rootfs_path,
-                                          req.initrd_path, req.boot_args}, op))
+                                          req.initrd_path, req.boot_args, req.ssh}, op))
         return *refused;
       auto promise = self->make_response_promise<Image>();
       if (auto it = self->state.adds.find(op); it != self->state.adds.end())
@@ -277,7 +279,7 @@ images_actor::behavior_type images_behavior(Self self, ImagesInit init) {
     [self](ImageAddBeginRequest& req) -> caf::result<OpAccepted> {
       auto op = req.env.op_id;
       if (auto refused = start_add(self, {req.name, req.kernel_path, req.rootfs_path,
-                                          req.initrd_path, req.boot_args}, op))
+                                          req.initrd_path, req.boot_args, req.ssh}, op))
         return *refused;
       return OpAccepted{op};
     },

@@ -207,11 +207,13 @@ struct VmCreateWork {
   std::string image_rootfs;
   bool start = false;
   bool wait = false;
+  bool no_wait = false;
   std::uint64_t disk_bytes = 0; ///< VmSpec::disk_bytes
   /// The operation as the node ran it so far (its stages come first).
   OperationStatus so_far;
 };
-BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait, x.disk_bytes, x.so_far)
+BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait, x.no_wait, x.disk_bytes,
+                x.so_far)
 
 /// Recovery after a daemon restart: the VM actor reconciles its record with
 /// the host (adopt a live VMM, or clean up and mark stopped).

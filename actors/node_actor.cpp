@@ -152,8 +152,8 @@ void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord 
         auto actor = add_entry(self, rec, image, false);
         track->handed_over = true;
         self->request(actor, caf::infinite,
-                      VmCreateWork{env, image.rootfs_path, spec.start, spec.wait, spec.disk_bytes,
-                                   track->status})
+                      VmCreateWork{env, image.rootfs_path, spec.start, spec.wait, spec.no_wait,
+                                   spec.disk_bytes, track->status})
           .then([done](VmRecord& created) { done(std::move(created)); },
                 [track, done](caf::error& err) {
                   // An actor that went away never ended the operation.

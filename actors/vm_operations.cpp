@@ -20,6 +20,12 @@ StepHooks hooks_for(Self self, const OpPtr& op) {
   return hooks;
 }
 
+/// Whether a start waits for the guest's SSH: as asked, else as the image
+/// says (an image without an SSH server would only time out).
+bool waits_for_ssh(Self self, bool wait, bool no_wait) {
+  return wait || (!no_wait && self->state.image.ssh);
+}
+
 } // namespace
 
 /// Starts the VM; with `wait`, also waits until the guest's SSH port answers.
@@ -213,7 +219,7 @@ void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) 
       // without a rootfs path, which recovery removes with its rootfs.
       settle(self);
       if (work.start)
-        do_start(self, op, work.wait, then);
+        do_start(self, op, waits_for_ssh(self, work.wait, work.no_wait), then);
       else
         then(std::nullopt);
     });
@@ -262,7 +268,7 @@ void do_exited(Self self, const OpPtr& op, Then then) {
 void run_action(Self self, const OpPtr& op, const VmActionRequest& request, Then then) {
   switch (request.action) {
     case VmAction::start:
-      do_start(self, op, request.wait, then);
+      do_start(self, op, waits_for_ssh(self, request.wait, request.no_wait), then);
       return;
     case VmAction::stop:
       do_stop(self, op, then);
@@ -271,7 +277,8 @@ void run_action(Self self, const OpPtr& op, const VmActionRequest& request, Then
       do_kill(self, op, request.signal, then);
       return;
     case VmAction::restart:
-      do_stop(self, op, [self, op, then, wait = request.wait](std::optional<Error> error) {
+      do_stop(self, op, [self, op, then, wait = waits_for_ssh(self, request.wait, request.no_wait)](
+                          std::optional<Error> error) {
         if (error) {
           then(error);
           return;

@@ -63,11 +63,12 @@ struct ImageAddRequest {
   std::string rootfs_path;
   std::string initrd_path;
   std::string boot_args;
+  bool ssh = false; ///< the guest runs an SSH server (Image::ssh)
 
   bool operator==(const ImageAddRequest&) const = default;
 };
 BANGER_INSPECT(ImageAddRequest, x.env, x.name, x.kernel_path, x.rootfs_path,
-               x.initrd_path, x.boot_args)
+               x.initrd_path, x.boot_args, x.ssh)
 
 /// Asynchronous add: the same fields, answered with OpAccepted once the
 /// sources are open; poll ImageAddStatusRequest for the import's progress.
@@ -78,11 +79,12 @@ struct ImageAddBeginRequest {
   std::string rootfs_path;
   std::string initrd_path;
   std::string boot_args;
+  bool ssh = false; ///< Image::ssh
 
   bool operator==(const ImageAddBeginRequest&) const = default;
 };
 BANGER_INSPECT(ImageAddBeginRequest, x.env, x.name, x.kernel_path, x.rootfs_path,
-               x.initrd_path, x.boot_args)
+               x.initrd_path, x.boot_args, x.ssh)
 
 /// Answered with the import's progress, or its error once it failed.
 struct ImageAddStatusRequest {
@@ -145,13 +147,17 @@ struct VmSpec {
   std::uint32_t cpus = 0;
   std::uint32_t memory_mib = 0;
   bool start = false;
-  bool wait = false; ///< with start: also wait until the guest's SSH port answers
+  /// With start: wait until the guest's SSH port answers. Neither `wait`
+  /// nor `no_wait`: wait when the image has SSH (Image::ssh).
+  bool wait = false;
+  bool no_wait = false; ///< with start: never wait for SSH
   /// Root disk size in bytes (messages/disk_size.hpp); 0: the image's rootfs size.
   std::uint64_t disk_bytes = 0;
 
   bool operator==(const VmSpec&) const = default;
 };
-BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait, x.disk_bytes)
+BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait, x.no_wait,
+               x.disk_bytes)
 
 /// Synchronous create: replies when the VM exists (and runs, with start).
 struct VmCreateRequest {
@@ -215,11 +221,14 @@ struct VmActionRequest {
   std::string ref;
   VmAction action = VmAction::start;
   std::string signal; ///< kill only; empty means TERM
-  bool wait = false;  ///< start only: wait for the guest to be reachable
+  /// start and restart only: wait for the guest's SSH port (`wait`), never
+  /// (`no_wait`), or, with neither, when the image has SSH (Image::ssh).
+  bool wait = false;
+  bool no_wait = false;
 
   bool operator==(const VmActionRequest&) const = default;
 };
-BANGER_INSPECT(VmActionRequest, x.env, x.ref, x.action, x.signal, x.wait)
+BANGER_INSPECT(VmActionRequest, x.env, x.ref, x.action, x.signal, x.wait, x.no_wait)
 
 struct DoctorRequest {
   Envelope env;

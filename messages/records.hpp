@@ -47,6 +47,9 @@ struct Image {
   std::string rootfs_path;
   std::string boot_args; ///< extra kernel command line
   std::int64_t created_at_us = 0;
+  /// The guest runs an SSH server on port 22 (built images do): starts wait
+  /// for it unless told not to.
+  bool ssh = false;
 
   bool operator==(const Image&) const = default;
 };
@@ -54,7 +57,7 @@ struct Image {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Image& x) {
   return f(caf::meta::type_name("banger.Image"), x.id, x.name, x.kernel_path,
-           x.initrd_path, x.rootfs_path, x.boot_args, x.created_at_us);
+           x.initrd_path, x.rootfs_path, x.boot_args, x.created_at_us, x.ssh);
 }
 
 /// Durations of the phases of the last start, in microseconds since the

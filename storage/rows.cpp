@@ -22,7 +22,7 @@ SQLite::Statement& Statements::get(const std::string& sql) {
 }
 
 const char* const image_columns =
-  "id, name, kernel_path, initrd_path, rootfs_path, boot_args, created_at_us";
+  "id, name, kernel_path, initrd_path, rootfs_path, boot_args, created_at_us, ssh";
 
 const char* const vm_columns =
   "id, name, image_id, cpus, memory_mib, created_at_us, updated_at_us, state, "
@@ -44,6 +44,7 @@ Image read_image(SQLite::Statement& row) {
   x.rootfs_path = row.getColumn(4).getString();
   x.boot_args = row.getColumn(5).getString();
   x.created_at_us = row.getColumn(6).getInt64();
+  x.ssh = row.getColumn(7).getInt() != 0;
   return x;
 }
 
@@ -102,11 +103,11 @@ OperationStatus read_operation(SQLite::Statement& row) {
 
 void write_image(Statements& db, const Image& x) {
   static const std::string statement = std::string("INSERT INTO images (") + image_columns
-                             + ") VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                             + ") VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
                                "name=excluded.name, kernel_path=excluded.kernel_path, "
                                "initrd_path=excluded.initrd_path, "
                                "rootfs_path=excluded.rootfs_path, "
-                               "boot_args=excluded.boot_args";
+                               "boot_args=excluded.boot_args, ssh=excluded.ssh";
   auto& st = db.get(statement);
   st.bind(1, x.id);
   st.bind(2, x.name);
@@ -115,6 +116,7 @@ void write_image(Statements& db, const Image& x) {
   st.bind(5, x.rootfs_path);
   st.bind(6, x.boot_args);
   st.bind(7, static_cast<int64_t>(x.created_at_us));
+  st.bind(8, x.ssh ? 1 : 0);
   st.exec();
 }
 

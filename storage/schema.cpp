@@ -12,7 +12,7 @@ namespace banger::schema {
 namespace {
 
 // Each entry is one forward migration; never edit a released entry, append.
-constexpr std::array<const char*, 2> migrations{{
+constexpr std::array<const char*, 3> migrations{{
   // 1: images, vms, operations.
   R"sql(
 CREATE TABLE images (
@@ -119,6 +119,11 @@ INSERT INTO vms_v2 SELECT * FROM vms;
 DROP TABLE vms;
 ALTER TABLE vms_v2 RENAME TO vms;
 CREATE INDEX vms_image ON vms(image_id);
+)sql",
+  // 3: whether an image's guest runs an SSH server (starts then wait for it
+  // by default). Images registered before this knew nothing: no.
+  R"sql(
+ALTER TABLE images ADD COLUMN ssh INTEGER NOT NULL DEFAULT 0 CHECK (ssh IN (0, 1));
 )sql",
 }};
 

@@ -44,7 +44,7 @@ using Write =
 class Store {
 public:
   /// Current schema version (PRAGMA user_version after all migrations).
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   /// Opens or creates the database and migrates it forward.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file);

@@ -93,6 +93,27 @@ TEST_CASE("wait is for start and restart, a signal for kill") {
   CHECK(code_of(admissible(start_with_signal)) == Errc::invalid_argument);
 }
 
+TEST_CASE("no_wait goes with start and restart only, and never with wait") {
+  VmCreateRequest create;
+  create.spec.image = "tiny";
+  create.spec.no_wait = true;
+  CHECK(code_of(admissible(create)) == Errc::invalid_argument);
+  create.spec.start = true;
+  CHECK(admissible(create));
+  create.spec.wait = true;
+  CHECK(code_of(admissible(create)) == Errc::invalid_argument);
+  for (auto kind : {VmAction::start, VmAction::restart}) {
+    auto request = action(kind);
+    request.no_wait = true;
+    CHECK(admissible(request));
+    request.wait = true;
+    CHECK(code_of(admissible(request)) == Errc::invalid_argument);
+  }
+  auto stop = action(VmAction::stop);
+  stop.no_wait = true;
+  CHECK(code_of(admissible(stop)) == Errc::invalid_argument);
+}
+
 TEST_CASE("boot args with a control character are refused, ordinary ones admitted") {
   CHECK(admissible(image("console=ttyS0 reboot=k panic=1")));
   CHECK(admissible(image("")));

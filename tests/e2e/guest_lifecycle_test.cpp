@@ -83,8 +83,8 @@ Result<VmRecord> act(Host& host, VmAction action, bool wait = false, std::string
 }
 
 RunResult ssh(Host& host, const std::string& command) {
-  return run_banger({"--home", host.home(), "vm", "ssh", "g", "--", "-o", "BatchMode=yes",
-                     "-o", "ConnectTimeout=10", command},
+  return run_banger({"--home", host.home(), "vm", "ssh", "g", "-o", "BatchMode=yes", "-o",
+                     "ConnectTimeout=10", "--", command},
                     {}, 60s);
 }
 

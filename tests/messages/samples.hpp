@@ -17,7 +17,7 @@ inline Envelope envelope() {
 
 inline Image image() {
   return Image{"00112233aabbccdd", "debian-12", "/k/vmlinux", "/k/initrd",
-               "/i/rootfs.ext4", "console=ttyS0 quiet", 1'700'000'000'123'456};
+               "/i/rootfs.ext4", "console=ttyS0 quiet", 1'700'000'000'123'456, true};
 }
 
 inline BootTimings boot() {
@@ -50,7 +50,7 @@ inline OperationStatus operation() {
 }
 
 inline VmSpec spec() {
-  return VmSpec{"web-2", "debian-12", 4, 512, true, true};
+  return VmSpec{"web-2", "debian-12", 4, 512, true, false, true};
 }
 
 /// Every type that crosses a process boundary, in registration order.
@@ -61,8 +61,8 @@ inline auto all() {
     DaemonStatusRequest{envelope()}, StateCount{"running", 3},
     DaemonStatus{"0.1.0", 1, "/home", "qemu", true, {"reflink", "copy"},
                  {StateCount{"running", 2}, StateCount{"stopped", 1}}, 99, "tcg (auto: why)"},
-    ImageAddRequest{envelope(), "img", "/k", "/r", "/i", "quiet"},
-    ImageAddBeginRequest{envelope(), "img", "/k", "/r", "/i", "quiet"},
+    ImageAddRequest{envelope(), "img", "/k", "/r", "/i", "quiet", true},
+    ImageAddBeginRequest{envelope(), "img", "/k", "/r", "/i", "quiet", true},
     ImageAddStatusRequest{envelope(), "op-dddddddddddd"},
     ImageAddStatus{"op-dddddddddddd", true, "rootfs", 1 << 20, 2 << 20, "rootfs: reflink", image()},
     ImageListRequest{envelope()}, ImageList{{image(), image()}},
@@ -71,7 +71,7 @@ inline auto all() {
     VmCreateBeginRequest{envelope(), spec()},
     OpStatusRequest{envelope(), "op-cccccccccccc"}, VmListRequest{envelope()},
     VmList{{vm(), vm()}}, VmShowRequest{envelope(), "web"},
-    VmActionRequest{envelope(), "web", VmAction::kill, "KILL", true},
+    VmActionRequest{envelope(), "web", VmAction::kill, "KILL", true, true},
     DoctorRequest{envelope(), true},
     DoctorFinding{"tap", "tap-fc-deadbeef", "no VM owns it", true},
     DoctorReport{{DoctorFinding{"rootfs", "/x", "leak", false}}},

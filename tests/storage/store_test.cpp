@@ -8,6 +8,8 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <filesystem>
+
 using namespace banger;
 using banger::test::make_image;
 using banger::test::make_vm;
@@ -85,6 +87,38 @@ TEST_CASE("a version 1 database keeps its VMs and learns the guest stop") {
   old->runtime.last_stop = StopRung::guest;
   REQUIRE((*store)->upsert_vm(*old));
   CHECK((*store)->get_vm("fedcba9876543210")->runtime.last_stop == StopRung::guest);
+}
+
+TEST_CASE_FIXTURE(Fixture, "whether an image has SSH round-trips and can be changed") {
+  auto image = make_image();
+  image.ssh = true;
+  REQUIRE(uut->upsert_image(image));
+  REQUIRE(uut->get_image(image.id).ok());
+  CHECK(uut->get_image(image.id)->ssh);
+  image.ssh = false;
+  REQUIRE(uut->upsert_image(image));
+  CHECK_FALSE(uut->get_image(image.id)->ssh);
+}
+
+TEST_CASE_FIXTURE(Fixture, "images of a schema 1 database keep their data and have no SSH") {
+  uut.reset();
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(path + suffix);
+  {
+    // What banger before the ssh column wrote.
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    REQUIRE(schema::migrate(raw, 1));
+    raw.exec("INSERT INTO images (id, name, kernel_path, rootfs_path, boot_args, created_at_us) "
+             "VALUES ('00112233445566aa', 'old', '/k', '/r', 'quiet', 7)");
+  }
+  uut = open();
+  CHECK(*uut->user_version() == Store::schema_version);
+  auto old = uut->get_image("00112233445566aa");
+  REQUIRE(old.ok());
+  CHECK(old->name == "old");
+  CHECK(old->boot_args == "quiet");
+  CHECK(old->created_at_us == 7);
+  CHECK_FALSE(old->ssh);
 }
 
 TEST_CASE_FIXTURE(Fixture, "a VM record round-trips through the store unchanged") {

@@ -183,6 +183,20 @@ ParseOutcome parse(const std::vector<std::string>& argv, const char* env_home) {
         help = true;
         continue;
       }
+      // ssh's -o shares its letter with banger's -o FORMAT: text and json
+      // are banger's, any other value is ssh's.
+      auto tool = inv.command ? inv.command->tool_options : ToolOptions::none;
+      bool banger_output = name == "-o" && i + 1 < argv.size()
+                           && (argv[i + 1] == "text" || argv[i + 1] == "json");
+      if (tool != ToolOptions::none && !banger_output && !find_option(*inv.command, name)) {
+        auto taken = take_tool_option(tool, argv, i, inv.tool_args);
+        if (!taken.error.empty())
+          return usage_error(taken.error, inv.command, words);
+        if (taken.consumed > 0) {
+          i += taken.consumed - 1;
+          continue;
+        }
+      }
       auto next_value = [&](const std::string& opt) -> std::optional<std::string> {
         if (inline_value)
           return inline_value;
@@ -278,7 +292,7 @@ ParseOutcome parse(const std::vector<std::string>& argv, const char* env_home) {
       return usage_error("missing " + o.name + " " + o.metavar, &spec, words);
   if (spec.name == "vm create" && inv.has("--wait") && !inv.has("--start"))
     return usage_error("--wait needs --start", &spec, words);
-  if (spec.name == "vm create" && inv.has("--wait") && inv.has("--no-wait"))
+  if (inv.has("--wait") && inv.has("--no-wait"))
     return usage_error("--wait and --no-wait contradict each other", &spec, words);
   if (!inv.global.daemon.empty() || !inv.global.cert.empty() || !inv.global.key.empty()
       || !inv.global.ca.empty()) {

@@ -4,6 +4,7 @@
 // usage error never reaches the daemon (exit 2).
 #pragma once
 
+#include "tools/cli/ssh_options.hpp"
 #include "tools/cli/values.hpp"
 
 #include <chrono>
@@ -74,6 +75,8 @@ struct CommandSpec {
   int min_args = 0;
   int max_args = 0;      ///< -1: unbounded
   bool passthrough = false; ///< accepts `-- CMD...`
+  /// Options of this program that are not banger's go to Invocation::tool_args.
+  ToolOptions tool_options = ToolOptions::none;
   bool needs_daemon = true;
   std::string example;
   std::string details;   ///< extra paragraph for --help
@@ -91,6 +94,7 @@ struct Invocation {
   std::map<std::string, std::vector<std::string>> options; ///< by long name
   std::vector<std::string> args;
   std::vector<std::string> rest; ///< after `--`
+  std::vector<std::string> tool_args; ///< ssh/scp options, in order (CommandSpec::tool_options)
 
   bool has(std::string_view option) const;
   /// Last value of `option`, or `fallback`.

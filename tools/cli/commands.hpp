@@ -56,8 +56,9 @@ std::vector<std::string> init_next_steps(const std::string& home);
 ImageNames fetch_image_names(Context& ctx);
 
 // Handlers, by file.
-int cmd_init(Context& ctx);            // commands_local.cpp
-int cmd_vm_ssh(Context& ctx);          // commands_local.cpp
+int cmd_init(Context& ctx);            // commands_init.cpp
+int cmd_vm_ssh(Context& ctx);          // commands_ssh.cpp
+int cmd_vm_cp(Context& ctx);           // commands_ssh.cpp
 int cmd_vm_logs(Context& ctx);         // commands_local.cpp
 int cmd_daemon_status(Context& ctx);   // commands_misc.cpp
 int cmd_image_add(Context& ctx);       // commands_image.cpp

@@ -52,6 +52,8 @@ std::string usage_line(const CommandSpec& spec) {
   if (std::any_of(spec.options.begin(), spec.options.end(),
                   [](const OptionSpec& o) { return !o.required; }))
     out += " [options]";
+  if (spec.tool_options != ToolOptions::none)
+    out += spec.tool_options == ToolOptions::ssh ? " [SSH OPTIONS]" : " [SCP OPTIONS]";
   if (spec.passthrough)
     out += " [-- CMD...]";
   return out;

@@ -99,6 +99,7 @@ int cmd_image_add(Context& ctx) {
                            absolute(inv.value("--rootfs")),
                            absolute(inv.value("--initrd")),
                            inv.value("--boot-args")};
+  req.ssh = inv.has("--ssh");
   auto accepted = ctx.session->call<OpAccepted>(req, ctx.timeout());
   if (!accepted)
     return report_error(ctx, accepted.error());

@@ -177,6 +177,7 @@ int cmd_image_build(Context& ctx) {
   }
   ImageAddRequest req{client_envelope(), name,           values["kernel"],
                       values["rootfs"],  values["initrd"], values["boot_args"]};
+  req.ssh = true; // the builder's guests run dropbear on port 22
   auto image = ctx.session->call<Image>(req, ctx.timeout());
   if (!image)
     return report_error(ctx, image.error(), "built " + dir + " but could not register it: ");

@@ -1,16 +1,13 @@
-// Commands that end in local work: vm ssh (runs ssh against the guest) and
-// vm logs (reads the VMM log file).
+// A command that ends in local work: vm logs (reads the VMM log file).
+// vm ssh and vm cp are in commands_ssh.cpp, init in commands_init.cpp.
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
-
-#include "messages/home_layout.hpp"
 
 #include <caf/all.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,81 +50,6 @@ caf::expected<VmRecord> resolve_and_disconnect(Context& ctx) {
 }
 
 } // namespace
-
-int cmd_vm_ssh(Context& ctx) {
-  auto home = ctx.inv.global.home;
-  auto vm = resolve_and_disconnect(ctx);
-  if (!vm)
-    return report_error(ctx, vm.error());
-  if (vm->runtime.state != VmState::running || vm->runtime.guest_ip.empty())
-    return report_error(ctx, Errc::conflict,
-                        "vm " + vm->name + " is not running (state "
-                          + std::string(to_string(vm->runtime.state))
-                          + "); start it with `banger vm start " + vm->name + "`",
-                        "");
-  HomeLayout layout{home};
-  std::vector<std::string> argv{"ssh",
-                                "-i",
-                                (layout.ssh_dir() / "id_ed25519").string(),
-                                "-o",
-                                "UserKnownHostsFile=" + layout.known_hosts().string(),
-                                "-o",
-                                "StrictHostKeyChecking=accept-new",
-                                "-o",
-                                "HashKnownHosts=no", // banger's own file: readable pins
-                                "-o",
-                                "LogLevel=ERROR",
-                                "root@" + vm->runtime.guest_ip};
-  argv.insert(argv.end(), ctx.inv.rest.begin(), ctx.inv.rest.end());
-
-  // ssh's stderr passes through us so a refused host key can be explained.
-  int err_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0)
-    return report_error(ctx, Errc::system, std::string("pipe: ") + std::strerror(errno), "");
-  pid_t pid = ::fork();
-  if (pid < 0)
-    return report_error(ctx, Errc::system, std::string("fork: ") + std::strerror(errno), "");
-  if (pid == 0) {
-    ::dup2(err_pipe[1], STDERR_FILENO);
-    std::vector<char*> cargv;
-    for (auto& a : argv)
-      cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    ::execvp("ssh", cargv.data());
-    auto msg = std::string("error: cannot run ssh: ") + std::strerror(errno) + "\n";
-    write_all(STDERR_FILENO, msg.data(), msg.size());
-    ::_exit(127);
-  }
-  ::close(err_pipe[1]);
-  // Like system(3): the terminal's ^C belongs to ssh.
-  ::signal(SIGINT, SIG_IGN);
-  ::signal(SIGQUIT, SIG_IGN);
-  std::string tail;
-  char buf[4096];
-  for (;;) {
-    auto n = ::read(err_pipe[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    write_all(STDERR_FILENO, buf, static_cast<std::size_t>(n));
-    tail.append(buf, static_cast<std::size_t>(n));
-    if (tail.size() > 16384)
-      tail.erase(0, tail.size() - 16384);
-  }
-  ::close(err_pipe[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (code == 255
-      && (tail.find("IDENTIFICATION HAS CHANGED") != std::string::npos
-          || tail.find("Host key verification failed") != std::string::npos))
-    std::cerr << "banger: the guest's host key differs from the one pinned in "
-              << layout.known_hosts().string() << "; if the VM was recreated, `banger vm rm` "
-              << "removes its pins (or delete the line for " << vm->runtime.guest_ip << ")\n";
-  return code;
-}
 
 int cmd_vm_logs(Context& ctx) {
   bool follow = ctx.inv.has("--follow");

@@ -70,7 +70,9 @@ std::vector<CommandSpec> build_table() {
     c.options = {text("--kernel", "PATH", "guest kernel", true),
                  text("--rootfs", "PATH", "base root filesystem image", true),
                  text("--initrd", "PATH", "initial ramdisk"),
-                 text("--boot-args", "ARGS", "extra kernel command line")};
+                 text("--boot-args", "ARGS", "extra kernel command line"),
+                 flag("--ssh", "the guest runs an SSH server on port 22: starts wait for it "
+                               "by default")};
     c.min_args = c.max_args = 1;
     c.example = "banger image add debian --kernel images/debian/vmlinux --rootfs images/debian/rootfs.ext4";
     c.details = "Relative paths are made absolute before they are sent. Files beneath "
@@ -110,8 +112,10 @@ std::vector<CommandSpec> build_table() {
                  disk_size("--disk", "root disk size, e.g. 2G (default: the image's rootfs); "
                                      "grown, never shrunk"),
                  flag("--start", "start the VM once created"),
-                 flag("--wait", "with --start: wait until the guest's SSH port answers"),
-                 flag("--no-wait", "print the op_id and return; see `banger op show`")};
+                 flag("--wait", "with --start: wait until the guest's SSH port answers "
+                                "(the default when the image has SSH)"),
+                 flag("--no-wait", "print the op_id and return at once, and do not wait for "
+                                   "SSH; see `banger op show`")};
     c.example = "banger vm create --image debian --name web1 --cpus 2 --memory 512 --start --wait";
     c.details = "Shows the current stage while the daemon works; prints the VM when done. "
                 "--disk makes the VM's copy of the image's rootfs that large (sparse: the host "
@@ -125,7 +129,9 @@ std::vector<CommandSpec> build_table() {
                     1, "banger vm show web1", cmd_vm_show));
   {
     CommandSpec c{"vm start", "REF...", "start VMs"};
-    c.options = {flag("--wait", "wait until the guest's SSH port answers (vmm.boot-timeout)")};
+    c.options = {flag("--wait", "wait until the guest's SSH port answers (vmm.boot-timeout; "
+                                "the default when the image has SSH)"),
+                 flag("--no-wait", "return once the VMM runs, without waiting for SSH")};
     c.min_args = 1;
     c.max_args = -1;
     c.example = "banger vm start --wait web1 web2";
@@ -144,7 +150,9 @@ std::vector<CommandSpec> build_table() {
     CommandSpec c{name, "REF...", summary, {}, 1, -1};
     c.run = run;
     if (std::string_view(name) == "vm restart")
-      c.options = {flag("--wait", "wait until the guest's SSH port answers again")};
+      c.options = {flag("--wait", "wait until the guest's SSH port answers again (the "
+                                  "default when the image has SSH)"),
+                   flag("--no-wait", "return once the VMM runs, without waiting for SSH")};
     c.example = std::string("banger ") + name + " web1 web2";
     c.details = "Several REFs run concurrently; each gets its own result line; "
                 "exit 1 if any failed. Default --timeout: 120s.";
@@ -163,9 +171,25 @@ std::vector<CommandSpec> build_table() {
     CommandSpec c{"vm ssh", "REF", "ssh into a running VM as root"};
     c.min_args = c.max_args = 1;
     c.passthrough = true;
-    c.example = "banger vm ssh web1 -- uname -a";
-    c.details = "Uses banger's own key and known_hosts (host keys pinned on first use).";
+    c.tool_options = ToolOptions::ssh;
+    c.example = "banger vm ssh web1 -L 8080:localhost:80 -t -- top";
+    c.details = "Uses banger's own key and known_hosts (host keys pinned on first use). "
+                "Waits up to vmm.boot-timeout for a booting guest to accept SSH. "
+                + tool_options_help(ToolOptions::ssh);
     c.run = cmd_vm_ssh;
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"vm cp", "SRC DST", "copy files to or from a VM (VM:PATH on one side)"};
+    c.options = {flag("--recursive", "copy directories", "-r")};
+    c.min_args = c.max_args = 2;
+    c.tool_options = ToolOptions::scp;
+    c.example = "banger vm cp ./site.tar web1:/root/ && banger vm cp -r web1:/etc/nginx ./nginx";
+    c.details = "Runs scp with the same key and pinned host key as `vm ssh`, over SFTP when "
+                "the guest has an SFTP server, else scp's own protocol (-O) when it has scp. "
+                "Waits for a booting guest like `vm ssh`. "
+                + tool_options_help(ToolOptions::scp);
+    c.run = cmd_vm_cp;
     t.push_back(c);
   }
   {

@@ -117,6 +117,7 @@ int cmd_vm_create(Context& ctx) {
   spec.wait = inv.has("--wait");
   if (inv.has("--disk"))
     spec.disk_bytes = *parse_disk_size(inv.value("--disk")); // checked by the parser
+  spec.no_wait = spec.start && inv.has("--no-wait");
 
   auto accepted = ctx.session->call<OpAccepted>(VmCreateBeginRequest{client_envelope(), spec},
                                                 ctx.timeout());
@@ -192,7 +193,8 @@ int run_action(Context& ctx, VmAction action) {
   const auto& settings = ctx.session->config().settings;
   auto slow = std::max<std::chrono::milliseconds>(
     120s, std::max(settings.vmm_stop_grace, settings.vmm_boot_timeout) + 30s);
-  bool is_slow = action != VmAction::start || inv.has("--wait");
+  // A start waits for SSH unless told not to (the image decides).
+  bool is_slow = action != VmAction::start || !inv.has("--no-wait");
   auto timeout = ctx.timeout(is_slow ? slow : std::chrono::milliseconds(30s));
 
   // Every REF resolved first: two that name one VM ("t2 t2", a name and
@@ -213,7 +215,7 @@ int run_action(Context& ctx, VmAction action) {
       ids.push_back(before[i]->id);
       acted.push_back(i);
       requests.push_back({client_envelope(), before[i]->id, action, inv.value("--signal"),
-                          inv.has("--wait")});
+                          inv.has("--wait"), inv.has("--no-wait")});
     }
     shown.push_back(i);
   }

@@ -87,7 +87,8 @@ json to_json(const Image& image) {
               {"initrd_path", image.initrd_path},
               {"rootfs_path", image.rootfs_path},
               {"boot_args", image.boot_args},
-              {"created_at_us", image.created_at_us}};
+              {"created_at_us", image.created_at_us},
+              {"ssh", image.ssh}};
 }
 
 json to_json(const OperationStatus& op) {
@@ -240,10 +241,10 @@ std::string render_vm(const VmRecord& vm, const ImageNames& images) {
 }
 
 std::string render_image_table(const std::vector<Image>& images, std::int64_t now_us) {
-  std::vector<std::vector<std::string>> rows{{"NAME", "ID", "KERNEL", "ROOTFS", "AGE"}};
+  std::vector<std::vector<std::string>> rows{{"NAME", "ID", "SSH", "KERNEL", "ROOTFS", "AGE"}};
   for (const auto& i : images)
-    rows.push_back({i.name, i.id.substr(0, 8), i.kernel_path, i.rootfs_path,
-                    format_age(i.created_at_us, now_us)});
+    rows.push_back({i.name, i.id.substr(0, 8), i.ssh ? "yes" : "no", i.kernel_path,
+                    i.rootfs_path, format_age(i.created_at_us, now_us)});
   return render_table(rows);
 }
 
@@ -255,6 +256,7 @@ std::string render_image(const Image& image) {
   f.add("initrd", or_dash(image.initrd_path));
   f.add("rootfs", image.rootfs_path);
   f.add("boot args", or_dash(image.boot_args));
+  f.add("ssh", image.ssh ? "yes (starts wait for it unless --no-wait)" : "no");
   f.add("created", format_time(image.created_at_us));
   return f.str();
 }

@@ -57,6 +57,8 @@ std::string validate(const Invocation& inv) {
   if (inv.has("--signal"))
     if (auto p = problem(inv, "--signal", check_signal(inv.value("--signal"))); !p.empty())
       return p;
+  if (name == "vm cp")
+    return check_copy_operands(inv.args[0], inv.args[1]);
   return {};
 }
 
