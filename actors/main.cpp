@@ -141,7 +141,15 @@ int main(int argc, char** argv) {
     auto message = "cannot listen on " + settings.daemon_listen + ":"
                    + std::to_string(settings.daemon_port) + ": " + sys.render(port.error());
     stop_all();
-    return fail(message);
+    int rc = fail(message);
+    {
+      caf::scoped_actor self{sys};
+      self->wait_for(store_handle, node, directory, catalog, control);
+    }
+    log::flush();
+    // As at a normal exit: the TLS middleman's shutdown can hang once the
+    // helper link has connected, and every actor is done.
+    std::_Exit(rc);
   }
   log_.info("bangerd serving", {{"home", home.home().string()},
                                 {"listen", settings.daemon_listen},

@@ -208,7 +208,7 @@ void create_vm(Self self, const Envelope& env, const VmSpec& spec, Track track, 
         rec.name = spec.name;
         track->status.vm_id = rec.id;
         reserve_name(self, rec, spec.name.empty(), 0,
-                     [self, env, spec, image, track, done](Result<VmRecord> reserved) {
+                     [self, env, spec, image, track, done](Result<VmRecord>&& reserved) {
                        if (!reserved)
                          return done(std::move(reserved).error());
                        finish_create(self, env, spec, std::move(*reserved), image, track, done);

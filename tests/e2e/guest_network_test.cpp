@@ -113,8 +113,8 @@ TEST_CASE("a guest is named after its VM, has DNS, a way out, scp/sftp, wget and
   const auto guest_ip = vm->runtime.guest_ip;
   const auto gateway = guest_ip.substr(0, guest_ip.rfind('.')) + ".1";
   auto ssh = [&](const std::string& command) {
-    return run_banger({"--home", host.home(), "vm", "ssh", name, "--", "-o", "BatchMode=yes",
-                       "-o", "ConnectTimeout=10", command},
+    return run_banger({"--home", host.home(), "vm", "ssh", name, "-o", "BatchMode=yes", "-o",
+                       "ConnectTimeout=10", "--", command},
                       {}, 90s);
   };
 

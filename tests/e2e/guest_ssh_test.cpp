@@ -103,6 +103,24 @@ TEST_CASE("a built guest: create waits for SSH, ssh forwards, cp copies, --no-wa
   auto image = json::parse(banger({"-o", "json", "image", "show", "deb"}).out);
   CHECK(image["ssh"] == true);
 
+  {
+    INFO("a kernel QEMU cannot load fails the start with QEMU's own words");
+    auto junk = fs::path(host.home()).parent_path() / "not-a-kernel";
+    std::ofstream(junk) << "not a kernel\n";
+    auto added = banger({"image", "add", "junk", "--kernel", junk.string(), "--rootfs",
+                         image["rootfs_path"].get<std::string>()});
+    REQUIRE_MESSAGE(added.exit_code == 0, added.err);
+    auto made = banger({"vm", "create", "--image", "junk", "--name", "j", "--memory", "128"});
+    REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+    auto started = banger({"vm", "start", "j"});
+    CHECK(started.exit_code == 1);
+    CHECK_MESSAGE(started.err.find("invalid kernel header") != std::string::npos, started.err);
+    CHECK(started.err.find("Connection reset") == std::string::npos);
+    CHECK(eventually([&] { return host.vmm_pids().empty(); }));
+    CHECK(banger({"vm", "rm", "j"}).exit_code == 0);
+    CHECK(banger({"image", "rm", "junk"}).exit_code == 0);
+  }
+
   // No --wait: the image's SSH makes create wait, so ssh works at once.
   auto created = banger({"vm", "create", "--image", "deb", "--name", "s", "--memory", "256",
                          "--start"});

@@ -3,6 +3,7 @@
 // rendered back to a canonical argv, which must parse to the same invocation.
 #include "tests/fuzz/fuzz_check.hpp"
 #include "tools/cli/args.hpp"
+#include "messages/disk_size.hpp"
 
 #include <algorithm>
 #include <string>
@@ -118,6 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case cli::ValueKind::none:
         FUZZ_CHECK(value.empty());
+        break;
+      case cli::ValueKind::disk_size:
+        FUZZ_CHECK(banger::parse_disk_size(value).ok());
         break;
       }
     }
