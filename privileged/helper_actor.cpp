@@ -348,14 +348,28 @@ helper_actor spawn_helper(caf::actor_system& sys, std::shared_ptr<HelperContext>
   return sys.spawn(front, std::shared_ptr<const HelperContext>(context), std::move(pool));
 }
 
-/// The bridge with its gateway address, and NAT when configured. Again at
-/// every tap: something on the host (a firewall reload) may have flushed
-/// the table since the helper started.
-Status ensure_network(const HelperContext& ctx) {
+/// The bridge with its gateway address, and NAT when configured. The bridge
+/// again at every tap. The NAT table at start and then again at a tap when
+/// it was last written more than nat_refresh ago: something on the host (a
+/// firewall reload) may have flushed it since, but rewriting it costs a
+/// libnftables context and a kernel transaction (at every tap it halved
+/// lifecycle throughput, BENCHMARKS.md), so a flushed table is back at the
+/// first start after at most nat_refresh.
+Status ensure_network(HelperContext& ctx) {
+  constexpr std::int64_t nat_refresh_us = 10'000'000;
   if (auto made = host::ensure_bridge(ctx.config.bridge, ctx.config.subnet); !made)
     return made;
-  if (ctx.config.nat)
-    return host::ensure_nat(ctx.config.bridge, ctx.config.subnet);
+  if (!ctx.config.nat)
+    return {};
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+               .count();
+  auto last = ctx.nat_ensured_us.load();
+  if (last != 0 && now - last < nat_refresh_us)
+    return {};
+  if (auto st = host::ensure_nat(ctx.config.bridge, ctx.config.subnet); !st)
+    return st;
+  ctx.nat_ensured_us.store(now);
   return {};
 }
 

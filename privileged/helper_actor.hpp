@@ -11,6 +11,8 @@
 // completion is logged at debug level.
 #pragma once
 
+#include <atomic>
+
 #include "messages/home_layout.hpp"
 #include "messages/helper_protocol.hpp"
 #include "privileged/host/process.hpp"
@@ -62,6 +64,8 @@ struct HelperContext {
   HelperConfig config;
   host::LaunchedVmms launched;
   host::TapReaper taps{log_tap_removal};
+  /// When ensure_network last wrote the NAT table (steady clock, us; 0: never).
+  std::atomic<std::int64_t> nat_ensured_us{0};
 };
 
 /// Spawns `workers` detached workers and the front actor that is published.
@@ -88,8 +92,9 @@ StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::Vm
 
 /// The bridge (with the gateway address) and, with network.nat, the
 /// nftables table that masquerades the subnet: at start, so guests have a
-/// way out from the first boot, and before every tap.
-Status ensure_network(const HelperContext& ctx);
+/// way out from the first boot, and again at a tap (the table at most every
+/// 10 s, helper_actor.cpp).
+Status ensure_network(HelperContext& ctx);
 
 /// Intent records of taps being created (<run>/taps; see make_tap).
 std::filesystem::path tap_intents_dir(const HelperContext& ctx);

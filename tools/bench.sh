@@ -62,7 +62,7 @@ port=$((20000 + RANDOM % 20000))
 "$bin/banger" init --home "$home" --port "$port" --set "helper.port=$((port + 1))" \
   --set "vmm.firecracker-bin=$bin/fc-stub" --set "network.bridge=$bridge" \
   --set "network.subnet=10.$((100 + RANDOM % 100)).0.0/16" --set vmm.stop-grace=5s \
-  --set daemon.log-level=${BENCH_LOG_LEVEL:-warn} >/dev/null
+  --set daemon.log-level=${BENCH_LOG_LEVEL:-warn} ${BENCH_SET:+--set "$BENCH_SET"} >/dev/null
 banger() { "$bin/banger" --home "$home" "$@"; }
 load() { "$bin/banger-load" --home "$home" "$@"; }
 start_daemon() {

@@ -174,7 +174,8 @@ TEST_CASE("a VMM launch with a kernel outside images/ is refused before anything
   kill.pid = launched->pid;
   kill.start_time = launched->start_time;
   kill.signal = "KILL";
-  CHECK(helper.ask<Ack>(kill));
+  auto killed = helper.ask<Ack>(kill);
+  CHECK_MESSAGE(killed.ok(), (killed.ok() ? "" : killed.error().message));
   CHECK(eventually([&] { return host.vmm_pids().empty(); }));
   CHECK(helper.ask<Ack>(RuntimeRemoveRequest{Envelope{}, vm->id}));
 }
