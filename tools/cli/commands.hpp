@@ -40,6 +40,9 @@ std::string validate(const Invocation& inv);
 /// operation when the error does not (a lost connection carries none).
 int report_error(const Context& ctx, const caf::error& error, const std::string& prefix = {},
                  const std::string& op_id = {});
+/// Writes all of `data` to `fd`; false on error (e.g. a closed pipe).
+bool write_all(int fd, const char* data, std::size_t size);
+
 int report_error(const Context& ctx, const Failure& failure);
 int report_error(const Context& ctx, Errc code, const std::string& message,
                  const std::string& op_id);

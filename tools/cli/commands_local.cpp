@@ -26,20 +26,6 @@ void on_interrupt(int) {
   interrupted = true;
 }
 
-// Writes all of `data` to `fd`; false on error (e.g. a closed pipe).
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    auto n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // Resolves the VM through the daemon, then drops the connection: what
 // follows (ssh, tailing a file) may last long and needs no daemon.
 caf::expected<VmRecord> resolve_and_disconnect(Context& ctx) {

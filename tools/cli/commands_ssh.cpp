@@ -104,20 +104,6 @@ SshPins pins_of(const HomeLayout& layout) {
   return {(layout.ssh_dir() / "id_ed25519").string(), layout.known_hosts().string()};
 }
 
-// Writes all of `data` to `fd`; false on error (e.g. a closed pipe).
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    auto n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 struct ToolRun {
   int code = 0;
   std::string err_tail; ///< the end of its stderr
@@ -190,6 +176,20 @@ void explain_host_key(const ToolRun& run, const HomeLayout& layout, const Guest&
 }
 
 } // namespace
+
+// Writes all of `data` to `fd`; false on error (e.g. a closed pipe).
+bool write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    auto n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
 
 int cmd_vm_ssh(Context& ctx) {
   HomeLayout layout{ctx.inv.global.home};
