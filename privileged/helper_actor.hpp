@@ -91,8 +91,8 @@ struct StaleRuntime {
 StaleRuntime remove_stale_runtime(HelperContext& ctx, const std::vector<host::VmmEntry>& live);
 
 /// The bridge (with the gateway address) and, with network.nat, the
-/// nftables table that masquerades the subnet: at start, so guests have a
-/// way out from the first boot, and again at a tap (the table at most every
+/// nftables table that masquerades the subnet: before every tap, so guests
+/// have a way out from their first boot (the table rewritten at most every
 /// 10 s, helper_actor.cpp).
 Status ensure_network(HelperContext& ctx);
 

@@ -138,15 +138,9 @@ int main(int argc, char** argv) {
                                                              {"run_dirs", static_cast<std::int64_t>(swept.run_dirs)}});
   }
 
-  // 6c. The bridge and NAT now, not at the first VM: `nft list ruleset`
-  //     shows the guests' way out as soon as the helper runs. A failure is
-  //     logged and not fatal: every tap tries again and reports it.
-  if (auto net = ensure_network(*context); net)
-    log_.info("network ready", {{"bridge", hc.bridge}, {"subnet", hc.subnet.to_string()},
-                                {"nat", std::string(hc.nat ? "masquerade" : "off")}});
-  else
-    log_.warn("cannot set up the network yet", {{"bridge", hc.bridge},
-                                                {"error", net.error().message}});
+  // 6c. The bridge and NAT are made at the first tap (ensure_network), not
+  //     here: a helper that serves no VM leaves the host's network as it
+  //     was (no bridge, no route, no nftables table, no forwarding).
 
   caf::actor_system sys{cfg};
   auto helper = spawn_helper(sys, context);

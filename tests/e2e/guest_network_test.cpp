@@ -1,7 +1,7 @@
 // What a new user needs from a guest, on one real guest (QEMU, TCG): its
 // hostname is the VM's name, it has the DNS servers banger hands it, its
 // traffic leaves the host masqueraded (NAT is on by default, from the
-// helper's start), busybox wget fetches over HTTP, scp and sftp work with
+// first VM's start), busybox wget fetches over HTTP, scp and sftp work with
 // plain OpenSSH, and `vm create --disk 2G` gives a 2 GiB root file system.
 // The network checks only reach the host's bridge address and a network
 // namespace this test makes: nothing outside the machine.
@@ -95,12 +95,6 @@ TEST_CASE("a guest is named after its VM, has DNS, a way out, scp/sftp, wget and
   host.start_daemon();
   host.wait_ready();
 
-  // NAT is the default, and in place once the helper runs: before any VM.
-  auto nat = host::nat_present(host.bridge());
-  REQUIRE(nat.ok());
-  CHECK_MESSAGE(*nat, "no nftables table " << host::nat_table_name(host.bridge())
-                                           << " after the helper started");
-
   register_image(host);
   const std::string name = "usable-guest";
   auto created = run_banger({"--home", host.home(), "vm", "create", "--image", "deb", "--name",
@@ -108,6 +102,11 @@ TEST_CASE("a guest is named after its VM, has DNS, a way out, scp/sftp, wget and
                             {}, 200s);
   INFO("vm create: " << created.out << created.err);
   REQUIRE(created.exit_code == 0);
+  // NAT is the default, in place once a VM runs.
+  auto nat = host::nat_present(host.bridge());
+  REQUIRE(nat.ok());
+  CHECK_MESSAGE(*nat, "no nftables table " << host::nat_table_name(host.bridge())
+                                           << " with a VM running");
   auto vm = host.ask<VmRecord>(VmShowRequest{{}, name});
   REQUIRE(vm.ok());
   const auto guest_ip = vm->runtime.guest_ip;

@@ -1,5 +1,6 @@
 // What the daemon and the helper set up for a guest beyond the VMM: NAT for
-// the subnet from the helper's start, the guest's name and DNS servers on
+// the subnet once a VM runs (none before: a helper that serves no VM leaves
+// the host's network as it was), the guest's name and DNS servers on
 // its kernel command line, and a root disk grown to `--disk` (never shrunk).
 // fc-stub stands in for Firecracker: the command line is read back from its
 // API (GET /vm/config), the disk from the VM's rootfs file.
@@ -73,25 +74,33 @@ void add_sized_image(Host& host, const std::string& name, off_t mib) {
 
 } // namespace
 
-TEST_CASE("NAT for the bridge's subnet is on by default, from the helper's start") {
+TEST_CASE("NAT for the bridge's subnet is on by default once a VM starts, not before") {
   BANGER_REQUIRE_ROOT();
   Host host;
   host.start_helper();
   host.start_daemon();
   host.wait_ready();
+  CHECK_FALSE(fs::exists("/sys/class/net/" + host.bridge()));
+  auto before = host::nat_present(host.bridge());
+  REQUIRE(before.ok());
+  CHECK_FALSE(*before);
+  host.add_image();
+  REQUIRE(create_vm(host, "nat-on", true).ok());
   auto present = host::nat_present(host.bridge());
   REQUIRE(present.ok());
   CHECK(*present);
   CHECK(fs::exists("/sys/class/net/" + host.bridge()));
 }
 
-TEST_CASE("with network.nat=false the helper makes the bridge but no NAT") {
+TEST_CASE("with network.nat=false a started VM has the bridge but no NAT") {
   BANGER_REQUIRE_ROOT();
   Host host(HostOptions{{"network.nat=false"}, {}});
   host.start_helper();
   host.start_daemon();
   host.wait_ready();
-  CHECK(eventually([&] { return fs::exists("/sys/class/net/" + host.bridge()); }));
+  host.add_image();
+  REQUIRE(create_vm(host, "nat-off", true).ok());
+  CHECK(fs::exists("/sys/class/net/" + host.bridge()));
   auto present = host::nat_present(host.bridge());
   REQUIRE(present.ok());
   CHECK_FALSE(*present);
