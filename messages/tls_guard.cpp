@@ -182,12 +182,16 @@ void watchdog() {
 }
 
 /// How much of its first TLS record (the ClientHello) a connection has sent.
-enum class Hello { none, partial, complete };
+/// closed: the peer sent nothing and has already closed (a reachability
+/// check such as the CLI's before it dials with TLS); none: it is silent.
+enum class Hello { none, closed, partial, complete };
 
 Hello hello_of(int fd) {
   int queued = 0;
-  if (::ioctl(fd, FIONREAD, &queued) != 0 || queued <= 0)
-    return Hello::none;
+  if (::ioctl(fd, FIONREAD, &queued) != 0 || queued <= 0) {
+    char byte = 0;
+    return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ? Hello::closed : Hello::none;
+  }
   unsigned char head[5];
   if (queued < 5 ||
       ::recv(fd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT) != 5 ||
@@ -229,6 +233,8 @@ bool admit(int listener, int fd) {
   // accept) are stale: their descriptor may already be someone else's.
   for (auto it = s.pending.begin(); it != s.pending.end();)
     it = it->second.ssl == nullptr ? s.pending.erase(it) : std::next(it);
+  if (hello == Hello::closed)
+    return false; // gone already: nothing to drop, nothing to report
   if (hello == Hello::none && s.deferred.count(listener)) {
     ++s.dropped.idle; // silent for the whole TCP_DEFER_ACCEPT period
     return false;

@@ -160,6 +160,28 @@ TEST_CASE(
   CHECK(legit_request(peer));
 }
 
+TEST_CASE("a client that connects and closes without a byte is not reported as a dropped "
+          "connection") {
+  // banger's CLI checks that the daemon's port answers before it dials with
+  // TLS; each such check was logged by the daemon as a dropped idle
+  // connection, a warning per CLI call.
+  Peer peer;
+  for (int i = 0; i < 5; ++i)
+    ::close(tcp_connect(peer.port));
+  int silent = tcp_connect(peer.port);
+  auto reported = [&] { return peer.log_text().find("dropped TLS connections") != std::string::npos; };
+  REQUIRE_MESSAGE(test::eventually(reported, 15s, 20ms), "the silent connection was never dropped");
+  ::close(silent);
+  std::int64_t idle = 0;
+  std::istringstream lines(peer.log_text());
+  for (std::string line; std::getline(lines, line);)
+    if (auto at = line.find("\"idle\":"); line.find("dropped TLS connections") != std::string::npos &&
+                                          at != std::string::npos)
+      idle += std::stoll(line.substr(at + 7));
+  CHECK(idle == 1);
+  CHECK(legit_request(peer));
+}
+
 TEST_CASE("a flood of idle and half-started connections is dropped quickly and "
           "a legitimate client is served") {
   Peer peer;
