@@ -5,6 +5,7 @@
 // stop is the guest's clean power-off (not the timeout), kill and restart do
 // what they say, a changed host key is refused, and delete leaves nothing.
 #include "tests/cli/cli_run.hpp"
+#include "tests/e2e/guest_image.hpp"
 #include "tests/support/host_fixture.hpp"
 
 #include <doctest/doctest.h>
@@ -14,7 +15,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 using namespace banger;
@@ -52,27 +52,6 @@ int qemu_processes(const std::string& home) {
   return count;
 }
 
-Image build_image(Host& host) {
-  auto build = run({IMAGE_BUILDER, "--home", host.home(), "--name", "deb", "--vmm", "qemu"}, {},
-                   300s);
-  INFO("banger-image-build: " << build.err);
-  REQUIRE(build.exit_code == 0);
-  std::map<std::string, std::string> out;
-  std::stringstream lines(build.out);
-  for (std::string line; std::getline(lines, line);)
-    if (auto eq = line.find('='); eq != std::string::npos)
-      out[line.substr(0, eq)] = line.substr(eq + 1);
-  ImageAddRequest add;
-  add.name = "deb";
-  add.kernel_path = out["kernel"];
-  add.initrd_path = out["initrd"];
-  add.rootfs_path = out["rootfs"];
-  add.boot_args = out["boot_args"];
-  auto image = host.ask<Image>(add);
-  REQUIRE_MESSAGE(image.ok(), (image.ok() ? "" : image.error().message));
-  return *image;
-}
-
 Result<VmRecord> act(Host& host, VmAction action, bool wait = false, std::string signal = {}) {
   VmActionRequest req;
   req.ref = "g";
@@ -101,7 +80,7 @@ TEST_CASE("a real guest: ssh, graceful stop, restart, changed host key, kill, de
   host.start_helper();
   host.start_daemon();
   host.wait_ready();
-  build_image(host);
+  build_deb_image(host);
 
   // Create and start, waiting until the guest's SSH port answers.
   VmCreateRequest create;

@@ -8,6 +8,7 @@
 #include "messages/guest_dns.hpp"
 #include "privileged/host/nat.hpp"
 #include "tests/cli/cli_run.hpp"
+#include "tests/e2e/guest_image.hpp"
 #include "tests/e2e/http_probe.hpp"
 #include "tests/support/host_fixture.hpp"
 
@@ -17,7 +18,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 using namespace banger;
@@ -32,26 +32,6 @@ std::string slurp(const fs::path& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-void register_image(Host& host) {
-  auto build = run({IMAGE_BUILDER, "--home", host.home(), "--name", "deb", "--vmm", "qemu"}, {},
-                   300s);
-  INFO("banger-image-build: " << build.err);
-  REQUIRE(build.exit_code == 0);
-  std::map<std::string, std::string> out;
-  std::stringstream lines(build.out);
-  for (std::string line; std::getline(lines, line);)
-    if (auto eq = line.find('='); eq != std::string::npos)
-      out[line.substr(0, eq)] = line.substr(eq + 1);
-  ImageAddRequest add;
-  add.name = "deb";
-  add.kernel_path = out["kernel"];
-  add.initrd_path = out["initrd"];
-  add.rootfs_path = out["rootfs"];
-  add.boot_args = out["boot_args"];
-  auto image = host.ask<Image>(add);
-  REQUIRE_MESSAGE(image.ok(), (image.ok() ? "" : image.error().message));
 }
 
 /// A network namespace joined to the host by a veth pair: host side .1,
@@ -95,7 +75,7 @@ TEST_CASE("a guest is named after its VM, has DNS, a way out, scp/sftp, wget and
   host.start_daemon();
   host.wait_ready();
 
-  register_image(host);
+  build_deb_image(host);
   const std::string name = "usable-guest";
   auto created = run_banger({"--home", host.home(), "vm", "create", "--image", "deb", "--name",
                              name, "--memory", "256", "--disk", "2G", "--start", "--wait"},
