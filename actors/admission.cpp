@@ -1,5 +1,7 @@
 #include "actors/admission.hpp"
 
+#include "messages/cluster_hosts.hpp"
+
 #include "messages/disk_size.hpp"
 #include "messages/op_id.hpp"
 #include "messages/vm_limits.hpp"
@@ -42,6 +44,8 @@ Status spec(const VmSpec& spec) {
     return refuse("wait needs start: only a VM being started can be waited for");
   if (spec.wait && spec.no_wait)
     return refuse("wait and no_wait contradict each other");
+  if (!spec.host.empty() && !is_valid_host_id(spec.host))
+    return refuse("host id is not 1-32 of [a-z0-9-] starting with a letter or digit");
   if (spec.disk_bytes != 0)
     return check_disk_size(spec.disk_bytes);
   return {};
@@ -143,6 +147,10 @@ Status admissible(const VmActionRequest& request) {
 }
 
 Status admissible(const DoctorRequest&) {
+  return {};
+}
+
+Status admissible(const ClusterStatusRequest&) {
   return {};
 }
 

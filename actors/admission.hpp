@@ -38,5 +38,6 @@ Status admissible(const VmListRequest& request);
 Status admissible(const VmShowRequest& request);
 Status admissible(const VmActionRequest& request);
 Status admissible(const DoctorRequest& request);
+Status admissible(const ClusterStatusRequest& request);
 
 } // namespace banger

@@ -145,6 +145,13 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
       auto doctor = spawn_doctor(self->system(), d.directory, d.helper, d.home);
       return forward<DoctorReport>(self, doctor, req);
     },
+    [](ClusterStatusRequest& req) -> caf::result<ClusterStatus> {
+      if (auto refused = admit(req))
+        return *refused;
+      return make_error(Errc::conflict,
+                        "this bangerd is not in a cluster (cluster.hosts is empty; docs/cluster.md)",
+                        req.env.op_id);
+    },
   };
 }
 

@@ -153,11 +153,14 @@ struct VmSpec {
   bool no_wait = false; ///< with start: never wait for SSH
   /// Root disk size in bytes (messages/disk_size.hpp); 0: the image's rootfs size.
   std::uint64_t disk_bytes = 0;
+  /// The cluster host to create the VM on (cluster.host-id); empty: the
+  /// cluster places it (docs/cluster.md), or this host outside a cluster.
+  std::string host;
 
   bool operator==(const VmSpec&) const = default;
 };
 BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait, x.no_wait,
-               x.disk_bytes)
+               x.disk_bytes, x.host)
 
 /// Synchronous create: replies when the VM exists (and runs, with start).
 struct VmCreateRequest {
@@ -194,10 +197,13 @@ BANGER_INSPECT(VmListRequest, x.env)
 
 struct VmList {
   std::vector<VmRecord> vms;
+  /// Cluster hosts that did not answer in time; their VMs, where a name
+  /// owner knows them, are in `vms` with state `unknown`.
+  std::vector<std::string> unreachable;
 
   bool operator==(const VmList&) const = default;
 };
-BANGER_INSPECT(VmList, x.vms)
+BANGER_INSPECT(VmList, x.vms, x.unreachable)
 
 struct VmShowRequest {
   Envelope env;
@@ -256,6 +262,42 @@ struct DoctorReport {
 };
 BANGER_INSPECT(DoctorReport, x.findings)
 
+// -- cluster -----------------------------------------------------------------
+
+struct ClusterStatusRequest {
+  Envelope env;
+
+  bool operator==(const ClusterStatusRequest&) const = default;
+};
+BANGER_INSPECT(ClusterStatusRequest, x.env)
+
+/// One member as the answering host sees it. Figures are as of the last
+/// ping answered (about every second); zero for a host never seen.
+struct ClusterHostStatus {
+  std::string id;
+  std::string address; ///< "10.77.0.1:7430"
+  std::string state;   ///< "self", "up", "suspect" or "down"
+  std::int64_t since_us = 0; ///< realtime µs the state began
+  std::int64_t rtt_us = 0;   ///< last ping round trip; 0 for self or never
+  std::uint32_t vms = 0;
+  std::uint32_t cpus_free = 0;
+  std::uint64_t memory_free_mib = 0;
+  std::string version;  ///< the host's bangerd version
+  std::uint64_t epoch = 0; ///< boot epoch of the incarnation seen
+
+  bool operator==(const ClusterHostStatus&) const = default;
+};
+BANGER_INSPECT(ClusterHostStatus, x.id, x.address, x.state, x.since_us, x.rtt_us, x.vms,
+               x.cpus_free, x.memory_free_mib, x.version, x.epoch)
+
+struct ClusterStatus {
+  std::string self;
+  std::vector<ClusterHostStatus> hosts; ///< every member, self included, by id
+
+  bool operator==(const ClusterStatus&) const = default;
+};
+BANGER_INSPECT(ClusterStatus, x.self, x.hosts)
+
 /// The daemon's front door, published over mutual TLS.
 using control_actor = caf::typed_actor<
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
@@ -271,6 +313,7 @@ using control_actor = caf::typed_actor<
   caf::replies_to<VmListRequest>::with<VmList>,
   caf::replies_to<VmShowRequest>::with<VmRecord>,
   caf::replies_to<VmActionRequest>::with<VmRecord>,
-  caf::replies_to<DoctorRequest>::with<DoctorReport>>;
+  caf::replies_to<DoctorRequest>::with<DoctorReport>,
+  caf::replies_to<ClusterStatusRequest>::with<ClusterStatus>>;
 
 } // namespace banger

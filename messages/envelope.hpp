@@ -10,7 +10,7 @@ namespace banger {
 
 /// Wire protocol version. Bump on any incompatible change of a wire type;
 /// the daemon answers a mismatch with Errc::bad_version.
-inline constexpr std::uint32_t protocol_version = 3;
+inline constexpr std::uint32_t protocol_version = 4;
 
 struct Envelope {
   /// Protocol version of the sender (protocol_version).
@@ -18,8 +18,9 @@ struct Envelope {
   /// `op-` + 12 lowercase hex digits; empty when the client lets the daemon
   /// mint one. Carried unchanged through every actor, log line and error.
   std::string op_id;
-  /// Caller credential: the helper token for daemon->helper requests, empty
-  /// for clients (authenticated by mutual TLS).
+  /// Caller credential: the helper token for daemon->helper requests, the
+  /// link's session token between cluster hosts, empty for clients
+  /// (authenticated by mutual TLS).
   std::string credential;
 
   bool operator==(const Envelope&) const = default;

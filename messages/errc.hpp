@@ -43,6 +43,9 @@ enum class Errc : std::uint8_t {
   internal = 15,
   /// A host system call failed; the message names the call, errno and object.
   system = 16,
+  /// A cluster host needed for the request cannot be reached (down, hung,
+  /// cut off); the message names the host. Retry once it is back.
+  host_unavailable = 17,
 };
 
 /// Stable snake_case name of a code, as printed by the CLI and in JSON.

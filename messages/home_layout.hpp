@@ -34,6 +34,12 @@ public:
   std::filesystem::path images_dir() const { return home_ / "images"; }
   std::filesystem::path logs_dir() const { return home_ / "logs"; }
 
+  /// A cluster host's credential (docs/cluster.md): a certificate from the
+  /// cluster CA with CN "banger-host:<host id>" and its key, readable by
+  /// bangerd only. A CLI certificate from the same CA is not one.
+  std::filesystem::path host_certificate() const { return tls_dir() / "host.pem"; }
+  std::filesystem::path host_key() const { return tls_dir() / "host.key"; }
+
   /// Files `image add` imported, one folder per image id. "_" cannot start
   /// an image name, so no built image (images/<name>/) can clash with it.
   std::filesystem::path imported_dir() const { return images_dir() / "_imported"; }

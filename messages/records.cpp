@@ -26,13 +26,14 @@ std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>,
   return std::nullopt;
 }
 
-constexpr std::array<std::pair<VmState, std::string_view>, 6> vm_states{{
+constexpr std::array<std::pair<VmState, std::string_view>, 7> vm_states{{
   {VmState::created, "created"},
   {VmState::starting, "starting"},
   {VmState::running, "running"},
   {VmState::stopping, "stopping"},
   {VmState::stopped, "stopped"},
   {VmState::error, "error"},
+  {VmState::unknown, "unknown"},
 }};
 
 constexpr std::array<std::pair<StopRung, std::string_view>, 5> stop_rungs{{

@@ -21,6 +21,9 @@ enum class VmState : std::uint8_t {
   stopping = 3, ///< stop/kill in progress
   stopped = 4,  ///< VMM gone, runtime cleaned
   error = 5,    ///< the last operation failed; last_error says why
+  /// Never stored: the VM's host cannot be reached, so a cluster listing
+  /// knows only its name, id and host (from the name's owner).
+  unknown = 6,
 };
 
 std::string_view to_string(VmState state);
@@ -113,13 +116,17 @@ typename Inspector::result_type inspect(Inspector& f, VmRuntime& x) {
 
 struct VmRecord {
   std::string id;   ///< 16 lowercase hex digits
-  std::string name; ///< unique per host
+  std::string name; ///< unique per host, and across a cluster
   std::string image_id;
   std::uint32_t cpus = 1;
   std::uint32_t memory_mib = 128;
   std::int64_t created_at_us = 0;
   std::int64_t updated_at_us = 0;
   VmRuntime runtime;
+  /// The cluster host the VM lives on (cluster.host-id); empty on a host
+  /// that is not in a cluster. Set where the record leaves its host, never
+  /// stored.
+  std::string host;
 
   bool operator==(const VmRecord&) const = default;
 };
@@ -127,7 +134,7 @@ struct VmRecord {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, VmRecord& x) {
   return f(caf::meta::type_name("banger.VmRecord"), x.id, x.name, x.image_id,
-           x.cpus, x.memory_mib, x.created_at_us, x.updated_at_us, x.runtime);
+           x.cpus, x.memory_mib, x.created_at_us, x.updated_at_us, x.runtime, x.host);
 }
 
 /// One finished (or running) stage of an operation.

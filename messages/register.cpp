@@ -3,6 +3,7 @@
 #include "messages/error.hpp"
 #include "messages/cli_protocol.hpp"
 #include "messages/helper_protocol.hpp"
+#include "messages/host_protocol.hpp"
 
 #include <caf/actor_system_config.hpp>
 
@@ -44,6 +45,25 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<DoctorRequest>("banger.DoctorRequest");
   cfg.add_message_type<DoctorFinding>("banger.DoctorFinding");
   cfg.add_message_type<DoctorReport>("banger.DoctorReport");
+  cfg.add_message_type<ClusterStatusRequest>("banger.ClusterStatusRequest");
+  cfg.add_message_type<ClusterHostStatus>("banger.ClusterHostStatus");
+  cfg.add_message_type<ClusterStatus>("banger.ClusterStatus");
+  // Host interface (cluster links).
+  cfg.add_message_type<HostIntro>("banger.HostIntro");
+  cfg.add_message_type<HostChallengeRequest>("banger.HostChallengeRequest");
+  cfg.add_message_type<HostChallenge>("banger.HostChallenge");
+  cfg.add_message_type<HostHelloRequest>("banger.HostHelloRequest");
+  cfg.add_message_type<HostWelcome>("banger.HostWelcome");
+  cfg.add_message_type<HostPing>("banger.HostPing");
+  cfg.add_message_type<HostPong>("banger.HostPong");
+  cfg.add_message_type<NameBinding>("banger.NameBinding");
+  cfg.add_message_type<HostListRequest>("banger.HostListRequest");
+  cfg.add_message_type<HostListReply>("banger.HostListReply");
+  cfg.add_message_type<NameReserveRequest>("banger.NameReserveRequest");
+  cfg.add_message_type<NameBindRequest>("banger.NameBindRequest");
+  cfg.add_message_type<NameReleaseRequest>("banger.NameReleaseRequest");
+  cfg.add_message_type<NameDropRequest>("banger.NameDropRequest");
+  cfg.add_message_type<NamesHeldRequest>("banger.NamesHeldRequest");
   // Helper interface.
   cfg.add_message_type<HelperInfoRequest>("banger.HelperInfoRequest");
   cfg.add_message_type<HelperInfo>("banger.HelperInfo");

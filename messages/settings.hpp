@@ -40,6 +40,12 @@ struct Settings {
   std::string network_dns = "auto";        ///< network.dns: auto | none | a.b.c.d[,e.f.g.h]
   // [rootfs]
   std::string rootfs_strategy = "auto";    ///< auto | reflink | dm-snapshot | sparse-copy
+  // [cluster] (docs/cluster.md); both empty: a host on its own
+  std::string cluster_host_id;             ///< cluster.host-id: this host's id in cluster.hosts
+  std::string cluster_hosts;               ///< cluster.hosts: "h1=10.77.0.1:7430,h2=..."
+  /// cluster.link-timeout: a host link that carried nothing (not even a
+  /// heartbeat, sent every second) for this long is down.
+  std::chrono::milliseconds cluster_link_timeout{3000};
 };
 
 /// Splits `--home DIR` / `--home=DIR` out of argv (falling back to

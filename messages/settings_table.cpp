@@ -1,4 +1,6 @@
 #include "messages/settings_table.hpp"
+
+#include "messages/cluster_hosts.hpp"
 #include "messages/numbers.hpp"
 
 #include "messages/guest_dns.hpp"
@@ -6,6 +8,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -210,6 +213,36 @@ const SettingKey table[] = {
    "how a VM's writable rootfs is made from its image",
    [](S& s, V v) { return one_of(v, choices::rootfs_strategy, s.rootfs_strategy); },
    [](const S& s) { return s.rootfs_strategy; }},
+  {"cluster", "host-id", SX::string, "empty, or 1-32 of [a-z0-9-] starting with a letter or digit", {},
+   "this host's id in cluster.hosts; empty: not in a cluster",
+   [](S& s, V v) -> Status {
+     if (!v.empty() && !is_valid_host_id(v))
+       return bad(v, "is not 1-32 of [a-z0-9-] starting with a letter or digit");
+     s.cluster_host_id = std::string(v);
+     return {};
+   },
+   [](const S& s) { return s.cluster_host_id; }},
+  {"cluster", "hosts", SX::string, "empty, or ID=IPV4:PORT,... (two or more hosts)", {},
+   "every member of the cluster and the address its host link listens on (docs/cluster.md)",
+   [](S& s, V v) -> Status {
+     if (auto st = shared_rule(parse_cluster_hosts(v)); !st)
+       return st;
+     s.cluster_hosts = std::string(v);
+     return {};
+   },
+   [](const S& s) { return s.cluster_hosts; }},
+  {"cluster", "link-timeout", SX::duration, "duration 1s-60s (ms, s, min, h)", {},
+   "a host link silent this long (heartbeats every 1s) is down",
+   [](S& s, V v) -> Status {
+     milliseconds ms{};
+     if (auto st = duration(v, ms); !st)
+       return st;
+     if (ms < std::chrono::seconds(1) || ms > std::chrono::seconds(60))
+       return bad(v, "is not between 1s and 60s");
+     s.cluster_link_timeout = ms;
+     return {};
+   },
+   [](const S& s) { return ms_text(s.cluster_link_timeout); }},
 };
 
 std::string quoted(const std::string& s) {
@@ -273,6 +306,24 @@ Status check_settings(const Settings& s) {
   if (s.daemon_port == s.helper_port)
     return Error{Errc::invalid_argument,
                  "daemon.port and helper.port are both " + std::to_string(s.daemon_port)};
+  if (s.cluster_host_id.empty() != s.cluster_hosts.empty())
+    return Error{Errc::invalid_argument, s.cluster_host_id.empty()
+                                           ? "cluster.hosts is set but cluster.host-id is not"
+                                           : "cluster.host-id is set but cluster.hosts is not"};
+  if (!s.cluster_hosts.empty()) {
+    auto hosts = parse_cluster_hosts(s.cluster_hosts);
+    if (!hosts)
+      return Error{Errc::invalid_argument, "cluster.hosts: " + hosts.error().message};
+    auto self = std::find_if(hosts->begin(), hosts->end(),
+                             [&](const ClusterHost& h) { return h.id == s.cluster_host_id; });
+    if (self == hosts->end())
+      return Error{Errc::invalid_argument,
+                   "cluster.host-id " + s.cluster_host_id + " is not one of cluster.hosts"};
+    for (const auto& h : *hosts)
+      if (h.address == s.daemon_listen && (h.port == s.daemon_port || h.port == s.helper_port))
+        return Error{Errc::invalid_argument, "host " + h.id + "'s link port " + std::to_string(h.port)
+                                               + " is daemon.port or helper.port"};
+  }
   return {};
 }
 

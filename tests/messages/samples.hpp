@@ -6,6 +6,7 @@
 #include "messages/errc.hpp"
 #include "messages/cli_protocol.hpp"
 #include "messages/helper_protocol.hpp"
+#include "messages/host_protocol.hpp"
 
 #include <tuple>
 
@@ -34,7 +35,7 @@ inline VmRuntime runtime() {
 
 inline VmRecord vm() {
   return VmRecord{"aabbccddeeff0011", "web-1", "00112233aabbccdd", 2, 256,
-                  1'700'000'000'000'001, 1'700'000'000'000'002, runtime()};
+                  1'700'000'000'000'001, 1'700'000'000'000'002, runtime(), "h2"};
 }
 
 inline StageRecord stage() {
@@ -50,7 +51,17 @@ inline OperationStatus operation() {
 }
 
 inline VmSpec spec() {
-  return VmSpec{"web-2", "debian-12", 4, 512, true, false, true};
+  return VmSpec{"web-2", "debian-12", 4, 512, true, false, true, 1 << 30, "h3"};
+}
+
+inline HostIntro intro() {
+  return HostIntro{"h1", "h2", 0x1122334455667788, protocol_version, "0.1.0", "172.31.1.0/24",
+                   2, 8192, "-----BEGIN CERTIFICATE-----", "00112233445566778899aabbccddeeff",
+                   "token-aabbcc"};
+}
+
+inline NameBinding binding() {
+  return NameBinding{"web", "h2", "aabbccddeeff0011", "op-0123456789ab", true, 0};
 }
 
 /// Every type that crosses a process boundary, in registration order.
@@ -70,11 +81,26 @@ inline auto all() {
     spec(), VmCreateRequest{envelope(), spec()},
     VmCreateBeginRequest{envelope(), spec()},
     OpStatusRequest{envelope(), "op-cccccccccccc"}, VmListRequest{envelope()},
-    VmList{{vm(), vm()}}, VmShowRequest{envelope(), "web"},
+    VmList{{vm(), vm()}, {"h4"}}, VmShowRequest{envelope(), "web"},
     VmActionRequest{envelope(), "web", VmAction::kill, "KILL", true, true},
     DoctorRequest{envelope(), true},
     DoctorFinding{"tap", "tap-fc-deadbeef", "no VM owns it", true},
     DoctorReport{{DoctorFinding{"rootfs", "/x", "leak", false}}},
+    ClusterStatusRequest{envelope()},
+    ClusterHostStatus{"h1", "10.77.0.1:7430", "up", 5, 300, 2, 3, 4096, "0.1.0", 77},
+    ClusterStatus{"h1", {ClusterHostStatus{"h2", "10.77.0.2:7430", "down", 6, 0, 0, 0, 0, "", 0}}},
+    intro(),
+    HostChallengeRequest{envelope()}, HostChallenge{"00112233445566778899aabbccddeeff"},
+    HostHelloRequest{envelope(), intro(), "ffeeddccbbaa99887766554433221100", "abcd", caf::actor{}},
+    HostWelcome{intro(), "dcba", caf::actor{}},
+    HostPing{envelope()}, HostPong{77, 3, 2, 1024},
+    binding(),
+    HostListRequest{envelope(), {"h3"}}, HostListReply{{vm()}, {binding()}},
+    NameReserveRequest{envelope(), "web", "h2"},
+    NameBindRequest{envelope(), "web", "aabbccddeeff0011", "h2"},
+    NameReleaseRequest{envelope(), "web"},
+    NameDropRequest{envelope(), "web", "aabbccddeeff0011"},
+    NamesHeldRequest{envelope(), "h2", {binding()}},
     HelperInfoRequest{envelope()},
     HelperInfo{"0.1.0", {"copy"}, "banger0", "firecracker", "kvm (vmm.accel=kvm)"},
     TapDeleteRequest{envelope(), "aabbccddeeff0011", "tap-fc-aabbccdd"},
