@@ -78,6 +78,24 @@ caf::result<VmRecord> to_vm(Self self, Request& request) {
   return promise;
 }
 
+/// On a cluster member: admits the request and hands it to the cluster
+/// layer as this host's front door (the local token), which answers it
+/// for the whole cluster.
+template <class Reply, class Request>
+caf::result<Reply> to_cluster(Self self, Request& request) {
+  if (auto refused = admit(request))
+    return *refused;
+  log_.debug("request", {{"op_id", request.env.op_id}, {"type", typeid(Request).name()}});
+  request.env.credential = self->state.deps.cluster_token;
+  auto promise = self->make_response_promise<Reply>();
+  relay(self, self->state.deps.cluster, std::move(request), promise);
+  return promise;
+}
+
+bool clustered(Self self) {
+  return static_cast<bool>(self->state.deps.cluster);
+}
+
 } // namespace
 
 namespace {
@@ -130,12 +148,23 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
     [self, &d](ImageListRequest& req) { return forward<ImageList>(self, d.images, req); },
     [self, &d](ImageShowRequest& req) { return forward<Image>(self, d.images, req); },
     [self, &d](ImageRemoveRequest& req) { return forward<Image>(self, d.images, req); },
-    [self, &d](VmCreateRequest& req) { return forward<VmRecord>(self, d.node, req); },
-    [self, &d](VmCreateBeginRequest& req) { return forward<OpAccepted>(self, d.node, req); },
-    [self, &d](OpStatusRequest& req) { return forward<OperationStatus>(self, d.operations, req); },
-    [self, &d](VmListRequest& req) { return forward<VmList>(self, d.directory, req); },
-    [self](VmShowRequest& req) { return to_vm(self, req); },
-    [self](VmActionRequest& req) { return to_vm(self, req); },
+    [self, &d](VmCreateRequest& req) {
+      return clustered(self) ? to_cluster<VmRecord>(self, req) : forward<VmRecord>(self, d.node, req);
+    },
+    [self, &d](VmCreateBeginRequest& req) {
+      return clustered(self) ? to_cluster<OpAccepted>(self, req) : forward<OpAccepted>(self, d.node, req);
+    },
+    [self, &d](OpStatusRequest& req) {
+      return clustered(self) ? to_cluster<OperationStatus>(self, req)
+                             : forward<OperationStatus>(self, d.operations, req);
+    },
+    [self, &d](VmListRequest& req) {
+      return clustered(self) ? to_cluster<VmList>(self, req) : forward<VmList>(self, d.directory, req);
+    },
+    [self](VmShowRequest& req) { return clustered(self) ? to_cluster<VmRecord>(self, req) : to_vm(self, req); },
+    [self](VmActionRequest& req) {
+      return clustered(self) ? to_cluster<VmRecord>(self, req) : to_vm(self, req);
+    },
     [self](DoctorRequest& req) -> caf::result<DoctorReport> {
       // Admitted before the one-shot doctor exists: a refused request must
       // not leave an actor behind that no request will ever end.
@@ -145,7 +174,9 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
       auto doctor = spawn_doctor(self->system(), d.directory, d.helper, d.home);
       return forward<DoctorReport>(self, doctor, req);
     },
-    [](ClusterStatusRequest& req) -> caf::result<ClusterStatus> {
+    [self](ClusterStatusRequest& req) -> caf::result<ClusterStatus> {
+      if (clustered(self))
+        return to_cluster<ClusterStatus>(self, req);
       if (auto refused = admit(req))
         return *refused;
       return make_error(Errc::conflict,

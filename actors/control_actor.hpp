@@ -3,8 +3,11 @@
 // one), then routes: creates and daemon status to the node, listing and
 // every request about one VM through the directory (resolve, then send to the
 // VM's actor: actors/route.hpp), images to the image catalog, operation
-// status to the operations actor. Unknown requests get unknown_method, never
-// silence.
+// status to the operations actor. On a cluster member (ControlDeps::cluster
+// set), everything that may concern another host (VM requests, listing,
+// creates, operation status, cluster status) goes to the cluster layer
+// instead, marked with the local token. Unknown requests get
+// unknown_method, never silence.
 #pragma once
 
 #include "actors/internal_protocol.hpp"
@@ -24,6 +27,10 @@ struct ControlDeps {
   std::string home;
   std::string version;
   std::int64_t started_at_us = 0;
+  /// The cluster layer; empty on a host that is not in a cluster.
+  cluster_actor cluster;
+  /// What control puts in Envelope::credential for the cluster layer.
+  std::string cluster_token;
 };
 
 control_actor spawn_control_actor(caf::actor_system& sys, ControlDeps deps);

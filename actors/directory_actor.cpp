@@ -28,7 +28,7 @@ struct DirectoryState {
   /// from its reservation on); `reserved` tells the two apart.
   std::unordered_map<std::string, std::string> names;
   std::unordered_map<std::string, std::string> reserved; ///< name -> id, not yet committed
-  vm_events_actor node; ///< told every change after the directory applied it
+  std::vector<vm_events_actor> watchers; ///< told every change after the directory applied it
   static inline const char* name = "directory";
 };
 
@@ -122,23 +122,24 @@ directory_actor::behavior_type directory_behavior(Self self) {
       }
       return Ack{};
     },
-    [self](DirectoryWatch& watch) { self->state.node = std::move(watch.node); },
+    [self](DirectoryWatch& watch) { self->state.watchers.push_back(std::move(watch.node)); },
     [self](VmChanged& changed) {
       auto& st = self->state;
       auto it = st.vms.find(changed.vm.id);
       if (it != st.vms.end())
         it->second.record = changed.vm;
-      if (st.node)
-        self->send(st.node, std::move(changed));
+      for (auto& watcher : st.watchers)
+        self->send(watcher, changed);
     },
     [self](VmRetired& retired) {
       auto& st = self->state;
       if (auto it = st.vms.find(retired.id); it != st.vms.end()) {
+        retired.name = it->second.record.name;
         st.names.erase(it->second.record.name);
         st.vms.erase(it);
       }
-      if (st.node)
-        self->send(st.node, std::move(retired));
+      for (auto& watcher : st.watchers)
+        self->send(watcher, retired);
     },
   };
 }

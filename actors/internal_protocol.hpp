@@ -6,6 +6,7 @@
 
 #include "messages/cli_protocol.hpp"
 #include "messages/helper_protocol.hpp"
+#include "messages/host_protocol.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
@@ -197,8 +198,9 @@ BANGER_INTERNAL(VmChanged, x.vm)
 /// directory frees its name and passes it on to the node (its address).
 struct VmRetired {
   std::string id;
+  std::string name; ///< filled in by the directory, which knew it
 };
-BANGER_INTERNAL(VmRetired, x.id)
+BANGER_INTERNAL(VmRetired, x.id, x.name)
 
 /// The node hands a freshly recorded VM to its actor to finish creating it
 /// (writable rootfs, then optionally start).
@@ -278,7 +280,8 @@ struct NameRelease {
 };
 BANGER_INTERNAL(NameRelease, x.name, x.id)
 
-/// The directory passes every VmChanged/VmRetired on to `node`.
+/// The directory passes every VmChanged/VmRetired on to `node` (and to
+/// every other watcher: the cluster layer learns deletions this way).
 struct DirectoryWatch {
   vm_events_actor node;
 };
@@ -346,6 +349,19 @@ using node_actor = caf::typed_actor<
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
   caf::reacts_to<VmChanged>,
   caf::reacts_to<VmRetired>>;
+
+// -- cluster -----------------------------------------------------------------------
+
+/// The cluster layer of this host (cluster/cluster_actor.hpp), as control
+/// sees it: the host actor that peers reach over their host links, plus
+/// the cluster-wide listing and status. Control sends VM requests here
+/// with the local token in Envelope::credential (meaning "cluster-wide,
+/// from this host's front door"); a peer's token means "this host only".
+/// Also a VM events watcher of the directory (deleted VMs free their
+/// names at the names' owners).
+using cluster_actor = host_actor::extend<caf::replies_to<ClusterStatusRequest>::with<ClusterStatus>,
+                                         caf::replies_to<VmListRequest>::with<VmList>,
+                                         caf::reacts_to<VmChanged>, caf::reacts_to<VmRetired>>;
 
 /// `banger doctor`: one-shot, answers one DoctorRequest (actors/doctor.hpp).
 using doctor_actor = caf::typed_actor<caf::replies_to<DoctorRequest>::with<DoctorReport>>;

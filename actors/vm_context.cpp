@@ -144,7 +144,7 @@ void finish(Self self, const OpPtr& op, std::optional<Error> error) {
   // Retired before the reply: a caller that re-creates the name at once must
   // find it free.
   if (st.retired)
-    self->send(st.deps->events, VmRetired{st.rec.id});
+    self->send(st.deps->events, VmRetired{st.rec.id, st.rec.name});
   if (error) {
     op->log.fail(*error);
     if (op->reply)

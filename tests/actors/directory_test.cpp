@@ -143,7 +143,7 @@ TEST_CASE("the listing follows the VMs' changes and retirements, sorted by name"
   auto changed = vm("bbbb2222", "zeta");
   changed.runtime.state = VmState::running;
   caf::anon_send(d.dir, VmChanged{changed});
-  caf::anon_send(d.dir, VmRetired{"aaaa1111"});
+  caf::anon_send(d.dir, VmRetired{"aaaa1111", {}});
   auto list = ask<VmList>(d.self, d.dir, VmListRequest{});
   REQUIRE(list);
   REQUIRE(list->vms.size() == 1);
@@ -172,7 +172,7 @@ TEST_CASE("the directory applies a VM's report before passing it on to the node"
   });
   caf::anon_send(d.dir, DirectoryWatch{caf::actor_cast<vm_events_actor>(watcher)});
   caf::anon_send(d.dir, VmChanged{vm("aaaa1111", "web")});
-  caf::anon_send(d.dir, VmRetired{"aaaa1111"});
+  caf::anon_send(d.dir, VmRetired{"aaaa1111", {}});
   CHECK(test::eventually([&] { return seen->load() == 11; }));
   caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
 }

@@ -10,6 +10,8 @@
 #include "actors/store_actor.hpp"
 #include "actors/vmm_io_actor.hpp"
 #include "banger/version.hpp"
+#include "cluster/cluster_actor.hpp"
+#include "messages/cluster_hosts.hpp"
 #include "messages/config.hpp"
 #include "messages/log.hpp"
 #include "messages/tls.hpp"
@@ -24,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 using namespace banger;
 
@@ -83,6 +86,34 @@ int main(int argc, char** argv) {
                   + "; run banger init");
   }
 
+  // A cluster member: its host credential, and CAF's heartbeats made a
+  // deadline (a host link silent for cluster.link-timeout is dropped:
+  // how a hung or cut-off peer is noticed, CAF-NOTES.md). Every banger
+  // process sends heartbeats every second (messages/config.cpp).
+  std::optional<ClusterInit> cluster_init;
+  ClusterHost self_host;
+  if (!settings.cluster_hosts.empty()) {
+    auto hosts = parse_cluster_hosts(settings.cluster_hosts);
+    if (!hosts)
+      return fail("cluster.hosts: " + hosts.error().message);
+    auto credential = cluster::HostCredential::load(home, settings.cluster_host_id);
+    if (!credential)
+      return fail(credential.error().message);
+    for (auto& h : *hosts)
+      if (h.id == settings.cluster_host_id)
+        self_host = h;
+    cluster_init.emplace();
+    cluster_init->self_id = settings.cluster_host_id;
+    cluster_init->hosts = std::move(*hosts);
+    cluster_init->credential = std::move(*credential);
+    cluster_init->local_token = cluster::random_hex(16);
+    cluster_init->version = version;
+    cluster_init->subnet = settings.network_subnet;
+    cluster_init->link_timeout = settings.cluster_link_timeout;
+    cfg.set("middleman.connection-timeout",
+            caf::timespan{std::chrono::duration_cast<caf::timespan>(settings.cluster_link_timeout)});
+  }
+
   auto started = now_us();
   auto store = Store::open(home.database());
   if (!store)
@@ -121,10 +152,23 @@ int main(int argc, char** argv) {
   // A helper that comes back may have finished or dropped what was in
   // flight when it went: the node reconciles every VM with it again.
   watch_helper_link(helper, caf::actor_cast<caf::actor>(node));
-  auto control = spawn_control_actor(sys, ControlDeps{directory, node, catalog, operations, helper, settings,
-                                                      home.home().string(), version, started});
+  ControlDeps control_deps{directory, node, catalog, operations, helper, settings,
+                           home.home().string(), version, started, {}, {}};
+  cluster_actor cluster;
+  if (cluster_init) {
+    cluster_init->directory = directory;
+    cluster_init->node = node;
+    cluster_init->operations = operations;
+    cluster_init->store = store_handle;
+    control_deps.cluster_token = cluster_init->local_token;
+    cluster = spawn_cluster(sys, std::move(*cluster_init));
+    control_deps.cluster = cluster;
+  }
+  auto control = spawn_control_actor(sys, std::move(control_deps));
 
   auto stop_all = [&] {
+    if (cluster)
+      caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(node),
                         caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(catalog),
                         caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
@@ -150,6 +194,20 @@ int main(int argc, char** argv) {
     // As at a normal exit: the TLS middleman's shutdown can hang once the
     // helper link has connected, and every actor is done.
     std::_Exit(rc);
+  }
+  if (cluster) {
+    // The host link listener: the peers' only way in, mutual TLS like the
+    // control port, on this host's address in cluster.hosts.
+    auto link_port = caf::openssl::publish(caf::actor_cast<host_actor>(cluster), self_host.port,
+                                           self_host.address.c_str(), true);
+    if (!link_port) {
+      auto message = "cannot listen for host links on " + self_host.address + ":"
+                     + std::to_string(self_host.port) + ": " + sys.render(link_port.error());
+      stop_all();
+      int rc = fail(message);
+      log::flush();
+      std::_Exit(rc);
+    }
   }
   log_.info("bangerd serving", {{"home", home.home().string()},
                                 {"listen", settings.daemon_listen},

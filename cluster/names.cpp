@@ -1,0 +1,162 @@
+// Name ownership: every VM name has one owner host (rendezvous hashing over
+// cluster.hosts, messages/cluster_hosts.hpp) whose table is the single
+// writer for that name: reserve -> create on the target -> bind, or
+// release on failure; a deleted VM drops its binding; when a link comes up
+// each side tells the other which of its VMs' names the other owns, which
+// repairs what a host could not say while the link was down.
+#include "cluster/cluster_state.hpp"
+
+#include "messages/excerpt.hpp"
+
+namespace banger::cluster {
+
+namespace {
+
+constexpr auto name_call_timeout = std::chrono::seconds(3);
+
+const ClusterHost& owner_of(Self self, const std::string& name) {
+  return name_owner(self->state.init.hosts, name);
+}
+
+bool is_self(Self self, const std::string& id) {
+  return id == self->state.init.self_id;
+}
+
+/// Applies a table change, then answers: durable before the reply.
+caf::result<Ack> applied(Self self, const Envelope& env, Result<NameChanges> changes) {
+  if (!changes)
+    return to_caf_error(changes.error(), env.op_id);
+  (void)self; // FIXME: persisted with SaveNames once the durable table lands
+  return Ack{env.op_id};
+}
+
+/// The same as `applied`, for a change made on this host's own behalf.
+void apply_locally(Self self, const Envelope& env, Result<NameChanges> changes,
+                   std::function<void(const caf::error&)> done) {
+  if (!changes) {
+    done(to_caf_error(changes.error(), env.op_id));
+    return;
+  }
+  (void)self;
+  done({});
+}
+
+caf::error owner_unreachable(const std::string& name, const std::string& owner, const std::string& op_id) {
+  return make_error(Errc::host_unavailable,
+                    "the name " + excerpt(name) + " is kept unique by its owner, host " + owner
+                      + ", which cannot be reached; create it when " + owner
+                      + " is back, or pick another name (docs/cluster.md)",
+                    op_id);
+}
+
+} // namespace
+
+void reserve_name(Self self, const Envelope& env, const std::string& name, const std::string& host,
+                  std::function<void(const caf::error&)> done) {
+  const auto& owner = owner_of(self, name);
+  if (is_self(self, owner.id)) {
+    apply_locally(self, env, self->state.names.reserve(name, host, env.op_id, now_us()), done);
+    return;
+  }
+  auto owner_id = owner.id;
+  call_peer<Ack>(
+    self, owner_id, NameReserveRequest{env, name, host}, name_call_timeout,
+    [done](Ack&) { done({}); },
+    [done, name, owner_id, env](const caf::error& err) {
+      done(view(err).code == Errc::host_unavailable ? owner_unreachable(name, owner_id, env.op_id) : err);
+    });
+}
+
+void settle_name(Self self, const Envelope& env, const std::string& name, const std::string& vm_id) {
+  const auto& owner = owner_of(self, name);
+  auto& st = self->state;
+  auto report = [env, name, vm_id](const caf::error& err) {
+    if (err)
+      log_.error(vm_id.empty() ? "cannot release the name of a failed create"
+                               : "cannot bind the name of a created VM",
+                 {{"op_id", env.op_id}, {"vm", name}, {"vm_id", vm_id}, {"error", view(err).message}});
+  };
+  if (is_self(self, owner.id)) {
+    auto now = now_us();
+    apply_locally(self, env,
+                  vm_id.empty() ? st.names.release(name, env.op_id)
+                                : st.names.bind(name, env.op_id, vm_id, st.init.self_id, now),
+                  report);
+    return;
+  }
+  auto owner_id = owner.id;
+  auto retry_later = [self, owner_id, env, name, vm_id](const caf::error& err) {
+    if (view(err).code != Errc::host_unavailable) {
+      log_.error("the name's owner refused", {{"op_id", env.op_id}, {"vm", name}, {"host", owner_id},
+                                               {"error", view(err).message}});
+      return;
+    }
+    // Sent again with the names this host holds when the link is back.
+    log_.warn("name owner unreachable; the binding is sent when it is back",
+              {{"op_id", env.op_id}, {"vm", name}, {"host", owner_id}});
+  };
+  if (vm_id.empty())
+    call_peer<Ack>(self, owner_id, NameReleaseRequest{env, name}, name_call_timeout, [](Ack&) {},
+                   retry_later);
+  else
+    call_peer<Ack>(self, owner_id, NameBindRequest{env, name, vm_id, st.init.self_id},
+                   name_call_timeout, [](Ack&) {}, retry_later);
+}
+
+void name_dropped(Self self, const VmRetired& retired) {
+  if (retired.name.empty())
+    return;
+  const auto& owner = owner_of(self, retired.name);
+  Envelope env;
+  if (is_self(self, owner.id)) {
+    apply_locally(self, env, self->state.names.drop(retired.name, retired.id), [](const caf::error&) {});
+    return;
+  }
+  call_peer<Ack>(self, owner.id, NameDropRequest{env, retired.name, retired.id}, name_call_timeout,
+                 [](Ack&) {}, [](const caf::error&) {}); // repaired by NamesHeld when it is back
+}
+
+void send_names_held(Self self, const std::string& peer_id) {
+  Envelope env;
+  self->request(self->state.init.directory, caf::infinite, VmListRequest{env})
+    .then(
+      [self, peer_id, env](VmList& list) {
+        NamesHeldRequest held{env, self->state.init.self_id, {}};
+        for (auto& vm : list.vms)
+          if (owner_of(self, vm.name).id == peer_id)
+            held.held.push_back(NameBinding{vm.name, self->state.init.self_id, vm.id, {}, true, 0});
+        call_peer<Ack>(self, peer_id, std::move(held), std::chrono::seconds(10), [](Ack&) {},
+                       [peer_id](const caf::error& err) {
+                         log_.warn("cannot send the names this host holds",
+                                   {{"host", peer_id}, {"error", view(err).message}});
+                       });
+      },
+      [](caf::error&) {});
+}
+
+std::vector<NameBinding> owned_bindings_of(Self self, const std::vector<std::string>& hosts) {
+  return self->state.names.bindings_of(hosts);
+}
+
+caf::result<Ack> on_name_reserve(Self self, NameReserveRequest& req) {
+  return applied(self, req.env, self->state.names.reserve(req.name, req.host, req.env.op_id, now_us()));
+}
+
+caf::result<Ack> on_name_bind(Self self, NameBindRequest& req) {
+  return applied(self, req.env,
+                 self->state.names.bind(req.name, req.env.op_id, req.vm_id, req.host, now_us()));
+}
+
+caf::result<Ack> on_name_release(Self self, NameReleaseRequest& req) {
+  return applied(self, req.env, self->state.names.release(req.name, req.env.op_id));
+}
+
+caf::result<Ack> on_name_drop(Self self, NameDropRequest& req) {
+  return applied(self, req.env, self->state.names.drop(req.name, req.vm_id));
+}
+
+caf::result<Ack> on_names_held(Self self, NamesHeldRequest& req) {
+  return applied(self, req.env, self->state.names.reconcile(req.host, req.held, now_us()));
+}
+
+} // namespace banger::cluster
