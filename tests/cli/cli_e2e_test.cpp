@@ -157,6 +157,10 @@ TEST_CASE("banger drives a real daemon end to end") {
   CHECK(e1["image"] == "tiny");
   std::string id = e1["id"];
   inst.vm_ids.insert(id);
+  // Outside a cluster: no host, nobody unreachable, no HOST column.
+  CHECK(e1["host"] == "");
+  CHECK(ls["unreachable"] == json::array());
+  CHECK(inst.cli({"vm", "ls"}).out.find("HOST") == std::string::npos);
 
   SUBCASE("show by name, by id prefix; a missing VM is not_found with an op_id") {
     auto by_name = parse_json(inst.cli({"-o", "json", "vm", "show", "e1"}));
@@ -170,6 +174,16 @@ TEST_CASE("banger drives a real daemon end to end") {
     CHECK(missing.err.find("(op-") != std::string::npos);
     auto missing_json = parse_json(inst.cli({"-o", "json", "vm", "show", "nope"}));
     CHECK(missing_json["error"]["code"] == "not_found");
+  }
+
+  SUBCASE("outside a cluster, cluster status is a conflict error like any other") {
+    auto text = inst.cli({"cluster", "status"});
+    CHECK(text.exit_code == 1);
+    CHECK(text.err.starts_with("error: this bangerd is not in a cluster"));
+    CHECK(text.err.find("(op-") != std::string::npos);
+    auto as_json = inst.cli({"-o", "json", "cluster", "status"});
+    CHECK(as_json.exit_code == 1);
+    CHECK(parse_json(as_json)["error"]["code"] == "conflict");
   }
 
   SUBCASE("bash completion offers the daemon's VM and image names") {

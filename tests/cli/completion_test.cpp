@@ -75,7 +75,17 @@ TEST_CASE("option values complete to their choices and the signals vm kill accep
   CHECK(has(complete({"vm", "create", "--cpus", "2", "--"}).reply, "--wait"));
 }
 
-TEST_CASE("VM and image names complete to nothing, silently, when no daemon answers") {
+TEST_CASE("cluster ca's DIR completes to directories and vm create --host to the cluster's hosts") {
+  CHECK(argument_completion(*find_command("cluster ca")).kind == Completion::Kind::dirs);
+  const auto& create = *find_command("vm create");
+  auto host = std::find_if(create.options.begin(), create.options.end(),
+                           [](const OptionSpec& o) { return o.name == "--host"; });
+  REQUIRE(host != create.options.end());
+  CHECK(completion_of(*host).kind == Completion::Kind::hosts);
+  CHECK(bash_completion().find("cluster status -o json") != std::string::npos);
+}
+
+TEST_CASE("VM and image names and host ids complete to nothing, silently, when no daemon answers") {
   if (!test::have_bash())
     BANGER_SKIP("bash is not installed");
   test::TempDir home;
@@ -83,6 +93,7 @@ TEST_CASE("VM and image names complete to nothing, silently, when no daemon answ
   for (auto line : std::vector<std::vector<std::string>>{
          {"--home", home.path(), "vm", "show", ""},
          {"--home", home.path(), "vm", "create", "--image", ""},
+         {"--home", home.path(), "vm", "create", "--host", ""},
          {"--home", home.path(), "--daemon", "127.0.0.1:1", "image", "rm", ""}}) {
     auto r = complete(line);
     CAPTURE(r.err);

@@ -52,8 +52,9 @@ void print(const Context& ctx, const std::string& text, const nlohmann::json& js
 
 /// What `banger init` says to run next for `home`: the helper and the
 /// daemon by hand, a readiness check, and for the default home (the one the
-/// systemd units name) the units (tools/cli/commands_init.cpp).
-std::vector<std::string> init_next_steps(const std::string& home);
+/// systemd units name) the units (tools/cli/commands_init.cpp); for a
+/// cluster host, `cluster status` too.
+std::vector<std::string> init_next_steps(const std::string& home, bool cluster = false);
 
 /// Image id -> name from the daemon; empty when the list cannot be fetched.
 ImageNames fetch_image_names(Context& ctx);
@@ -80,5 +81,7 @@ int cmd_vm_restart(Context& ctx);      // commands_vm.cpp
 int cmd_vm_rm(Context& ctx);           // commands_vm.cpp
 int cmd_vm_kill(Context& ctx);         // commands_vm.cpp
 int cmd_completion(Context& ctx);      // completion.cpp
+int cmd_cluster_ca(Context& ctx);      // commands_cluster.cpp
+int cmd_cluster_status(Context& ctx);  // commands_cluster.cpp
 
 } // namespace banger::cli

@@ -36,7 +36,7 @@ std::string program_path(const std::string& program) {
 
 } // namespace
 
-std::vector<std::string> init_next_steps(const std::string& home) {
+std::vector<std::string> init_next_steps(const std::string& home, bool cluster) {
   auto helper = program_path("banger-helper");
   auto daemon = program_path("bangerd");
   auto banger = program_path("banger");
@@ -45,6 +45,9 @@ std::vector<std::string> init_next_steps(const std::string& home) {
     daemon + " --home " + home + " &",
     banger + " --home " + home + " daemon status",
   };
+  if (cluster)
+    steps.push_back(banger + " --home " + home +
+                    " cluster status   # once every host runs: all up");
   if (home == default_home)
     steps.push_back("or, with the units `make install` puts in /etc/systemd/system: "
                     "systemctl enable --now banger-helper bangerd");
@@ -54,7 +57,7 @@ std::vector<std::string> init_next_steps(const std::string& home) {
 int cmd_init(Context& ctx) {
   const auto& inv = ctx.inv;
   std::vector<std::string> args;
-  for (const auto& name : {"--vmm", "--port", "--daemon-group"})
+  for (const auto& name : {"--vmm", "--port", "--daemon-group", "--cluster-ca", "--host-id"})
     if (inv.has(name))
       args.push_back(std::string(name) + "=" + inv.value(name));
   for (const auto& set : inv.values("--set"))
@@ -79,7 +82,7 @@ int cmd_init(Context& ctx) {
   auto dns = guest_dns(s.network_dns);
   nlohmann::json network = {{"bridge", s.network_bridge}, {"subnet", s.network_subnet},
                             {"nat", s.network_nat}, {"dns", dns}};
-  auto steps = init_next_steps(inv.global.home);
+  auto steps = init_next_steps(inv.global.home, !s.cluster_host_id.empty());
   std::string text = report->render() + "initialized " + inv.global.home + "\n"
                      + render_guest_network(s, dns) + "\nnext:\n";
   for (const auto& step : steps)

@@ -51,10 +51,15 @@ std::vector<CommandSpec> build_table() {
     set.repeatable = true;
     c.options = {vmm, number("--port", "N", "daemon port N (the helper gets N+1)"), set,
                  flag("--force", "regenerate keys, certificates and banger.conf"),
-                 text("--daemon-group", "GROUP", "group that may read tls/client.key")};
+                 text("--daemon-group", "GROUP", "group that may read tls/client.key"),
+                 text("--cluster-ca", "DIR", "cluster CA (banger cluster ca): issues this "
+                                             "home's certificates and host credential"),
+                 text("--host-id", "ID", "this host's id in cluster.hosts (with --cluster-ca)")};
     c.needs_daemon = false;
     c.example = "banger init --home /srv/banger --vmm firecracker --port 7420";
-    c.details = "Re-running is safe: existing keys and certificates are kept.";
+    c.details = "Re-running is safe: existing keys and certificates are kept. A cluster host: "
+                "--cluster-ca DIR --host-id ID --set cluster.hosts=ID=IPV4:PORT,... "
+                "(docs/cluster.md); the cluster CA's key is not copied into the home.";
     c.run = cmd_init;
     t.push_back(c);
   }
@@ -111,6 +116,8 @@ std::vector<CommandSpec> build_table() {
                  number("--memory", "MIB", "memory in MiB (default: the daemon's)"),
                  disk_size("--disk", "root disk size, e.g. 2G (default: the image's rootfs); "
                                      "grown, never shrunk"),
+                 text("--host", "ID", "cluster host to create it on (default: the cluster "
+                                      "places it; outside a cluster, this host)"),
                  flag("--start", "start the VM once created"),
                  flag("--wait", "with --start: wait until the guest's SSH port answers "
                                 "(the default when the image has SSH)"),
@@ -208,6 +215,26 @@ std::vector<CommandSpec> build_table() {
     c.example = "banger doctor --fix";
     c.details = "Exits 0 when nothing was found or everything was fixed, 1 otherwise.";
     c.run = cmd_doctor;
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"cluster ca", "DIR", "create the cluster CA once, for banger init --cluster-ca"};
+    c.options = {flag("--force", "replace an existing CA in DIR (every host must then be "
+                                 "initialized again)")};
+    c.min_args = c.max_args = 1;
+    c.needs_daemon = false;
+    c.example = "banger cluster ca ~/banger-cluster-ca";
+    c.details = "Writes DIR/ca.pem and DIR/ca.key (0600; DIR 0700). Then, on each host: "
+                "banger init --cluster-ca DIR --host-id ID --set cluster.hosts=ID=IPV4:PORT,...";
+    c.run = cmd_cluster_ca;
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"cluster status", "", "show every cluster host as this one sees it"};
+    c.example = "banger cluster status -o json";
+    c.details = "STATE is up, suspect or down (self for the host answering); figures are as "
+                "of each host's last ping. Outside a cluster the daemon answers conflict.";
+    c.run = cmd_cluster_status;
     t.push_back(c);
   }
   {

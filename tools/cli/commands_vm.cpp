@@ -118,6 +118,7 @@ int cmd_vm_create(Context& ctx) {
   if (inv.has("--disk"))
     spec.disk_bytes = *parse_disk_size(inv.value("--disk")); // checked by the parser
   spec.no_wait = spec.start && inv.has("--no-wait");
+  spec.host = inv.value("--host"); // checked by validate()
 
   auto accepted = ctx.session->call<OpAccepted>(VmCreateBeginRequest{client_envelope(), spec},
                                                 ctx.timeout());
@@ -165,13 +166,14 @@ int cmd_vm_ls(Context& ctx) {
   if (!list)
     return report_error(ctx, list.error());
   auto images = fetch_image_names(ctx);
-  auto vms = std::move(list->vms);
-  std::sort(vms.begin(), vms.end(),
+  std::sort(list->vms.begin(), list->vms.end(),
             [](const VmRecord& a, const VmRecord& b) { return a.name < b.name; });
+  std::sort(list->unreachable.begin(), list->unreachable.end());
   nlohmann::json array = nlohmann::json::array();
-  for (const auto& vm : vms)
+  for (const auto& vm : list->vms)
     array.push_back(vm_json(vm, images));
-  print(ctx, render_vm_table(vms, images, now_us()), {{"vms", array}});
+  print(ctx, render_vm_list(*list, images, now_us()),
+        {{"vms", array}, {"unreachable", list->unreachable}});
   return exit_ok;
 }
 

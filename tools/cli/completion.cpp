@@ -1,8 +1,9 @@
 // `banger completion bash`: the bash completion script, generated from the
 // command table and the global options, so a command or option exists in
-// completion exactly when the parser accepts it. VM and image names come
-// from the daemon at completion time (`vm ls -o json`, `image ls -o json`)
-// and are simply absent when it cannot be reached.
+// completion exactly when the parser accepts it. VM and image names and
+// cluster host ids come from the daemon at completion time (`vm ls -o json`,
+// `image ls -o json`, `cluster status -o json`) and are simply absent when it
+// cannot be reached.
 #include "tools/cli/completion.hpp"
 #include "tools/cli/commands.hpp"
 
@@ -55,6 +56,8 @@ std::string bash_words(const Completion& c) {
       return "COMPREPLY=($(compgen -W \"$(_banger_names vm)\" -- \"$cur\"))";
     case Completion::Kind::images:
       return "COMPREPLY=($(compgen -W \"$(_banger_names image)\" -- \"$cur\"))";
+    case Completion::Kind::hosts:
+      return "COMPREPLY=($(compgen -W \"$(_banger_hosts)\" -- \"$cur\"))";
     case Completion::Kind::words:
       return "COMPREPLY=($(compgen -W \"" + join(c.words) + "\" -- \"$cur\"))";
     case Completion::Kind::nothing:
@@ -78,6 +81,8 @@ Completion by_metavar(const std::string& metavar) {
 Completion completion_of(const OptionSpec& option) {
   if (option.kind == ValueKind::choice)
     return {Completion::Kind::words, option.choices};
+  if (option.name == "--host")
+    return {Completion::Kind::hosts, {}};
   if (option.name == "--signal") {
     Completion c{Completion::Kind::words, {}};
     for (const auto& s : allowed_signals)
@@ -94,6 +99,8 @@ Completion completion_of(const GlobalSpec& option) {
 }
 
 Completion argument_completion(const CommandSpec& spec) {
+  if (spec.args == "DIR")
+    return {Completion::Kind::dirs, {}};
   if (!spec.args.starts_with("REF"))
     return {};
   auto group = group_of(spec);
@@ -127,6 +134,11 @@ std::string bash_completion() {
          "  \"$_banger_self\" \"${_banger_globals[@]}\" --timeout 2s \"$1\" ls -o json "
          "2>/dev/null </dev/null |\n"
          "    grep -o '\"name\": *\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/'\n"
+         "}\n\n";
+  out << "_banger_hosts() {\n"
+         "  \"$_banger_self\" \"${_banger_globals[@]}\" --timeout 2s cluster status -o json "
+         "2>/dev/null </dev/null |\n"
+         "    grep -o '\"id\": *\"[^\"]*\"' | sed 's/.*\"\\([^\"]*\\)\"$/\\1/'\n"
          "}\n\n";
 
   std::set<std::string> prefixes{""};

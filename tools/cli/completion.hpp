@@ -10,16 +10,18 @@ namespace banger::cli {
 
 /// What a value or positional argument completes to.
 struct Completion {
-  enum class Kind { nothing, files, dirs, vms, images, words };
+  enum class Kind { nothing, files, dirs, vms, images, hosts, words };
   Kind kind = Kind::nothing;
   std::vector<std::string> words; ///< for Kind::words
 };
 
 /// By the option's kind and metavar: choices, the signal allow-list,
-/// PATH/FILE -> files, DIR -> directories, IMAGE -> image names.
+/// PATH/FILE -> files, DIR -> directories, IMAGE -> image names, vm create's
+/// --host -> the cluster's host ids.
 Completion completion_of(const OptionSpec& option);
 Completion completion_of(const GlobalSpec& option);
-/// REF of a `vm` command -> VM names, of an `image` command -> image names.
+/// REF of a `vm` command -> VM names, of an `image` command -> image names;
+/// DIR -> directories.
 Completion argument_completion(const CommandSpec& spec);
 
 /// The whole bash script (`banger completion bash`).

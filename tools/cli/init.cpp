@@ -2,6 +2,7 @@
 // steps themselves are one file per job (see init_steps.hpp).
 #include "tools/cli/init_steps.hpp"
 
+#include "messages/cluster_hosts.hpp"
 #include "messages/settings_table.hpp"
 #include "messages/host_network.hpp"
 #include "messages/numbers.hpp"
@@ -48,6 +49,8 @@ std::string_view to_string(InitAction action) {
       return "updated";
     case InitAction::replaced:
       return "replaced";
+    case InitAction::removed:
+      return "removed";
   }
   return "unknown";
 }
@@ -120,7 +123,7 @@ Result<InitOptions> parse_init_args(const std::vector<std::string>& args) {
     if (flag == "--force" && !value) {
       out.force = true;
     } else if (flag == "--vmm" || flag == "--port" || flag == "--set" ||
-               flag == "--daemon-group") {
+               flag == "--daemon-group" || flag == "--cluster-ca" || flag == "--host-id") {
       auto v = take();
       if (!v)
         return std::move(v).error();
@@ -137,14 +140,31 @@ Result<InitOptions> parse_init_args(const std::vector<std::string>& args) {
         out.port = static_cast<std::uint16_t>(*n);
       } else if (flag == "--set") {
         out.sets.push_back(*v);
+      } else if (flag == "--cluster-ca") {
+        if (v->empty())
+          return invalid("--cluster-ca needs a directory");
+        out.cluster_ca = *v;
+      } else if (flag == "--host-id") {
+        if (!is_valid_host_id(*v))
+          return invalid("--host-id: '" + *v + "' is not 1-32 of [a-z0-9-] starting with a "
+                                               "letter or digit");
+        out.host_id = *v;
       } else {
         out.daemon_group = *v;
       }
     } else {
       return invalid("banger init: unknown argument '" + args[i] +
-                     "' (expected --vmm, --port, --set, --force, --daemon-group)");
+                     "' (expected --vmm, --port, --set, --force, --daemon-group, "
+                     "--cluster-ca, --host-id)");
     }
   }
+  // The cluster CA issues this host's credential for its id: one without
+  // the other would make a home that cannot join.
+  if (!out.host_id.empty() && out.cluster_ca.empty())
+    return invalid("--host-id needs --cluster-ca DIR: the cluster CA issues the host's "
+                   "credential (make it once with banger cluster ca DIR)");
+  if (out.host_id.empty() && !out.cluster_ca.empty())
+    return invalid("--cluster-ca needs --host-id ID: this host's id in cluster.hosts");
   return out;
 }
 
@@ -170,6 +190,8 @@ Result<InitReport> init_home(const InitOptions& options) {
     existing = std::move(*text);
   }
   Settings settings;
+  // What an existing banger.conf says, when this run keeps it untouched.
+  std::optional<Settings> kept;
   if (existing && !options.force && has_setting_options(options)) {
     auto parsed = parse_config_text(*existing);
     if (!parsed)
@@ -177,8 +199,15 @@ Result<InitReport> init_home(const InitOptions& options) {
                      parsed.error().message +
                      " (edit it by hand, or use --force to rewrite it from defaults)");
     settings = std::move(*parsed);
+  } else if (existing && !options.force) {
+    if (auto parsed = parse_config_text(*existing); parsed)
+      kept = std::move(*parsed);
   }
   if (auto st = apply_options(settings, options); !st)
+    return std::move(st).error();
+  if (auto st = prepare_cluster(ctx, options, kept ? kept->cluster_host_id
+                                                   : settings.cluster_host_id);
+      !st)
     return std::move(st).error();
 
   const auto& home = ctx.layout.home();
@@ -228,10 +257,7 @@ Result<InitReport> init_home(const InitOptions& options) {
     return std::move(s).error();
   if (auto s = init_ssh(ctx); !s)
     return std::move(s).error();
-  ctx.report.settings = settings;
-  if (existing && !options.force && !has_setting_options(options))
-    if (auto kept = parse_config_text(*existing); kept)
-      ctx.report.settings = std::move(*kept);
+  ctx.report.settings = kept ? std::move(*kept) : settings;
   return std::move(ctx.report);
 }
 

@@ -20,6 +20,15 @@
 //                              whoever can read it may drive the daemon, like
 //                              the docker group.
 //
+// A cluster host (--cluster-ca DIR --host-id ID, docs/cluster.md) gets the
+// same files from the cluster CA that `banger cluster ca DIR` made instead:
+// tls/ca.pem is the cluster CA's certificate, the leaves are issued by it,
+// its key stays in DIR (no tls/ca.key), and one more credential is issued:
+//   tls/host.pem, tls/host.key (0600 both) CN "banger-host:<ID>": what opens
+//                              a host link; readable by bangerd only
+// banger.conf gets cluster.host-id=ID. A later run without --cluster-ca
+// keeps what is valid and cannot issue what is missing.
+//
 // Re-running is safe: existing keys, certificates, token and SSH key are kept
 // byte-for-byte (and checked: a kept certificate must match its key and chain
 // to the kept CA, or init fails and suggests --force); only `force`
@@ -53,6 +62,11 @@ struct InitOptions {
   bool force = false;
   /// Group name or numeric gid that may read tls/client.key; empty: none.
   std::string daemon_group{};
+  /// A cluster CA directory (`banger cluster ca`): this home's TLS files
+  /// come from it, with a host credential for `host_id`. Both or neither.
+  std::filesystem::path cluster_ca{};
+  /// This home's cluster.host-id.
+  std::string host_id{};
 };
 
 enum class InitAction {
@@ -61,6 +75,7 @@ enum class InitAction {
             ///< mode was narrowed or client.key got the daemon group)
   updated,  ///< banger.conf: existing values merged with this run's options
   replaced, ///< regenerated because of `force`
+  removed,  ///< deleted: a per-home CA key in a home the cluster CA now signs for
 };
 
 std::string_view to_string(InitAction action);
@@ -100,7 +115,8 @@ Result<InitReport> init_home(const InitOptions& options);
 
 /// Parses the arguments of `banger init` after `--home` was taken out:
 /// `--vmm KIND`, `--port N`, `--set KEY=VALUE` (repeatable), `--force`,
-/// `--daemon-group GROUP`, each also as `--flag=value`.
+/// `--daemon-group GROUP`, `--cluster-ca DIR`, `--host-id ID` (those two
+/// together), each also as `--flag=value`.
 Result<InitOptions> parse_init_args(const std::vector<std::string>& args);
 
 /// Reads banger.conf text of the shape render_config writes (sections,

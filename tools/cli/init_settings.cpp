@@ -87,10 +87,12 @@ Result<Settings> parse_config_text(std::string_view text, Settings base) {
 namespace init {
 
 bool has_setting_options(const InitOptions& options) {
-  return !options.vmm_kind.empty() || options.port != 0 || !options.sets.empty();
+  return !options.vmm_kind.empty() || options.port != 0 || !options.sets.empty() ||
+         !options.host_id.empty();
 }
 
-// Applies vmm_kind, port, then sets, in that order (a --set wins).
+// Applies vmm_kind, port, then sets, in that order (a --set wins), then
+// host_id as cluster.host-id.
 Status apply_options(Settings& settings, const InitOptions& options) {
   if (!options.vmm_kind.empty())
     if (auto st = apply_setting(settings, "vmm.kind", options.vmm_kind); !st)
@@ -109,6 +111,17 @@ Status apply_options(Settings& settings, const InitOptions& options) {
                                 std::string_view(assignment).substr(eq + 1));
         !st)
       return Error{Errc::invalid_argument, "--set " + st.error().message};
+  }
+  if (!options.host_id.empty()) {
+    for (const auto& assignment : options.sets)
+      if (assignment.starts_with("cluster.host-id=") &&
+          assignment != "cluster.host-id=" + options.host_id)
+        return invalid("--host-id " + options.host_id + " and --set " + assignment +
+                       " contradict each other (--host-id is enough)");
+    settings.cluster_host_id = options.host_id; // checked by parse_init_args
+    if (settings.cluster_hosts.empty())
+      return invalid("--host-id " + options.host_id + ": cluster.hosts is not set; add --set "
+                     "cluster.hosts=ID=IPV4:PORT,... naming every host, this one included");
   }
   return check_settings(settings);
 }

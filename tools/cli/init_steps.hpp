@@ -5,12 +5,16 @@
 //   init_settings.cpp  --vmm/--port/--set, init's banger.conf reader, banger.conf
 //   init_files.cpp     directories, atomic writes, kept files
 //   init_tls.cpp       tls/: the home's CA and leaves (through pki/)
+//   init_cluster_tls.cpp  tls/ of a cluster host: leaves and host credential
+//                      from the cluster CA
+//   cluster_ca.cpp     `banger cluster ca`: the cluster CA itself
 //   init_token.cpp     state/helper.token
 //   init_ssh.cpp       state/ssh/: banger's SSH key (ssh-keygen)
 //   init.cpp           init_home, which runs them in order, and the report
 #pragma once
 
 #include "messages/home_layout.hpp"
+#include "pki/pki.hpp"
 #include "tools/cli/init.hpp"
 
 #include <sys/types.h>
@@ -39,6 +43,12 @@ struct Context {
   bool force = false;
   gid_t client_group = no_group; ///< -1: no daemon group
   std::string client_group_name;
+  /// cluster.host-id of the home after this run; empty: not a cluster host.
+  std::string host_id;
+  /// The cluster CA (--cluster-ca) and where it came from; without it a
+  /// cluster host's home can keep its files but issue none.
+  std::optional<pki::Authority> cluster_ca;
+  fs::path cluster_ca_dir;
   InitReport report;
 
   std::string relative(const fs::path& path) const {
@@ -89,7 +99,12 @@ Status apply_options(Settings& settings, const InitOptions& options);
 bool has_setting_options(const InitOptions& options);
 Status init_config(Context& ctx, const InitOptions& options, const Settings& settings,
                    const std::optional<std::string>& existing);
+/// Cluster host or not, from `host_id`, and the checks of --cluster-ca that
+/// must pass before anything is written.
+Status prepare_cluster(Context& ctx, const InitOptions& options, const std::string& host_id);
 Status init_tls(Context& ctx);
+/// init_tls for a cluster host (init_cluster_tls.cpp).
+Status init_cluster_tls(Context& ctx);
 Status init_token(Context& ctx);
 Status init_ssh(Context& ctx);
 

@@ -1,112 +1,44 @@
 // tls/: the home's CA and the helper, daemon and client leaves, made and
 // checked with pki/. A kept CA, key or certificate is checked the way libssl
 // will check it when CAF connects; anything inconsistent is reported with
-// the --force hint instead of being silently re-signed.
-#include "tools/cli/init_steps.hpp"
+// the --force hint instead of being silently re-signed. A cluster host's
+// home takes the other path, init_cluster_tls.cpp, with the leaf parts here.
+#include "tools/cli/init_tls.hpp"
 
 #include "messages/tls.hpp"
-#include "pki/pki.hpp"
 
 #include <openssl/crypto.h>
-
-#include <vector>
+#include <openssl/x509.h>
 
 namespace banger::init {
-
-namespace {
 
 using ssl::PKeyPtr;
 using ssl::X509Ptr;
 
-constexpr const char* regenerate = "run banger init --force to regenerate the TLS material";
+namespace {
 
-Result<X509Ptr> load_certificate(const fs::path& path) {
-  auto text = read_small_file(path);
-  if (!text)
-    return std::move(text).error();
-  auto cert = pki::parse_certificate_pem(*text);
-  if (!cert)
-    return invalid(path.string() + " is not a PEM certificate; " + regenerate);
-  return cert;
-}
-
-Result<PKeyPtr> load_key(const fs::path& path) {
-  auto text = read_small_file(path);
-  if (!text)
-    return std::move(text).error();
-  auto key = pki::parse_key_pem(*text);
-  OPENSSL_cleanse(text->data(), text->size());
-  if (!key)
-    return invalid(path.string() + " is not an unencrypted PEM private key; " + regenerate);
-  return key;
+std::string subject_common_name(X509* cert) {
+  char buf[256] = {};
+  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
 // The checks libssl will make when CAF connects: key matches, chains to the
-// CA for both directions, within validity.
-Status check_leaf(X509* ca, X509* leaf, EVP_PKEY* key, const std::string& name) {
+// CA for both directions, within validity; and the name, where it matters.
+Status check_leaf(const Context& ctx, X509* ca, X509* leaf, EVP_PKEY* key, const Leaf& spec) {
+  const auto& name = spec.name;
   if (!pki::key_matches(leaf, key))
     return invalid("tls/" + name + ".key does not belong to tls/" + name + ".pem; " +
-                   regenerate);
+                   regenerate_hint(ctx));
   if (auto st = pki::verify_issued(ca, leaf); !st) {
     if (st.error().code != Errc::invalid_argument)
       return st;
     return invalid("tls/" + name + ".pem does not verify against tls/ca.pem (" +
-                   st.error().message + "); " + regenerate);
+                   st.error().message + "); " + regenerate_hint(ctx));
   }
-  return {};
-}
-
-Status write_certificate(const fs::path& path, X509* cert) {
-  auto pem = pki::certificate_pem(cert);
-  if (!pem)
-    return std::move(pem).error();
-  return write_atomic(path, 0644, no_group, pem->data(), pem->size());
-}
-
-// Unencrypted (the files' modes protect them); the PEM text stays in
-// OpenSSL's secure heap.
-Status write_key(const fs::path& path, EVP_PKEY* key, mode_t mode, gid_t group) {
-  return pki::with_key_pem(key, [&](std::string_view pem) {
-    return write_atomic(path, mode, group, pem.data(), pem.size());
-  });
-}
-
-struct Leaf {
-  TlsRole role;
-  std::string name;
-  mode_t key_mode;
-  gid_t key_group;
-  mode_t key_narrow; ///< mask applied to a kept key
-};
-
-std::vector<Leaf> leaves(const Context& ctx) {
-  bool shared = ctx.client_group != no_group;
-  return {
-    {TlsRole::helper, "helper", 0600, no_group, 0600},
-    {TlsRole::daemon, "daemon", 0600, no_group, 0600},
-    // client.key keeps group read a previous --daemon-group granted.
-    {TlsRole::client, "client", mode_t(shared ? 0640 : 0600), ctx.client_group, 0640},
-  };
-}
-
-Status issue_leaf(Context& ctx, const Leaf& leaf, X509* ca, EVP_PKEY* ca_key, EVP_PKEY* key,
-                  bool new_key) {
-  auto files = tls_files(ctx.layout, leaf.role);
-  if (new_key) {
-    auto action = fresh(ctx, files.key);
-    if (auto st = write_key(files.key, key, leaf.key_mode, leaf.key_group); !st)
-      return st;
-    ctx.record(files.key, action,
-               "mode " + octal(leaf.key_mode) +
-                 (leaf.key_group != no_group ? ", group " + ctx.client_group_name : ""));
-  }
-  auto cert = pki::issue(ca, ca_key, key, {.common_name = "banger-" + leaf.name});
-  if (!cert)
-    return std::move(cert).error();
-  auto action = fresh(ctx, files.certificate);
-  if (auto st = write_certificate(files.certificate, cert->get()); !st)
-    return st;
-  ctx.record(files.certificate, action, "CN=banger-" + leaf.name + ", 2 years");
+  if (spec.check_name && subject_common_name(leaf) != spec.common_name)
+    return invalid("tls/" + name + ".pem is for '" + subject_common_name(leaf) + "', not '" +
+                   spec.common_name + "'; " + regenerate_hint(ctx));
   return {};
 }
 
@@ -127,38 +59,131 @@ Status generate_all_tls(Context& ctx) {
     return st;
   ctx.record(ca_key_path, key_action, "mode 0400");
   auto pem_action = fresh(ctx, ca_pem);
-  if (auto st = write_certificate(ca_pem, ca->certificate.get()); !st)
+  if (auto st = write_certificate(ca_pem, ca->certificate.get(), 0644); !st)
     return st;
   ctx.record(ca_pem, pem_action, "self-signed CA, EC P-256, 10 years");
-  for (const auto& leaf : leaves(ctx)) {
-    auto key = pki::generate_key();
-    if (!key)
-      return std::move(key).error();
-    if (auto st = issue_leaf(ctx, leaf, ca->certificate.get(), ca->key.get(), key->get(), true);
-        !st)
+  for (const auto& leaf : leaves(ctx))
+    if (auto st = issue_new_leaf(ctx, leaf, ca->certificate.get(), ca->key.get()); !st)
       return st;
-  }
   return {};
 }
 
-// A kept leaf: its key is kept (or made), its certificate checked against
-// the CA or, when missing, issued by it.
-Status keep_or_issue_leaf(Context& ctx, const Leaf& leaf, X509* ca, EVP_PKEY* ca_key) {
-  auto files = tls_files(ctx.layout, leaf.role);
-  bool have_cert = exists_no_follow(files.certificate);
-  bool have_key = exists_no_follow(files.key);
+} // namespace
+
+std::vector<Leaf> leaves(const Context& ctx) {
+  bool shared = ctx.client_group != no_group;
+  return {
+    {.name = "helper", .common_name = "banger-helper"},
+    {.name = "daemon", .common_name = "banger-daemon"},
+    // client.key keeps group read a previous --daemon-group granted.
+    {.name = "client",
+     .common_name = "banger-client",
+     .key_mode = mode_t(shared ? 0640 : 0600),
+     .key_group = ctx.client_group,
+     .key_narrow = 0640},
+  };
+}
+
+fs::path certificate_path(const Context& ctx, const Leaf& leaf) {
+  return ctx.layout.tls_dir() / (leaf.name + ".pem");
+}
+
+fs::path key_path(const Context& ctx, const Leaf& leaf) {
+  return ctx.layout.tls_dir() / (leaf.name + ".key");
+}
+
+std::string regenerate_hint(const Context& ctx) {
+  if (ctx.host_id.empty())
+    return "run banger init --force to regenerate the TLS material";
+  return "run banger init --force --cluster-ca DIR --host-id " + ctx.host_id +
+         " to reissue this host's TLS files from the cluster CA";
+}
+
+Result<X509Ptr> load_certificate(const Context& ctx, const fs::path& path) {
+  auto text = read_small_file(path);
+  if (!text)
+    return std::move(text).error();
+  auto cert = pki::parse_certificate_pem(*text);
+  if (!cert)
+    return invalid(path.string() + " is not a PEM certificate; " + regenerate_hint(ctx));
+  return cert;
+}
+
+Result<PKeyPtr> load_key(const Context& ctx, const fs::path& path) {
+  auto text = read_small_file(path);
+  if (!text)
+    return std::move(text).error();
+  auto key = pki::parse_key_pem(*text);
+  OPENSSL_cleanse(text->data(), text->size());
+  if (!key)
+    return invalid(path.string() + " is not an unencrypted PEM private key; " +
+                   regenerate_hint(ctx));
+  return key;
+}
+
+Status write_certificate(const fs::path& path, X509* cert, mode_t mode) {
+  auto pem = pki::certificate_pem(cert);
+  if (!pem)
+    return std::move(pem).error();
+  return write_atomic(path, mode, no_group, pem->data(), pem->size());
+}
+
+// Unencrypted (the files' modes protect them); the PEM text stays in
+// OpenSSL's secure heap.
+Status write_key(const fs::path& path, EVP_PKEY* key, mode_t mode, gid_t group) {
+  return pki::with_key_pem(key, [&](std::string_view pem) {
+    return write_atomic(path, mode, group, pem.data(), pem.size());
+  });
+}
+
+Status issue_leaf(Context& ctx, const Leaf& leaf, X509* ca, EVP_PKEY* ca_key, EVP_PKEY* key,
+                  bool new_key) {
+  auto cert_file = certificate_path(ctx, leaf);
+  auto key_file = key_path(ctx, leaf);
+  if (new_key) {
+    auto action = fresh(ctx, key_file);
+    if (auto st = write_key(key_file, key, leaf.key_mode, leaf.key_group); !st)
+      return st;
+    ctx.record(key_file, action,
+               "mode " + octal(leaf.key_mode) +
+                 (leaf.key_group != no_group ? ", group " + ctx.client_group_name : ""));
+  }
+  auto cert = pki::issue(ca, ca_key, key, {.common_name = leaf.common_name});
+  if (!cert)
+    return std::move(cert).error();
+  auto action = fresh(ctx, cert_file);
+  if (auto st = write_certificate(cert_file, cert->get(), leaf.certificate_mode); !st)
+    return st;
+  ctx.record(cert_file, action,
+             "CN=" + leaf.common_name + ", 2 years" +
+               (leaf.certificate_mode != 0644 ? ", mode " + octal(leaf.certificate_mode) : ""));
+  return {};
+}
+
+Status issue_new_leaf(Context& ctx, const Leaf& leaf, X509* ca, EVP_PKEY* ca_key) {
+  auto key = pki::generate_key();
+  if (!key)
+    return std::move(key).error();
+  return issue_leaf(ctx, leaf, ca, ca_key, key->get(), true);
+}
+
+Status keep_or_issue_leaf(Context& ctx, const Leaf& leaf, X509* ca, EVP_PKEY* ca_key,
+                          const std::string& missing_key) {
+  auto cert_file = certificate_path(ctx, leaf);
+  auto key_file = key_path(ctx, leaf);
+  bool have_cert = exists_no_follow(cert_file);
+  bool have_key = exists_no_follow(key_file);
   if (have_cert && !have_key)
-    return invalid(files.certificate.string() + " exists without its key; " + regenerate);
+    return invalid(cert_file.string() + " exists without its key; " + regenerate_hint(ctx));
   if (!have_cert && !ca_key)
-    return invalid("cannot issue tls/" + leaf.name + ".pem: tls/ca.key is missing (keep the "
-                   "CA key next to ca.pem while running init, or use --force)");
+    return invalid("cannot issue tls/" + leaf.name + ".pem: " + missing_key);
   PKeyPtr key;
   if (have_key) {
-    auto loaded = load_key(files.key);
+    auto loaded = load_key(ctx, key_file);
     if (!loaded)
       return std::move(loaded).error();
     key = std::move(*loaded);
-    if (auto st = keep_file(ctx, files.key, leaf.key_narrow, leaf.key_group, leaf.key_mode); !st)
+    if (auto st = keep_file(ctx, key_file, leaf.key_narrow, leaf.key_group, leaf.key_mode); !st)
       return st;
   } else {
     auto made = pki::generate_key();
@@ -167,21 +192,21 @@ Status keep_or_issue_leaf(Context& ctx, const Leaf& leaf, X509* ca, EVP_PKEY* ca
     key = std::move(*made);
   }
   if (have_cert) {
-    auto cert = load_certificate(files.certificate);
+    auto cert = load_certificate(ctx, cert_file);
     if (!cert)
       return std::move(cert).error();
-    if (auto st = check_leaf(ca, cert->get(), key.get(), leaf.name); !st)
+    if (auto st = check_leaf(ctx, ca, cert->get(), key.get(), leaf); !st)
       return st;
-    return keep_file(ctx, files.certificate, 0644);
+    return keep_file(ctx, cert_file, leaf.certificate_mode);
   }
   // A key without its certificate (e.g. a crash between the two writes):
   // certify the existing key rather than replace it.
   return issue_leaf(ctx, leaf, ca, ca_key, key.get(), !have_key);
 }
 
-} // namespace
-
 Status init_tls(Context& ctx) {
+  if (!ctx.host_id.empty())
+    return init_cluster_tls(ctx);
   if (ctx.force)
     return generate_all_tls(ctx);
   auto ca_pem = ctx.layout.tls_dir() / "ca.pem";
@@ -189,25 +214,23 @@ Status init_tls(Context& ctx) {
   bool have_ca_pem = exists_no_follow(ca_pem);
   bool have_ca_key = exists_no_follow(ca_key_path);
   if (!have_ca_pem && !have_ca_key) {
-    for (const auto& leaf : leaves(ctx)) {
-      auto files = tls_files(ctx.layout, leaf.role);
-      for (const auto& path : {files.certificate, files.key})
+    for (const auto& leaf : leaves(ctx))
+      for (const auto& path : {certificate_path(ctx, leaf), key_path(ctx, leaf)})
         if (exists_no_follow(path))
           return invalid(path.string() + " exists but the CA (tls/ca.pem, tls/ca.key) does "
                                          "not; run banger init --force to regenerate all TLS "
                                          "material");
-    }
     return generate_all_tls(ctx);
   }
   if (!have_ca_pem)
     return invalid(ca_key_path.string() + " exists without tls/ca.pem; run banger init "
                                           "--force to regenerate all TLS material");
-  auto ca = load_certificate(ca_pem);
+  auto ca = load_certificate(ctx, ca_pem);
   if (!ca)
     return std::move(ca).error();
   PKeyPtr ca_key;
   if (have_ca_key) {
-    auto key = load_key(ca_key_path);
+    auto key = load_key(ctx, ca_key_path);
     if (!key)
       return std::move(key).error();
     if (!pki::key_matches(ca->get(), key->get()))
@@ -220,7 +243,10 @@ Status init_tls(Context& ctx) {
   if (auto st = keep_file(ctx, ca_pem, 0644); !st)
     return st;
   for (const auto& leaf : leaves(ctx))
-    if (auto st = keep_or_issue_leaf(ctx, leaf, ca->get(), ca_key.get()); !st)
+    if (auto st = keep_or_issue_leaf(ctx, leaf, ca->get(), ca_key.get(),
+                                     "tls/ca.key is missing (keep the CA key next to ca.pem "
+                                     "while running init, or use --force)");
+        !st)
       return st;
   return {};
 }

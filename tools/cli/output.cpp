@@ -72,6 +72,7 @@ json to_json(const VmRecord& vm) {
     {"last_error", r.last_error},
     {"last_stop", std::string(to_string(r.last_stop))},
     {"stage_deadline_us", r.stage_deadline_us},
+    {"host", vm.host},
     {"boot",
      {{"vmm_spawned_us", r.boot.vmm_spawned_us},
       {"configured_us", r.boot.configured_us},
@@ -196,13 +197,21 @@ std::string format_time(std::int64_t unix_us) {
 
 std::string render_vm_table(const std::vector<VmRecord>& vms, const ImageNames& images,
                             std::int64_t now_us) {
+  // Outside a cluster no VM has a host: the column would only say "-".
+  bool hosts = std::any_of(vms.begin(), vms.end(),
+                           [](const VmRecord& vm) { return !vm.host.empty(); });
   std::vector<std::vector<std::string>> rows{
     {"NAME", "ID", "STATE", "IMAGE", "IP", "CPUS", "MEMORY", "AGE"}};
-  for (const auto& vm : vms)
+  if (hosts)
+    rows[0].insert(rows[0].begin() + 2, "HOST");
+  for (const auto& vm : vms) {
     rows.push_back({vm.name, vm.id.substr(0, 8), std::string(to_string(vm.runtime.state)),
                     image_label(vm.image_id, images), or_dash(vm.runtime.guest_ip),
                     std::to_string(vm.cpus), std::to_string(vm.memory_mib) + " MiB",
                     format_age(vm.created_at_us, now_us)});
+    if (hosts)
+      rows.back().insert(rows.back().begin() + 2, or_dash(vm.host));
+  }
   return render_table(rows);
 }
 
@@ -211,6 +220,8 @@ std::string render_vm(const VmRecord& vm, const ImageNames& images) {
   Fields f;
   f.add("name", vm.name);
   f.add("id", vm.id);
+  if (!vm.host.empty())
+    f.add("host", vm.host);
   f.add("state", std::string(to_string(r.state)));
   f.add("stage", or_dash(r.stage));
   auto image = images.find(vm.image_id);

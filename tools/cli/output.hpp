@@ -24,6 +24,9 @@ nlohmann::json to_json(const Image& image);
 nlohmann::json to_json(const OperationStatus& op);
 nlohmann::json to_json(const DaemonStatus& status);
 nlohmann::json to_json(const DoctorReport& report);
+/// {"self", "hosts": [{"id", "address", "state", "since_us", "rtt_us", "vms",
+/// "cpus_free", "memory_free_mib", "version"}]} (output_cluster.cpp).
+nlohmann::json to_json(const ClusterStatus& status);
 /// Two-space indented JSON plus newline.
 std::string dump(const nlohmann::json& j);
 
@@ -40,9 +43,18 @@ std::string format_ms(std::int64_t us);
 /// Unix microseconds as RFC 3339 UTC; "-" for 0.
 std::string format_time(std::int64_t unix_us);
 
-/// NAME ID STATE IMAGE IP CPUS MEMORY AGE
+/// NAME ID STATE IMAGE IP CPUS MEMORY AGE, with HOST after ID when any VM
+/// has a host (a cluster listing).
 std::string render_vm_table(const std::vector<VmRecord>& vms, const ImageNames& images,
                             std::int64_t now_us);
+/// The table of `list.vms` (in the order given), then, when hosts did not
+/// answer, unreachable_warning's line (output_cluster.cpp).
+std::string render_vm_list(const VmList& list, const ImageNames& images, std::int64_t now_us);
+/// "warning: h3, h4 did not answer; their VMs show state unknown"; "" for none.
+std::string unreachable_warning(const std::vector<std::string>& hosts);
+/// HOST ADDRESS STATE SINCE RTT VMS CPUS-FREE MEM-FREE VERSION, this host
+/// marked "(self)" (output_cluster.cpp).
+std::string render_cluster_status(const ClusterStatus& status, std::int64_t now_us);
 /// `key: value` lines with every field of the record.
 std::string render_vm(const VmRecord& vm, const ImageNames& images);
 std::string render_image_table(const std::vector<Image>& images, std::int64_t now_us);

@@ -4,6 +4,7 @@
 // refused here, before anything is contacted (exit 2).
 #include "tools/cli/commands.hpp"
 
+#include "messages/cluster_hosts.hpp"
 #include "messages/op_id.hpp"
 #include "messages/vm_limits.hpp"
 
@@ -48,6 +49,9 @@ std::string validate(const Invocation& inv) {
     return "--size must be at least 32 (MiB)";
   if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
     return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";
+  if (name == "vm create" && inv.has("--host") && !is_valid_host_id(inv.value("--host")))
+    return "invalid host id '" + inv.value("--host") +
+           "': use 1-32 of [a-z0-9-] starting with a letter or digit";
   if (inv.has("--cpus"))
     if (auto p = problem(inv, "--cpus", check_cpus(number(inv, "--cpus"))); !p.empty())
       return p;
