@@ -11,6 +11,10 @@
 #   cluster_restart I         start host I's bangerd again (after a kill)
 #   cluster_cut I / cluster_restore I   take its link to the switch down / up
 #   cluster_down              stop everything and remove every namespace
+#   cluster_client_exec CMD   run CMD in the switch namespace (10.77.0.254),
+#                             which reaches every host, e.g. banger-load
+#   cluster_fault_command     a shell command that kills or stops the host
+#                             banger-load's --kill-host / --stop-host names
 #
 # Layout: a switch namespace holds a bridge; host I's namespace has eth0
 # (10.77.0.I/24), the peer of veth hI in the switch namespace, enslaved to
@@ -24,7 +28,9 @@
 # CLUSTER=0 makes N standalone hosts (plain `banger init`) on the same network.
 #
 # Variables read: CLUSTER (1), CLUSTER_LINK_PORT (7430), CLUSTER_LOG_LEVEL
-# (info), CLUSTER_SET (extra `--set K=V` for every init, space-separated).
+# (info), CLUSTER_SET (extra `--set K=V` for every init, space-separated),
+# CLUSTER_PUBLIC_CLI (0; 1: each daemon.listen is its host's 10.77.0.I, so a
+# client in the switch namespace reaches every CLI port, still mutual TLS).
 # Variables set: CLUSTER_WORK (the work directory: homes, logs), CLUSTER_N,
 # CLUSTER_HOSTS (the cluster.hosts value). cluster_up installs an EXIT trap
 # that calls cluster_down; a script with its own clean-up sets
@@ -74,6 +80,7 @@ cluster__network() {
   ip -n "$sw" link set lo up
   ip -n "$sw" link add br0 type bridge
   ip -n "$sw" link set br0 up
+  ip -n "$sw" addr add 10.77.0.254/24 dev br0
   for i in $(seq 1 "$CLUSTER_N"); do
     ns=$(cluster_ns "$i")
     ip netns add "$ns" || return 1
@@ -93,6 +100,7 @@ cluster__init_home() { # I
     --set "network.subnet=172.31.$i.0/24" --set "vmm.firecracker-bin=$cluster__bin/fc-stub"
     --set network.nat=false --set vmm.stop-grace=5s
     --set "daemon.log-level=${CLUSTER_LOG_LEVEL:-info}")
+  if [ "${CLUSTER_PUBLIC_CLI:-0}" = 1 ]; then args+=(--set "daemon.listen=$(cluster_addr "$i")"); fi
   if [ "$CLUSTER" = 1 ]; then
     args+=(--cluster-ca "$CLUSTER_WORK/ca" --host-id "h$i" --set "cluster.hosts=$CLUSTER_HOSTS")
   fi
@@ -108,6 +116,7 @@ cluster_restart() { # I
   ip netns exec "$(cluster_ns "$i")" "$cluster__bin/bangerd" --home "$(cluster_home "$i")" \
     2>>"$(cluster_log "$i" bangerd)" &
   cluster__daemon_pid[$i]=$!
+  echo "$!" >"$CLUSTER_WORK/h$i/bangerd.pid"
 }
 
 # Waits (up to 20 s) until host I's daemon answers and reaches its helper.
@@ -181,6 +190,15 @@ cluster_resume() { kill -CONT "${cluster__daemon_pid[$1]}"; }
 # packets go nowhere, as with a pulled cable (no error reaches the sender).
 cluster_cut() { ip -n "$(cluster__switch)" link set "h$1" down; }
 cluster_restore() { ip -n "$(cluster__switch)" link set "h$1" up; }
+
+cluster_client_exec() { ip netns exec "$(cluster__switch)" "$@"; }
+
+# For banger-load --fault-command: the bangerd of $BANGER_FAULT_HOST (an id
+# hI) gets SIGKILL or SIGSTOP as $BANGER_FAULT_ACTION says.
+cluster_fault_command() {
+  # shellcheck disable=SC2016 # expanded when banger-load runs it
+  printf 'p=$(cat %q/${BANGER_FAULT_HOST}/bangerd.pid) && case $BANGER_FAULT_ACTION in kill) kill -KILL $p ;; stop) kill -STOP $p ;; esac' "$CLUSTER_WORK"
+}
 
 cluster_down() {
   [ -n "$cluster__tag" ] || return 0

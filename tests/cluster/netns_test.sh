@@ -62,6 +62,16 @@ cluster_stop 2
 check "a stopped bangerd is stopped" bash -c "grep -q '^State:.*T' /proc/$pid/status"
 cluster_resume 2
 check "a resumed bangerd answers again" answers 2
+client_reaches() {
+  local out
+  out=$(cluster_client_exec timeout 1 bash -c "exec 3<>/dev/tcp/$(cluster_addr "$1")/9" 2>&1) || true
+  [[ $out == *refused* ]]
+}
+check "the switch namespace (where banger-load runs) reaches h3" client_reaches 3
+fault_stops() { BANGER_FAULT_ACTION=stop BANGER_FAULT_HOST=h2 bash -c "$(cluster_fault_command)"; }
+fault_stops
+check "the fault command stops the host it is given" bash -c "grep -q '^State:.*T' /proc/$pid/status"
+cluster_resume 2
 cluster_kill 2
 check "a killed bangerd is gone" bash -c "! kill -0 $pid 2>/dev/null"
 check "h2's CLI fails while its daemon is down" bash -c "! ip netns exec $(cluster_ns 2) $bin/banger --home $(cluster_home 2) vm ls"
