@@ -176,7 +176,8 @@ cluster_bench() {
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ms() { jq -r "$1 / 1000 | . * 100 | round / 100" "$2"; }
+# A latency in µs at jq path $1 of report $2, in ms; "-" when it has none.
+ms() { jq -r "($1) as \$v | if \$v == null then \"-\" else \$v / 1000 | . * 100 | round / 100 end" "$2"; }
 summary=()
 add() { summary+=("$(printf '%-52s %s' "$1" "$2")"); }
 
