@@ -83,7 +83,7 @@ cluster_bench() {
   # the single-host pairs, since each run slows the next.
   for i in $(seq 1 "$pairs"); do
     for share in 0 1; do
-      [ "$i" = 1 ] && [ "$share" = 0 ] || sleep "$pause"
+      if [ "$i" != 1 ] || [ "$share" != 0 ]; then sleep "$pause"; fi
       echo "== cluster lifecycle, concurrency 16, cross-host share $share, run $i of $pairs (${seconds}s)"
       f="$out/cluster-lifecycle-$share-$i.json"
       cload --hosts "$hosts" --cross-host-share "$share" --scenario lifecycle --concurrency 16 \

@@ -115,7 +115,7 @@ cluster_restart() { # I
   local i=$1
   ip netns exec "$(cluster_ns "$i")" "$cluster__bin/bangerd" --home "$(cluster_home "$i")" \
     2>>"$(cluster_log "$i" bangerd)" &
-  cluster__daemon_pid[$i]=$!
+  cluster__daemon_pid[i]=$!
   echo "$!" >"$CLUSTER_WORK/h$i/bangerd.pid"
 }
 
@@ -154,7 +154,7 @@ cluster_up() { # BIN_DIR N
   cluster__bin=$(cd "$1" && pwd) || return 1
   CLUSTER_N=$2
   [ "$(id -u)" -eq 0 ] || { cluster__fail "needs root (network namespaces)"; return 1; }
-  [ "$CLUSTER_N" -ge 1 ] && [ "$CLUSTER_N" -le 200 ] || { cluster__fail "1 to 200 hosts"; return 1; }
+  if [ "$CLUSTER_N" -lt 1 ] || [ "$CLUSTER_N" -gt 200 ]; then cluster__fail "1 to 200 hosts"; return 1; fi
   CLUSTER_WORK=$(mktemp -d -t banger-cluster-XXXXXX)
   # A tag unique to this run: several clusters may share the machine.
   cluster__tag="bgc$(basename "$CLUSTER_WORK" | tail -c 7 | tr -dc 'a-zA-Z0-9')"
@@ -173,7 +173,7 @@ cluster_up() { # BIN_DIR N
     cluster__init_home "$i" || return 1
     ip netns exec "$(cluster_ns "$i")" "$cluster__bin/banger-helper" --home "$(cluster_home "$i")" \
       2>"$(cluster_log "$i" helper)" &
-    cluster__helper_pid[$i]=$!
+    cluster__helper_pid[i]=$!
     cluster_restart "$i"
   done
   for i in $(seq 1 "$CLUSTER_N"); do cluster_wait_ready "$i" || return 1; done
