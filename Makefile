@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
 
-.PHONY: all deps configure build test demo bench chaos format clean install fuzz fuzz-merge
+.PHONY: all deps configure build test demo demo-cluster bench chaos format clean install fuzz fuzz-merge
 
 all: build
 
@@ -41,6 +41,10 @@ fuzz-merge:
 
 demo: build
 	@tools/demo.sh $(BUILD)/bin
+
+# Three hosts in network namespaces, one cluster (tools/demo-cluster.sh).
+demo-cluster: build
+	@tools/demo-cluster.sh $(BUILD)/bin
 
 bench: build
 	@tools/bench.sh $(BUILD)/bin

@@ -12,6 +12,13 @@
 #   BENCH_CLI_CALLS CLI `vm show` calls per flood measurement (default 200)
 #   BENCH_PAIRS     floor/banger pairs at concurrency 16 (default 3)
 #   BENCH_PAUSE     seconds between those runs (default 30)
+#   BENCH_ONLY=cluster  only the cluster part: 5 hosts in network namespaces
+#                   (tools/cluster-netns.sh); lifecycles entering at the VM's
+#                   own host vs another, vm show local vs cross-host, vm ls of
+#                   5 x BENCH_CLUSTER_VMS VMs, failure detection (kill,
+#                   SIGSTOP, link cut) and a banger-load run with a host killed
+#   BENCH_CLUSTER_VMS   VMs per host for the vm ls part (default 1000)
+#   BENCH_CLUSTER_HOSTS hosts (default 5)
 set -euo pipefail
 bin=$(cd "$1" && pwd)
 build=$(dirname "$bin")
@@ -55,6 +62,131 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 
+# -- the cluster: BENCH_CLUSTER_HOSTS hosts, each a network namespace with its
+# own helper, bangerd and fc-stub VMs; banger-load runs in the switch
+# namespace and enters at any host's CLI port (mutual TLS, cluster CA).
+cluster_bench() {
+  local n=${BENCH_CLUSTER_HOSTS:-5} per_host=${BENCH_CLUSTER_VMS:-1000} pairs=${BENCH_PAIRS:-3}
+  local pause=${BENCH_PAUSE:-30} i entries hosts f ratio ratios=()
+  CLUSTER_PUBLIC_CLI=1 CLUSTER_LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
+  # shellcheck source=cluster-netns.sh
+  source "$(dirname "$0")/cluster-netns.sh"
+  CLUSTER_ON_EXIT=cleanup
+  echo "== cluster: $n hosts in network namespaces"
+  cluster_up "$bin" "$n"
+  entries=$(for i in $(seq 1 "$n"); do cluster_home "$i"; done | paste -sd,)
+  hosts=$(for i in $(seq 1 "$n"); do echo "h$i"; done | paste -sd,)
+  cload() { cluster_client_exec "$bin/banger-load" --entry "$entries" "$@"; }
+
+  # Lifecycles placed on every host in turn, each request entering at the
+  # VM's own host (share 0) or at another one (share 1); alternating, as
+  # the single-host pairs, since each run slows the next.
+  for i in $(seq 1 "$pairs"); do
+    for share in 0 1; do
+      if [ "$i" != 1 ] || [ "$share" != 0 ]; then sleep "$pause"; fi
+      echo "== cluster lifecycle, concurrency 16, cross-host share $share, run $i of $pairs (${seconds}s)"
+      f="$out/cluster-lifecycle-$share-$i.json"
+      cload --hosts "$hosts" --cross-host-share "$share" --scenario lifecycle --concurrency 16 \
+        --duration "${seconds}s" --ramp-up 1s --json "$f" >"${f%.json}.txt" || true
+    done
+    ratio=$(jq -rn --slurpfile l "$out/cluster-lifecycle-0-$i.json" --slurpfile c "$out/cluster-lifecycle-1-$i.json" \
+      'if $l[0].throughput > 0 then $c[0].throughput / $l[0].throughput * 1000 | round / 1000 else 0 end')
+    add "  run $i: lifecycles/s own host / other host, ratio" \
+      "$(jq -r '.throughput * 10 | round / 10' "$out/cluster-lifecycle-0-$i.json") / $(jq -r '.throughput * 10 | round / 10' "$out/cluster-lifecycle-1-$i.json"), $ratio"
+    ratios+=("$ratio")
+  done
+  add "cluster lifecycles entering elsewhere / at the VM's host (median)" "$(printf '%s\n' "${ratios[@]}" | median)"
+
+  # vm show of VMs on every host, entering at the VM's host or another.
+  for share in 0 1; do
+    f="$out/cluster-show-$share.json"
+    cload --hosts "$hosts" --cross-host-share "$share" --scenario read --vms 50 --concurrency 1 \
+      --count 3000 --json "$f" >"${f%.json}.txt" || true
+  done
+  local route
+  for share in 0 1; do
+    route=$([ "$share" = 0 ] && echo local || echo cross)
+    add "cluster vm show p50 / p99 ms, $route" \
+      "$(ms ".routes.$route[\"vm.show\"].latency_us.p50" "$out/cluster-show-$share.json") / $(ms ".routes.$route[\"vm.show\"].latency_us.p99" "$out/cluster-show-$share.json")"
+  done
+
+  # vm ls with per_host VMs on every host, created without start.
+  echo "== cluster vm ls: $n hosts x $per_host VMs"
+  cload --hosts "$hosts" --scenario create --concurrency 16 --count $((n * per_host)) --keep \
+    --json "$out/cluster-fill.json" >/dev/null
+  add "cluster creates/s while filling" "$(jq -r '.throughput | round' "$out/cluster-fill.json")"
+  add "  VMs listed from h1" "$(cluster_cli 1 -o json vm ls | jq '.vms | length')"
+  for i in 1 "$n"; do
+    f="$out/cluster-ls-h$i.json"
+    cluster_client_exec "$bin/banger-load" --entry "$(cluster_home "$i")" --scenario list \
+      --concurrency 1 --count 200 --json "$f" >/dev/null || true
+    add "cluster vm ls p50 / p99 ms, $((n * per_host)) VMs, entering at h$i" \
+      "$(ms '.operations["vm.list"].latency_us.p50' "$f") / $(ms '.operations["vm.list"].latency_us.p99' "$f")"
+  done
+  local t0 t1
+  : >"$work/cli-times"
+  for _ in $(seq 1 50); do
+    t0=$(date +%s%N)
+    cluster_cli 1 vm ls >/dev/null
+    t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000 )) >>"$work/cli-times"
+  done
+  add "  CLI vm ls (table) p50 / max ms" "$(sort -n "$work/cli-times" | awk '{ v[NR] = $1 } END { printf "%.1f / %.1f", v[int(NR * 0.5) + 1] / 1000, v[NR] / 1000 }')"
+
+  # A banger-load run while a host is killed: errors before and after.
+  f="$out/cluster-kill.json"
+  cload --hosts "$hosts" --cross-host-share 0.5 --scenario read --vms 50 --concurrency 4 \
+    --duration 8s --timeout 5s --kill-host "h$n" --fault-at 3s \
+    --fault-command "$(cluster_fault_command)" --json "$f" >"${f%.json}.txt" || true
+  add "cluster read run, h$n killed at 3 s: errors before / after" \
+    "$(jq -r '"\(.fault.before.errors) / \(.fault.after.errors) (\(.fault.after.errors_by_code | to_entries | map("\(.key)=\(.value)") | join(" ")))"' "$f")"
+  cluster_restart "$n"
+  cluster_wait_ready "$n"
+  cluster_wait_all_up 1
+
+  # Failure detection, seen from h1 polling `cluster status`: from the
+  # fault to the first `suspect` and the first `down` of h$n, then back.
+  detect() { # LABEL FAULT RECOVER
+    local t0 now state suspect="" down=""
+    t0=$(date +%s%N)
+    "$2" "$n"
+    while :; do
+      state=$(cluster_cli 1 -o json cluster status 2>/dev/null |
+        jq -r --arg id "h$n" '.hosts[] | select(.id == $id) | .state' 2>/dev/null || true)
+      now=$(( ($(date +%s%N) - t0) / 1000000 ))
+      if [ "$state" = suspect ] && [ -z "$suspect" ]; then suspect=$now; fi
+      if [ "$state" = down ]; then down=$now; break; fi
+      [ "$now" -lt 15000 ] || break
+    done
+    add "cluster failure detection, $1: suspect / down ms" "${suspect:--} / ${down:-not within 15 s}"
+    t0=$(date +%s%N)
+    "$3" "$n"
+    if [ "$3" = cluster_restart ]; then cluster_wait_ready "$n"; fi
+    if cluster_wait_all_up 1; then
+      add "  seen up again from h1 after the recovery (ms)" "$(( ($(date +%s%N) - t0) / 1000000 ))"
+    else
+      add "  seen up again from h1 after the recovery (ms)" "not within 20 s"
+    fi
+  }
+  detect "SIGKILL of bangerd" cluster_kill cluster_restart
+  detect "SIGSTOP of bangerd" cluster_stop cluster_resume
+  detect "link cut" cluster_cut cluster_restore
+
+  cluster_down
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# A latency in µs at jq path $1 of report $2, in ms; "-" when it has none.
+ms() { jq -r "($1) as \$v | if \$v == null then \"-\" else \$v / 1000 | . * 100 | round / 100 end" "$2"; }
+summary=()
+add() { summary+=("$(printf '%-52s %s' "$1" "$2")"); }
+
+if [ "${BENCH_ONLY:-}" = cluster ]; then
+  cluster_bench
+  echo; echo "== summary"; printf '%s\n' "${summary[@]}"
+  exit 0
+fi
+
 home="$work/home"
 bridge="bgbench$((RANDOM % 100))"
 port=$((20000 + RANDOM % 20000))
@@ -75,9 +207,6 @@ for _ in $(seq 1 400); do
   banger -o json daemon status 2>/dev/null | grep -q '"helper_reachable": *true' && break
   sleep 0.05
 done
-ms() { jq -r "$1 / 1000 | . * 100 | round / 100" "$2"; }
-summary=()
-add() { summary+=("$(printf '%-52s %s' "$1" "$2")"); }
 
 # -- connection flood: `vm show` from the CLI (a new TLS connection per call)
 # and over one kept connection, while waves of raw TCP connections hit the
@@ -173,8 +302,6 @@ latencies() { # CONCURRENCY JSON
     add "  $op p50 / p99 ms (c$1)" "$(ms ".operations[\"$op\"].latency_us.p50" "$2") / $(ms ".operations[\"$op\"].latency_us.p99" "$2")"
   done
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 if [ -z "${BENCH_ONLY:-}" ]; then
   echo "== lifecycle with fc-stub, concurrency 1 (${seconds}s)"
   lifecycle 1 "$out/lifecycle-c1.json"

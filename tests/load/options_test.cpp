@@ -112,3 +112,99 @@ TEST_CASE("--floor-only runs the floor alone and refuses options of a banger run
                    "--floor-only"});
   CHECK(read.kind == Parsed::Kind::usage_error);
 }
+
+TEST_CASE("a cluster run takes several entry homes, placement hosts and a cross-host share") {
+  auto uut = run({"--entry", "/c/h1,/c/h2", "--entry", "/c/h3", "--hosts", "h1,h2,h3",
+                  "--cross-host-share", "0.25", "--entry-policy", "round-robin", "--scenario",
+                  "lifecycle", "--concurrency", "8", "--duration", "10s"});
+  REQUIRE_MESSAGE(uut.kind == Parsed::Kind::run, uut.text);
+  const auto& o = uut.options;
+  CHECK(o.cluster());
+  CHECK(o.entries == std::vector<std::string>{"/c/h1", "/c/h2", "/c/h3"});
+  CHECK(o.hosts == std::vector<std::string>{"h1", "h2", "h3"});
+  REQUIRE(o.cross_host_share);
+  CHECK(*o.cross_host_share == doctest::Approx(0.25));
+  CHECK(o.entry_policy == EntryPolicy::round_robin);
+  CHECK(o.home.empty());
+  CHECK_FALSE(o.fault);
+}
+
+TEST_CASE("without cluster options a run is a single-host run as before") {
+  auto uut = run({"--home", "/h", "--scenario", "lifecycle", "--concurrency", "2", "--count", "4"});
+  REQUIRE(uut.kind == Parsed::Kind::run);
+  CHECK_FALSE(uut.options.cluster());
+  CHECK(uut.options.hosts.empty());
+  CHECK_FALSE(uut.options.cross_host_share);
+  CHECK(uut.options.entry_policy == EntryPolicy::worker);
+}
+
+TEST_CASE("a fault is a host to kill or stop, a time and the command that does it") {
+  auto kill = run({"--entry", "/c/h1,/c/h2", "--kill-host", "h2", "--fault-at", "3s",
+                   "--fault-command", "kill -9 $(cat /run/$BANGER_FAULT_HOST.pid)", "--scenario",
+                   "read", "--concurrency", "2", "--duration", "8s"});
+  REQUIRE_MESSAGE(kill.kind == Parsed::Kind::run, kill.text);
+  REQUIRE(kill.options.fault);
+  CHECK(kill.options.fault->action == FaultAction::kill);
+  CHECK(kill.options.fault->host == "h2");
+  CHECK(kill.options.fault->at == std::chrono::seconds(3));
+  CHECK(kill.options.fault->command == "kill -9 $(cat /run/$BANGER_FAULT_HOST.pid)");
+  auto stop = run({"--entry", "/c/h1", "--stop-host", "h1", "--fault-command", "true",
+                   "--scenario", "read", "--concurrency", "1", "--duration", "8s"});
+  REQUIRE_MESSAGE(stop.kind == Parsed::Kind::run, stop.text);
+  CHECK(stop.options.fault->action == FaultAction::stop);
+  CHECK(stop.options.fault->at == std::chrono::seconds(5)); // the default
+}
+
+TEST_CASE("cluster options are refused where they cannot apply, saying why") {
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  const std::vector<std::string> tail = {"--scenario", "read", "--concurrency", "1", "--count",
+                                         "1"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), tail.begin(), tail.end());
+    return args;
+  };
+  for (const auto& c : std::vector<Case>{
+         {with({"--home", "/h", "--entry", "/c/h1"}), "--entry replaces --home"},
+         {with({"--home", "/h", "--hosts", "h1"}), "need --entry"},
+         {with({"--home", "/h", "--cross-host-share", "0.5"}), "need --entry"},
+         {with({"--home", "/h", "--kill-host", "h1", "--fault-command", "true"}), "need --entry"},
+         {with({"--entry", "/c/h1", "--cross-host-share", "0.5"}), "two entries or more"},
+         {with({"--entry", "/c/h1,/c/h2", "--cross-host-share", "1.5"}), "from 0 to 1"},
+         {with({"--entry", "/c/h1,/c/h2", "--cross-host-share", "half"}), "from 0 to 1"},
+         {with({"--entry", "/c/h1,,/c/h2"}), "HOME[,HOME...]"},
+         {with({"--entry", "/c/h1", "--hosts", "h1,H2"}), "not a host id"},
+         {with({"--entry", "/c/h1", "--entry-policy", "random"}), "worker or round-robin"},
+         {with({"--entry", "/c/h1", "--kill-host", "h1"}), "needs --fault-command"},
+         {with({"--entry", "/c/h1", "--fault-at", "2s", "--fault-command", "true"}),
+          "go with --kill-host or --stop-host"},
+         {with({"--entry", "/c/h1", "--kill-host", "h1", "--stop-host", "h2", "--fault-command",
+                "true"}),
+          "one fault per run"},
+       }) {
+    auto uut = run(c.args);
+    CHECK(uut.kind == Parsed::Kind::usage_error);
+    CHECK_MESSAGE(uut.text.find(c.says) != std::string::npos, uut.text);
+  }
+  auto floor = run({"--entry", "/c/h1", "--scenario", "lifecycle", "--concurrency", "1",
+                    "--count", "1", "--floor"});
+  CHECK(floor.kind == Parsed::Kind::usage_error);
+  CHECK(floor.text.find("--floor measures one host") != std::string::npos);
+}
+
+TEST_CASE("the usage text documents the cluster options") {
+  auto help = usage();
+  for (const char* option : {"--entry", "--entry-policy", "--hosts", "--cross-host-share",
+                             "--kill-host", "--stop-host", "--fault-at", "--fault-command"})
+    CHECK_MESSAGE(help.find(option) != std::string::npos, option);
+}
+
+TEST_CASE("the list scenario lists VMs and prepares none") {
+  auto uut = run({"--entry", "/c/h1,/c/h2", "--scenario", "list", "--concurrency", "1",
+                  "--count", "100"});
+  REQUIRE_MESSAGE(uut.kind == Parsed::Kind::run, uut.text);
+  CHECK(uut.options.scenario == Scenario::list);
+  CHECK(uut.options.vms == 0);
+}

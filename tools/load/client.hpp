@@ -37,6 +37,15 @@ constexpr const char* connection_lost_code = "daemon_unreachable";
 struct PreparedVm {
   std::string id;
   std::size_t daemon = 0;
+  std::string host; ///< cluster mode: the host it lives on
+};
+
+/// Where one request goes: the daemon (entry) it is sent to and, in
+/// cluster mode, the host of the VM it is about (empty: not known, or not
+/// about one VM), which makes it "local" or "cross" in the report.
+struct Target {
+  std::size_t daemon = 0;
+  std::string vm_host;
 };
 
 /// Everything the client actors share. Read-only once they run, except the
@@ -57,6 +66,10 @@ struct Shared {
   std::atomic<bool> probe_stop{false};
   std::latch probe_done{1};
   Stats probe_stats;
+  // Cluster mode: the host id of each entry (as links), and the fault.
+  std::vector<std::string> entry_hosts;
+  std::atomic<bool> fault_fired{false};
+  Clock::time_point fault_time{}; ///< written once, before fault_fired
 };
 
 struct Client {
@@ -78,6 +91,7 @@ struct Client {
   std::uint64_t pending_generation = 0;
   std::string last_code; ///< error code of the last failed request
   std::optional<Clock::time_point> waiting_since;
+  std::uint64_t next_entry = 0; ///< --entry-policy round-robin
 };
 using ClientPtr = std::shared_ptr<Client>;
 using UnitDone = std::function<void(bool)>;
@@ -93,8 +107,9 @@ inline ClientPtr make_client(caf::event_based_actor* self, std::shared_ptr<Share
       if (dm.source != c->watched_addr[d])
         continue;
       c->shared->links->lost(d, c->watched[d]);
-      if (!c->shared->options.reconnect)
-        Gate::interrupt(); // nothing to go on with
+      // Nothing to go on with; in a cluster the other entries serve on.
+      if (!c->shared->options.reconnect && !c->shared->options.cluster())
+        Gate::interrupt();
       if (c->pending_fail && c->pending_daemon == d && c->pending_generation == c->watched[d]) {
         auto fail = std::move(c->pending_fail);
         c->pending_fail = nullptr;
@@ -113,23 +128,59 @@ inline void watch(const ClientPtr& c, std::size_t daemon, const LinkState& link)
   c->self->monitor(link.actor);
 }
 
+/// Cluster mode: one finished request by entry host, by route (when the
+/// VM's host is known) and by side of the fault; `code` null on success.
+inline void note(const ClientPtr& c, const char* op, const Target& target, std::uint64_t us,
+                 const std::string* code) {
+  auto& sh = *c->shared;
+  if (!sh.options.cluster())
+    return;
+  const auto& entry_host = sh.entry_hosts[target.daemon];
+  auto& entry = c->stats->by_entry[entry_host];
+  entry.latency.record(us);
+  if (code)
+    ++entry.errors;
+  if (!target.vm_host.empty())
+    c->stats->by_route[target.vm_host == entry_host ? Route::local : Route::cross][op].record(us);
+  if (!sh.options.fault)
+    return;
+  bool after = sh.fault_fired.load(std::memory_order_acquire);
+  auto& phase = c->stats->phases[after ? 1 : 0];
+  ++phase.ops;
+  if (!code)
+    return;
+  ++phase.errors;
+  ++phase.errors_by_code[*code];
+  if (after) {
+    auto since = micros_since(sh.fault_time);
+    if (!phase.first_error_us || since < *phase.first_error_us)
+      phase.first_error_us = since;
+    if (!phase.last_error_us || since > *phase.last_error_us)
+      phase.last_error_us = since;
+  }
+}
+
 /// One request from a client, timed and counted under `op`; `then` gets the
 /// reply or nullptr (c->last_code then says why).
 template <class Reply, class Request, class Then>
-void call(const ClientPtr& c, const char* op, std::size_t daemon, Request request, Then then) {
+void call(const ClientPtr& c, const char* op, Target target, Request request, Then then) {
+  auto daemon = target.daemon;
   auto& sh = *c->shared;
   if (sh.record && request.env.op_id.empty())
     request.env.op_id = mint_op_id();
   auto link = sh.links->get(daemon);
   auto t0 = Clock::now();
   auto settled = std::make_shared<bool>(false);
-  auto fail = [c, op, t0, then, settled](const std::string& code, const std::string& op_id) mutable {
+  auto fail = [c, op, t0, then, settled, target](const std::string& code,
+                                                 const std::string& op_id) mutable {
     if (*settled)
       return;
     *settled = true;
     c->pending_fail = nullptr;
     c->last_code = code;
-    c->stats->op(op).failed(micros_since(t0), code, op_id);
+    auto us = micros_since(t0);
+    c->stats->op(op).failed(us, code, op_id);
+    note(c, op, target, us, &code);
     then(static_cast<Reply*>(nullptr));
   };
   if (!link.up) {
@@ -143,12 +194,14 @@ void call(const ClientPtr& c, const char* op, std::size_t daemon, Request reques
   auto op_id = request.env.op_id;
   c->self->request(link.actor, sh.options.request_timeout, std::move(request))
     .then(
-      [c, op, t0, then, settled](Reply& reply) mutable {
+      [c, op, t0, then, settled, target](Reply& reply) mutable {
         if (*settled)
           return;
         *settled = true;
         c->pending_fail = nullptr;
-        c->stats->op(op).ok(micros_since(t0));
+        auto us = micros_since(t0);
+        c->stats->op(op).ok(us);
+        note(c, op, target, us, nullptr);
         then(&reply);
       },
       [c, daemon, generation = link.generation, fail, op_id](caf::error& err) mutable {
@@ -160,6 +213,11 @@ void call(const ClientPtr& c, const char* op, std::size_t daemon, Request reques
         }
         fail(std::string(to_string(v.code)), v.op_id.empty() ? op_id : v.op_id);
       });
+}
+
+template <class Reply, class Request, class Then>
+void call(const ClientPtr& c, const char* op, std::size_t daemon, Request request, Then then) {
+  call<Reply>(c, op, Target{daemon, {}}, std::move(request), std::move(then));
 }
 
 

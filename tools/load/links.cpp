@@ -57,6 +57,14 @@ bool Links::all_up() const {
   return true;
 }
 
+bool Links::any_up() const {
+  std::lock_guard lock(mutex_);
+  for (const auto& l : links_)
+    if (l.up)
+      return true;
+  return false;
+}
+
 void Links::lost(std::size_t daemon, std::uint64_t generation) {
   {
     std::lock_guard lock(mutex_);

@@ -40,6 +40,7 @@ public:
   const std::vector<std::string>& addresses() const { return addresses_; }
   LinkState get(std::size_t daemon) const;
   bool all_up() const;
+  bool any_up() const;
 
   /// A client saw generation `generation` of link `daemon` go down.
   void lost(std::size_t daemon, std::uint64_t generation);

@@ -19,7 +19,7 @@ Parsed error(std::string message) {
 
 std::optional<Scenario> scenario_from(const std::string& name) {
   for (auto s : {Scenario::lifecycle, Scenario::churn, Scenario::read, Scenario::mixed,
-                 Scenario::create})
+                 Scenario::create, Scenario::list})
     if (to_string(s) == name)
       return s;
   return std::nullopt;
@@ -58,7 +58,51 @@ bool parse_mix(const std::string& text, Mix& mix) {
   return true;
 }
 
+// "a,b,c" into its non-empty items; false when one is empty.
+bool split_list(const std::string& text, std::vector<std::string>& out) {
+  std::size_t pos = 0;
+  for (;;) {
+    auto comma = text.find(',', pos);
+    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (item.empty())
+      return false;
+    out.push_back(item);
+    if (comma == std::string::npos)
+      return true;
+    pos = comma + 1;
+  }
+}
+
+// A host id as cluster.host-id takes it: 1-32 of [a-z0-9-], not starting with '-'.
+bool host_id_ok(const std::string& id) {
+  if (id.empty() || id.size() > 32 || id.front() == '-')
+    return false;
+  return std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+  });
+}
+
+// "0.25", "1", "0": a share from 0 to 1.
+std::optional<double> parse_share(const std::string& text) {
+  if (text.empty() || text.size() > 12)
+    return std::nullopt;
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (used != text.size() || !(value >= 0.0 && value <= 1.0))
+    return std::nullopt;
+  return value;
+}
+
 } // namespace
+
+std::string to_string(FaultAction action) {
+  return action == FaultAction::kill ? "kill" : "stop";
+}
 
 std::string to_string(Scenario scenario) {
   switch (scenario) {
@@ -72,12 +116,15 @@ std::string to_string(Scenario scenario) {
       return "mixed";
     case Scenario::create:
       return "create";
+    case Scenario::list:
+      return "list";
   }
   return "unknown";
 }
 
 std::string usage() {
-  return R"(usage: banger-load [--home DIR | --daemon HOST:PORT... --cert F --key F --ca F]
+  return R"(usage: banger-load [--home DIR | --daemon HOST:PORT... --cert F --key F --ca F
+                    | --entry HOME[,HOME...]]
                    --scenario NAME --concurrency N (--duration 15s | --count N)
                    [--vms N] [--seed N] [--ramp-up 2s] [--floor | --floor-only]
                    [--json FILE]
@@ -92,6 +139,7 @@ scenarios (one "unit" each):
   read        vm show of one of --vms VMs (default 16); every 10th: vm list
   mixed       lifecycle, churn and read units by --mix weights
   create      create one VM (deleted at the end unless --keep)
+  list        vm ls of every VM there is (nothing prepared)
 
 options:
   --home DIR          installation to drive (its banger.conf and client TLS
@@ -124,6 +172,25 @@ options:
   --timeout D         per-request timeout (default 60s)
   --json FILE         write the report as JSON; top-level "throughput" is
                       completed units per second
+
+cluster mode (instead of --home / --daemon):
+  --entry HOME[,HOME...]  homes of cluster hosts whose daemons are entry
+                      points (repeatable); their client certificates must
+                      come from one CA (the cluster's), the first is used
+  --entry-policy P    worker (default: client i uses entry i mod n) or
+                      round-robin (each request the next entry)
+  --hosts ID[,ID...]  place new VMs on these hosts in turn (VmSpec::host);
+                      default: the cluster places them
+  --cross-host-share P  share (0 to 1) of requests on a VM sent through an
+                      entry that is not the VM's host; the rest go through
+                      the VM's own host when it is an entry
+  --kill-host ID      at --fault-at, run --fault-command with
+  --stop-host ID        BANGER_FAULT_ACTION=kill|stop and BANGER_FAULT_HOST=ID
+  --fault-at D        when (default 5s after the clients start)
+  --fault-command CMD the shell command that does it (e.g. kill the host's
+                      bangerd); the report counts errors before and after
+  The report adds latency per entry host and, per operation, for requests
+  entering at the VM's own host ("local") and at another ("cross").
 
 exit codes: 0 no errors, 1 errors or set-up failure, 2 usage error
 )";
@@ -210,7 +277,7 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
       if (!failure) {
         auto s = scenario_from(name);
         if (!s)
-          return error("--scenario expects lifecycle, churn, read, mixed or create, got '"
+          return error("--scenario expects lifecycle, churn, read, mixed, create or list, got '"
                        + name + "'");
         o.scenario = *s;
         have_scenario = true;
@@ -256,6 +323,58 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
       failure = flag(o.reconnect);
     } else if (arg == "--record") {
       failure = text(o.record_file);
+    } else if (arg == "--entry") {
+      std::string list;
+      failure = text(list);
+      if (!failure && !split_list(list, o.entries))
+        return error("--entry expects HOME[,HOME...], got '" + list + "'");
+    } else if (arg == "--entry-policy") {
+      std::string policy;
+      failure = text(policy);
+      if (!failure && policy == "worker")
+        o.entry_policy = EntryPolicy::worker;
+      else if (!failure && policy == "round-robin")
+        o.entry_policy = EntryPolicy::round_robin;
+      else if (!failure)
+        return error("--entry-policy expects worker or round-robin, got '" + policy + "'");
+    } else if (arg == "--hosts") {
+      std::string list;
+      failure = text(list);
+      if (!failure && !split_list(list, o.hosts))
+        return error("--hosts expects ID[,ID...], got '" + list + "'");
+      for (const auto& h : o.hosts)
+        if (!host_id_ok(h))
+          return error("--hosts: '" + h + "' is not a host id (1-32 of a-z, 0-9 and -)");
+    } else if (arg == "--cross-host-share") {
+      std::string share;
+      failure = text(share);
+      if (!failure) {
+        auto p = parse_share(share);
+        if (!p)
+          return error("--cross-host-share expects a share from 0 to 1, got '" + share + "'");
+        o.cross_host_share = *p;
+      }
+    } else if (arg == "--kill-host" || arg == "--stop-host") {
+      std::string host;
+      failure = text(host);
+      if (!failure) {
+        if (!host_id_ok(host))
+          return error(arg + ": '" + host + "' is not a host id (1-32 of a-z, 0-9 and -)");
+        if (o.fault && !o.fault->host.empty())
+          return error("one fault per run: give one --kill-host or --stop-host");
+        if (!o.fault)
+          o.fault = Fault{};
+        o.fault->action = arg == "--kill-host" ? FaultAction::kill : FaultAction::stop;
+        o.fault->host = host;
+      }
+    } else if (arg == "--fault-at") {
+      if (!o.fault)
+        o.fault = Fault{};
+      failure = duration(o.fault->at);
+    } else if (arg == "--fault-command") {
+      if (!o.fault)
+        o.fault = Fault{};
+      failure = text(o.fault->command);
     } else {
       return error("unknown argument '" + args[i] + "'");
     }
@@ -263,7 +382,7 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
       return *failure;
   }
   if (!have_scenario)
-    return error("--scenario is required (lifecycle, churn, read, mixed or create)");
+    return error("--scenario is required (lifecycle, churn, read, mixed, create or list)");
   if (!have_concurrency || o.concurrency == 0)
     return error("--concurrency N is required (1 to " + std::to_string(max_concurrency) + ")");
   if (o.count.has_value() == o.duration.has_value())
@@ -276,7 +395,24 @@ Parsed parse(const std::vector<std::string>& args, const char* env_home) {
     return error("--daemon needs --cert, --key and --ca (the client's TLS files)");
   if (o.daemons.empty() && (!o.cert.empty() || !o.key.empty() || !o.ca.empty()))
     return error("--cert, --key and --ca go with --daemon");
-  if (o.daemons.empty() && o.home.empty()) {
+  if (o.cluster()) {
+    if (!o.home.empty() || !o.daemons.empty())
+      return error("--entry replaces --home and --daemon: give only --entry");
+    if (o.floor)
+      return error("--floor measures one host: not with --entry");
+    if (o.cross_host_share && o.entries.size() < 2)
+      return error("--cross-host-share needs two entries or more (one to be the VM's host, "
+                   "one not)");
+  } else if (!o.hosts.empty() || o.cross_host_share || o.fault
+             || o.entry_policy != EntryPolicy::worker) {
+    return error("--hosts, --cross-host-share, --entry-policy and faults need --entry");
+  }
+  if (o.fault && o.fault->host.empty())
+    return error("--fault-at and --fault-command go with --kill-host or --stop-host");
+  if (o.fault && o.fault->command.empty())
+    return error("--" + to_string(o.fault->action) + "-host needs --fault-command (what kills "
+                 "or stops that host here)");
+  if (o.daemons.empty() && o.home.empty() && !o.cluster()) {
     if (env_home && *env_home)
       o.home = env_home;
     else

@@ -10,7 +10,7 @@
 
 namespace banger::load {
 
-enum class Scenario { lifecycle, churn, read, mixed, create };
+enum class Scenario { lifecycle, churn, read, mixed, create, list };
 
 std::string to_string(Scenario scenario);
 
@@ -24,6 +24,28 @@ struct Mix {
 struct Endpoint {
   std::string host;
   std::uint16_t port = 0;
+};
+
+/// Cluster mode: which entry host a client sends a request to.
+enum class EntryPolicy {
+  worker,     ///< client i always uses entry i % entries (unless routed by host)
+  round_robin ///< each request goes to the next entry
+};
+
+/// --kill-host / --stop-host: what the fault command is told to do.
+enum class FaultAction { kill, stop };
+
+std::string to_string(FaultAction action);
+
+/// A fault injected once during a cluster run: at `at` after the clients
+/// start, `command` runs under /bin/sh with BANGER_FAULT_ACTION (kill|stop)
+/// and BANGER_FAULT_HOST (the host id) in its environment; the report counts
+/// the errors seen before and after.
+struct Fault {
+  FaultAction action = FaultAction::kill;
+  std::string host;
+  std::chrono::milliseconds at{5000};
+  std::string command;
 };
 
 struct Options {
@@ -55,6 +77,23 @@ struct Options {
   /// is reported as "probe.show" (vm show latency under load).
   std::chrono::milliseconds show_probe{0};
   std::chrono::milliseconds request_timeout{60000};
+
+  // Cluster mode (docs/cluster.md): several entry hosts of one cluster.
+  /// --entry HOME[,HOME...]: homes whose daemons are entry points. Their
+  /// client TLS files must come from one CA (a cluster's homes do); the
+  /// first home's are used for every connection.
+  std::vector<std::string> entries;
+  EntryPolicy entry_policy = EntryPolicy::worker;
+  /// --hosts h1,h2,...: VmSpec::host of new VMs, in turn; empty: the
+  /// cluster places them.
+  std::vector<std::string> hosts;
+  /// --cross-host-share P (0..1): the share of requests on a known VM sent
+  /// through an entry host that is not the VM's host; the rest go through
+  /// the VM's own host. Unset: the entry policy alone decides.
+  std::optional<double> cross_host_share;
+  std::optional<Fault> fault;
+
+  bool cluster() const { return !entries.empty(); }
 };
 
 struct Parsed {

@@ -36,6 +36,49 @@ nlohmann::json run_json(const RunResult& run) {
           {"operations", ops}};
 }
 
+nlohmann::json phase_json(const PhaseStats& p) {
+  nlohmann::json j = {{"ops", p.ops}, {"errors", p.errors}, {"errors_by_code", p.errors_by_code}};
+  if (p.first_error_us)
+    j["first_error_after_ms"] = double(*p.first_error_us) / 1000.0;
+  if (p.last_error_us)
+    j["last_error_after_ms"] = double(*p.last_error_us) / 1000.0;
+  return j;
+}
+
+void cluster_json(nlohmann::json& j, const Report& report) {
+  const auto& stats = report.banger.stats;
+  nlohmann::json entries = nlohmann::json::array();
+  for (std::size_t i = 0; i < report.entry_hosts.size(); ++i)
+    entries.push_back({{"host", report.entry_hosts[i]},
+                       {"address", i < report.daemons.size() ? report.daemons[i] : ""}});
+  j["cluster"] = {{"entries", entries},
+                  {"entry_policy", report.entry_policy},
+                  {"placement", report.placement},
+                  {"cross_host_share", report.cross_host_share
+                                         ? nlohmann::json(*report.cross_host_share)
+                                         : nlohmann::json()}};
+  nlohmann::json by_entry = nlohmann::json::object();
+  for (const auto& [host, e] : stats.by_entry)
+    by_entry[host] = {{"count", e.latency.count()},
+                      {"errors", e.errors},
+                      {"latency_us", latency_json(e.latency)}};
+  j["entries"] = by_entry;
+  nlohmann::json routes = {{"local", nlohmann::json::object()}, {"cross", nlohmann::json::object()}};
+  for (const auto& [route, ops] : stats.by_route)
+    for (const auto& [name, h] : ops)
+      routes[route == Route::local ? "local" : "cross"][name] = {{"count", h.count()},
+                                                                 {"latency_us", latency_json(h)}};
+  j["routes"] = routes;
+  if (report.fault) {
+    const auto& f = *report.fault;
+    j["fault"] = {{"action", f.action},        {"host", f.host},
+                  {"command", f.command},      {"ran", f.ran},
+                  {"at_s", f.at_s},            {"exit_status", f.exit_status},
+                  {"before", phase_json(stats.phases[0])},
+                  {"after", phase_json(stats.phases[1])}};
+  }
+}
+
 std::string ms(std::uint64_t us) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", double(us) / 1000.0);
@@ -69,7 +112,67 @@ void run_text(std::ostringstream& out, const RunResult& run) {
   }
 }
 
+void cluster_text(std::ostringstream& out, const Report& report) {
+  const auto& stats = report.banger.stats;
+  char line[256];
+  out << "by entry host (every request):\n";
+  for (const auto& [host, e] : stats.by_entry) {
+    std::snprintf(line, sizeof line, "  %-14s %8llu requests, p50 %s ms, p99 %s ms, %llu errors\n",
+                  host.c_str(), static_cast<unsigned long long>(e.latency.count()),
+                  ms(e.latency.quantile(0.5)).c_str(), ms(e.latency.quantile(0.99)).c_str(),
+                  static_cast<unsigned long long>(e.errors));
+    out << line;
+  }
+  for (const auto& [route, ops] : stats.by_route) {
+    out << (route == Route::local ? "entered at the VM's own host:\n"
+                                  : "entered at another host than the VM's:\n");
+    for (const auto& [name, h] : ops) {
+      std::snprintf(line, sizeof line, "  %-14s %8llu, p50 %s ms, p99 %s ms\n", name.c_str(),
+                    static_cast<unsigned long long>(h.count()), ms(h.quantile(0.5)).c_str(),
+                    ms(h.quantile(0.99)).c_str());
+      out << line;
+    }
+  }
+  if (report.fault) {
+    const auto& f = *report.fault;
+    if (!f.ran) {
+      out << "fault: " << f.action << " " << f.host << " did not run (the run ended first)\n";
+      return;
+    }
+    std::snprintf(line, sizeof line, "fault: %s %s at %.2f s (command exit status %d)\n",
+                  f.action.c_str(), f.host.c_str(), f.at_s, f.exit_status);
+    out << line;
+    const char* side[] = {"  before", "  after"};
+    for (int i = 0; i < 2; ++i) {
+      const auto& p = stats.phases[i];
+      out << side[i] << ": " << p.ops << " requests, " << p.errors << " errors";
+      for (const auto& [code, n] : p.errors_by_code)
+        out << " " << code << "=" << n;
+      if (p.first_error_us)
+        out << "; first " << ms(*p.first_error_us) << " ms, last " << ms(*p.last_error_us)
+            << " ms after the fault";
+      out << "\n";
+    }
+  }
+}
+
 } // namespace
+
+void EntryStats::merge(const EntryStats& other) {
+  latency.merge(other.latency);
+  errors += other.errors;
+}
+
+void PhaseStats::merge(const PhaseStats& other) {
+  ops += other.ops;
+  errors += other.errors;
+  for (const auto& [code, n] : other.errors_by_code)
+    errors_by_code[code] += n;
+  if (other.first_error_us && (!first_error_us || *other.first_error_us < *first_error_us))
+    first_error_us = other.first_error_us;
+  if (other.last_error_us && (!last_error_us || *other.last_error_us > *last_error_us))
+    last_error_us = other.last_error_us;
+}
 
 void OpStats::failed(std::uint64_t us, const std::string& code, const std::string& op_id) {
   latency.record(us);
@@ -97,6 +200,13 @@ void Stats::merge(const Stats& other) {
     ops[name].merge(op);
   units += other.units;
   failed_units += other.failed_units;
+  for (const auto& [host, e] : other.by_entry)
+    by_entry[host].merge(e);
+  for (const auto& [route, ops] : other.by_route)
+    for (const auto& [name, h] : ops)
+      by_route[route][name].merge(h);
+  phases[0].merge(other.phases[0]);
+  phases[1].merge(other.phases[1]);
 }
 
 std::uint64_t Stats::errors() const {
@@ -115,6 +225,8 @@ nlohmann::json to_json(const Report& report) {
   j["daemons"] = report.daemons;
   j["cleanup"] = {{"deleted", report.cleaned_up}, {"left_behind", report.left_behind}};
   j["reconnects"] = report.reconnects;
+  if (report.cluster)
+    cluster_json(j, report);
   if (report.floor) {
     auto floor = run_json(*report.floor);
     auto base = report.floor->throughput();
@@ -150,6 +262,8 @@ std::string to_text(const Report& report) {
     if (!report.floor_only)
       out << line;
   }
+  if (report.cluster)
+    cluster_text(out, report);
   if (report.reconnects)
     out << "reconnected " << report.reconnects << " times to a restarted daemon\n";
   out << "cleanup: " << report.cleaned_up << " VMs deleted";

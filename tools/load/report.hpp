@@ -32,11 +32,38 @@ struct OpStats {
   void merge(const OpStats& other);
 };
 
+/// Cluster mode: every request through one entry host.
+struct EntryStats {
+  Histogram latency;
+  std::uint64_t errors = 0;
+  void merge(const EntryStats& other);
+};
+
+/// A fault run: requests answered (or failed) on one side of the fault.
+/// The error times are from the fault on, in µs (after the fault only).
+struct PhaseStats {
+  std::uint64_t ops = 0;
+  std::uint64_t errors = 0;
+  std::map<std::string, std::uint64_t> errors_by_code;
+  std::optional<std::uint64_t> first_error_us;
+  std::optional<std::uint64_t> last_error_us;
+  void merge(const PhaseStats& other);
+};
+
+/// Where a request on a known VM entered: at the VM's own host or another.
+enum class Route { local, cross };
+
 /// One client's (or one floor thread's) measurements.
 struct Stats {
   std::map<std::string, OpStats> ops;
   std::uint64_t units = 0;        ///< scenario units completed without error
   std::uint64_t failed_units = 0; ///< units that hit an error
+  // Cluster mode only (empty otherwise): by entry host id, and by route
+  // then operation name.
+  std::map<std::string, EntryStats> by_entry;
+  std::map<Route, std::map<std::string, Histogram>> by_route;
+  /// Fault runs: [0] before the fault command ran, [1] from then on.
+  PhaseStats phases[2];
 
   OpStats& op(const std::string& name) { return ops[name]; }
   void merge(const Stats& other);
@@ -48,6 +75,16 @@ struct RunResult {
   Stats stats;
   double seconds = 0; ///< from the first unit's start to the last unit's end
   double throughput() const { return seconds > 0 ? double(stats.units) / seconds : 0; }
+};
+
+/// What the fault of a cluster run did (the counts are in the stats).
+struct FaultReport {
+  std::string action; ///< kill | stop
+  std::string host;
+  std::string command;
+  double at_s = 0;        ///< when it ran, from the clients' start
+  bool ran = false;       ///< false: the run ended first
+  int exit_status = -1;   ///< the command's exit status
 };
 
 struct Report {
@@ -64,6 +101,13 @@ struct Report {
   std::uint64_t left_behind = 0;
   /// --reconnect: connections re-established after a daemon was lost.
   std::uint64_t reconnects = 0;
+  // Cluster mode (--entry).
+  bool cluster = false;
+  std::vector<std::string> entry_hosts; ///< host id per daemon, as `daemons`
+  std::string entry_policy;
+  std::vector<std::string> placement;   ///< --hosts; empty: the cluster placed
+  std::optional<double> cross_host_share;
+  std::optional<FaultReport> fault;
 };
 
 nlohmann::json to_json(const Report& report);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <thread>
 
 namespace banger::load {
@@ -71,12 +72,12 @@ std::string message_of(const caf::error& err) {
 }
 
 caf::expected<Image> ensure_image(caf::actor_system& sys, const control_actor& daemon,
-                                  const Options& o) {
+                                  const Options& o, const std::string& home) {
   ImageShowRequest show{envelope(), o.image};
   auto found = call_all<Image>(sys, daemon, std::vector{show}, o.request_timeout).front();
-  if (found || o.home.empty() || view(found.error()).code != Errc::not_found)
+  if (found || home.empty() || view(found.error()).code != Errc::not_found)
     return found;
-  auto dir = HomeLayout{o.home}.images_dir() / o.image;
+  auto dir = HomeLayout{home}.images_dir() / o.image;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   {
@@ -93,10 +94,10 @@ caf::expected<Image> ensure_image(caf::actor_system& sys, const control_actor& d
   return call_all<Image>(sys, daemon, std::vector{add}, o.request_timeout).front();
 }
 
-caf::expected<std::vector<std::pair<std::string, std::size_t>>>
-prepare_vms(caf::actor_system& sys, Links& links, const std::string& prefix,
-            std::uint64_t count, const Options& o) {
-  std::vector<std::pair<std::string, std::size_t>> out;
+caf::expected<std::vector<MadeVm>> prepare_vms(caf::actor_system& sys, Links& links,
+                                               const std::string& prefix, std::uint64_t count,
+                                               const Options& o) {
+  std::vector<MadeVm> out;
   for (std::size_t d = 0; d < links.size(); ++d) {
     std::vector<VmCreateRequest> creates;
     for (std::size_t i = d; i < count; i += links.size()) {
@@ -104,12 +105,16 @@ prepare_vms(caf::actor_system& sys, Links& links, const std::string& prefix,
       create.env = envelope();
       create.spec.name = prefix + "-v" + std::to_string(i);
       create.spec.image = o.image;
+      if (!o.hosts.empty())
+        create.spec.host = o.hosts[i % o.hosts.size()];
       creates.push_back(std::move(create));
     }
-    for (auto& result : call_all<VmRecord>(sys, links.get(d).actor, creates, o.request_timeout)) {
+    auto results = call_all<VmRecord>(sys, links.get(d).actor, creates, o.request_timeout);
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      auto& result = results[k];
       if (!result)
         return std::move(result.error());
-      out.emplace_back(result->id, d);
+      out.push_back(MadeVm{result->id, d, result->host.empty() ? creates[k].spec.host : result->host});
     }
   }
   return out;
@@ -120,6 +125,7 @@ std::pair<std::uint64_t, std::uint64_t> clean_up(caf::actor_system& sys, Links& 
                                                  Record* record) {
   std::uint64_t deleted = 0;
   std::uint64_t left = 0;
+  std::set<std::string> handled;
   for (std::size_t d = 0; d < links.size(); ++d) {
     auto daemon = link_to(links, d, o);
     if (!daemon)
@@ -130,7 +136,7 @@ std::pair<std::uint64_t, std::uint64_t> clean_up(caf::actor_system& sys, Links& 
       continue;
     std::vector<VmActionRequest> removals;
     for (const auto& vm : listed->vms)
-      if (vm.name.rfind(prefix + "-", 0) == 0) {
+      if (vm.name.rfind(prefix + "-", 0) == 0 && handled.insert(vm.id).second) {
         removals.push_back(action(vm.id, VmAction::remove));
         if (record) {
           removals.back().env.op_id = mint_op_id();
