@@ -505,7 +505,7 @@ ClusterStatus cluster_status(Self self) {
     s.id = host.id;
     s.address = host.address + ":" + std::to_string(host.port);
     if (host.id == st.init.self_id) {
-      s.state = "self";
+      s.state = "up"; // this host answers: it is the one asked
       s.since_us = st.started_us;
       s.version = st.init.version;
       s.epoch = st.epoch;

@@ -276,7 +276,7 @@ BANGER_INSPECT(ClusterStatusRequest, x.env)
 struct ClusterHostStatus {
   std::string id;
   std::string address; ///< "10.77.0.1:7430"
-  std::string state;   ///< "self", "up", "suspect" or "down"
+  std::string state;   ///< "up", "suspect" or "down" (the host asked is up)
   std::int64_t since_us = 0; ///< realtime µs the state began
   std::int64_t rtt_us = 0;   ///< last ping round trip; 0 for self or never
   std::uint32_t vms = 0;
