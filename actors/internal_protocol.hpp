@@ -6,6 +6,7 @@
 
 #include "messages/cli_protocol.hpp"
 #include "messages/helper_protocol.hpp"
+#include "messages/host_protocol.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
@@ -159,6 +160,15 @@ struct LoadOperation {
 };
 BANGER_INTERNAL(LoadOperation, x.op_id)
 
+/// The name owner's changes to its table (cluster/name_table.hpp), one
+/// group commit: all or nothing, durable before the Ack, so the owner
+/// replies to a reserve or bind only once a restart would remember it.
+struct SaveNames {
+  std::vector<NameBinding> upsert;
+  std::vector<std::string> erase;
+};
+BANGER_INTERNAL(SaveNames, x.upsert, x.erase)
+
 /// The only owner of the SQLite connection; writes are group-committed.
 using store_actor = caf::typed_actor<
   caf::replies_to<SaveVm>::with<Ack>,
@@ -167,6 +177,7 @@ using store_actor = caf::typed_actor<
   caf::replies_to<EraseImage>::with<Ack>,
   caf::replies_to<SaveOperation>::with<Ack>,
   caf::replies_to<SaveOutcome>::with<Ack>,
+  caf::replies_to<SaveNames>::with<Ack>,
   caf::replies_to<LoadOperation>::with<OperationStatus>>;
 
 // -- operations actor ----------------------------------------------------------
