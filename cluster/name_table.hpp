@@ -87,9 +87,10 @@ public:
   NameChanges drop(const std::string& name, const std::string& vm_id);
 
   /// `host` says it has exactly the VMs in `held` among the names this
-  /// table owns (NamesHeldRequest). A held name the table lacks, or keeps
-  /// only reserved, is bound to the held VM; one bound to another host is
-  /// left and reported. Bindings of `host` that are not held were deleted
+  /// table owns (NamesHeldRequest). A held name the table lacks, keeps
+  /// only reserved (by any create) or binds to another VM of `host` is
+  /// bound to the held VM: the VM that exists wins. One bound on another
+  /// host is left and reported. Bindings of `host` that are not held were deleted
   /// while it could not say so and go. Reservations still alive are creates
   /// in flight and stay; expired ones of `host` go with its bindings.
   Reconciled reconcile(const std::string& host, const std::vector<NameBinding>& held,
