@@ -22,8 +22,8 @@ std::uint64_t mem_total_mib(const std::string& meminfo) {
   return 0;
 }
 
-HostCapacity host_capacity() {
-  HostCapacity host;
+HostTotals host_capacity() {
+  HostTotals host;
   auto online = ::sysconf(_SC_NPROCESSORS_ONLN);
   host.cpus = online > 0 ? static_cast<std::uint32_t>(online) : 0;
   std::ifstream in("/proc/meminfo");
@@ -33,7 +33,7 @@ HostCapacity host_capacity() {
   return host;
 }
 
-Status fits_host(std::uint32_t cpus, std::uint32_t memory_mib, const HostCapacity& host,
+Status fits_host(std::uint32_t cpus, std::uint32_t memory_mib, const HostTotals& host,
                  bool cpu_overcommit) {
   if (host.memory_mib != 0 && memory_mib > host.memory_mib)
     return Error{Errc::invalid_argument,

@@ -19,20 +19,21 @@
 
 namespace banger {
 
-struct HostCapacity {
+/// What this host has in all (the node's HostCapacity adds what is free).
+struct HostTotals {
   std::uint32_t cpus = 0;       ///< online CPUs (0: unknown, not checked)
   std::uint64_t memory_mib = 0; ///< MemTotal (0: unknown, not checked)
 };
 
 /// This host's online CPUs and MemTotal.
-HostCapacity host_capacity();
+HostTotals host_capacity();
 
 /// `memory_mib` from /proc/meminfo text (its MemTotal line), 0 if absent.
 std::uint64_t mem_total_mib(const std::string& meminfo);
 
 /// invalid_argument when `cpus` or `memory_mib` exceed `host` (vCPUs only
 /// unless `cpu_overcommit`, the vmm.cpu-overcommit setting).
-Status fits_host(std::uint32_t cpus, std::uint32_t memory_mib, const HostCapacity& host,
+Status fits_host(std::uint32_t cpus, std::uint32_t memory_mib, const HostTotals& host,
                  bool cpu_overcommit);
 
 } // namespace banger

@@ -160,6 +160,15 @@ struct LoadOperation {
 };
 BANGER_INTERNAL(LoadOperation, x.op_id)
 
+/// The name owner's changes to its table (cluster/name_table.hpp), one
+/// group commit: all or nothing, durable before the Ack, so the owner
+/// replies to a reserve or bind only once a restart would remember it.
+struct SaveNames {
+  std::vector<NameBinding> upsert;
+  std::vector<std::string> erase;
+};
+BANGER_INTERNAL(SaveNames, x.upsert, x.erase)
+
 /// The only owner of the SQLite connection; writes are group-committed.
 using store_actor = caf::typed_actor<
   caf::replies_to<SaveVm>::with<Ack>,
@@ -168,6 +177,7 @@ using store_actor = caf::typed_actor<
   caf::replies_to<EraseImage>::with<Ack>,
   caf::replies_to<SaveOperation>::with<Ack>,
   caf::replies_to<SaveOutcome>::with<Ack>,
+  caf::replies_to<SaveNames>::with<Ack>,
   caf::replies_to<LoadOperation>::with<OperationStatus>>;
 
 // -- operations actor ----------------------------------------------------------
@@ -338,15 +348,39 @@ using images_actor = caf::typed_actor<
 
 // -- node --------------------------------------------------------------------------
 
+/// What this host can still give VMs, for placement and HostPong. Asked
+/// every second per peer: the node answers from running totals.
+struct HostCapacityRequest {};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HostCapacityRequest&) {
+  return f(caf::meta::type_name("banger.internal.HostCapacityRequest"));
+}
+
+/// `vms`: every VM on this host. Used is what VMs starting, running or
+/// stopping were given (a VMM exists or is being made); free never goes
+/// below 0, however far vCPUs are overcommitted.
+struct HostCapacity {
+  std::uint32_t vms = 0;
+  std::uint32_t cpus_total = 0;       ///< online CPUs (0: unknown)
+  std::uint32_t cpus_free = 0;
+  std::uint64_t memory_total_mib = 0; ///< MemTotal (0: unknown)
+  std::uint64_t memory_free_mib = 0;
+
+  bool operator==(const HostCapacity&) const = default;
+};
+BANGER_INTERNAL(HostCapacity, x.vms, x.cpus_total, x.cpus_free, x.memory_total_mib,
+                x.memory_free_mib)
+
 /// This host: guest address, MAC and CID allocation, VM spec limits,
 /// spawning and supervising VM actors (their vm_events, by way of the
 /// directory), recovery after a
 /// restart or a helper reconnect. DaemonStatusRequest answers the VM counts
-/// by state.
+/// by state, HostCapacityRequest what is left for more VMs.
 using node_actor = caf::typed_actor<
   caf::replies_to<VmCreateRequest>::with<VmRecord>,
   caf::replies_to<VmCreateBeginRequest>::with<OpAccepted>,
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
+  caf::replies_to<HostCapacityRequest>::with<HostCapacity>,
   caf::reacts_to<VmChanged>,
   caf::reacts_to<VmRetired>>;
 

@@ -29,7 +29,41 @@ struct Entry {
   vm_actor actor;
   VmState state = VmState::created;
   std::optional<std::uint32_t> address;
+  std::uint32_t cpus = 0;
+  std::uint32_t memory_mib = 0;
 };
+
+/// Whether a VM in `state` has its CPUs and memory: a VMM exists or is
+/// being made or taken down.
+bool holds_resources(VmState state) {
+  return state == VmState::starting || state == VmState::running
+         || state == VmState::stopping;
+}
+
+/// What the VMs holding resources were given, summed as their states
+/// change, so a capacity request (every second per peer) costs no walk
+/// over the VMs.
+struct Usage {
+  std::uint64_t cpus = 0;
+  std::uint64_t memory_mib = 0;
+
+  void add(const Entry& e) {
+    if (holds_resources(e.state)) {
+      cpus += e.cpus;
+      memory_mib += e.memory_mib;
+    }
+  }
+  void remove(const Entry& e) {
+    if (holds_resources(e.state)) {
+      cpus -= e.cpus;
+      memory_mib -= e.memory_mib;
+    }
+  }
+};
+
+std::uint64_t remaining(std::uint64_t total, std::uint64_t used) {
+  return used >= total ? 0 : total - used;
+}
 
 struct NodeState {
   NodeState() = default; // not an aggregate: CAF must not build it from `self`
@@ -38,6 +72,8 @@ struct NodeState {
   images_actor images;
   std::map<std::string, Entry> vms; ///< by id, ordered for short-id checks
   std::optional<AddressPool> addresses;
+  HostTotals totals;
+  Usage used;
   std::string recovery_op;
   std::chrono::milliseconds inventory_backoff{100};
   /// An inventory is asked for (or waited for, with backoff) right now;
@@ -99,6 +135,9 @@ vm_actor add_entry(Self self, const VmRecord& record, const Image& image, bool r
   Entry entry;
   entry.state = record.runtime.state;
   entry.address = st.addresses->take(record.runtime.guest_ip);
+  entry.cpus = record.cpus;
+  entry.memory_mib = record.memory_mib;
+  st.used.add(entry);
   entry.actor = spawn_vm_actor(self->system(), record, image, st.deps);
   if (reserve)
     caf::anon_send(st.directory, NameReserve{record.name, record.id});
@@ -274,6 +313,7 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
   caf::anon_send(st.directory, DirectoryWatch{caf::actor_cast<vm_events_actor>(self)});
   st.images = std::move(init.images);
   st.addresses.emplace(st.deps->subnet);
+  st.totals = init.totals ? *init.totals : host_capacity();
   std::map<std::string, Image> images;
   for (auto& image : init.images_known)
     images.emplace(image.id, std::move(image));
@@ -335,14 +375,31 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
         status.vms_by_state.push_back(StateCount{state, count});
       return status;
     },
+    [self](HostCapacityRequest&) {
+      auto& st = self->state;
+      HostCapacity cap;
+      cap.vms = static_cast<std::uint32_t>(st.vms.size());
+      cap.cpus_total = st.totals.cpus;
+      cap.cpus_free = static_cast<std::uint32_t>(remaining(st.totals.cpus, st.used.cpus));
+      cap.memory_total_mib = st.totals.memory_mib;
+      cap.memory_free_mib = remaining(st.totals.memory_mib, st.used.memory_mib);
+      return cap;
+    },
     [self](VmChanged& changed) {
       auto& st = self->state;
-      if (auto it = st.vms.find(changed.vm.id); it != st.vms.end())
-        it->second.state = changed.vm.runtime.state;
+      if (auto it = st.vms.find(changed.vm.id); it != st.vms.end()) {
+        auto& entry = it->second;
+        st.used.remove(entry);
+        entry.state = changed.vm.runtime.state;
+        entry.cpus = changed.vm.cpus;
+        entry.memory_mib = changed.vm.memory_mib;
+        st.used.add(entry);
+      }
     },
     [self](VmRetired& retired) {
       auto& st = self->state;
       if (auto it = st.vms.find(retired.id); it != st.vms.end()) {
+        st.used.remove(it->second);
         if (it->second.address)
           st.addresses->release(*it->second.address);
         st.vms.erase(it);

@@ -6,11 +6,13 @@
 // reconciles itself with the host.
 #pragma once
 
+#include "actors/host_capacity.hpp"
 #include "actors/internal_protocol.hpp"
 #include "actors/vm_actor.hpp"
 
 #include <caf/fwd.hpp>
 
+#include <optional>
 #include <vector>
 
 namespace banger {
@@ -21,6 +23,8 @@ struct NodeInit {
   images_actor images;
   std::vector<Image> images_known; ///< the catalog at start, for recovered VMs
   std::vector<VmRecord> vms;       ///< recovered from the store
+  /// What the host has in all; unset: read once at spawn (host_capacity()).
+  std::optional<HostTotals> totals;
 };
 
 /// Spawns the node; its recovered VMs are in `init.directory` before any

@@ -59,6 +59,15 @@ store_impl::behavior_type store_behavior(store_impl::stateful_pointer<StoreState
       writes.push_back(UpsertOperation{std::move(msg.operation)});
       return enqueue(std::move(writes));
     },
+    [enqueue](SaveNames& msg) {
+      std::vector<Write> writes;
+      writes.reserve(msg.upsert.size() + msg.erase.size());
+      for (auto& name : msg.upsert)
+        writes.push_back(UpsertName{std::move(name)});
+      for (auto& name : msg.erase)
+        writes.push_back(EraseName{std::move(name)});
+      return enqueue(std::move(writes));
+    },
     [self](LoadOperation& msg) -> caf::result<OperationStatus> {
       auto op = self->state.store->get_operation(msg.op_id);
       if (!op)

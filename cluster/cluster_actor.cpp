@@ -31,6 +31,7 @@ Impl::behavior_type cluster_behavior(Self self, ClusterInit init) {
   st.init = std::move(init);
   st.epoch = random_epoch();
   st.started_us = now_us();
+  st.names.load(std::move(st.init.names));
   for (auto& host : st.init.hosts)
     if (host.id != st.init.self_id) {
       Peer peer;

@@ -28,6 +28,8 @@ struct ClusterInit {
   /// How long a forwarded lifecycle request may take (a stop's grace, a
   /// boot's wait) before it fails with timeout.
   std::chrono::milliseconds lifecycle_timeout{std::chrono::minutes(10)};
+  /// The names this host owns, as stored (Store::list_names).
+  std::vector<NameBinding> names;
   directory_actor directory;
   node_actor node;
   operations_actor operations;

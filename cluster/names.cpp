@@ -22,23 +22,42 @@ bool is_self(Self self, const std::string& id) {
   return id == self->state.init.self_id;
 }
 
-/// Applies a table change, then answers: durable before the reply.
-caf::result<Ack> applied(Self self, const Envelope& env, Result<NameChanges> changes) {
-  if (!changes)
-    return to_caf_error(changes.error(), env.op_id);
-  (void)self; // FIXME: persisted with SaveNames once the durable table lands
-  return Ack{env.op_id};
+/// Persists a table change (SaveNames, one group commit), then `done`:
+/// durable before anyone is told.
+void persist(Self self, const Envelope& env, NameChanges changes,
+             std::function<void(const caf::error&)> done) {
+  if (changes.empty()) {
+    done({});
+    return;
+  }
+  SaveNames save{std::move(changes.upsert), std::move(changes.erase)};
+  self->request(self->state.init.store, caf::infinite, std::move(save))
+    .then([done](Ack&) { done({}); }, [done, env](caf::error& err) { done(with_op_id(err, env.op_id)); });
 }
 
-/// The same as `applied`, for a change made on this host's own behalf.
 void apply_locally(Self self, const Envelope& env, Result<NameChanges> changes,
                    std::function<void(const caf::error&)> done) {
   if (!changes) {
     done(to_caf_error(changes.error(), env.op_id));
     return;
   }
-  (void)self;
-  done({});
+  persist(self, env, std::move(*changes), std::move(done));
+}
+
+/// The same for a peer's request: the reply waits for the commit.
+caf::result<Ack> applied(Self self, const Envelope& env, Result<NameChanges> changes) {
+  if (!changes)
+    return to_caf_error(changes.error(), env.op_id);
+  if (changes->empty())
+    return Ack{env.op_id};
+  auto promise = self->make_response_promise<Ack>();
+  persist(self, env, std::move(*changes), [promise, env](const caf::error& err) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(Ack{env.op_id});
+  });
+  return promise;
 }
 
 caf::error owner_unreachable(const std::string& name, const std::string& owner, const std::string& op_id) {
@@ -77,10 +96,9 @@ void settle_name(Self self, const Envelope& env, const std::string& name, const 
                  {{"op_id", env.op_id}, {"vm", name}, {"vm_id", vm_id}, {"error", view(err).message}});
   };
   if (is_self(self, owner.id)) {
-    auto now = now_us();
     apply_locally(self, env,
-                  vm_id.empty() ? st.names.release(name, env.op_id)
-                                : st.names.bind(name, env.op_id, vm_id, st.init.self_id, now),
+                  vm_id.empty() ? Result<NameChanges>{st.names.release(name, env.op_id)}
+                                : st.names.bind(name, env.op_id, vm_id, st.init.self_id),
                   report);
     return;
   }
@@ -144,7 +162,7 @@ caf::result<Ack> on_name_reserve(Self self, NameReserveRequest& req) {
 
 caf::result<Ack> on_name_bind(Self self, NameBindRequest& req) {
   return applied(self, req.env,
-                 self->state.names.bind(req.name, req.env.op_id, req.vm_id, req.host, now_us()));
+                 self->state.names.bind(req.name, req.env.op_id, req.vm_id, req.host));
 }
 
 caf::result<Ack> on_name_release(Self self, NameReleaseRequest& req) {
@@ -156,7 +174,14 @@ caf::result<Ack> on_name_drop(Self self, NameDropRequest& req) {
 }
 
 caf::result<Ack> on_names_held(Self self, NamesHeldRequest& req) {
-  return applied(self, req.env, self->state.names.reconcile(req.host, req.held, now_us()));
+  auto reconciled = self->state.names.reconcile(req.host, req.held, now_us());
+  for (auto& conflict : reconciled.conflicts)
+    log_.error("two hosts hold a VM of one name", {{"vm", conflict.name},
+                                                  {"host", req.host},
+                                                  {"vm_id", conflict.held.vm_id},
+                                                  {"holder", conflict.holder.host},
+                                                  {"holder_vm_id", conflict.holder.vm_id}});
+  return applied(self, req.env, std::move(reconciled.changes));
 }
 
 } // namespace banger::cluster

@@ -35,6 +35,8 @@ const char* const operation_columns =
   "op_id, kind, vm_id, stage, stages_done, stages_total, outcome, error_code, "
   "error_message, started_at_us, finished_at_us";
 
+const char* const name_columns = "name, host, vm_id, op_id, bound, expires_at_us";
+
 Image read_image(SQLite::Statement& row) {
   Image x;
   x.id = row.getColumn(0).getString();
@@ -218,6 +220,33 @@ void write_operation(Statements& db, const OperationStatus& x) {
     stage.reset();
     stage.clearBindings();
   }
+}
+
+NameBinding read_name(SQLite::Statement& row) {
+  NameBinding x;
+  x.name = row.getColumn(0).getString();
+  x.host = row.getColumn(1).getString();
+  x.vm_id = row.getColumn(2).getString();
+  x.op_id = row.getColumn(3).getString();
+  x.bound = row.getColumn(4).getInt() != 0;
+  x.expires_at_us = row.getColumn(5).getInt64();
+  return x;
+}
+
+void write_name(Statements& db, const NameBinding& x) {
+  static const std::string statement =
+    std::string("INSERT INTO cluster_names (") + name_columns
+    + ") VALUES (?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET host=excluded.host, "
+      "vm_id=excluded.vm_id, op_id=excluded.op_id, bound=excluded.bound, "
+      "expires_at_us=excluded.expires_at_us";
+  auto& st = db.get(statement);
+  st.bind(1, x.name);
+  st.bind(2, x.host);
+  st.bind(3, x.vm_id);
+  st.bind(4, x.op_id);
+  st.bind(5, x.bound ? 1 : 0);
+  st.bind(6, static_cast<int64_t>(x.expires_at_us));
+  st.exec();
 }
 
 } // namespace banger::rows

@@ -2,6 +2,7 @@
 // lists here; the store uses only these.
 #pragma once
 
+#include "messages/host_protocol.hpp"
 #include "messages/records.hpp"
 
 #include <memory>
@@ -38,13 +39,16 @@ private:
 extern const char* const image_columns;
 extern const char* const vm_columns;
 extern const char* const operation_columns;
+extern const char* const name_columns;
 
 Image read_image(SQLite::Statement& row);
 VmRecord read_vm(SQLite::Statement& row);
 OperationStatus read_operation(SQLite::Statement& row);
+NameBinding read_name(SQLite::Statement& row);
 
 void write_image(Statements& db, const Image& image);
 void write_vm(Statements& db, const VmRecord& vm);
 void write_operation(Statements& db, const OperationStatus& op);
+void write_name(Statements& db, const NameBinding& name);
 
 } // namespace banger::rows

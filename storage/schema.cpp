@@ -12,7 +12,7 @@ namespace banger::schema {
 namespace {
 
 // Each entry is one forward migration; never edit a released entry, append.
-constexpr std::array<const char*, 3> migrations{{
+constexpr std::array<const char*, 4> migrations{{
   // 1: images, vms, operations.
   R"sql(
 CREATE TABLE images (
@@ -124,6 +124,19 @@ CREATE INDEX vms_image ON vms(image_id);
   // by default). Images registered before this knew nothing: no.
   R"sql(
 ALTER TABLE images ADD COLUMN ssh INTEGER NOT NULL DEFAULT 0 CHECK (ssh IN (0, 1));
+)sql",
+  // 4: the VM names this host owns in a cluster (cluster/name_table.hpp):
+  // where each name's VM is, or which create holds it until when. Not tied
+  // to vms: the VM lives on whichever host `host` names.
+  R"sql(
+CREATE TABLE cluster_names (
+  name          TEXT PRIMARY KEY,
+  host          TEXT NOT NULL,
+  vm_id         TEXT NOT NULL DEFAULT '',
+  op_id         TEXT NOT NULL,
+  bound         INTEGER NOT NULL CHECK (bound IN (0, 1)),
+  expires_at_us INTEGER NOT NULL
+);
 )sql",
 }};
 

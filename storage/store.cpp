@@ -237,6 +237,35 @@ Result<int> Store::fail_running_operations(const std::string& message, std::int6
   });
 }
 
+// -- cluster names -------------------------------------------------------------------
+
+Status Store::upsert_name(const NameBinding& name) {
+  return guarded("name " + name.name, [&]() -> Status {
+    rows::write_name(*statements_, name);
+    return {};
+  });
+}
+
+Status Store::erase_name(const std::string& name) {
+  return guarded("name " + name, [&]() -> Status {
+    auto& st = statements_->get("DELETE FROM cluster_names WHERE name = ?");
+    st.bind(1, name);
+    st.exec();
+    return {};
+  });
+}
+
+Result<std::vector<NameBinding>> Store::list_names() {
+  return guarded("names", [&]() -> Result<std::vector<NameBinding>> {
+    std::vector<NameBinding> out;
+    SQLite::Statement st(*db_, std::string("SELECT ") + rows::name_columns
+                                 + " FROM cluster_names ORDER BY name");
+    while (st.executeStep())
+      out.push_back(rows::read_name(st));
+    return out;
+  });
+}
+
 // -- group commit -------------------------------------------------------------------
 
 Status Store::write_one(const Write& write) {
@@ -252,6 +281,8 @@ Status Store::write_one(const Write& write) {
         return {};
       });
     }
+    Status operator()(const UpsertName& w) { return self.upsert_name(w.name); }
+    Status operator()(const EraseName& w) { return self.erase_name(w.name); }
   };
   return std::visit(Visitor{*this}, write);
 }

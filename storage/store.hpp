@@ -1,8 +1,10 @@
-// The SQLite store: images, VMs and operations, durable before any reply that
+// The SQLite store: images, VMs, operations and the cluster names this host
+// owns, durable before any reply that
 // reports them. SQLiteCpp's exceptions stop in this folder: every call returns
 // a Result. Not thread-safe: in bangerd one store actor owns the instance.
 #pragma once
 
+#include "messages/host_protocol.hpp"
 #include "messages/records.hpp"
 #include "messages/result.hpp"
 
@@ -38,13 +40,21 @@ struct DeleteVm {
 struct UpsertOperation {
   OperationStatus operation;
 };
-using Write =
-  std::variant<UpsertImage, DeleteImage, UpsertVm, DeleteVm, UpsertOperation>;
+struct UpsertName {
+  NameBinding name;
+};
+/// Erasing a name that is not there is no error: the owner's table
+/// (cluster/name_table.hpp) says what must be gone, not what is.
+struct EraseName {
+  std::string name;
+};
+using Write = std::variant<UpsertImage, DeleteImage, UpsertVm, DeleteVm, UpsertOperation,
+                           UpsertName, EraseName>;
 
 class Store {
 public:
   /// Current schema version (PRAGMA user_version after all migrations).
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   /// Opens or creates the database and migrates it forward.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file);
@@ -74,6 +84,13 @@ public:
   /// off by the previous process's end; records it as failed with
   /// `message` (finished at `now_us`). Returns how many there were.
   Result<int> fail_running_operations(const std::string& message, std::int64_t now_us);
+
+  // -- cluster names this host owns ------------------------------------------
+  Status upsert_name(const NameBinding& name);
+  /// Succeeds whether or not `name` was there.
+  Status erase_name(const std::string& name);
+  /// Every name, ordered by name, as the owner loads them at start.
+  Result<std::vector<NameBinding>> list_names();
 
   /// Group commit: applies every write in one transaction (one fsync), each
   /// in its own savepoint so a failing write does not undo the others.

@@ -71,6 +71,7 @@ inline store_actor spawn_fake_store(caf::actor_system& sys, std::shared_ptr<Stor
           return make_error(Errc::storage, "disk full", {});
         return Ack{};
       },
+      [](SaveNames&) { return Ack{}; },
       [](LoadOperation&) -> caf::result<OperationStatus> {
         return make_error(Errc::not_found, "no such operation", {});
       },

@@ -62,7 +62,7 @@ TEST_CASE("only the log written since the launch counts") {
 }
 
 TEST_CASE("a size is held to the host's memory and CPUs, vCPUs unless overcommit is allowed") {
-  HostCapacity host{4, 8192};
+  HostTotals host{4, 8192};
   CHECK(fits_host(4, 8192, host, false));
   auto memory = fits_host(1, 8193, host, false);
   REQUIRE_FALSE(memory);
@@ -73,7 +73,7 @@ TEST_CASE("a size is held to the host's memory and CPUs, vCPUs unless overcommit
   CHECK(cpus.error().message.find("vmm.cpu-overcommit") != std::string::npos);
   CHECK(fits_host(5, 256, host, true));
   CHECK_FALSE(fits_host(1, 8193, host, true)); // memory has no overcommit
-  CHECK(fits_host(64, 1 << 20, HostCapacity{}, false)); // unknown: not checked
+  CHECK(fits_host(64, 1 << 20, HostTotals{}, false)); // unknown: not checked
   CHECK(mem_total_mib("MemFree: 10 kB\nMemTotal:       24684092 kB\n") == 24105);
   CHECK(mem_total_mib("nothing\n") == 0);
   CHECK(host_capacity().memory_mib > 0);

@@ -1,6 +1,7 @@
 // The node: guest addresses handed out and returned, the subnet running
-// out, a spec's limits, and recovery slicing the helper's inventory across
-// the VMs (what no VM owns is left over for doctor).
+// out, a spec's limits, recovery slicing the helper's inventory across
+// the VMs (what no VM owns is left over for doctor), and the capacity it
+// reports to the cluster.
 #include "actors/directory_actor.hpp"
 #include "actors/helper_link_actor.hpp"
 #include "actors/images_actor.hpp"
@@ -84,9 +85,36 @@ TEST_CASE("recovery gives every VM its slice of the inventory and keeps what no 
 
 namespace {
 
-/// A node with fakes around it: no VMs, one image, a subnet of `cidr`.
+/// What a node starts with beyond the defaults.
+struct Setup {
+  std::string cidr = "10.9.0.0/24";
+  std::vector<VmRecord> recovered;
+  std::optional<HostTotals> totals;
+  /// The helper refuses inventories: recovered VMs are never reconciled
+  /// and keep their recorded states.
+  bool no_inventory = false;
+};
+
+/// A helper that refuses every request.
+helper_actor spawn_refusing_helper(caf::actor_system& sys) {
+  return caf::actor_cast<helper_actor>(sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    self->set_default_handler([](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      return make_error(Errc::helper_unavailable, "the test's helper refuses", {});
+    });
+    return {[](HelperInfoRequest&) { return HelperInfo{}; }};
+  }));
+}
+
+/// A node with fakes around it: one image, a subnet of `cidr`.
 struct Node {
-  explicit Node(const std::string& cidr = "10.9.0.0/24", std::vector<VmRecord> recovered = {}) {
+  explicit Node(const std::string& cidr = "10.9.0.0/24", std::vector<VmRecord> recovered = {})
+    : Node(Setup{cidr, std::move(recovered), std::nullopt, false}) {}
+
+  explicit Node(Setup setup)
+    : helper(setup.no_inventory ? spawn_refusing_helper(as.sys)
+                                : test::spawn_fake_helper(as.sys, helper_log)) {
+    auto cidr = setup.cidr;
+    auto recovered = std::move(setup.recovered);
     image.id = "1111222233334444";
     image.name = "base";
     dir = spawn_directory(as.sys);
@@ -100,6 +128,7 @@ struct Node {
     init.images = images;
     init.images_known = {image};
     init.vms = std::move(recovered);
+    init.totals = setup.totals;
     node = spawn_node(as.sys, std::move(init));
   }
   ~Node() {
@@ -117,7 +146,7 @@ struct Node {
   std::shared_ptr<test::StoreLog> store_log = std::make_shared<test::StoreLog>();
   std::shared_ptr<test::HelperLog> helper_log = std::make_shared<test::HelperLog>();
   store_actor store = test::spawn_fake_store(as.sys, store_log);
-  helper_actor helper = test::spawn_fake_helper(as.sys, helper_log);
+  helper_actor helper;
   Image image;
   directory_actor dir;
   images_actor images;
@@ -185,4 +214,80 @@ TEST_CASE("the node asks the helper for an inventory at start and again when the
   CHECK(test::eventually([&] { return n.helper_log->inventories >= 1; }));
   caf::anon_send(caf::actor_cast<caf::actor>(n.node), helper_up_atom::value);
   CHECK(test::eventually([&] { return n.helper_log->inventories >= 2; }));
+}
+
+namespace {
+
+VmRecord sized_vm(char tag, VmState state, std::uint32_t cpus, std::uint32_t memory_mib) {
+  VmRecord r;
+  r.id = std::string(8, tag) + "00000000";
+  r.name = std::string("vm-") + tag;
+  r.image_id = "1111222233334444";
+  r.cpus = cpus;
+  r.memory_mib = memory_mib;
+  r.runtime.state = state;
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("free capacity counts only VMs starting, running or stopping") {
+  Node n{Setup{"10.9.0.0/24",
+               {sized_vm('a', VmState::running, 2, 1024), sized_vm('b', VmState::stopped, 4, 4096),
+                sized_vm('c', VmState::starting, 1, 512), sized_vm('d', VmState::stopping, 1, 256),
+                sized_vm('e', VmState::created, 8, 8192), sized_vm('f', VmState::error, 8, 8192)},
+               HostTotals{16, 32768}, true}};
+  auto cap = ask<HostCapacity>(n.self, n.node, HostCapacityRequest{});
+  REQUIRE(cap);
+  CHECK(*cap == HostCapacity{6, 16, 12, 32768, 32768 - 1792});
+}
+
+TEST_CASE("free capacity follows VMs as they start, stop and go away") {
+  auto a = sized_vm('a', VmState::stopped, 2, 1024);
+  auto b = sized_vm('b', VmState::running, 4, 2048);
+  Node n{Setup{"10.9.0.0/24", {a, b}, HostTotals{8, 8192}, true}};
+  auto capacity = [&] {
+    auto cap = ask<HostCapacity>(n.self, n.node, HostCapacityRequest{});
+    REQUIRE(cap);
+    return *cap;
+  };
+  auto changed = [&](VmRecord vm, VmState state) {
+    vm.runtime.state = state;
+    n.self->send(n.node, VmChanged{vm}); // one sender: ahead of the next request
+  };
+  CHECK(capacity() == HostCapacity{2, 8, 4, 8192, 6144});
+  changed(a, VmState::starting);
+  CHECK(capacity() == HostCapacity{2, 8, 2, 8192, 5120});
+  changed(a, VmState::running); // still held: counted once
+  CHECK(capacity() == HostCapacity{2, 8, 2, 8192, 5120});
+  changed(b, VmState::stopping);
+  CHECK(capacity() == HostCapacity{2, 8, 2, 8192, 5120});
+  changed(b, VmState::stopped);
+  CHECK(capacity() == HostCapacity{2, 8, 6, 8192, 7168});
+  n.self->send(n.node, VmRetired{a.id});
+  CHECK(capacity() == HostCapacity{1, 8, 8, 8192, 8192});
+  // A VM the node does not have changes nothing.
+  changed(sized_vm('z', VmState::running, 4, 4096), VmState::running);
+  CHECK(capacity() == HostCapacity{1, 8, 8, 8192, 8192});
+}
+
+TEST_CASE("free capacity of an overcommitted host is zero, never negative") {
+  Node n{Setup{"10.9.0.0/24",
+               {sized_vm('a', VmState::running, 4, 3072), sized_vm('b', VmState::running, 4, 3072)},
+               HostTotals{4, 4096}, true}};
+  auto cap = ask<HostCapacity>(n.self, n.node, HostCapacityRequest{});
+  REQUIRE(cap);
+  CHECK(*cap == HostCapacity{2, 4, 0, 4096, 0});
+}
+
+TEST_CASE("a node not told its totals reports this host's CPUs and memory") {
+  Node n;
+  auto cap = ask<HostCapacity>(n.self, n.node, HostCapacityRequest{});
+  REQUIRE(cap);
+  auto host = host_capacity();
+  CHECK(cap->vms == 0);
+  CHECK(cap->cpus_total == host.cpus);
+  CHECK(cap->cpus_free == host.cpus);
+  CHECK(cap->memory_total_mib == host.memory_mib);
+  CHECK(cap->memory_free_mib == host.memory_mib);
 }

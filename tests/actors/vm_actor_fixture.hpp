@@ -116,6 +116,7 @@ inline held_store_actor::behavior_type fake_store(held_store_actor::pointer self
       }
       return Ack{};
     },
+    [](SaveNames&) { return Ack{}; },
     [](LoadOperation&) { return OperationStatus{}; },
     [w](release_atom) {
       if (w->held) {

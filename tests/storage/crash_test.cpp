@@ -16,10 +16,30 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void crash_and_check(const std::string& batch) {
+enum class Kind { vms, names };
+
+/// The keys of what is in the store: VM ids, or names.
+std::set<std::string> present_in(Store& store, Kind kind) {
+  std::set<std::string> present;
+  if (kind == Kind::names) {
+    auto names = store.list_names();
+    REQUIRE(names.ok());
+    for (const auto& name : *names)
+      present.insert(name.name);
+    return present;
+  }
+  auto vms = store.list_vms();
+  REQUIRE(vms.ok());
+  for (const auto& vm : *vms)
+    present.insert(vm.id);
+  return present;
+}
+
+void crash_and_check(const std::string& batch, Kind kind = Kind::vms) {
   test::TempDir dir;
   auto db = dir.path() + "/banger.db";
-  auto writer = test::Child::spawn({STORE_WRITER_BIN, db, batch});
+  auto writer = test::Child::spawn(
+    {STORE_WRITER_BIN, db, batch, kind == Kind::names ? "names" : "vms"});
   std::set<std::string> committed;
   // Kill after a few hundred acknowledged commits: mid-burst by construction,
   // since the writer never pauses between commits.
@@ -40,13 +60,9 @@ void crash_and_check(const std::string& batch) {
   }
   auto store = Store::open(db);
   REQUIRE(store.ok());
-  auto vms = (*store)->list_vms();
-  REQUIRE(vms.ok());
-  std::set<std::string> present;
-  for (const auto& vm : *vms)
-    present.insert(vm.id);
-  for (const auto& id : committed)
-    CHECK_MESSAGE(present.count(id) == 1, "lost committed VM " << id);
+  auto present = present_in(**store, kind);
+  for (const auto& key : committed)
+    CHECK_MESSAGE(present.count(key) == 1, "lost committed write " << key);
   CHECK(present.size() >= committed.size());
 }
 
@@ -58,4 +74,8 @@ TEST_CASE("a writer killed mid-burst loses no acknowledged single commit") {
 
 TEST_CASE("a writer killed mid-burst loses no acknowledged group commit") {
   crash_and_check("16");
+}
+
+TEST_CASE("a writer killed mid-burst loses no acknowledged name binding") {
+  crash_and_check("16", Kind::names);
 }

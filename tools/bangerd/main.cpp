@@ -126,6 +126,12 @@ int main(int argc, char** argv) {
   if (*interrupted > 0)
     log_.warn("operations interrupted by the last daemon exit recorded as failed",
               {{"operations", static_cast<std::int64_t>(*interrupted)}});
+  if (cluster_init) {
+    auto names = (*store)->list_names();
+    if (!names)
+      return fail(names.error().message);
+    cluster_init->names = std::move(*names);
+  }
   auto images = (*store)->list_images();
   auto vms = (*store)->list_vms();
   if (!images || !vms)
