@@ -337,6 +337,16 @@ std::string command_line(pid_t pid) {
   return out;
 }
 
+std::vector<pid_t> processes_naming(const std::string& text) {
+  std::vector<pid_t> out;
+  for (const auto& pid : numeric_entries("/proc")) {
+    auto number = static_cast<pid_t>(std::stol(pid));
+    if (command_line(number).find(text) != std::string::npos)
+      out.push_back(number);
+  }
+  return out;
+}
+
 std::vector<pid_t> processes_in(const std::vector<std::string>& identities) {
   std::vector<pid_t> out;
   for (const auto& pid : numeric_entries("/proc")) {

@@ -100,6 +100,9 @@ std::vector<Holder> holders_of(const std::vector<std::string>& identities);
 /// /proc/<pid>/cmdline with NULs as spaces; "" when gone.
 std::string command_line(pid_t pid);
 
+/// Processes whose command line contains `text`.
+std::vector<pid_t> processes_naming(const std::string& text);
+
 /// Processes (not threads) whose network namespace is one of `identities`.
 std::vector<pid_t> processes_in(const std::vector<std::string>& identities);
 

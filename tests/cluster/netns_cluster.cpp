@@ -101,6 +101,30 @@ std::string name_of(pid_t pid) {
 
 std::atomic<int> clusters_made{0};
 
+const std::string dir_prefix = "banger-cluster-";
+
+/// What a test process killed outright (SIGKILL, a ctest timeout) left: its
+/// bangerd and helpers died with it (PR_SET_PDEATHSIG), but the VMMs its
+/// helpers started live on, and keep their namespaces alive, and its homes
+/// stay. A cluster's directory names the process that made it: once that
+/// process is gone, every process naming the directory is ended and the
+/// directory removed.
+void sweep_abandoned_clusters() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+    auto name = entry.path().filename().string();
+    if (!name.starts_with(dir_prefix))
+      continue;
+    auto owner = std::atoi(name.c_str() + dir_prefix.size());
+    if (owner <= 0 || ::kill(owner, 0) == 0 || errno != ESRCH)
+      continue;
+    auto dir = entry.path().string() + "/";
+    for (pid_t pid : processes_naming(dir))
+      ::kill(pid, SIGKILL);
+    std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
 } // namespace
 
 void run_parallel(int count, const std::function<void(int)>& work) {
@@ -143,11 +167,17 @@ std::optional<std::string> NetnsCluster::unavailable() {
   return std::nullopt;
 }
 
+std::optional<std::string> NetnsCluster::cluster_mode_unavailable() {
+  if (run_in({}, {BANGER_BIN, "cluster", "ca", "--help"}, {}, 30s).exit_code != 0)
+    return "this banger has no `cluster ca` command (cluster set-up)";
+  return std::nullopt;
+}
+
 NetnsCluster::NetnsCluster(NetnsClusterOptions options) : options_(std::move(options)) {
   // The label is unique per process and cluster; mkdtemp makes it unique
   // on the machine. Nothing else is named: namespaces are descriptors.
-  auto label = "banger-cluster-" + std::to_string(::getpid()) + "-"
-               + std::to_string(clusters_made++);
+  sweep_abandoned_clusters();
+  auto label = dir_prefix + std::to_string(::getpid()) + "-" + std::to_string(clusters_made++);
   dir_ = std::make_unique<TempDir>(label);
   try {
     switch_.emplace(Namespace::network());

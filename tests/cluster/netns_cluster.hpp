@@ -16,6 +16,9 @@
 //
 // Processes are started from the calling thread and die with it (see
 // spawn_in): call start_host / the constructor from the test's own thread.
+// A test process killed outright leaves the VMMs its helpers started (and
+// with them its namespaces) and its homes; the next cluster made on the
+// machine ends and removes what such a dead process left.
 #pragma once
 
 #include "tests/cluster/netns.hpp"
@@ -79,6 +82,9 @@ public:
   /// Why no cluster can be made here ("needs root", "cannot create network
   /// namespaces: ..."), or nullopt when it can.
   static std::optional<std::string> unavailable();
+  /// Why ClusterMode::cluster cannot be used with this build's banger (it
+  /// has no `banger cluster ca`), or nullopt.
+  static std::optional<std::string> cluster_mode_unavailable();
 
   explicit NetnsCluster(NetnsClusterOptions options = {});
   ~NetnsCluster();

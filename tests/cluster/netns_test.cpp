@@ -22,7 +22,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 using namespace banger::test;
 using namespace std::chrono_literals;
@@ -278,4 +281,23 @@ TEST_CASE("tearing a cluster down leaves no namespace, link, process or director
   for (const auto& line : left)
     MESSAGE(line);
   CHECK(left.empty());
+}
+
+TEST_CASE("in cluster mode every home is made from one cluster CA, with its host id and every host") {
+  if (auto why = NetnsCluster::unavailable())
+    BANGER_SKIP(*why);
+  if (auto why = NetnsCluster::cluster_mode_unavailable())
+    BANGER_SKIP(*why);
+  NetnsCluster cluster({.hosts = host_count, .mode = ClusterMode::cluster, .start = false});
+  CHECK(cluster.cluster_hosts().starts_with("h1=10.77.0.1:7430,h2=10.77.0.2:7430,"));
+  for (int i = 1; i <= host_count; ++i) {
+    INFO("host h" << i);
+    std::ifstream in(cluster.home(i) + "/banger.conf");
+    std::stringstream conf;
+    conf << in.rdbuf();
+    CHECK(conf.str().find("host-id=\"h" + std::to_string(i) + "\"") != std::string::npos);
+    CHECK(conf.str().find("hosts=\"" + cluster.cluster_hosts() + "\"") != std::string::npos);
+    CHECK(std::filesystem::exists(cluster.home(i) + "/tls/host.pem"));
+    CHECK(std::filesystem::exists(cluster.home(i) + "/tls/host.key"));
+  }
 }
