@@ -4,7 +4,8 @@
 // on any host serves plain BASP or certificate-less TLS, and that the
 // fixture leaves nothing behind. The cases share one cluster, made on first
 // use; a case that kills a daemon or cuts a link puts it back before it
-// ends. Needs root; skipped otherwise.
+// ends. The last case makes a cluster-mode fixture and checks the hosts
+// find each other. Needs root; skipped otherwise.
 #include "tests/cluster/netns_cluster.hpp"
 #include "tests/cluster/netns_links.hpp"
 #include "tests/cluster/port_probe.hpp"
@@ -283,7 +284,7 @@ TEST_CASE("tearing a cluster down leaves no namespace, link, process or director
   CHECK(left.empty());
 }
 
-TEST_CASE("in cluster mode every home is made from one cluster CA, with its host id and every host") {
+TEST_CASE("in cluster mode the homes come from one cluster CA and every host sees every other up") {
   if (auto why = NetnsCluster::unavailable())
     BANGER_SKIP(*why);
   if (auto why = NetnsCluster::cluster_mode_unavailable())
@@ -300,4 +301,25 @@ TEST_CASE("in cluster mode every home is made from one cluster CA, with its host
     CHECK(std::filesystem::exists(cluster.home(i) + "/tls/host.pem"));
     CHECK(std::filesystem::exists(cluster.home(i) + "/tls/host.key"));
   }
+  // The homes work as one cluster: started, every host sees every host up.
+  auto start = Clock::now();
+  cluster.start_hosts({1, 2, 3, 4, 5});
+  auto sees_all_up = [&](int i) {
+    auto status = json::parse(cluster.cli(i, {"-o", "json", "cluster", "status"}).out, nullptr, false);
+    if (!status.is_object() || !status["hosts"].is_array() || status["hosts"].size() != host_count)
+      return false;
+    // A host lists itself as "self".
+    auto self = status.value("self", "");
+    return std::all_of(status["hosts"].begin(), status["hosts"].end(), [&](const json& h) {
+      return h.value("state", "") == (h.value("id", "") == self ? "self" : "up");
+    });
+  };
+  bool all_up = NetnsCluster::wait_until(
+    [&] {
+      auto up = cluster.on_every_host(sees_all_up);
+      return std::all_of(up.begin(), up.end(), [](bool b) { return b; });
+    },
+    20s);
+  CHECK_MESSAGE(all_up, "h1: " << cluster.cli(1, {"cluster", "status"}).out);
+  MESSAGE("every host up on every host " << ms_since(start) << " ms after the start");
 }
