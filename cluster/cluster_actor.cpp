@@ -44,6 +44,7 @@ Impl::behavior_type cluster_behavior(Self self, ClusterInit init) {
     return make_error(Errc::unknown_method, "a banger host does not understand this request", {});
   });
   caf::anon_send(st.init.directory, DirectoryWatch{caf::actor_cast<vm_events_actor>(self)});
+  on_tick(self); // this host's figures before the first hello; ticks every second from here
   start_links(self);
   log_.info("cluster layer started", {{"host", st.init.self_id},
                                       {"hosts", static_cast<std::int64_t>(st.init.hosts.size())},

@@ -69,6 +69,7 @@ struct ClusterState {
   std::map<std::string, std::int64_t> challenges;
   /// This host's own figures, as a pong would give them (refreshed each tick).
   HostPong self_capacity;
+  HostCapacity self_totals;
   NameTable names; ///< the names this host owns
   std::int64_t started_us = 0;
   static inline const char* name = "cluster";

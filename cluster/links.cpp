@@ -169,6 +169,8 @@ HostIntro my_intro(Self self, const std::string& to_id, std::string token) {
   intro.protocol = protocol_version;
   intro.version = st.init.version;
   intro.subnet = st.init.subnet;
+  intro.cpus = st.self_totals.cpus_total;
+  intro.memory_mib = st.self_totals.memory_total_mib;
   intro.certificate = st.init.credential.certificate_pem();
   intro.nonce = random_hex(16);
   intro.token = std::move(token);
@@ -212,7 +214,6 @@ void start_links(Self self) {
       peer.dialing = true;
       self->send(self, dial_atom::value, id);
     }
-  self->delayed_send(self, ping_interval, tick_atom::value);
 }
 
 void dial(Self self, const std::string& peer_id) {
@@ -330,6 +331,15 @@ void on_down(Self self, const caf::down_msg& down) {
 }
 
 void on_tick(Self self) {
+  // This host's own figures, for pongs, placement and cluster status.
+  self->request(self->state.init.node, std::chrono::seconds(1), HostCapacityRequest{})
+    .then(
+      [self](HostCapacity& c) {
+        auto& st = self->state;
+        st.self_capacity = HostPong{st.epoch, c.vms, c.cpus_free, c.memory_free_mib};
+        st.self_totals = c;
+      },
+      [](caf::error&) {});
   for (auto& [id, peer] : self->state.peers)
     if (peer.state != LinkState::down)
       ping(self, peer);
