@@ -264,7 +264,7 @@ TEST_CASE("free capacity follows VMs as they start, stop and go away") {
   CHECK(capacity() == HostCapacity{2, 8, 2, 8192, 5120});
   changed(b, VmState::stopped);
   CHECK(capacity() == HostCapacity{2, 8, 6, 8192, 7168});
-  n.self->send(n.node, VmRetired{a.id});
+  n.self->send(n.node, VmRetired{a.id, a.name});
   CHECK(capacity() == HostCapacity{1, 8, 8, 8192, 8192});
   // A VM the node does not have changes nothing.
   changed(sized_vm('z', VmState::running, 4, 4096), VmState::running);

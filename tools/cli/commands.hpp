@@ -40,6 +40,9 @@ std::string validate(const Invocation& inv);
 /// operation when the error does not (a lost connection carries none).
 int report_error(const Context& ctx, const caf::error& error, const std::string& prefix = {},
                  const std::string& op_id = {});
+/// The error for a command that works on a VM's files or guest network
+/// (logs, ssh, cp) when the VM lives on another cluster host than `here`.
+caf::error on_other_host(const VmRecord& vm, const std::string& here);
 /// Writes all of `data` to `fd`; false on error (e.g. a closed pipe).
 bool write_all(int fd, const char* data, std::size_t size);
 

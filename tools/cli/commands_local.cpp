@@ -1,5 +1,6 @@
 // A command that ends in local work: vm logs (reads the VMM log file).
 // vm ssh and vm cp are in commands_ssh.cpp, init in commands_init.cpp.
+#include "messages/error.hpp"
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
 
@@ -31,11 +32,23 @@ void on_interrupt(int) {
 caf::expected<VmRecord> resolve_and_disconnect(Context& ctx) {
   auto vm = ctx.session->call<VmRecord>(VmShowRequest{client_envelope(), ctx.inv.args[0]},
                                         ctx.timeout());
+  auto here = ctx.session->config().settings.cluster_host_id;
   ctx.session.reset();
+  if (vm && !vm->host.empty() && vm->host != here)
+    return on_other_host(*vm, here);
   return vm;
 }
 
 } // namespace
+
+caf::error on_other_host(const VmRecord& vm, const std::string& here) {
+  // Its files and its guest network are on its own host: guest subnets
+  // are not routed between hosts (docs/cluster.md, "Limits").
+  return make_error(Errc::conflict,
+                    "vm " + vm.name + " lives on host " + vm.host + ", not on this host ("
+                      + (here.empty() ? "none" : here) + "); run this command on " + vm.host,
+                    {});
+}
 
 int cmd_vm_logs(Context& ctx) {
   bool follow = ctx.inv.has("--follow");

@@ -69,7 +69,13 @@ std::optional<Guest> reach_guest(Context& ctx, const std::string& ref, int& exit
     announce(vm.name);
     std::this_thread::sleep_for(200ms); // pacing the polls of a start in progress
   }
+  auto here = ctx.session->config().settings.cluster_host_id;
   ctx.session.reset();
+  if (!vm.host.empty() && vm.host != here) {
+    done_announcing();
+    exit_code = report_error(ctx, on_other_host(vm, here));
+    return std::nullopt;
+  }
   if (vm.runtime.state != VmState::running || vm.runtime.guest_ip.empty()) {
     done_announcing();
     exit_code = report_error(ctx, Errc::conflict,

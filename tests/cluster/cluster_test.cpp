@@ -1,0 +1,426 @@
+// A cluster of five real hosts, each in a network namespace with its own
+// banger-helper, bangerd and fc-stub (netns_cluster.hpp): what a user on
+// any host sees of every VM, and how failures of one host look from the
+// others.
+#include "messages/cli_protocol.hpp"
+#include "messages/config.hpp"
+#include "messages/error.hpp"
+#include "messages/host_protocol.hpp"
+#include "messages/tls.hpp"
+#include "pki/pki.hpp"
+#include "tests/cluster/netns_cluster.hpp"
+#include "tests/cluster/port_probe.hpp"
+#include "tests/support/skip.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <map>
+#include <set>
+#include <sstream>
+
+using namespace banger;
+using namespace banger::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr int host_count = 5;
+
+/// The cluster the cases share, with the tiny image on every host; nullptr
+/// (and the case skipped) where namespaces cannot be made.
+NetnsCluster* shared_cluster() {
+  static std::unique_ptr<NetnsCluster> cluster;
+  static std::optional<std::string> why_not = [] {
+    if (auto why = NetnsCluster::unavailable())
+      return why;
+    return NetnsCluster::cluster_mode_unavailable();
+  }();
+  if (why_not) {
+    skip(*why_not);
+    return nullptr;
+  }
+  if (!cluster) {
+    cluster = std::make_unique<NetnsCluster>(
+      NetnsClusterOptions{.hosts = host_count, .mode = ClusterMode::cluster});
+    cluster->on_every_host([&](int i) {
+      cluster->add_image(i);
+      return 0;
+    });
+  }
+  return cluster.get();
+}
+
+json json_of(const CliResult& r) {
+  INFO("exit " << r.exit_code << ", stdout: " << r.out << ", stderr: " << r.err);
+  auto parsed = json::parse(r.out, nullptr, false);
+  REQUIRE_FALSE(parsed.is_discarded());
+  return parsed;
+}
+
+/// host `about` as host `asker` sees it in `cluster status -o json`.
+json status_of(NetnsCluster& cluster, int asker, int about) {
+  auto status = json::parse(cluster.cli(asker, {"-o", "json", "cluster", "status"}, 5s).out, nullptr, false);
+  if (status.is_object())
+    for (auto& h : status["hosts"])
+      if (h.value("id", "") == cluster.host_id(about))
+        return h;
+  return json::object();
+}
+
+bool everyone_sees(NetnsCluster& cluster, int about, const std::string& state, int except = 0) {
+  auto seen = cluster.on_every_host([&](int i) {
+    return i == about || i == except || status_of(cluster, i, about).value("state", "") == state;
+  });
+  return std::all_of(seen.begin(), seen.end(), [](bool b) { return b; });
+}
+
+bool all_up(NetnsCluster& cluster) {
+  for (int i = 1; i <= host_count; ++i)
+    if (!everyone_sees(cluster, i, "up"))
+      return false;
+  return true;
+}
+
+std::int64_t realtime_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Since when the hosts other than `about` (and `except`) have seen it
+/// down, at the latest: the daemons' own timestamps, not the polling's.
+std::int64_t latest_down_since(NetnsCluster& cluster, int about, int except = 0) {
+  std::int64_t latest = 0;
+  for (int i = 1; i <= host_count; ++i)
+    if (i != about && i != except)
+      latest = std::max<std::int64_t>(latest, status_of(cluster, i, about).value("since_us", std::int64_t{0}));
+  return latest;
+}
+
+/// Runs `work` with a CAF actor system whose threads live in host i's
+/// namespace and whose TLS identity is host i's CLI certificate.
+template <class Work>
+void as_client_of(NetnsCluster& cluster, int i, Work work) {
+  inside(cluster.netns_fd(i), [&] {
+    Config cfg;
+    std::vector<std::string> none;
+    REQUIRE(cfg.read(cluster.home(i), none));
+    REQUIRE(enable_tls(cfg, HomeLayout{cluster.home(i)}, TlsRole::client));
+    caf::actor_system sys{cfg};
+    work(sys);
+  });
+}
+
+struct Tally {
+  int ok = 0;
+  std::map<std::string, int> errors;
+};
+
+/// `n` creates of VM `name` sent to host i's daemon at once.
+Tally create_storm(NetnsCluster& cluster, int i, int n, const std::string& name) {
+  Tally tally;
+  as_client_of(cluster, i, [&](caf::actor_system& sys) {
+    auto ctl = caf::openssl::remote_actor<control_actor>(sys, "127.0.0.1", 7420);
+    REQUIRE(ctl);
+    std::promise<void> done;
+    auto left = std::make_shared<int>(n);
+    sys.spawn([&, ctl = *ctl, left](caf::event_based_actor* self) {
+      for (int k = 0; k < n; ++k) {
+        VmCreateRequest req;
+        req.spec.name = name;
+        req.spec.image = "tiny";
+        self->request(ctl, std::chrono::seconds(120), req)
+          .then(
+            [&, left](VmRecord&) {
+              ++tally.ok;
+              if (--*left == 0)
+                done.set_value();
+            },
+            [&, left](caf::error& err) {
+              ++tally.errors[std::string(to_string(view(err).code))];
+              if (--*left == 0)
+                done.set_value();
+            });
+      }
+    });
+    done.get_future().wait();
+  });
+  return tally;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string sign_hex(EVP_PKEY* key, const std::string& text) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  std::size_t size = 0;
+  EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key);
+  EVP_DigestSign(ctx.get(), nullptr, &size, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  std::string sig(size, '\0');
+  EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &size,
+                 reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (std::size_t k = 0; k < size; ++k) {
+    hex.push_back(digits[static_cast<unsigned char>(sig[k]) >> 4]);
+    hex.push_back(digits[static_cast<unsigned char>(sig[k]) & 0xf]);
+  }
+  return hex;
+}
+
+} // namespace
+
+TEST_CASE("every host sees every host up") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  CHECK(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+}
+
+TEST_CASE("a VM created on any host is listed and shown from every other host, with its host") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  // Each VM is created through another host than its own.
+  for (int i = 1; i <= host_count; ++i) {
+    int entry = i % host_count + 1;
+    auto created = cluster->cli(entry, {"vm", "create", "--image", "tiny", "--name",
+                                        "on-" + cluster->host_id(i), "--host", cluster->host_id(i)});
+    REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+  }
+  auto listings = cluster->on_every_host([&](int i) { return cluster->cli(i, {"-o", "json", "vm", "ls"}); });
+  for (int i = 1; i <= host_count; ++i) {
+    INFO("listed from h" << i);
+    auto listed = json_of(listings[static_cast<std::size_t>(i - 1)]);
+    CHECK(listed["unreachable"].empty());
+    std::map<std::string, std::string> host_of;
+    for (auto& vm : listed["vms"])
+      host_of[vm["name"]] = vm["host"];
+    for (int h = 1; h <= host_count; ++h)
+      CHECK(host_of["on-" + cluster->host_id(h)] == cluster->host_id(h));
+  }
+  auto shown = json_of(cluster->cli(1, {"-o", "json", "vm", "show", "on-h4"}));
+  CHECK(shown["host"] == "h4");
+  CHECK(shown["guest_ip"].get<std::string>().starts_with("172.31.4."));
+}
+
+TEST_CASE("a VM on h3 goes through its whole lifecycle driven from h1 and shown from the others") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  auto step = [&](std::vector<std::string> args) {
+    auto r = cluster->cli(1, args);
+    INFO(args[1] << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+  };
+  auto created = json_of(step({"-o", "json", "vm", "create", "--image", "tiny", "--name", "cycle", "--host",
+                               "h3", "--start"}));
+  CHECK(created["host"] == "h3");
+  CHECK(created["state"] == "running");
+  auto state_from = [&](int i) {
+    return json_of(cluster->cli(i, {"-o", "json", "vm", "show", "cycle"})).value("state", "");
+  };
+  step({"vm", "stop", "cycle"});
+  CHECK(state_from(4) == "stopped");
+  step({"vm", "start", "cycle"});
+  CHECK(state_from(2) == "running");
+  step({"vm", "restart", "cycle"});
+  CHECK(state_from(3) == "running");
+  auto shown = json_of(cluster->cli(2, {"-o", "json", "vm", "show", "cycle"}));
+  CHECK(shown["state"] == "running");
+  step({"vm", "kill", "cycle"});
+  step({"vm", "rm", "cycle"});
+  auto gone = cluster->cli(5, {"vm", "show", "cycle"});
+  CHECK(gone.exit_code != 0);
+  CHECK(gone.err.find("no VM named") != std::string::npos);
+  // The name is free again, cluster-wide: its owner dropped it with the VM.
+  REQUIRE(NetnsCluster::wait_until(
+    [&] {
+      auto again = cluster->cli(4, {"vm", "create", "--image", "tiny", "--name", "cycle", "--host", "h2"});
+      return again.exit_code == 0;
+    },
+    5s));
+  CHECK(cluster->cli(1, {"vm", "rm", "cycle"}).exit_code == 0);
+}
+
+TEST_CASE("exactly one of 1,000 concurrent creates of one name from two hosts succeeds") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  Tally from_h2, from_h5;
+  run_parallel(2, [&](int k) {
+    if (k == 1)
+      from_h2 = create_storm(*cluster, 2, 500, "contested");
+    else
+      from_h5 = create_storm(*cluster, 5, 500, "contested");
+  });
+  INFO("h2: " << from_h2.ok << " ok, h5: " << from_h5.ok << " ok");
+  CHECK(from_h2.ok + from_h5.ok == 1);
+  int refused = from_h2.errors["already_exists"] + from_h5.errors["already_exists"];
+  CHECK(refused == 999);
+  int listed = 0;
+  auto listing = json_of(cluster->cli(3, {"-o", "json", "vm", "ls"}));
+  for (auto& vm : listing["vms"])
+    listed += vm["name"] == "contested";
+  CHECK(listed == 1);
+  CHECK(cluster->cli(2, {"daemon", "status"}, 5s).exit_code == 0);
+  CHECK(cluster->cli(5, {"daemon", "status"}, 5s).exit_code == 0);
+  CHECK(cluster->cli(1, {"vm", "rm", "contested"}).exit_code == 0);
+}
+
+TEST_CASE("a killed host is down everywhere within 1 s, the others keep serving, and it rejoins with its VMs") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  REQUIRE(cluster->cli(1, {"vm", "create", "--image", "tiny", "--name", "survivor", "--host", "h5", "--start"})
+            .exit_code == 0);
+  REQUIRE(cluster->cli(1, {"vm", "create", "--image", "tiny", "--name", "bystander", "--host", "h2"}).exit_code
+          == 0);
+  auto killed_at = realtime_us();
+  cluster->kill_host(5);
+  REQUIRE(NetnsCluster::wait_until([&] { return everyone_sees(*cluster, 5, "down"); }, 5s));
+  auto detected_us = latest_down_since(*cluster, 5) - killed_at;
+  MESSAGE("SIGKILL seen as down by every other host after " << detected_us / 1000 << " ms");
+  CHECK(detected_us < 1'000'000);
+  // The others serve their own VMs and each other's.
+  CHECK(cluster->cli(3, {"vm", "stop", "bystander"}).exit_code == 0);
+  auto listed = json_of(cluster->cli(1, {"-o", "json", "vm", "ls"}));
+  CHECK(listed["unreachable"] == json::array({"h5"}));
+  // Nothing deleted: the VM on h5 is listed wherever its name's owner
+  // answers, its state unknown.
+  bool owner_is_h5 = false;
+  std::string survivor_state;
+  for (auto& vm : listed["vms"])
+    if (vm["name"] == "survivor")
+      survivor_state = vm["state"];
+  if (survivor_state.empty())
+    owner_is_h5 = true; // the name's owner is the host that is down
+  if (!owner_is_h5)
+    CHECK(survivor_state == "unknown");
+  cluster->start_host(5);
+  REQUIRE(NetnsCluster::wait_until([&] { return everyone_sees(*cluster, 5, "up"); }, 10s));
+  auto back = json_of(cluster->cli(2, {"-o", "json", "vm", "show", "survivor"}));
+  CHECK(back["host"] == "h5");
+  CHECK(back["state"] == "running");
+  CHECK(cluster->cli(4, {"vm", "rm", "survivor"}).exit_code == 0);
+  CHECK(cluster->cli(4, {"vm", "rm", "bystander"}).exit_code == 0);
+}
+
+TEST_CASE("a hung host and a cut link are down everywhere within 5 s and up again once they answer") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  auto stopped_at = realtime_us();
+  cluster->stop_host(4);
+  REQUIRE(NetnsCluster::wait_until([&] { return everyone_sees(*cluster, 4, "down", 4); }, 8s));
+  auto hung_us = latest_down_since(*cluster, 4) - stopped_at;
+  MESSAGE("SIGSTOP seen as down after " << hung_us / 1000 << " ms");
+  CHECK(hung_us < 5'000'000);
+  CHECK(cluster->cli(1, {"daemon", "status"}, 5s).exit_code == 0);
+  cluster->cont_host(4);
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 15s));
+
+  auto cut_at = realtime_us();
+  cluster->link_down(2);
+  REQUIRE(NetnsCluster::wait_until([&] { return everyone_sees(*cluster, 2, "down", 2); }, 8s));
+  auto cut_us = latest_down_since(*cluster, 2) - cut_at;
+  MESSAGE("link cut seen as down after " << cut_us / 1000 << " ms");
+  CHECK(cut_us < 5'000'000);
+  // h2 keeps serving its own CLI, and sees the others down.
+  CHECK(cluster->cli(2, {"daemon", "status"}, 5s).exit_code == 0);
+  cluster->link_up(2);
+  CHECK(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 15s));
+}
+
+TEST_CASE("a CLI certificate of the cluster cannot open a host link or use one") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  as_client_of(*cluster, 2, [&](caf::actor_system& sys) {
+    auto host = caf::openssl::remote_actor<host_actor>(sys, "10.77.0.1", NetnsCluster::link_port);
+    REQUIRE(host); // TLS itself lets any certificate of the cluster CA in
+    caf::scoped_actor self{sys};
+    auto code_of = [&](auto reply, auto request) {
+      using Reply = decltype(reply);
+      Errc code = Errc::none;
+      self->request(*host, 10s, request)
+        .receive([&](Reply&) { code = Errc::none; }, [&](caf::error& err) { code = view(err).code; });
+      return code;
+    };
+    CHECK(code_of(HostPong{}, HostPing{Envelope{}}) == Errc::unauthenticated);
+    CHECK(code_of(VmRecord{}, VmShowRequest{Envelope{}, "anything"}) == Errc::unauthenticated);
+    CHECK(code_of(HostListReply{}, HostListRequest{Envelope{}, {}}) == Errc::unauthenticated);
+    CHECK(code_of(Ack{}, NameReserveRequest{Envelope{}, "stolen", "h2"}) == Errc::unauthenticated);
+    // A hello signed with the CLI key, carrying the CLI certificate.
+    HostChallenge challenge;
+    self->request(*host, 10s, HostChallengeRequest{Envelope{}})
+      .receive([&](HostChallenge& c) { challenge = c; }, [&](caf::error&) {});
+    REQUIRE(challenge.nonce.size() == 32);
+    HostIntro intro;
+    intro.host_id = "h2";
+    intro.to_id = "h1";
+    intro.epoch = 1;
+    intro.protocol = protocol_version;
+    intro.subnet = "172.31.2.0/24";
+    intro.certificate = read_file(cluster->home(2) + "/tls/client.pem");
+    intro.nonce = std::string(32, 'a');
+    intro.token = std::string(32, 'b');
+    auto key = pki::parse_key_pem(read_file(cluster->home(2) + "/tls/client.key"));
+    REQUIRE(key);
+    std::string text = "banger host link v1\n";
+    for (const std::string& field : {intro.host_id, intro.to_id, std::to_string(intro.epoch),
+                                     std::to_string(intro.protocol), intro.version, intro.subnet,
+                                     std::to_string(intro.cpus), std::to_string(intro.memory_mib),
+                                     intro.nonce, intro.token, challenge.nonce})
+      text += field + "\n";
+    HostHelloRequest hello{Envelope{}, intro, challenge.nonce, sign_hex(key->get(), text),
+                           caf::actor_cast<caf::actor>(self)};
+    CHECK(code_of(HostWelcome{}, hello) == Errc::unauthenticated);
+  });
+  CHECK(cluster->daemon_log_tail(1, 50).find("not a host credential") != std::string::npos);
+  // The real links of h1 are untouched.
+  CHECK(everyone_sees(*cluster, 1, "up"));
+  CHECK(status_of(*cluster, 1, 2).value("state", "") == "up");
+}
+
+TEST_CASE("no port on any cluster host serves plain BASP or TLS without a certificate") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  for (int i = 1; i <= host_count; ++i) {
+    std::set<std::uint16_t> seen;
+    for (pid_t pid : {cluster->daemon_pid(i), cluster->helper_pid(i)})
+      for (auto& port : listening_ports(pid)) {
+        if (!seen.insert(port.port).second)
+          continue;
+        INFO("h" << i << " " << port.text());
+        auto plain = probe_plain_basp(cluster->netns_fd(i), port);
+        CHECK_MESSAGE(plain.verdict == ProbeVerdict::refused, plain.detail);
+        auto anonymous = probe_tls_without_certificate(cluster->netns_fd(i), port);
+        CHECK_MESSAGE(anonymous.verdict == ProbeVerdict::refused, anonymous.detail);
+      }
+    CHECK(seen.count(NetnsCluster::link_port));
+  }
+}
