@@ -15,11 +15,15 @@ namespace banger {
 Config::Config() {
   register_messages(*this);
   load<caf::io::middleman>();
-  // Heartbeats keep idle connections alive. CAF 0.17's TLS transport does
-  // not deliver them, so middleman.connection-timeout would drop every idle
-  // TLS connection after its timeout (measured: the helper link flapped
-  // every 2-4 s with 1 s / 3 s). It stays off; hung peers are detected by
-  // bounded request timeouts and the helper link's own ping instead.
+  // Heartbeats every second from every banger process. bangerd on a
+  // cluster member also sets middleman.connection-timeout
+  // (cluster.link-timeout, tools/bangerd/main.cpp): a connection whose peer
+  // sent nothing, not even a heartbeat, for that long is dropped, which is
+  // how a hung or cut-off host is noticed. Heartbeats do reach the peer over
+  // caf_openssl (idle host links stay up under tests/cluster); an earlier
+  // reading that they did not predates the OpenSSL error-queue fix
+  // (tls_error_queue.cpp). A host outside a cluster keeps the timeout off;
+  // its helper link has its own ping.
   set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
   // An idle CAF 0.17 worker polls its queue: 100 spins, then 500 more
   // tries 50 us apart (a nanosleep and a context switch each), and only
