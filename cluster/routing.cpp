@@ -269,6 +269,20 @@ caf::result<Reply> route_create_any(Self self, Request& req) {
   return promise;
 }
 
+/// A request about one of this host's VMs, answered with its host set.
+template <class Request>
+caf::result<VmRecord> on_this_host(Self self, Request& req) {
+  auto promise = self->make_response_promise<VmRecord>();
+  ask_vm<VmRecord>(
+    self, self->state.init.directory, req,
+    [self, promise](VmRecord& vm) mutable {
+      vm.host = self_id(self);
+      promise.deliver(std::move(vm));
+    },
+    [promise](caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
 } // namespace
 
 caf::result<VmRecord> route_show(Self self, VmShowRequest& req) {
@@ -428,27 +442,11 @@ caf::result<OpAccepted> route_create_begin(Self self, VmCreateBeginRequest& req)
 }
 
 caf::result<VmRecord> local_show(Self self, VmShowRequest& req) {
-  auto promise = self->make_response_promise<VmRecord>();
-  ask_vm<VmRecord>(
-    self, self->state.init.directory, req,
-    [self, promise](VmRecord& vm) mutable {
-      vm.host = self_id(self);
-      promise.deliver(std::move(vm));
-    },
-    [promise](caf::error& err) mutable { promise.deliver(err); });
-  return promise;
+  return on_this_host(self, req);
 }
 
 caf::result<VmRecord> local_action(Self self, VmActionRequest& req) {
-  auto promise = self->make_response_promise<VmRecord>();
-  ask_vm<VmRecord>(
-    self, self->state.init.directory, req,
-    [self, promise](VmRecord& vm) mutable {
-      vm.host = self_id(self);
-      promise.deliver(std::move(vm));
-    },
-    [promise](caf::error& err) mutable { promise.deliver(err); });
-  return promise;
+  return on_this_host(self, req);
 }
 
 caf::result<HostListReply> local_list(Self self, HostListRequest& req) {
