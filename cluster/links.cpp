@@ -39,7 +39,7 @@ bool overlaps(const std::string& a, const std::string& b) {
   return (x->network & m) == (y->network & m);
 }
 
-void set_state(Self self, Peer& peer, LinkState state, const std::string& why) {
+void set_state(Peer& peer, LinkState state, const std::string& why) {
   if (peer.state == state)
     return;
   auto was = peer.state;
@@ -50,7 +50,6 @@ void set_state(Self self, Peer& peer, LinkState state, const std::string& why) {
   if (state == LinkState::up)
     attrs.emplace_back("epoch", std::to_string(peer.epoch));
   (state == LinkState::up ? log_.info("host link state", attrs) : log_.warn("host link state", attrs));
-  (void)self;
 }
 
 /// The link is gone: forget the peer's actor and token, fail what is in
@@ -65,7 +64,7 @@ void link_lost(Self self, Peer& peer, const std::string& why) {
   peer.their_token.clear();
   peer.missed_pings = 0;
   peer.ping_outstanding = false;
-  set_state(self, peer, LinkState::down, why);
+  set_state(peer, LinkState::down, why);
   peer.in_flight.fail_all(caf::error{});
   if (dials(self->state.init.self_id, peer.host.id) && !peer.dialing) {
     // The middleman keeps the dead connection's result for this
@@ -98,7 +97,7 @@ void link_up(Self self, Peer& peer, host_actor actor, const HostIntro& theirs, s
   peer.missed_pings = 0;
   peer.ever_up = true;
   self->monitor(peer.actor);
-  set_state(self, peer, LinkState::up, new_incarnation ? "rejoined with a new epoch" : "handshake done");
+  set_state(peer, LinkState::up, new_incarnation ? "rejoined with a new epoch" : "handshake done");
   send_names_held(self, peer.host.id);
 }
 
@@ -144,7 +143,7 @@ void ping(Self self, Peer& peer) {
       peer.last = pong;
       peer.missed_pings = 0;
       if (peer.state == LinkState::suspect)
-        set_state(self, peer, LinkState::up, "answers pings again");
+        set_state(peer, LinkState::up, "answers pings again");
     },
     [self, id, actor](const caf::error&) {
       auto& peer = self->state.peers.at(id);
@@ -154,7 +153,7 @@ void ping(Self self, Peer& peer) {
       if (peer.state == LinkState::down)
         return;
       ++peer.missed_pings;
-      set_state(self, peer, LinkState::suspect, "a ping went unanswered for 1 s");
+      set_state(peer, LinkState::suspect, "a ping went unanswered for 1 s");
     });
 }
 

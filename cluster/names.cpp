@@ -103,22 +103,25 @@ void settle_name(Self self, const Envelope& env, const std::string& name, const 
     return;
   }
   auto owner_id = owner.id;
-  auto retry_later = [self, owner_id, env, name, vm_id](const caf::error& err) {
+  // Nothing is sent again from here: a binding the owner missed comes with
+  // the names this host holds when the link is back (send_names_held), and
+  // a reservation it missed the release of expires.
+  auto on_failure = [owner_id, env, name, bind = !vm_id.empty()](const caf::error& err) {
     if (view(err).code != Errc::host_unavailable) {
       log_.error("the name's owner refused", {{"op_id", env.op_id}, {"vm", name}, {"host", owner_id},
                                                {"error", view(err).message}});
       return;
     }
-    // Sent again with the names this host holds when the link is back.
-    log_.warn("name owner unreachable; the binding is sent when it is back",
+    log_.warn(bind ? "name owner unreachable; the binding goes with this host's names when it is back"
+                   : "name owner unreachable; the reservation expires there",
               {{"op_id", env.op_id}, {"vm", name}, {"host", owner_id}});
   };
   if (vm_id.empty())
     call_peer<Ack>(self, owner_id, NameReleaseRequest{env, name}, name_call_timeout, [](Ack&) {},
-                   retry_later);
+                   on_failure);
   else
     call_peer<Ack>(self, owner_id, NameBindRequest{env, name, vm_id, st.init.self_id},
-                   name_call_timeout, [](Ack&) {}, retry_later);
+                   name_call_timeout, [](Ack&) {}, on_failure);
 }
 
 void name_dropped(Self self, const VmRetired& retired) {
