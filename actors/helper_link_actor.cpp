@@ -186,6 +186,7 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
     forward<VmmSignalRequest, Ack>(self, normal),
     forward<RuntimeRemoveRequest, Ack>(self, normal),
     forward<HelperInventoryRequest, HelperInventory>(self, normal),
+    forward<PeerRouteRequest, Ack>(self, normal),
     [self](reconnect_atom) { connect(self); },
     [self](listen_atom, caf::actor& listener) { self->state.listeners.push_back(std::move(listener)); },
     [self](ping_atom) {

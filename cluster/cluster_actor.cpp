@@ -175,6 +175,10 @@ Impl::behavior_type cluster_behavior(Self self, ClusterInit init) {
       if (self->current_sender() == self->ctrl())
         on_watch_op(self, op_id, name);
     },
+    [self](route_atom, const std::string& peer_id) {
+      if (self->current_sender() == self->ctrl())
+        retry_route(self, peer_id);
+    },
   };
 }
 

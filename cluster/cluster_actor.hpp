@@ -32,6 +32,8 @@ struct ClusterInit {
   std::vector<NameBinding> names;
   directory_actor directory;
   node_actor node;
+  /// banger-helper (through the helper link): routes to peers' guest subnets.
+  helper_actor helper;
   operations_actor operations;
   store_actor store;
 };

@@ -19,6 +19,7 @@ namespace banger::cluster {
 using tick_atom = caf::atom_constant<caf::atom("cltick")>;
 using dial_atom = caf::atom_constant<caf::atom("cldial")>;
 using watch_op_atom = caf::atom_constant<caf::atom("clwatchop")>;
+using route_atom = caf::atom_constant<caf::atom("clroute")>;
 
 inline const log::Logger log_{"cluster"};
 
@@ -57,6 +58,11 @@ struct Peer {
   /// Requests sent over the current link, failed the moment it drops.
   InFlight in_flight;
   bool ever_up = false;
+  /// Failed attempts at routing its guest subnet on this link (route_peer),
+  /// and whether another attempt is scheduled (one at a time, however often
+  /// the link comes up while banger-helper is away).
+  int route_failures = 0;
+  bool route_retry_pending = false;
 };
 
 struct ClusterState {
@@ -76,7 +82,8 @@ struct ClusterState {
 };
 
 using Impl = cluster_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<dial_atom, std::string>,
-                                   caf::reacts_to<watch_op_atom, std::string, std::string>>;
+                                   caf::reacts_to<watch_op_atom, std::string, std::string>,
+                                   caf::reacts_to<route_atom, std::string>>;
 using Self = Impl::stateful_pointer<ClusterState>;
 
 /// Who sent a request, by its Envelope::credential.
@@ -140,6 +147,11 @@ void on_down(Self self, const caf::down_msg& down);
 caf::result<HostChallenge> on_challenge(Self self, const HostChallengeRequest& req);
 caf::result<HostWelcome> on_hello(Self self, HostHelloRequest& req);
 HostIntro my_intro(Self self, const std::string& to_id, std::string token);
+/// Has banger-helper route `peer_id`'s guest subnet via its cluster
+/// address while its link is up (again after a failure, every second).
+void route_peer(Self self, const std::string& peer_id);
+/// The scheduled attempt of route_peer (route_atom).
+void retry_route(Self self, const std::string& peer_id);
 
 // routing.cpp
 caf::result<VmRecord> route_show(Self self, VmShowRequest& req);

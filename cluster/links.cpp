@@ -3,11 +3,15 @@
 // messages/host_protocol.hpp, watched three ways: CAF's heartbeats drop a
 // silent connection after cluster.link-timeout (its down message ends the
 // link), a monitor on the peer's host actor, and this file's ping every
-// second, which marks a slow peer suspect before either fires.
+// second, which marks a slow peer suspect before either fires. Each link
+// that comes up has banger-helper route the peer's guest subnet via the
+// peer's cluster address (route_peer), so guests are reachable from every
+// host.
 #include "cluster/cluster_state.hpp"
 
 #include "messages/excerpt.hpp"
 #include "messages/host_network.hpp"
+#include "messages/op_id.hpp"
 
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -96,9 +100,11 @@ void link_up(Self self, Peer& peer, host_actor actor, const HostIntro& theirs, s
   peer.backoff = first_backoff;
   peer.missed_pings = 0;
   peer.ever_up = true;
+  peer.route_failures = 0;
   self->monitor(peer.actor);
   set_state(peer, LinkState::up, new_incarnation ? "rejoined with a new epoch" : "handshake done");
   send_names_held(self, peer.host.id);
+  route_peer(self, peer.host.id);
 }
 
 /// Checks what both directions of the handshake check about the other side.
@@ -174,6 +180,45 @@ HostIntro my_intro(Self self, const std::string& to_id, std::string token) {
   intro.nonce = random_hex(16);
   intro.token = std::move(token);
   return intro;
+}
+
+void route_peer(Self self, const std::string& peer_id) {
+  auto& st = self->state;
+  auto it = st.peers.find(peer_id);
+  if (it == st.peers.end() || it->second.state == LinkState::down || !st.init.helper)
+    return;
+  auto& peer = it->second;
+  Envelope env;
+  env.op_id = mint_op_id();
+  log::Attrs attrs{{"op_id", env.op_id}, {"host", peer_id}, {"subnet", peer.subnet},
+                   {"via", peer.host.address}};
+  auto actor = peer.actor;
+  self->request(st.init.helper, std::chrono::seconds(15), PeerRouteRequest{env, peer.subnet, peer.host.address})
+    .then([attrs](Ack&) { log_.info("route to a peer's guest subnet in place", attrs); },
+          [self, peer_id, actor, attrs](caf::error& err) mutable {
+            auto v = view(err);
+            auto& peer = self->state.peers.at(peer_id);
+            if (peer.actor != actor)
+              return; // that link is gone; the next one routes again
+            attrs.emplace_back("error", v.message);
+            // A helper that is down or restarting answers again soon; a
+            // refusal is final (the peer's address or subnet will not change
+            // on this link). One warning per link, not one per retry.
+            bool retry = v.code == Errc::helper_unavailable || v.code == Errc::timeout;
+            if (peer.route_failures++ == 0 || !retry)
+              log_.warn("cannot route to a peer's guest subnet", attrs);
+            if (retry && !peer.route_retry_pending) {
+              peer.route_retry_pending = true;
+              self->delayed_send(self, std::chrono::seconds(1), route_atom::value, peer_id);
+            }
+          });
+}
+
+void retry_route(Self self, const std::string& peer_id) {
+  if (auto it = self->state.peers.find(peer_id); it != self->state.peers.end()) {
+    it->second.route_retry_pending = false;
+    route_peer(self, peer_id);
+  }
 }
 
 std::vector<std::string> reachable_peers(const ClusterState& st) {

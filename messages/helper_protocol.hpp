@@ -164,6 +164,22 @@ struct HelperInventory {
 };
 BANGER_INSPECT(HelperInventory, x.taps, x.vmms, x.run_dirs, x.vm_dirs)
 
+/// A cluster peer's host link came up (docs/cluster.md): this host routes
+/// the peer's guest subnet via the peer's cluster address, so its CLI's
+/// ssh reaches the peer's guests, and turns IPv4 forwarding on, so the
+/// peers reach this host's. Replaces any route to the same subnet: sent
+/// again at every link-up, it changes nothing. The subnet must not overlap
+/// this host's own guest subnet; the gateway must be a unicast address on
+/// a network this host is directly connected to.
+struct PeerRouteRequest {
+  Envelope env;
+  std::string subnet;  ///< the peer's guest subnet, "172.31.3.0/24"
+  std::string gateway; ///< the peer's address in cluster.hosts, "10.77.0.3"
+
+  bool operator==(const PeerRouteRequest&) const = default;
+};
+BANGER_INSPECT(PeerRouteRequest, x.env, x.subnet, x.gateway)
+
 /// banger-helper: the closed list of privileged operations.
 using helper_actor = caf::typed_actor<
   caf::replies_to<HelperInfoRequest>::with<HelperInfo>,
@@ -173,6 +189,7 @@ using helper_actor = caf::typed_actor<
   caf::replies_to<VmmLaunchRequest>::with<VmmLaunched>,
   caf::replies_to<VmmSignalRequest>::with<Ack>,
   caf::replies_to<RuntimeRemoveRequest>::with<Ack>,
-  caf::replies_to<HelperInventoryRequest>::with<HelperInventory>>;
+  caf::replies_to<HelperInventoryRequest>::with<HelperInventory>,
+  caf::replies_to<PeerRouteRequest>::with<Ack>>;
 
 } // namespace banger

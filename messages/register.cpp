@@ -78,6 +78,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<HelperInventoryRequest>("banger.HelperInventoryRequest");
   cfg.add_message_type<VmmProcess>("banger.VmmProcess");
   cfg.add_message_type<HelperInventory>("banger.HelperInventory");
+  cfg.add_message_type<PeerRouteRequest>("banger.PeerRouteRequest");
 }
 
 } // namespace banger

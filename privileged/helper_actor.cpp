@@ -5,6 +5,7 @@
 #include "messages/log.hpp"
 #include "privileged/host/errors.hpp"
 #include "privileged/host/nat.hpp"
+#include "privileged/host/route.hpp"
 #include "privileged/host/rundir.hpp"
 #include "privileged/host/tap.hpp"
 
@@ -249,6 +250,14 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         return ack(remove_runtime(ctx, req.vm_id, req.env.op_id), req.env);
       });
     },
+    [shared, &ctx](PeerRouteRequest& req) {
+      return serve<Ack>(ctx, "peer.route", req, "", [&]() -> Result<Ack> {
+        auto route = host::validate_peer_route(ctx.config.subnet, req.subnet, req.gateway);
+        if (!route)
+          return std::move(route).error();
+        return ack(host::install_peer_route(*route), req.env);
+      });
+    },
     [shared, &ctx](HelperInventoryRequest& req) {
       return serve<HelperInventory>(ctx, "inventory", req, "", [&]() -> Result<HelperInventory> {
         HelperInventory inventory;
@@ -314,6 +323,7 @@ helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> sel
     [route](VmmSignalRequest& r) { return route(r, r.vm_id); },
     [route](RuntimeRemoveRequest& r) { return route(r, r.vm_id); },
     [route](HelperInventoryRequest& r) { return route(r, ""); },
+    [route](PeerRouteRequest& r) { return route(r, ""); },
   };
 }
 

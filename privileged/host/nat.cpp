@@ -1,13 +1,9 @@
 #include "privileged/host/nat.hpp"
 
 #include "privileged/host/errors.hpp"
-#include "privileged/host/unique_fd.hpp"
-
-#include <cerrno>
-#include <fcntl.h>
+#include "privileged/host/route.hpp"
 #include <memory>
 #include <nftables/libnftables.h>
-#include <unistd.h>
 
 namespace banger::host {
 
@@ -38,16 +34,6 @@ Status run_nft(const std::string& script, std::string_view object, bool& ok,
   else if (!ok)
     return Error{Errc::system, "nft_run_cmd_from_buffer " +
                                    std::string(object) + ": " + text};
-  return {};
-}
-
-Status enable_ipv4_forwarding() {
-  const char* knob = "/proc/sys/net/ipv4/ip_forward";
-  UniqueFd fd(::open(knob, O_WRONLY | O_CLOEXEC));
-  if (!fd)
-    return system_error("open", knob, errno);
-  if (::write(fd.get(), "1\n", 2) != 2)
-    return system_error("write", knob, errno);
   return {};
 }
 

@@ -74,4 +74,19 @@ using banger::Ipv4Subnet;
 using banger::ipv4_to_string;
 using banger::parse_ipv4_subnet;
 
+/// A route to a cluster peer's guest subnet (helper request peer.route).
+struct PeerRoute {
+  Ipv4Subnet subnet;
+  std::uint32_t gateway = 0; ///< host byte order
+};
+
+/// `subnet` a guest subnet as parse_ipv4_subnet takes it that does not
+/// overlap `own` (this host's guest subnet), and `gateway` a dotted quad
+/// (no leading zeros) of a unicast address outside both subnets: not
+/// 0.0.0.0/8, loopback, link-local, multicast, reserved or broadcast.
+/// Whether the gateway is on a directly connected network is checked
+/// against the host when the route is made (install_peer_route).
+Result<PeerRoute> validate_peer_route(const Ipv4Subnet& own, std::string_view subnet,
+                                      std::string_view gateway);
+
 } // namespace banger::host

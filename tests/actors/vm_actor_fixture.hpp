@@ -161,6 +161,7 @@ inline helper_actor::behavior_type fake_helper(helper_actor::pointer, World* w) 
       return Ack{};
     },
     [](HelperInventoryRequest&) { return HelperInventory{}; },
+    [](PeerRouteRequest&) { return Ack{}; },
   };
 }
 

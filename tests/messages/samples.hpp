@@ -118,7 +118,8 @@ inline auto all() {
     HelperInventory{{"tap-fc-aabbccdd"},
                     {VmmProcess{"aabbccddeeff0011", 77, 88}},
                     {"aabbccddeeff0011"},
-                    {"1122334455667788"}});
+                    {"1122334455667788"}},
+    PeerRouteRequest{envelope(), "172.31.3.0/24", "10.77.0.3"});
 }
 
 } // namespace banger::samples

@@ -1,11 +1,17 @@
 // Taps, bridges and NAT refuse names that are not banger's and devices that
 // are not what banger created, and change nothing on the host when they do.
 #include "privileged/host/nat.hpp"
+#include "privileged/host/route.hpp"
 #include "privileged/host/tap.hpp"
 #include "tests/security/fixtures.hpp"
 #include "tests/support/result.hpp"
 
 #include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+
+#include <fstream>
 
 using namespace banger;
 using banger::test::code_of;
@@ -120,4 +126,46 @@ TEST_CASE("an existing tap with another owner is a conflict, left as it was") {
   } tap_guard{tap};
   CHECK(code_of(create_tap(vm, tap, scope(bridge), root_owner)) == Errc::conflict);
   CHECK(host_test::read_file("/sys/class/net/" + tap + "/owner") == "65534\n");
+}
+
+namespace {
+
+/// The main table as /proc shows it (this process's network namespace).
+std::string route_table() {
+  std::ifstream in("/proc/self/net/route");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// An IPv4 address of this host other than loopback, 0 when it has none.
+std::uint32_t own_address() {
+  ifaddrs* all = nullptr;
+  if (::getifaddrs(&all) != 0)
+    return 0;
+  std::uint32_t found = 0;
+  for (auto* a = all; a && !found; a = a->ifa_next)
+    if (a->ifa_addr && a->ifa_addr->sa_family == AF_INET) {
+      auto address = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+      if (address >> 24 != 127)
+        found = address;
+    }
+  ::freeifaddrs(all);
+  return found;
+}
+
+} // namespace
+
+TEST_CASE("a peer route via a gateway on no connected network, or via this host itself, changes no route") {
+  auto before = route_table();
+  // 198.51.100.0/24 is TEST-NET-2: no host is connected to it.
+  PeerRoute nowhere{test_subnet(), 0xc6336407}; // 198.51.100.7
+  auto uut = install_peer_route(nowhere);
+  CHECK(code_of(uut) == Errc::helper_refused);
+  CHECK(uut.error().message.find("not on a network this host is directly connected to") !=
+        std::string::npos);
+  if (auto self = own_address()) {
+    auto mine = install_peer_route(PeerRoute{test_subnet(), self});
+    CHECK(code_of(mine) == Errc::helper_refused);
+    CHECK(mine.error().message.find("is an address of this host") != std::string::npos);
+  }
+  CHECK(route_table() == before);
 }

@@ -168,3 +168,43 @@ TEST_CASE("error messages escape hostile input") {
   REQUIRE_FALSE(long_input);
   CHECK(long_input.error().message.size() < 300);
 }
+
+TEST_CASE("a peer route needs a guest subnet apart from this host's and a unicast gateway outside both") {
+  auto own = *parse_ipv4_subnet("172.31.1.0/24");
+  auto uut = validate_peer_route(own, "172.31.3.0/24", "10.77.0.3");
+  REQUIRE(uut);
+  CHECK(uut->subnet.to_string() == "172.31.3.0/24");
+  CHECK(ipv4_to_string(uut->gateway) == "10.77.0.3");
+  // Malformed subnet or gateway.
+  for (auto [subnet, gateway] : {std::pair{"172.31.3.0/33"s, "10.77.0.3"s},
+                                 {"172.31.3.1/24"s, "10.77.0.3"s},
+                                 {"not a subnet"s, "10.77.0.3"s},
+                                 {"172.31.3.0/24"s, ""s},
+                                 {"172.31.3.0/24"s, "10.77.0"s},
+                                 {"172.31.3.0/24"s, "10.77.0.3.4"s},
+                                 {"172.31.3.0/24"s, "10.77.0.256"s},
+                                 {"172.31.3.0/24"s, "010.77.0.3"s},
+                                 {"172.31.3.0/24"s, "10.77.0.3 "s},
+                                 {"172.31.3.0/24"s, "10.77.0.3\n"s},
+                                 {"172.31.3.0/24"s, "10.77.0.3;reboot"s}}) {
+    CAPTURE(subnet);
+    CAPTURE(gateway);
+    CHECK(code_of(validate_peer_route(own, subnet, gateway)) == Errc::invalid_argument);
+  }
+  // Well-formed, outside what a peer route may be.
+  for (auto [subnet, gateway] : {std::pair{"172.31.1.0/24"s, "10.77.0.3"s},  // this host's own
+                                 {"172.31.0.0/16"s, "10.77.0.3"s},          // holds this host's
+                                 {"172.31.1.128/25"s, "10.77.0.3"s},        // inside this host's
+                                 {"127.0.0.0/8"s, "10.77.0.3"s},
+                                 {"172.31.3.0/24"s, "0.0.0.0"s},
+                                 {"172.31.3.0/24"s, "127.0.0.1"s},
+                                 {"172.31.3.0/24"s, "169.254.0.1"s},
+                                 {"172.31.3.0/24"s, "224.0.0.1"s},
+                                 {"172.31.3.0/24"s, "255.255.255.255"s},
+                                 {"172.31.3.0/24"s, "172.31.3.1"s},          // in the routed subnet
+                                 {"172.31.3.0/24"s, "172.31.1.1"s}}) {      // this host's bridge
+    CAPTURE(subnet);
+    CAPTURE(gateway);
+    CHECK(code_of(validate_peer_route(own, subnet, gateway)) == Errc::helper_refused);
+  }
+}

@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
     cluster_init->node = node;
     cluster_init->operations = operations;
     cluster_init->store = store_handle;
+    cluster_init->helper = helper;
     control_deps.cluster_token = cluster_init->local_token;
     cluster = spawn_cluster(sys, std::move(*cluster_init));
     control_deps.cluster = cluster;
