@@ -313,3 +313,71 @@ TEST_CASE("--force on a cluster host reissues everything from the cluster CA, an
   CHECK(slurp(home / "tls/host.key") != host_key);
   CHECK(cluster::HostCredential::load(HomeLayout{home}, "h1").ok());
 }
+
+TEST_CASE("cluster ca makes the cluster's SSH key and init installs it as every member's") {
+  TempDir tmp;
+  auto ca_dir = make_ca(tmp);
+  CHECK(mode_of(ca_dir / "id_ed25519") == 0600);
+  CHECK(mode_of(ca_dir / "id_ed25519.pub") == 0644);
+  CHECK(slurp(ca_dir / "id_ed25519.pub").starts_with("ssh-ed25519 "));
+  for (auto* id : {"h1", "h2"}) {
+    CAPTURE(id);
+    auto home = fs::path(tmp.path()) / id;
+    init_ok(host(home, ca_dir, id));
+    // An image built on either home bakes in this public key: it accepts
+    // the CLI of both.
+    CHECK(slurp(home / "state/ssh/id_ed25519") == slurp(ca_dir / "id_ed25519"));
+    CHECK(slurp(home / "state/ssh/id_ed25519.pub") == slurp(ca_dir / "id_ed25519.pub"));
+    CHECK(mode_of(home / "state/ssh/id_ed25519") == 0600);
+    CHECK(mode_of(home / "state/ssh/id_ed25519.pub") == 0644);
+  }
+  // Again: kept, not rewritten.
+  auto again = init_ok(host(fs::path(tmp.path()) / "h1", ca_dir, "h1"));
+  CHECK(again.find("state/ssh/id_ed25519")->action == InitAction::kept);
+  CHECK(again.find("state/ssh/id_ed25519.pub")->action == InitAction::kept);
+}
+
+TEST_CASE("a cluster CA without an SSH key: init says to run cluster ca again, which adds one and keeps the CA") {
+  TempDir tmp;
+  auto ca_dir = make_ca(tmp);
+  fs::remove(ca_dir / "id_ed25519");
+  fs::remove(ca_dir / "id_ed25519.pub");
+  auto ca_key = slurp(ca_dir / "ca.key");
+  auto home = fs::path(tmp.path()) / "h1";
+  auto refused = init_home(host(home, ca_dir, "h1"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("no cluster SSH key") != std::string::npos);
+  CHECK(refused.error().message.find("banger cluster ca " + ca_dir.string()) != std::string::npos);
+  CHECK_FALSE(fs::exists(home));
+
+  auto added = make_cluster_ca(ca_dir, false);
+  REQUIRE_MESSAGE(added.ok(), why(added));
+  CHECK(added->find("ca.key")->action == InitAction::kept);
+  CHECK(added->find("id_ed25519")->action == InitAction::created);
+  CHECK(slurp(ca_dir / "ca.key") == ca_key);
+  init_ok(host(home, ca_dir, "h1"));
+  CHECK(slurp(home / "state/ssh/id_ed25519") == slurp(ca_dir / "id_ed25519"));
+}
+
+TEST_CASE("a cluster host with an SSH key of its own keeps it unless --force") {
+  TempDir tmp;
+  auto ca_dir = make_ca(tmp);
+  auto home = fs::path(tmp.path()) / "h1";
+  init_ok(host(home, ca_dir, "h1"));
+  auto other = fs::path(tmp.path()) / "other";
+  REQUIRE(make_cluster_ca(other, false).ok());
+  fs::copy_file(other / "id_ed25519", home / "state/ssh/id_ed25519",
+                fs::copy_options::overwrite_existing);
+  auto own = slurp(home / "state/ssh/id_ed25519");
+
+  auto refused = init_home(host(home, ca_dir, "h1"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("is not the cluster's SSH key") != std::string::npos);
+  CHECK(refused.error().message.find("--force") != std::string::npos);
+  CHECK(slurp(home / "state/ssh/id_ed25519") == own);
+
+  auto options = host(home, ca_dir, "h1");
+  options.force = true;
+  init_ok(options);
+  CHECK(slurp(home / "state/ssh/id_ed25519") == slurp(ca_dir / "id_ed25519"));
+}

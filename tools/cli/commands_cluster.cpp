@@ -1,4 +1,4 @@
-// `banger cluster ca` (local: makes the cluster CA) and `banger cluster
+// `banger cluster ca` (local: makes the cluster CA and SSH key) and `banger cluster
 // status` (asks the daemon how it sees every member). docs/cluster.md.
 #include "tools/cli/client.hpp"
 #include "tools/cli/cluster_ca.hpp"
@@ -33,7 +33,10 @@ int cmd_cluster_ca(Context& ctx) {
     text += "  " + step + "\n";
   text += "\n" + (dir / "ca.key").string() +
           " signs every member's credentials: init reads it and copies only ca.pem into "
-          "the home; keep it readable by you alone, and off the hosts once they are set up.\n";
+          "the home; keep it readable by you alone, and off the hosts once they are set up.\n" +
+          (dir / "id_ed25519").string() +
+          " is the cluster's SSH key: init installs it as every home's, so an image built on "
+          "any host accepts the CLI of every host.\n";
   print(ctx, text, {{"dir", dir.string()}, {"entries", entries}, {"next", next}});
   return exit_ok;
 }

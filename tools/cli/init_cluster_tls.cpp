@@ -52,6 +52,12 @@ Status prepare_cluster(Context& ctx, const InitOptions& options, const std::stri
       return std::move(ca).error();
     ctx.cluster_ca = std::move(*ca);
     ctx.cluster_ca_dir = options.cluster_ca;
+    // Checked before anything is written, like the CA itself.
+    auto ssh = load_cluster_ssh_key(options.cluster_ca);
+    if (!ssh)
+      return std::move(ssh).error();
+    ctx.cluster_ssh_key = std::move(ssh->private_key);
+    ctx.cluster_ssh_pub = std::move(ssh->public_key);
     if (ctx.force || !exists_no_follow(ca_pem))
       return {};
     auto kept = load_certificate(ctx, ca_pem);

@@ -1,6 +1,9 @@
 // state/ssh/: banger's SSH key for guests, made by ssh-keygen (the OpenSSH
-// format is ssh-keygen's business), renamed into place private key first.
+// format is ssh-keygen's business), renamed into place private key first;
+// on a cluster host, the cluster's key from the cluster CA directory.
 #include "tools/cli/init_steps.hpp"
+
+#include <openssl/crypto.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -94,27 +97,9 @@ Status run_ssh_keygen(std::vector<std::string> args, int out_fd = -1) {
 
 } // namespace
 
-// banger's SSH key for guests. ssh-keygen writes OpenSSH's format (0600 /
-// 0644) into a private temporary directory; the files are then renamed into
-// place, private key first, so a crash never leaves a public key that
-// belongs to no private key next to a kept one.
-Status init_ssh(Context& ctx) {
-  auto dir = ctx.layout.ssh_dir();
+Status make_ssh_key(Context& ctx, const fs::path& dir, const std::string& comment) {
   auto priv = dir / "id_ed25519";
   auto pub = dir / "id_ed25519.pub";
-  if (!ctx.force && exists_no_follow(priv)) {
-    if (auto st = keep_file(ctx, priv, 0600); !st)
-      return st;
-    if (exists_no_follow(pub))
-      return keep_file(ctx, pub, 0644);
-    auto st = write_atomic(pub, 0644, no_group, [&](int fd) {
-      return run_ssh_keygen({"-y", "-f", priv.string()}, fd);
-    });
-    if (!st)
-      return st;
-    ctx.record(pub, InitAction::created, "derived from the kept private key");
-    return {};
-  }
   auto priv_action = fresh(ctx, priv);
   // Without force, a public key with no private key is useless: replace it.
   auto pub_action = exists_no_follow(pub) ? InitAction::replaced : InitAction::created;
@@ -128,7 +113,7 @@ Status init_ssh(Context& ctx) {
   };
   auto tmp_priv = tmp / "id_ed25519";
   auto tmp_pub = tmp / "id_ed25519.pub";
-  auto st = run_ssh_keygen({"-q", "-t", "ed25519", "-N", "", "-C", "banger", "-f",
+  auto st = run_ssh_keygen({"-q", "-t", "ed25519", "-N", "", "-C", comment, "-f",
                             tmp_priv.string()});
   // ssh-keygen's modes went through the umask; the private key was never
   // wider than 0600 and the directory is 0700.
@@ -151,6 +136,81 @@ Status init_ssh(Context& ctx) {
   ctx.record(priv, priv_action, "ed25519, mode 0600");
   ctx.record(pub, pub_action, "mode 0644");
   return {};
+}
+
+namespace {
+
+/// A cluster host's key is the cluster's (--cluster-ca DIR: DIR/id_ed25519,
+/// read by prepare_cluster): an image built on any member then accepts the
+/// CLI of every member. A home that has another key keeps it unless
+/// --force: images built with it would stop accepting this home's CLI.
+Status install_cluster_ssh(Context& ctx) {
+  auto dir = ctx.layout.ssh_dir();
+  auto priv = dir / "id_ed25519";
+  auto pub = dir / "id_ed25519.pub";
+  auto from = ctx.cluster_ca_dir / "id_ed25519";
+  if (!ctx.force && exists_no_follow(priv)) {
+    auto kept = read_small_file(priv);
+    if (!kept)
+      return std::move(kept).error();
+    bool same = *kept == ctx.cluster_ssh_key;
+    OPENSSL_cleanse(kept->data(), kept->size());
+    if (!same)
+      return invalid(priv.string() + " is not the cluster's SSH key (" + from.string() +
+                     "), and images built with it accept only this home's CLI; run banger "
+                     "init --force --cluster-ca " + ctx.cluster_ca_dir.string() +
+                     " --host-id " + ctx.host_id + " to install the cluster's (it reissues "
+                     "the TLS files too; rebuild the images built here)");
+    if (auto st = keep_file(ctx, priv, 0600); !st)
+      return st;
+  } else {
+    auto action = fresh(ctx, priv);
+    if (auto st = write_atomic(priv, 0600, no_group, ctx.cluster_ssh_key.data(),
+                               ctx.cluster_ssh_key.size());
+        !st)
+      return st;
+    ctx.record(priv, action, "the cluster's SSH key from " + from.string() + ", mode 0600");
+  }
+  if (!ctx.force && exists_no_follow(pub)) {
+    auto kept = read_small_file(pub);
+    if (kept && *kept == ctx.cluster_ssh_pub)
+      return keep_file(ctx, pub, 0644);
+  }
+  auto action = exists_no_follow(pub) ? InitAction::replaced : InitAction::created;
+  if (auto st = write_atomic(pub, 0644, no_group, ctx.cluster_ssh_pub.data(),
+                             ctx.cluster_ssh_pub.size());
+      !st)
+    return st;
+  ctx.record(pub, action, "the cluster's, mode 0644");
+  return {};
+}
+
+} // namespace
+
+// banger's SSH key for guests. ssh-keygen writes OpenSSH's format (0600 /
+// 0644) into a private temporary directory; the files are then renamed into
+// place, private key first, so a crash never leaves a public key that
+// belongs to no private key next to a kept one.
+Status init_ssh(Context& ctx) {
+  if (!ctx.cluster_ssh_key.empty())
+    return install_cluster_ssh(ctx);
+  auto dir = ctx.layout.ssh_dir();
+  auto priv = dir / "id_ed25519";
+  auto pub = dir / "id_ed25519.pub";
+  if (!ctx.force && exists_no_follow(priv)) {
+    if (auto st = keep_file(ctx, priv, 0600); !st)
+      return st;
+    if (exists_no_follow(pub))
+      return keep_file(ctx, pub, 0644);
+    auto st = write_atomic(pub, 0644, no_group, [&](int fd) {
+      return run_ssh_keygen({"-y", "-f", priv.string()}, fd);
+    });
+    if (!st)
+      return st;
+    ctx.record(pub, InitAction::created, "derived from the kept private key");
+    return {};
+  }
+  return make_ssh_key(ctx, dir, "banger");
 }
 
 } // namespace banger::init

@@ -9,7 +9,8 @@
 //                      from the cluster CA
 //   cluster_ca.cpp     `banger cluster ca`: the cluster CA itself
 //   init_token.cpp     state/helper.token
-//   init_ssh.cpp       state/ssh/: banger's SSH key (ssh-keygen)
+//   init_ssh.cpp       state/ssh/: banger's SSH key (ssh-keygen, or the
+//                      cluster's)
 //   init.cpp           init_home, which runs them in order, and the report
 #pragma once
 
@@ -49,6 +50,10 @@ struct Context {
   /// cluster host's home can keep its files but issue none.
   std::optional<pki::Authority> cluster_ca;
   fs::path cluster_ca_dir;
+  /// The cluster's SSH key pair from cluster_ca_dir (OpenSSH text); empty
+  /// without --cluster-ca.
+  std::string cluster_ssh_key;
+  std::string cluster_ssh_pub;
   InitReport report;
 
   std::string relative(const fs::path& path) const {
@@ -106,6 +111,9 @@ Status init_tls(Context& ctx);
 /// init_tls for a cluster host (init_cluster_tls.cpp).
 Status init_cluster_tls(Context& ctx);
 Status init_token(Context& ctx);
+/// state/ssh/id_ed25519: kept, made, or on a cluster host the cluster's.
 Status init_ssh(Context& ctx);
+/// A fresh ed25519 key pair as `dir`/id_ed25519 and .pub (ssh-keygen).
+Status make_ssh_key(Context& ctx, const fs::path& dir, const std::string& comment);
 
 } // namespace banger::init
