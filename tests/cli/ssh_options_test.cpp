@@ -121,7 +121,7 @@ TEST_CASE("a cp operand is VM:PATH when a colon comes before any slash") {
 }
 
 TEST_CASE("banger's pins come before the user's options, the destination after --") {
-  SshPins pins{"/h/state/ssh/id_ed25519", "/h/state/ssh/known_hosts"};
+  SshPins pins{"/h/state/ssh/id_ed25519", "/h/state/ssh/known_hosts", ""};
   auto argv = ssh_command(pins, {"-o", "ServerAliveInterval=5", "-t"}, "10.0.0.2",
                           {"ls", "-l"});
   auto at = [&](const std::string& word) {
@@ -142,6 +142,18 @@ TEST_CASE("banger's pins come before the user's options, the destination after -
   auto sftp = scp_command(pins, false, false, {}, "a", "b");
   CHECK(std::find(sftp.begin(), sftp.end(), "-O") == sftp.end());
   CHECK(std::find(sftp.begin(), sftp.end(), "-r") == sftp.end());
+}
+
+TEST_CASE("a guest of another cluster host is pinned under its VM id, before the user's options") {
+  SshPins pins{"/h/state/ssh/id_ed25519", "/h/state/ssh/known_hosts", "0123456789abcdef"};
+  auto argv = ssh_command(pins, {"-v"}, "172.31.3.2", {});
+  auto alias = std::find(argv.begin(), argv.end(), "HostKeyAlias=0123456789abcdef");
+  REQUIRE(alias != argv.end());
+  CHECK(*(alias - 1) == "-o");
+  CHECK(alias < std::find(argv.begin(), argv.end(), "-v"));
+  SshPins local{"/h/state/ssh/id_ed25519", "/h/state/ssh/known_hosts", ""};
+  for (auto& word : pinned_options(local))
+    CHECK(word.find("HostKeyAlias") == std::string::npos);
 }
 
 TEST_CASE("a refused ssh option exits 2 before anything is contacted") {

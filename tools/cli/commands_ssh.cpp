@@ -29,10 +29,13 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // A guest reachable over SSH, found through the daemon; the connection is
-// dropped before ssh runs (it may last long and needs no daemon).
+// dropped before ssh runs (it may last long and needs no daemon). A guest
+// of another cluster host is reached the same way: every host routes the
+// others' guest subnets (docs/cluster.md).
 struct Guest {
   std::string name;
   std::string ip;
+  std::string pinned_as; ///< SshPins::host_key_alias
 };
 
 // Resolves `ref` and waits, within the boot timeout, for a VM that is still
@@ -71,11 +74,6 @@ std::optional<Guest> reach_guest(Context& ctx, const std::string& ref, int& exit
   }
   auto here = ctx.session->config().settings.cluster_host_id;
   ctx.session.reset();
-  if (!vm.host.empty() && vm.host != here) {
-    done_announcing();
-    exit_code = report_error(ctx, on_other_host(vm, here));
-    return std::nullopt;
-  }
   if (vm.runtime.state != VmState::running || vm.runtime.guest_ip.empty()) {
     done_announcing();
     exit_code = report_error(ctx, Errc::conflict,
@@ -103,11 +101,12 @@ std::optional<Guest> reach_guest(Context& ctx, const std::string& ref, int& exit
     }
   }
   done_announcing();
-  return Guest{vm.name, vm.runtime.guest_ip};
+  return Guest{vm.name, vm.runtime.guest_ip, vm.host.empty() || vm.host == here ? "" : vm.id};
 }
 
-SshPins pins_of(const HomeLayout& layout) {
-  return {(layout.ssh_dir() / "id_ed25519").string(), layout.known_hosts().string()};
+SshPins pins_of(const HomeLayout& layout, const Guest& guest) {
+  return {(layout.ssh_dir() / "id_ed25519").string(), layout.known_hosts().string(),
+          guest.pinned_as};
 }
 
 struct ToolRun {
@@ -178,7 +177,8 @@ void explain_host_key(const ToolRun& run, const HomeLayout& layout, const Guest&
   if (host_key_refused(run))
     std::cerr << "banger: the guest's host key differs from the one pinned in "
               << layout.known_hosts().string() << "; if the VM was recreated, `banger vm rm` "
-              << "removes its pins (or delete the line for " << guest.ip << ")\n";
+              << "removes its pins (or delete the line for "
+              << (guest.pinned_as.empty() ? guest.ip : guest.pinned_as) << ")\n";
 }
 
 } // namespace
@@ -203,7 +203,7 @@ int cmd_vm_ssh(Context& ctx) {
   auto guest = reach_guest(ctx, ctx.inv.args[0], exit_code);
   if (!guest)
     return exit_code;
-  auto run = run_tool(ssh_command(pins_of(layout), ctx.inv.tool_args, guest->ip, ctx.inv.rest),
+  auto run = run_tool(ssh_command(pins_of(layout, *guest), ctx.inv.tool_args, guest->ip, ctx.inv.rest),
                       false);
   explain_host_key(run, layout, *guest);
   return run.code;
@@ -224,7 +224,7 @@ int cmd_vm_cp(Context& ctx) {
 
   // SFTP when the guest serves it (a dropbear guest needs /usr/lib/sftp-server),
   // else scp's own protocol, which needs an scp binary in the guest.
-  auto sftp = pinned_options(pins_of(layout));
+  auto sftp = pinned_options(pins_of(layout, *guest));
   sftp.insert(sftp.begin(), "sftp");
   sftp.insert(sftp.end(), {"-b", "/dev/null", "-o", "BatchMode=yes", "--", "root@" + guest->ip});
   auto probe = run_tool(sftp, true);
@@ -235,7 +235,7 @@ int cmd_vm_cp(Context& ctx) {
   }
   bool has_sftp = probe.code == 0;
 
-  auto run = run_tool(scp_command(pins_of(layout), !has_sftp, ctx.inv.has("--recursive"),
+  auto run = run_tool(scp_command(pins_of(layout, *guest), !has_sftp, ctx.inv.has("--recursive"),
                                   ctx.inv.tool_args, operand(src), operand(dst)),
                       false);
   explain_host_key(run, layout, *guest);

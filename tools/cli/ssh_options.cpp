@@ -166,12 +166,15 @@ std::string tool_options_help(ToolOptions tool) {
 }
 
 std::vector<std::string> pinned_options(const SshPins& pins) {
-  return {"-i", pins.key,
-          "-o", "IdentitiesOnly=yes", // not the user's agent keys: banger's key only
-          "-o", "UserKnownHostsFile=" + pins.known_hosts,
-          "-o", "StrictHostKeyChecking=accept-new",
-          "-o", "HashKnownHosts=no", // banger's own file: readable pins
-          "-o", "LogLevel=ERROR"};
+  std::vector<std::string> out{"-i", pins.key,
+                               "-o", "IdentitiesOnly=yes", // not the user's agent keys: banger's key only
+                               "-o", "UserKnownHostsFile=" + pins.known_hosts,
+                               "-o", "StrictHostKeyChecking=accept-new",
+                               "-o", "HashKnownHosts=no", // banger's own file: readable pins
+                               "-o", "LogLevel=ERROR"};
+  if (!pins.host_key_alias.empty())
+    out.insert(out.end(), {"-o", "HostKeyAlias=" + pins.host_key_alias});
+  return out;
 }
 
 std::vector<std::string> ssh_command(const SshPins& pins, const std::vector<std::string>& user,

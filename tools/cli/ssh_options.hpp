@@ -39,6 +39,11 @@ std::string tool_options_help(ToolOptions tool);
 struct SshPins {
   std::string key;
   std::string known_hosts;
+  /// The name the guest's host key is pinned under (HostKeyAlias); empty:
+  /// its IP. A VM of another cluster host is pinned under its id: that
+  /// host's `vm rm` removes only its own home's pins, and a later VM there
+  /// may get the same IP with another host key.
+  std::string host_key_alias;
 };
 
 /// banger's own settings, first on the command line: ssh and scp keep the
