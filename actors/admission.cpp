@@ -146,6 +146,13 @@ Status admissible(const VmActionRequest& request) {
   return {};
 }
 
+Status admissible(const VmLogReadRequest& request) {
+  if (request.max_bytes > max_log_chunk)
+    return refuse("a log read asks for at most " + std::to_string(max_log_chunk) + " bytes, not "
+                  + std::to_string(request.max_bytes));
+  return text("VM reference", request.ref, max_ref_length);
+}
+
 Status admissible(const DoctorRequest&) {
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include "actors/admission.hpp"
 #include "actors/doctor.hpp"
+#include "actors/log_read.hpp"
 #include "actors/route.hpp"
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
@@ -164,6 +165,15 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
     [self](VmShowRequest& req) { return clustered(self) ? to_cluster<VmRecord>(self, req) : to_vm(self, req); },
     [self](VmActionRequest& req) {
       return clustered(self) ? to_cluster<VmRecord>(self, req) : to_vm(self, req);
+    },
+    [self](VmLogReadRequest& req) -> caf::result<VmLogChunk> {
+      if (clustered(self))
+        return to_cluster<VmLogChunk>(self, req);
+      if (auto refused = admit(req))
+        return *refused;
+      auto promise = self->make_response_promise<VmLogChunk>();
+      read_vm_log(self, self->state.deps.directory, req, promise);
+      return promise;
     },
     [self](DoctorRequest& req) -> caf::result<DoctorReport> {
       // Admitted before the one-shot doctor exists: a refused request must

@@ -3,9 +3,10 @@
 // one), then routes: creates and daemon status to the node, listing and
 // every request about one VM through the directory (resolve, then send to the
 // VM's actor: actors/route.hpp), images to the image catalog, operation
-// status to the operations actor. On a cluster member (ControlDeps::cluster
-// set), everything that may concern another host (VM requests, listing,
-// creates, operation status, cluster status) goes to the cluster layer
+// status to the operations actor, log reads to the VM's log
+// (actors/log_read.hpp). On a cluster member (ControlDeps::cluster set),
+// everything that may concern another host (VM requests, listing, creates,
+// operation status, cluster status, log reads) goes to the cluster layer
 // instead, marked with the local token. Unknown requests get
 // unknown_method, never silence.
 #pragma once

@@ -143,6 +143,16 @@ Impl::behavior_type cluster_behavior(Self self, ClusterInit init) {
           return refuse(req.env, "op status");
       }
     },
+    [self](VmLogReadRequest& req) -> caf::result<VmLogChunk> {
+      switch (caller_of(self, req.env).kind) {
+        case Caller::local:
+          return route_log_read(self, req);
+        case Caller::peer:
+          return local_log_read(self, req);
+        default:
+          return refuse(req.env, "vm log read");
+      }
+    },
     // -- control only -------------------------------------------------------
     [self](ClusterStatusRequest& req) -> caf::result<ClusterStatus> {
       if (!from(self, req, Caller::local))

@@ -3,6 +3,7 @@
 // Requests from a peer are answered from this host's VMs only.
 #include "cluster/cluster_state.hpp"
 
+#include "actors/log_read.hpp"
 #include "actors/route.hpp"
 #include "actors/vm_names.hpp"
 #include "messages/excerpt.hpp"
@@ -433,6 +434,37 @@ caf::result<OperationStatus> route_op_status(Self self, OpStatusRequest& req) {
   return promise;
 }
 
+caf::result<VmLogChunk> route_log_read(Self self, VmLogReadRequest& req) {
+  auto promise = self->make_response_promise<VmLogChunk>();
+  resolve(self, req.env, req.ref, [self, promise, req](VmRecord* vm, const caf::error& err) mutable {
+    if (!vm) {
+      promise.deliver(err);
+      return;
+    }
+    auto host = vm->host;
+    req.ref = vm->id;
+    if (host == self_id(self)) {
+      read_vm_log(self, self->state.init.directory, req, promise);
+      return;
+    }
+    call_peer<VmLogChunk>(
+      self, host, req, std::chrono::seconds(10),
+      [promise, req, host](VmLogChunk& chunk) mutable {
+        // What the CLI will print and seek to: never more than it asked for.
+        if (auto ok = check_log_chunk(chunk, req); !ok) {
+          log_.warn("a host answered a log read out of bounds",
+                    {{"op_id", req.env.op_id}, {"host", host}, {"error", ok.error().message}});
+          promise.deliver(make_error(Errc::internal, "cluster host " + host + " " + ok.error().message,
+                                     req.env.op_id));
+          return;
+        }
+        promise.deliver(std::move(chunk));
+      },
+      [promise](const caf::error& e) mutable { promise.deliver(e); });
+  });
+  return promise;
+}
+
 caf::result<VmRecord> route_create(Self self, VmCreateRequest& req) {
   return route_create_any<VmRecord>(self, req);
 }
@@ -464,6 +496,12 @@ caf::result<HostListReply> local_list(Self self, HostListRequest& req) {
 caf::result<OperationStatus> local_op_status(Self self, OpStatusRequest& req) {
   auto promise = self->make_response_promise<OperationStatus>();
   relay(self, self->state.init.operations, req, promise);
+  return promise;
+}
+
+caf::result<VmLogChunk> local_log_read(Self self, VmLogReadRequest& req) {
+  auto promise = self->make_response_promise<VmLogChunk>();
+  read_vm_log(self, self->state.init.directory, req, promise);
   return promise;
 }
 

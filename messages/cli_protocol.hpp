@@ -236,6 +236,38 @@ struct VmActionRequest {
 };
 BANGER_INSPECT(VmActionRequest, x.env, x.ref, x.action, x.signal, x.wait, x.no_wait)
 
+/// The most of a VM's log one VmLogReadRequest returns.
+inline constexpr std::uint32_t max_log_chunk = 256 * 1024;
+
+/// A bounded read of a VM's VMM log (its stdout, stderr and serial
+/// console), answered by the VM's own host from the log path in the VM's
+/// record: the request names the VM, never a path. `vm logs` repeats it
+/// with each chunk's next_offset (every ~100 ms with --follow).
+struct VmLogReadRequest {
+  Envelope env;
+  std::string ref;
+  std::uint64_t offset = 0;    ///< where to read from
+  std::uint32_t max_bytes = 0; ///< at most this many bytes; 0: max_log_chunk (the most allowed)
+
+  bool operator==(const VmLogReadRequest&) const = default;
+};
+BANGER_INSPECT(VmLogReadRequest, x.env, x.ref, x.offset, x.max_bytes)
+
+struct VmLogChunk {
+  /// The log's bytes from `offset` on, at most the request's max_bytes.
+  std::string data;
+  /// Where `data` starts: the request's offset, or 0 when the log is
+  /// shorter than that (it was truncated: read from its start again).
+  std::uint64_t offset = 0;
+  std::uint64_t next_offset = 0; ///< offset + data.size(): the next request's offset
+  std::uint64_t size = 0;        ///< the log's size when it was read
+  /// False until the VM's first start creates the log (then data is empty).
+  bool exists = false;
+
+  bool operator==(const VmLogChunk&) const = default;
+};
+BANGER_INSPECT(VmLogChunk, x.data, x.offset, x.next_offset, x.size, x.exists)
+
 struct DoctorRequest {
   Envelope env;
   bool fix = false;
@@ -314,6 +346,7 @@ using control_actor = caf::typed_actor<
   caf::replies_to<VmShowRequest>::with<VmRecord>,
   caf::replies_to<VmActionRequest>::with<VmRecord>,
   caf::replies_to<DoctorRequest>::with<DoctorReport>,
-  caf::replies_to<ClusterStatusRequest>::with<ClusterStatus>>;
+  caf::replies_to<ClusterStatusRequest>::with<ClusterStatus>,
+  caf::replies_to<VmLogReadRequest>::with<VmLogChunk>>;
 
 } // namespace banger

@@ -208,6 +208,7 @@ using host_actor = caf::typed_actor<
   caf::replies_to<NameBindRequest>::with<Ack>,
   caf::replies_to<NameReleaseRequest>::with<Ack>,
   caf::replies_to<NameDropRequest>::with<Ack>,
-  caf::replies_to<NamesHeldRequest>::with<Ack>>;
+  caf::replies_to<NamesHeldRequest>::with<Ack>,
+  caf::replies_to<VmLogReadRequest>::with<VmLogChunk>>;
 
 } // namespace banger

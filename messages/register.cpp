@@ -42,6 +42,8 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<VmList>("banger.VmList");
   cfg.add_message_type<VmShowRequest>("banger.VmShowRequest");
   cfg.add_message_type<VmActionRequest>("banger.VmActionRequest");
+  cfg.add_message_type<VmLogReadRequest>("banger.VmLogReadRequest");
+  cfg.add_message_type<VmLogChunk>("banger.VmLogChunk");
   cfg.add_message_type<DoctorRequest>("banger.DoctorRequest");
   cfg.add_message_type<DoctorFinding>("banger.DoctorFinding");
   cfg.add_message_type<DoctorReport>("banger.DoctorReport");

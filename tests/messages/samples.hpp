@@ -83,6 +83,8 @@ inline auto all() {
     OpStatusRequest{envelope(), "op-cccccccccccc"}, VmListRequest{envelope()},
     VmList{{vm(), vm()}, {"h4"}}, VmShowRequest{envelope(), "web"},
     VmActionRequest{envelope(), "web", VmAction::kill, "KILL", true, true},
+    VmLogReadRequest{envelope(), "web", 4096, 65536},
+    VmLogChunk{std::string("boot\0log\n", 9), 4096, 4105, 5000, true},
     DoctorRequest{envelope(), true},
     DoctorFinding{"tap", "tap-fc-deadbeef", "no VM owns it", true},
     DoctorReport{{DoctorFinding{"rootfs", "/x", "leak", false}}},

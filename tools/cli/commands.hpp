@@ -23,7 +23,7 @@ class Session;
 struct Context {
   const Invocation& inv;
   /// Null for commands that do not talk to the daemon (init). Handlers that
-  /// end up running a local program (ssh, logs --follow) reset it first.
+  /// end up running a local program (ssh, cp) reset it first.
   std::unique_ptr<Session> session;
 
   bool json() const { return inv.global.output == OutputFormat::json; }
@@ -40,9 +40,6 @@ std::string validate(const Invocation& inv);
 /// operation when the error does not (a lost connection carries none).
 int report_error(const Context& ctx, const caf::error& error, const std::string& prefix = {},
                  const std::string& op_id = {});
-/// The error for a command that works on a VM's files or guest network
-/// (logs, ssh, cp) when the VM lives on another cluster host than `here`.
-caf::error on_other_host(const VmRecord& vm, const std::string& here);
 /// Writes all of `data` to `fd`; false on error (e.g. a closed pipe).
 bool write_all(int fd, const char* data, std::size_t size);
 
