@@ -2,13 +2,16 @@
 // banger-helper, bangerd and fc-stub (netns_cluster.hpp): what a user on
 // any host sees of every VM, and how failures of one host look from the
 // others.
+#include "cluster/host_credential.hpp"
 #include "messages/cli_protocol.hpp"
 #include "messages/config.hpp"
 #include "messages/error.hpp"
 #include "messages/host_protocol.hpp"
 #include "messages/tls.hpp"
 #include "pki/pki.hpp"
+#include "tests/cluster/netns.hpp"
 #include "tests/cluster/netns_cluster.hpp"
+#include "tests/cluster/netns_links.hpp"
 #include "tests/cluster/port_probe.hpp"
 #include "tests/support/skip.hpp"
 
@@ -20,11 +23,20 @@
 
 #include <openssl/evp.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <bit>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -181,6 +193,44 @@ std::string sign_hex(EVP_PKEY* key, const std::string& text) {
     hex.push_back(digits[static_cast<unsigned char>(sig[k]) & 0xf]);
   }
   return hex;
+}
+
+/// A dotted quad from /proc/net/route's hex (the address's bytes in
+/// memory order, printed as a host-order number).
+std::string proc_route_address(const std::string& hex) {
+  auto value = static_cast<std::uint32_t>(std::stoul(hex, nullptr, 16));
+  in_addr addr{};
+  addr.s_addr = value; // already network byte order in memory
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &addr, text, sizeof text);
+  return text;
+}
+
+/// Host i's IPv4 routes in its main table, as "172.31.3.0/24 via 10.77.0.3".
+std::set<std::string> routes_of(NetnsCluster& cluster, int i) {
+  std::set<std::string> out;
+  inside(cluster.netns_fd(i), [&] {
+    std::ifstream in("/proc/thread-self/net/route");
+    std::string line;
+    std::getline(in, line); // the header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string iface, destination, gateway, flags, refs, use, metric, mask;
+      if (!(fields >> iface >> destination >> gateway >> flags >> refs >> use >> metric >> mask))
+        continue;
+      auto prefix = std::popcount(static_cast<std::uint32_t>(std::stoul(mask, nullptr, 16)));
+      out.insert(proc_route_address(destination) + "/" + std::to_string(prefix) + " via "
+                 + proc_route_address(gateway));
+    }
+  });
+  return out;
+}
+
+/// The op id in a CLI's "created vm NAME (op-...)".
+std::string op_id_in(const std::string& text) {
+  std::smatch m;
+  static const std::regex op("op-[0-9a-f]{12}");
+  return std::regex_search(text, m, op) ? m.str() : "";
 }
 
 } // namespace
@@ -353,6 +403,139 @@ TEST_CASE("a hung host and a cut link are down everywhere within 5 s and up agai
   CHECK(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 15s));
 }
 
+TEST_CASE("every host routes every other host's guest subnet via it, and h1 reaches a guest address on h3") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  std::string missing;
+  bool routed = NetnsCluster::wait_until(
+    [&] {
+      missing.clear();
+      for (int i = 1; i <= host_count; ++i) {
+        auto routes = routes_of(*cluster, i);
+        for (int j = 1; j <= host_count; ++j)
+          if (j != i && !routes.count(cluster->subnet(j) + " via " + cluster->address(j)))
+            missing += " h" + std::to_string(i) + ": " + cluster->subnet(j);
+      }
+      return missing.empty();
+    },
+    10s);
+  INFO("missing routes:" << missing);
+  CHECK(routed);
+
+  // A "guest" of h3: a namespace on h3's guest bridge with an address of
+  // h3's guest subnet, listening on TCP. h3's bridge exists once a VM runs.
+  REQUIRE(cluster->cli(1, {"vm", "create", "--image", "tiny", "--name", "bridge-h3", "--host", "h3", "--start"})
+            .exit_code
+          == 0);
+  auto guest = Namespace::network();
+  links::add_veth(cluster->netns_fd(3), "guestport", guest.fd(), "eth0");
+  links::set_master(cluster->netns_fd(3), "guestport", "banger0");
+  links::set_up(cluster->netns_fd(3), "guestport", true);
+  links::set_up(guest.fd(), "lo", true);
+  links::add_address(guest.fd(), "eth0", "172.31.3.250/24");
+  links::set_up(guest.fd(), "eth0", true);
+  links::add_default_route(guest.fd(), "172.31.3.1");
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_port = htons(7000);
+  ::inet_pton(AF_INET, "172.31.3.250", &at.sin_addr);
+  timeval bound{5, 0}; // every socket call below gives up after 5 s
+  int listener = socket_in(guest.fd(), AF_INET, SOCK_STREAM);
+  ::setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+
+  int client = socket_in(cluster->netns_fd(1), AF_INET, SOCK_STREAM);
+  ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
+  ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  REQUIRE_MESSAGE(::connect(client, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0,
+                  "connect from h1 to 172.31.3.250:7000: " << std::string(std::strerror(errno)));
+  // Data first: this process's listeners get TCP_DEFER_ACCEPT
+  // (messages/tls_guard.hpp), so accept waits for the first bytes.
+  REQUIRE(::write(client, "ping", 4) == 4);
+  sockaddr_in peer{};
+  socklen_t peer_size = sizeof peer;
+  int accepted = ::accept(listener, reinterpret_cast<sockaddr*>(&peer), &peer_size);
+  REQUIRE(accepted >= 0);
+  ::setsockopt(accepted, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  char from[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &peer.sin_addr, from, sizeof from);
+  // Routed, not masqueraded: the guest sees h1's own address.
+  CHECK(std::string(from) == cluster->address(1));
+  char buf[8] = {};
+  REQUIRE(::read(accepted, buf, sizeof buf) == 4);
+  CHECK(std::string(buf, 4) == "ping");
+  REQUIRE(::write(accepted, "pong", 4) == 4);
+  REQUIRE(::read(client, buf, sizeof buf) == 4);
+  CHECK(std::string(buf, 4) == "pong");
+  for (int fd : {accepted, client, listener})
+    ::close(fd);
+  CHECK(cluster->cli(2, {"vm", "rm", "bridge-h3"}).exit_code == 0);
+}
+
+TEST_CASE("vm logs of a VM on h3 prints from h1 the same bytes as from h3") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  auto created = json_of(cluster->cli(2, {"-o", "json", "vm", "create", "--image", "tiny", "--name",
+                                          "console-h3", "--host", "h3", "--start"}));
+  // Where h3 keeps it: the path in the VM's record, read here directly.
+  auto log_file = created["log_path"].get<std::string>();
+  REQUIRE(log_file.starts_with(cluster->home(3) + "/"));
+  // Once the log stops growing (fc-stub writes it as it boots), every
+  // reader sees the same bytes: the file itself.
+  CliResult from_h1, from_h3;
+  bool same = NetnsCluster::wait_until(
+    [&] {
+      from_h3 = cluster->cli(3, {"vm", "logs", "console-h3"});
+      from_h1 = cluster->cli(1, {"vm", "logs", "console-h3"});
+      return from_h1.exit_code == 0 && from_h3.exit_code == 0 && !from_h1.out.empty()
+             && from_h1.out == from_h3.out && from_h1.out == read_file(log_file);
+    },
+    10s, 100ms);
+  INFO("h1 (exit " << from_h1.exit_code << "): " << from_h1.err << "\nh3: " << from_h3.err);
+  CHECK(same);
+
+  REQUIRE(cluster->cli(1, {"vm", "create", "--image", "tiny", "--name", "quiet-h4", "--host", "h4"}).exit_code
+          == 0);
+  auto never = cluster->cli(1, {"vm", "logs", "quiet-h4"});
+  CHECK(never.exit_code == 1);
+  CHECK(never.err.find("has no console yet") != std::string::npos);
+  CHECK(cluster->cli(1, {"vm", "rm", "console-h3"}).exit_code == 0);
+  CHECK(cluster->cli(1, {"vm", "rm", "quiet-h4"}).exit_code == 0);
+}
+
+TEST_CASE("the op id minted at h1 for a create on h3 is in h3's daemon and helper logs, and op show finds it from h2") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  auto made = cluster->cli(1, {"vm", "create", "--image", "tiny", "--name", "traced", "--host", "h3", "--start"});
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  auto op_id = op_id_in(made.err);
+  REQUIRE_MESSAGE(!op_id.empty(), made.err);
+  auto lines_with = [&](const std::string& path, const std::string& needle) {
+    std::ifstream in(path);
+    int n = 0;
+    for (std::string line; std::getline(in, line);)
+      n += line.find("\"op_id\":\"" + op_id + "\"") != std::string::npos
+           && line.find(needle) != std::string::npos;
+    return n;
+  };
+  CHECK(lines_with(cluster->home(3) + "/logs/bangerd.log", "operation completed") == 1);
+  // The helper's work for it (rootfs, launch) under the same id.
+  CHECK(lines_with(cluster->home(3) + "/logs/helper.log", "vmm.launch") == 1);
+  CHECK(lines_with(cluster->home(3) + "/logs/helper.log", "rootfs.prepare") == 1);
+  auto shown = json_of(cluster->cli(2, {"-o", "json", "op", "show", op_id}));
+  CHECK(shown["op_id"] == op_id);
+  CHECK(shown["kind"] == "vm.create");
+  CHECK(shown["outcome"] == "succeeded");
+  CHECK(cluster->cli(4, {"vm", "rm", "traced"}).exit_code == 0);
+}
+
 TEST_CASE("a CLI certificate of the cluster cannot open a host link or use one") {
   auto* cluster = shared_cluster();
   if (!cluster)
@@ -389,13 +572,8 @@ TEST_CASE("a CLI certificate of the cluster cannot open a host link or use one")
     intro.token = std::string(32, 'b');
     auto key = pki::parse_key_pem(read_file(cluster->home(2) + "/tls/client.key"));
     REQUIRE(key);
-    std::string text = "banger host link v1\n";
-    for (const std::string& field : {intro.host_id, intro.to_id, std::to_string(intro.epoch),
-                                     std::to_string(intro.protocol), intro.version, intro.subnet,
-                                     std::to_string(intro.cpus), std::to_string(intro.memory_mib),
-                                     intro.nonce, intro.token, challenge.nonce})
-      text += field + "\n";
-    HostHelloRequest hello{Envelope{}, intro, challenge.nonce, sign_hex(key->get(), text),
+    HostHelloRequest hello{Envelope{}, intro, challenge.nonce,
+                           sign_hex(key->get(), cluster::signed_text(intro, challenge.nonce)),
                            caf::actor_cast<caf::actor>(self)};
     CHECK(code_of(HostWelcome{}, hello) == Errc::unauthenticated);
   });

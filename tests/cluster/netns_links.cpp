@@ -6,6 +6,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
 
 #include <net/if.h>
 
@@ -115,6 +117,24 @@ void add_address(int netns_fd, const std::string& name, const std::string& cidr)
     rtnl_addr_set_ifindex(addr.get(), rtnl_link_get_ifindex(link.get()));
     check(rtnl_addr_set_local(addr.get(), local.get()), "rtnl_addr_set_local", cidr);
     check(rtnl_addr_add(sock, addr.get(), 0), "rtnl_addr_add", name + " " + cidr);
+  });
+}
+
+void add_default_route(int netns_fd, const std::string& gateway) {
+  with_socket(netns_fd, [&](nl_sock* sock) {
+    nl_addr* parsed = nullptr;
+    check(nl_addr_parse("0.0.0.0/0", AF_INET, &parsed), "nl_addr_parse", "0.0.0.0/0");
+    std::unique_ptr<nl_addr, NlAddrDeleter> dst{parsed};
+    check(nl_addr_parse(gateway.c_str(), AF_INET, &parsed), "nl_addr_parse", gateway);
+    std::unique_ptr<nl_addr, NlAddrDeleter> via{parsed};
+    std::unique_ptr<rtnl_route, decltype(&rtnl_route_put)> route{rtnl_route_alloc(), rtnl_route_put};
+    rtnl_route_set_family(route.get(), AF_INET);
+    check(rtnl_route_set_dst(route.get(), dst.get()), "rtnl_route_set_dst", "default");
+    rtnl_nexthop* hop = rtnl_route_nh_alloc();
+    rtnl_route_nh_set_gateway(hop, via.get());
+    rtnl_route_add_nexthop(route.get(), hop);
+    check(rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL), "rtnl_route_add",
+          "default via " + gateway);
   });
 }
 

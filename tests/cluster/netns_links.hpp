@@ -24,4 +24,7 @@ void set_up(int netns_fd, const std::string& name, bool up);
 /// Adds an IPv4 address in CIDR form ("10.77.0.1/24") to `name`.
 void add_address(int netns_fd, const std::string& name, const std::string& cidr);
 
+/// Adds the IPv4 default route via `gateway` ("172.31.3.1").
+void add_default_route(int netns_fd, const std::string& gateway);
+
 } // namespace banger::test::links
