@@ -24,8 +24,12 @@
 #include <openssl/evp.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -506,6 +510,56 @@ TEST_CASE("vm logs of a VM on h3 prints from h1 the same bytes as from h3") {
   CHECK(never.err.find("has no console yet") != std::string::npos);
   CHECK(cluster->cli(1, {"vm", "rm", "console-h3"}).exit_code == 0);
   CHECK(cluster->cli(1, {"vm", "rm", "quiet-h4"}).exit_code == 0);
+}
+
+TEST_CASE("vm logs -f from h1 of a VM on h3 goes on after the log is truncated there") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  auto created = json_of(cluster->cli(2, {"-o", "json", "vm", "create", "--image", "tiny", "--name",
+                                          "tail-h3", "--host", "h3", "--start"}));
+  auto log_file = created["log_path"].get<std::string>();
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  auto follower = spawn_in(cluster->place(1), {BANGER_BIN, "--home", cluster->home(1), "vm", "logs", "-f", "tail-h3"},
+                           {}, out[1], devnull);
+  ::close(out[1]);
+  ::close(devnull);
+  std::string printed;
+  // What the follower has printed once `done` holds, read as it comes.
+  auto read_until = [&](const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return false;
+      pollfd pfd{out[0], POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) != 1)
+        continue;
+      char buf[4096];
+      auto n = ::read(out[0], buf, sizeof buf);
+      if (n <= 0)
+        return done();
+      printed.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  };
+  CHECK(read_until([&] { return !printed.empty() && printed == read_file(log_file); }));
+  auto before = printed.size();
+  const std::string after = "after the truncation\n";
+  REQUIRE(before > after.size()); // shorter than what the follower read: a truncation
+  std::ofstream(log_file, std::ios::trunc) << after;
+  CHECK(read_until([&] { return printed.size() > before && printed.ends_with(after); }));
+  CHECK(printed.substr(before) == after);
+  ::kill(follower, SIGINT);
+  int status = 0;
+  ::waitpid(follower, &status, 0);
+  ::close(out[0]);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(cluster->cli(1, {"vm", "rm", "tail-h3"}).exit_code == 0);
 }
 
 TEST_CASE("the op id minted at h1 for a create on h3 is in h3's daemon and helper logs, and op show finds it from h2") {
