@@ -202,6 +202,25 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then);
 /// killed.
 void do_stop(Self self, const OpPtr& op, Then then);
 
+// -- pause, suspend, snapshots (vm_suspend.cpp, vm_snapshot.cpp) ------------------
+
+/// A running guest's vCPUs stop (state paused); its VMM and memory stay.
+void do_pause(Self self, const OpPtr& op, Then then);
+/// A paused guest runs on (state running).
+void do_resume(Self self, const OpPtr& op, Then then);
+/// Saves a running or paused guest's state in its VM directory and ends the
+/// VMM (state suspended); the next start restores it.
+void do_suspend(Self self, const OpPtr& op, Then then);
+/// A start of a suspended VM: a fresh VMM loads the saved state. A failed
+/// restore leaves the VM suspended with its files (unless `cold`).
+void do_restore_start(Self self, const OpPtr& op, bool wait, Then then);
+/// Keeps snapshot `name` of the VM as it is now.
+void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then);
+/// Rolls the VM back to snapshot `name`.
+void do_restore(Self self, const OpPtr& op, const std::string& name, bool wait, Then then);
+/// Deletes snapshot `name` and its files.
+void do_snapshot_remove(Self self, const OpPtr& op, const std::string& name, Then then);
+
 /// The VMM is gone: take its runtime back, then record the stop with `rung`.
 void stopped(Self self, const OpPtr& op, StopRung rung, Then then);
 

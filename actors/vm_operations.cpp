@@ -289,6 +289,25 @@ void run_action(Self self, const OpPtr& op, const VmActionRequest& request, Then
     case VmAction::remove:
       do_delete(self, op, then);
       return;
+    case VmAction::pause:
+      do_pause(self, op, then);
+      return;
+    case VmAction::resume:
+      do_resume(self, op, then);
+      return;
+    case VmAction::suspend:
+      do_suspend(self, op, then);
+      return;
+    case VmAction::snapshot:
+      do_snapshot(self, op, request.snapshot, then);
+      return;
+    case VmAction::restore:
+      do_restore(self, op, request.snapshot,
+                 waits_for_ssh(self, request.wait, request.no_wait), then);
+      return;
+    case VmAction::snapshot_remove:
+      do_snapshot_remove(self, op, request.snapshot, then);
+      return;
   }
   // Not one of the actions (the control actor refuses these at the edge;
   // this keeps any other sender from wedging the queue).

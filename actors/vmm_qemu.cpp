@@ -67,6 +67,20 @@ public:
     });
   }
 
+  // Filled in with the pause/suspend work; refused until then.
+  void pause(Self, const OpPtr&, StepDone done) const override { todo(done); }
+  void resume(Self, const OpPtr&, StepDone done) const override { todo(done); }
+  void save_state(Self, const OpPtr&, const SavedState&, StepDone done) const override {
+    todo(done);
+  }
+  void restore_state(Self, const OpPtr&, const VmmLaunched&, const SavedState&,
+                     StepDone done) const override {
+    todo(done);
+  }
+  static void todo(StepDone& done) {
+    done(Error{Errc::internal, "not supported by this VMM kind yet"});
+  }
+
   void request_shutdown(Self self, const OpPtr& op, StepDone done) const override {
     stage(self, op, "acpi_power_button");
     ask_qmp(self, {qemu::system_powerdown}, [done](Result<std::vector<std::string>> r) {
