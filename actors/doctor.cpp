@@ -61,7 +61,8 @@ void apply_fixes(std::shared_ptr<FixRun> run, std::size_t i) {
 
 bool is_live(const VmRecord& vm) {
   auto s = vm.runtime.state;
-  return (s == VmState::running || s == VmState::starting || s == VmState::stopping)
+  return (s == VmState::running || s == VmState::paused || s == VmState::starting
+          || s == VmState::stopping)
          && vm.runtime.pid > 0;
 }
 

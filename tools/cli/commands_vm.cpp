@@ -98,7 +98,23 @@ std::string done_text(VmAction action, const VmRecord& before, const VmRecord& v
              + (vm.runtime.last_stop != StopRung::none
                   ? " (" + std::string(to_string(vm.runtime.last_stop)) + ")"
                   : "");
+    case VmAction::pause:
+      if (before.runtime.state == VmState::paused)
+        return vm.name + ": already paused";
+      return vm.name + ": paused";
+    case VmAction::resume:
+      if (before.runtime.state == VmState::running)
+        return vm.name + ": already running";
+      return vm.name + ": running";
+    case VmAction::suspend:
+      if (before.runtime.state == VmState::suspended)
+        return vm.name + ": already suspended";
+      return vm.name + ": suspended (" + std::to_string(vm.runtime.saved.size >> 20)
+             + " MiB of state saved)";
     default:
+      if (action == VmAction::start && before.runtime.state == VmState::suspended
+          && vm.runtime.state == VmState::running)
+        return vm.name + ": running, restored (" + vm.runtime.guest_ip + ")";
       return vm.name + ": " + state
              + (vm.runtime.guest_ip.empty() ? "" : " (" + vm.runtime.guest_ip + ")");
   }
@@ -217,7 +233,7 @@ int run_action(Context& ctx, VmAction action) {
       ids.push_back(before[i]->id);
       acted.push_back(i);
       requests.push_back({client_envelope(), before[i]->id, action, inv.value("--signal"),
-                          inv.has("--wait"), inv.has("--no-wait")});
+                          inv.has("--wait"), inv.has("--no-wait"), {}, inv.has("--cold")});
     }
     shown.push_back(i);
   }
@@ -277,6 +293,18 @@ int cmd_vm_rm(Context& ctx) {
 
 int cmd_vm_kill(Context& ctx) {
   return run_action(ctx, VmAction::kill);
+}
+
+int cmd_vm_pause(Context& ctx) {
+  return run_action(ctx, VmAction::pause);
+}
+
+int cmd_vm_resume(Context& ctx) {
+  return run_action(ctx, VmAction::resume);
+}
+
+int cmd_vm_suspend(Context& ctx) {
+  return run_action(ctx, VmAction::suspend);
 }
 
 } // namespace banger::cli
