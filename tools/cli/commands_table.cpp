@@ -184,6 +184,33 @@ std::vector<CommandSpec> build_table() {
     t.push_back(c);
   }
   {
+    CommandSpec c{"vm snapshot", "REF NAME | ls REF | rm REF NAME",
+                  "keep, list or delete named snapshots of a VM"};
+    c.min_args = 2;
+    c.max_args = 3;
+    c.example = "banger vm snapshot web1 before-upgrade && banger vm snapshot ls web1";
+    c.details = "A snapshot keeps the VM's disk as it is now (a reflink where the file system "
+                "can, else a sparse copy) and, of a running or paused VM, its memory and "
+                "device state (the guest is paused meanwhile, then runs on). Snapshots stay "
+                "until deleted or the VM is removed. A VM named ls or rm is named by its id "
+                "here.";
+    c.run = cmd_vm_snapshot;
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"vm restore", "REF NAME", "roll a VM back to one of its snapshots"};
+    c.options = {flag("--wait", "wait until the restored guest's SSH port answers"),
+                 flag("--no-wait", "return once the guest runs, without waiting for SSH")};
+    c.min_args = c.max_args = 2;
+    c.example = "banger vm restore web1 before-upgrade";
+    c.details = "What runs now is discarded (the VMM is ended without a shutdown). The disk "
+                "becomes the snapshot's; a snapshot with memory resumes the guest where it "
+                "was (paused if it was taken paused), one without leaves the VM stopped. The "
+                "snapshot stays for the next restore.";
+    c.run = cmd_vm_restore;
+    t.push_back(c);
+  }
+  {
     CommandSpec c{"vm kill", "REF...", "signal the VMMs of VMs (default TERM)"};
     c.options = {text("--signal", "SIG", "signal name or number, e.g. KILL")};
     c.min_args = 1;
