@@ -16,6 +16,13 @@ namespace banger::vm {
 
 namespace {
 
+/// Removes a snapshot that failed half-way; a leftover is doctor's to find.
+void discard(const std::filesystem::path& vm_dir, const std::string& name) {
+  if (auto removed = remove_snapshot(vm_dir, name); !removed)
+    log_.warn("could not remove a failed snapshot",
+              {{"snapshot", name}, {"error", removed.error().message}});
+}
+
 const SnapshotInfo* find_snapshot(Self self, const std::string& name) {
   for (const auto& snap : self->state.rec.snapshots)
     if (snap.name == name)
@@ -59,7 +66,7 @@ void finish_snapshot(Self self, const OpPtr& op, SnapshotInfo snap,
     },
     [vm_dir, result, then](Result<SavedState> done) {
       if (!done) {
-        remove_snapshot(vm_dir, result->name);
+        discard(vm_dir, result->name);
         then(done.error());
         return;
       }
@@ -134,8 +141,7 @@ void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then)
     self->state.vmm->save_state(self, op, files,
                                 [self, op, snap, files, done](Status saved) mutable {
                                   if (!saved) {
-                                    remove_snapshot(home_of(self).vm_dir(self->state.rec.id),
-                                                    snap.name);
+                                    discard(home_of(self).vm_dir(self->state.rec.id), snap.name);
                                     done(saved.error());
                                     return;
                                   }
