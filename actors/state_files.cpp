@@ -1,15 +1,16 @@
 #include "actors/state_files.hpp"
 
-#include <xxhash.h>
-
-#include <fcntl.h>
-#include <unistd.h>
+#include "actors/image_import.hpp"
 
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <memory>
+#include <unistd.h>
+#include <xxhash.h>
 
 namespace banger {
 
@@ -18,14 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* partial_suffix = ".partial";
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
 
 struct StateFree {
   void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
@@ -36,18 +29,18 @@ Error file_error(const std::string& what, const std::string& path) {
 }
 
 /// Feeds `path` to `hash` (fsyncing it first when `sync`); adds its size.
-Status absorb(const std::string& path, XXH3_state_t* hash, std::uint64_t& size, bool sync) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0)
+Status absorb(const std::string& path, XXH3_state_t* hash, std::uint64_t& size,
+              bool sync) {
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!f)
     return file_error("cannot open", path);
-  if (sync && ::fsync(f.fd) != 0)
+  if (sync && ::fsync(f.get()) != 0)
     return file_error("cannot sync", path);
   // Sequential reads of 1 MiB: the page cache holds what the VMM just
   // wrote, so this runs at memory speed.
   std::unique_ptr<char[]> buf(new char[1 << 20]);
   for (;;) {
-    auto n = ::read(f.fd, buf.get(), 1 << 20);
+    auto n = ::read(f.get(), buf.get(), 1 << 20);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -61,7 +54,8 @@ Status absorb(const std::string& path, XXH3_state_t* hash, std::uint64_t& size, 
 }
 
 /// Size and checksum of the files of `saved`, in order.
-Result<std::pair<std::uint64_t, std::string>> measure(const SavedState& saved, bool sync) {
+Result<std::pair<std::uint64_t, std::string>> measure(const SavedState& saved,
+                                                      bool sync) {
   std::unique_ptr<XXH3_state_t, StateFree> hash(XXH3_createState());
   if (!hash || XXH3_128bits_reset(hash.get()) != XXH_OK)
     return Error{Errc::internal, "cannot set up the checksum"};
@@ -81,11 +75,10 @@ Result<std::pair<std::uint64_t, std::string>> measure(const SavedState& saved, b
 }
 
 Status sync_dir(const fs::path& dir) {
-  Fd d;
-  d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d.fd < 0)
+  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d)
     return file_error("cannot open", dir.string());
-  if (::fsync(d.fd) != 0)
+  if (::fsync(d.get()) != 0)
     return file_error("cannot sync", dir.string());
   return {};
 }
@@ -116,8 +109,8 @@ Result<SavedState> seal_state(const SavedState& partial, SavedState final) {
     return measured.error();
   // Memory first, state last: a state file under its final name means its
   // memory file is already there too.
-  if (!partial.memory_path.empty()
-      && ::rename(partial.memory_path.c_str(), final.memory_path.c_str()) != 0)
+  if (!partial.memory_path.empty() &&
+      ::rename(partial.memory_path.c_str(), final.memory_path.c_str()) != 0)
     return file_error("cannot rename into place", partial.memory_path);
   if (::rename(partial.state_path.c_str(), final.state_path.c_str()) != 0)
     return file_error("cannot rename into place", partial.state_path);
@@ -131,13 +124,17 @@ Result<SavedState> seal_state(const SavedState& partial, SavedState final) {
 Status verify_state(const SavedState& saved) {
   auto measured = measure(saved, false);
   if (!measured)
-    return Error{Errc::conflict, "the saved state cannot be read: " + measured.error().message};
+    return Error{Errc::conflict,
+                 "the saved state cannot be read: " + measured.error().message};
   if (measured->first != saved.size)
-    return Error{Errc::conflict, "the saved state is damaged: " + std::to_string(measured->first)
-                                   + " bytes, " + std::to_string(saved.size) + " recorded"};
+    return Error{
+        Errc::conflict,
+        "the saved state is damaged: " + std::to_string(measured->first) +
+            " bytes, " + std::to_string(saved.size) + " recorded"};
   if (measured->second != saved.checksum)
-    return Error{Errc::conflict, "the saved state is damaged: its checksum is " + measured->second
-                                   + ", " + saved.checksum + " recorded"};
+    return Error{Errc::conflict,
+                 "the saved state is damaged: its checksum is " +
+                     measured->second + ", " + saved.checksum + " recorded"};
   return {};
 }
 
@@ -149,6 +146,122 @@ void remove_state(const SavedState& saved) {
     fs::remove(*path, ec);
     fs::remove(*path + partial_suffix, ec);
   }
+}
+
+// -- snapshots --------------------------------------------------------------
+
+namespace {
+
+/// Copies `src` into the new file `dst` (mode `mode`), fsynced; the bytes
+/// the copy occupies.
+Result<std::uint64_t> copy_new(const fs::path& src, const fs::path& dst, mode_t mode) {
+  Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in)
+    return file_error("cannot open", src.string());
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    return Error{Errc::conflict, src.string() + " is not a regular file"};
+  Fd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!out)
+    return file_error("cannot create", dst.string());
+  auto copied = copy_file(in.get(), out.get(), static_cast<std::uint64_t>(st.st_size),
+                          dst.string());
+  if (!copied)
+    return copied.error();
+  struct stat done {};
+  if (::fstat(out.get(), &done) != 0)
+    return file_error("cannot stat", dst.string());
+  return static_cast<std::uint64_t>(done.st_blocks) * 512;
+}
+
+} // namespace
+
+fs::path snapshot_dir(const fs::path& vm_dir, const std::string& name) {
+  return vm_dir / "snapshots" / name;
+}
+
+fs::path snapshot_partial_dir(const fs::path& vm_dir, const std::string& name) {
+  return vm_dir / "snapshots" / ("." + name + partial_suffix);
+}
+
+SavedState snapshot_state_files(const fs::path& dir, bool separate_memory) {
+  SavedState s;
+  s.state_path = (dir / "state").string();
+  if (separate_memory)
+    s.memory_path = (dir / "memory").string();
+  return s;
+}
+
+Status begin_snapshot(const fs::path& vm_dir, const std::string& name) {
+  std::error_code ec;
+  auto partial = snapshot_partial_dir(vm_dir, name);
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  if (ec)
+    return Error{Errc::system, "cannot create " + partial.string() + ": " + ec.message()};
+  return {};
+}
+
+Result<std::uint64_t> copy_disk(const fs::path& rootfs, const fs::path& dir) {
+  return copy_new(rootfs, dir / "disk.img", 0600);
+}
+
+Result<SavedState> measure_state(SavedState files) {
+  auto measured = measure(files, true);
+  if (!measured)
+    return measured.error();
+  files.size = measured->first;
+  files.checksum = measured->second;
+  return files;
+}
+
+Status commit_snapshot(const fs::path& vm_dir, const std::string& name) {
+  auto partial = snapshot_partial_dir(vm_dir, name);
+  auto final = snapshot_dir(vm_dir, name);
+  if (auto ok = sync_dir(partial); !ok)
+    return ok;
+  if (::rename(partial.c_str(), final.c_str()) != 0)
+    return file_error("cannot rename into place", partial.string());
+  return sync_dir(final.parent_path());
+}
+
+Status remove_snapshot(const fs::path& vm_dir, const std::string& name) {
+  std::error_code ec;
+  fs::remove_all(snapshot_partial_dir(vm_dir, name), ec);
+  fs::remove_all(snapshot_dir(vm_dir, name), ec);
+  if (ec)
+    return Error{Errc::system, "cannot remove snapshot " + name + ": " + ec.message()};
+  return {};
+}
+
+std::vector<std::string> snapshot_folders(const fs::path& vm_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(vm_dir / "snapshots", ec), end; !ec && it != end;
+       it.increment(ec))
+    out.push_back(it->path().filename().string());
+  return out;
+}
+
+Status roll_back_disk(const fs::path& disk, const fs::path& rootfs) {
+  struct stat st {};
+  mode_t mode = 0600;
+  if (::stat(rootfs.c_str(), &st) == 0)
+    mode = st.st_mode & 07777;
+  auto partial = fs::path(rootfs.string() + partial_suffix);
+  std::error_code ec;
+  fs::remove(partial, ec);
+  auto copied = copy_new(disk, partial, mode);
+  if (!copied) {
+    fs::remove(partial, ec);
+    return copied.error();
+  }
+  if (::rename(partial.c_str(), rootfs.c_str()) != 0) {
+    auto error = file_error("cannot rename into place", partial.string());
+    fs::remove(partial, ec);
+    return error;
+  }
+  return sync_dir(rootfs.parent_path());
 }
 
 } // namespace banger

@@ -14,6 +14,8 @@
 #include "messages/result.hpp"
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace banger {
 
@@ -35,5 +37,42 @@ Status verify_state(const SavedState& saved);
 
 /// Removes the files of `saved` and their temporary names; missing is fine.
 void remove_state(const SavedState& saved);
+
+// -- snapshots: <vm_dir>/snapshots/<name>/ holds disk.img and, of a running
+// or paused guest, its saved state; made in .<name>.partial/ next to it and
+// renamed into place once whole.
+
+std::filesystem::path snapshot_dir(const std::filesystem::path& vm_dir, const std::string& name);
+std::filesystem::path snapshot_partial_dir(const std::filesystem::path& vm_dir,
+                                           const std::string& name);
+/// The state files of a snapshot in `dir` (memory_path for the kinds that
+/// keep memory apart).
+SavedState snapshot_state_files(const std::filesystem::path& dir, bool separate_memory);
+
+/// Makes an empty partial folder for snapshot `name` (removing one a crash
+/// left).
+Status begin_snapshot(const std::filesystem::path& vm_dir, const std::string& name);
+
+/// Copies the disk `rootfs` into `dir`/disk.img: a reflink where the file
+/// system can, else a sparse copy; fsynced. Returns the bytes it occupies.
+Result<std::uint64_t> copy_disk(const std::filesystem::path& rootfs,
+                                const std::filesystem::path& dir);
+
+/// Size and checksum of `files` (fsynced first); `files` with both set.
+Result<SavedState> measure_state(SavedState files);
+
+/// Renames the partial folder of snapshot `name` into place; parent fsynced.
+Status commit_snapshot(const std::filesystem::path& vm_dir, const std::string& name);
+
+/// Removes snapshot `name`'s folder and any partial one; missing is fine.
+Status remove_snapshot(const std::filesystem::path& vm_dir, const std::string& name);
+
+/// The snapshot folders under `vm_dir` (committed ones; partial ones left
+/// by a crash are listed with their dot name).
+std::vector<std::string> snapshot_folders(const std::filesystem::path& vm_dir);
+
+/// Replaces `rootfs` by a copy of `disk` (reflink or sparse, same mode),
+/// atomically: copied next to it, fsynced, renamed over it.
+Status roll_back_disk(const std::filesystem::path& disk, const std::filesystem::path& rootfs);
 
 } // namespace banger

@@ -18,8 +18,9 @@
 //                    Full: state + memory files        file; waits for query-migrate
 //                                                      "completed"
 //   restore_state    on a fresh VMM with no config:    on a fresh VMM launched with
-//                    PUT /snapshot/load (network and   -incoming defer: QMP migrate-incoming
-//                    vsock named as at save time)      from the file, then cont
+//                    PUT /snapshot/load, resume_vm     -S -incoming defer: QMP
+//                    false (network and vsock named    migrate-incoming from the file;
+//                    as at save time)                  stays paused (resume: cont)
 //
 // The protocols themselves, as data, are in firecracker_driver.hpp and
 // qemu_driver.hpp.
@@ -66,8 +67,10 @@ public:
                           StepDone done) const = 0;
 
   /// The VMM was just launched with VmmLaunchRequest::restore and has no
-  /// configuration: loads `from` (files whole and checked) and lets the guest
-  /// run; records boot.configured_us and boot.instance_started_us.
+  /// configuration: loads `from` (files whole and checked) and leaves the
+  /// guest paused; records boot.configured_us. The caller makes the record
+  /// durable before it resumes the guest: a guest that ran after a restore
+  /// is never rolled back to that state with a disk that moved on.
   virtual void restore_state(Self self, const OpPtr& op, const VmmLaunched& checked,
                              const SavedState& from, StepDone done) const = 0;
 

@@ -238,7 +238,7 @@ struct VmActionRequest {
   bool wait = false;
   bool no_wait = false;
   /// snapshot, restore, snapshot_remove: the snapshot's name.
-  std::string snapshot;
+  std::string snapshot = {};
   /// start of a suspended VM: boot it cold, dropping the saved state,
   /// instead of restoring it.
   bool cold = false;

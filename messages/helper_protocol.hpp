@@ -92,8 +92,8 @@ struct VmmLaunchRequest {
   std::string tap;         ///< qemu only (the helper makes tap_name(vm_id) either way)
   std::string mac;         ///< qemu only
   /// The VMM is to load a saved state instead of booting (vm start of a
-  /// suspended VM, vm restore): QEMU is started with `-incoming defer` and
-  /// waits for its migration stream; Firecracker needs nothing on its
+  /// suspended VM, vm restore): QEMU is started with `-S -incoming defer`
+  /// and waits, paused, for its migration stream; Firecracker needs nothing on its
   /// command line (its state is loaded over the API).
   bool restore = false;
 

@@ -157,3 +157,39 @@ TEST_CASE("a kill with a signal outside the shared allow-list is refused at the 
   kill.signal = ""; // TERM
   CHECK(admissible(kill));
 }
+
+TEST_CASE("snapshot actions need a valid snapshot name; others take none") {
+  for (auto what : {VmAction::snapshot, VmAction::restore, VmAction::snapshot_remove}) {
+    auto request = action(what);
+    CHECK(code_of(admissible(request)) == Errc::invalid_argument); // no name
+    request.snapshot = "before-upgrade";
+    CHECK(admissible(request));
+    for (const std::string& bad : {"-x", "Upper", "a/b", "../x", std::string(64, 'a'),
+                                   std::string("a\nb")}) {
+      request.snapshot = bad;
+      CHECK_MESSAGE(code_of(admissible(request)) == Errc::invalid_argument, bad);
+    }
+  }
+  for (auto what : {VmAction::start, VmAction::pause, VmAction::resume, VmAction::suspend}) {
+    auto request = action(what);
+    CHECK(admissible(request));
+    request.snapshot = "x";
+    CHECK(code_of(admissible(request)) == Errc::invalid_argument);
+  }
+}
+
+TEST_CASE("cold is for start; wait also for restore") {
+  auto start = action(VmAction::start);
+  start.cold = true;
+  CHECK(admissible(start));
+  auto suspend = action(VmAction::suspend);
+  suspend.cold = true;
+  CHECK(code_of(admissible(suspend)) == Errc::invalid_argument);
+  auto restore = action(VmAction::restore);
+  restore.snapshot = "s1";
+  restore.wait = true;
+  CHECK(admissible(restore));
+  auto pause = action(VmAction::pause);
+  pause.wait = true;
+  CHECK(code_of(admissible(pause)) == Errc::invalid_argument);
+}
