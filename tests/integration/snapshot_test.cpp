@@ -1,6 +1,6 @@
-// Pause, resume and suspend of a Firecracker VM against real processes:
-// banger-helper, bangerd and fc-stub, whose request log shows what the
-// daemon said to each VMM and in which order.
+// Pause, resume, suspend and named snapshots of a Firecracker VM against
+// real processes: banger-helper, bangerd and fc-stub, whose request log
+// shows what the daemon said to each VMM and in which order.
 #include "tests/integration/helpers.hpp"
 
 #include <doctest/doctest.h>
@@ -51,11 +51,19 @@ VmRecord started(Host& host, const std::string& name) {
 }
 
 Result<VmRecord> act_on(Host& host, const std::string& ref, VmAction action,
-                        const std::string& what) {
+                        const std::string& what, const std::string& snapshot = "") {
   VmActionRequest request;
   request.ref = ref;
   request.action = action;
+  request.snapshot = snapshot;
   return reported(host.ask<VmRecord>(request), what + " " + ref);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& part) {
+  std::size_t count = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
+    ++count;
+  return count;
 }
 
 std::string read_file(const std::string& path) {
@@ -241,6 +249,77 @@ TEST_CASE("a load the VMM refuses fails the start with its reason, and the VM st
   auto restored = act_on(host, "r", VmAction::start, "start");
   REQUIRE(restored.ok());
   CHECK(restored->runtime.state == VmState::running);
+}
+
+TEST_CASE("a named snapshot of a running VM keeps it running, and each restore loads it "
+          "into a fresh VMM") {
+  BANGER_REQUIRE_ROOT();
+  Logged logged;
+  auto& host = logged.host;
+  auto vm = started(host, "n");
+  auto vmm_log = host.path("state/vms/" + vm.id + "/vmm.log");
+  auto boot = boot_id_in(vmm_log);
+
+  auto taken = act_on(host, "n", VmAction::snapshot, "snapshot", "one");
+  REQUIRE(taken.ok());
+  CHECK(taken->runtime.state == VmState::running);
+  CHECK(taken->runtime.pid == vm.runtime.pid);
+  REQUIRE(taken->snapshots.size() == 1);
+  auto memory = taken->snapshots[0].memory;
+  CHECK(taken->snapshots[0].from == VmState::running);
+  CHECK(std::filesystem::exists(memory.state_path));
+  CHECK(std::filesystem::file_size(memory.memory_path) == std::uint64_t{vm.memory_mib} << 20);
+  auto requests = logged.requests_of(vm.runtime.pid);
+  auto paused_at = std::find(requests.begin(), requests.end(), "PATCH /vm Paused 204");
+  REQUIRE(paused_at != requests.end());
+  auto created_at = std::find(paused_at, requests.end(), "PUT /snapshot/create 204");
+  REQUIRE(created_at != requests.end());
+  CHECK(std::find(created_at, requests.end(), "PATCH /vm Resumed 204") != requests.end());
+
+  std::int32_t previous = vm.runtime.pid;
+  for (int round = 1; round <= 2; ++round) {
+    CAPTURE(round);
+    auto restored = act_on(host, "n", VmAction::restore, "restore", "one");
+    REQUIRE(restored.ok());
+    CHECK(restored->runtime.state == VmState::running);
+    CHECK(restored->runtime.pid != previous);
+    CHECK(restored->runtime.tap == vm.runtime.tap);
+    CHECK(restored->runtime.mac == vm.runtime.mac);
+    previous = restored->runtime.pid;
+    auto loaded = logged.requests_of(restored->runtime.pid);
+    CHECK(has(loaded, "PUT /snapshot/load 204"));
+    CHECK(has(loaded, "PATCH /vm Resumed 204"));
+    CHECK_FALSE(has(loaded, "PUT /boot-source"));
+    CHECK_FALSE(has(loaded, "PUT /actions InstanceStart"));
+    // A snapshot is not used up by a restore.
+    CHECK(std::filesystem::exists(memory.state_path));
+    CHECK(std::filesystem::exists(memory.memory_path));
+    CHECK(occurrences(read_file(vmm_log), "Guest restored: boot " + boot) ==
+          static_cast<std::size_t>(round));
+  }
+  CHECK(host.vmm_pids().size() == 1);
+}
+
+TEST_CASE("a named snapshot of a paused VM restores it paused") {
+  BANGER_REQUIRE_ROOT();
+  Logged logged;
+  auto& host = logged.host;
+  started(host, "np");
+  REQUIRE(act_on(host, "np", VmAction::pause, "pause").ok());
+  auto taken = act_on(host, "np", VmAction::snapshot, "snapshot", "quiet");
+  REQUIRE(taken.ok());
+  CHECK(taken->runtime.state == VmState::paused);
+  REQUIRE(act_on(host, "np", VmAction::resume, "resume").ok());
+
+  auto restored = act_on(host, "np", VmAction::restore, "restore", "quiet");
+  REQUIRE(restored.ok());
+  CHECK(restored->runtime.state == VmState::paused);
+  auto loaded = logged.requests_of(restored->runtime.pid);
+  CHECK(has(loaded, "PUT /snapshot/load 204"));
+  CHECK_FALSE(has(loaded, "PATCH /vm Resumed"));
+  auto resumed = act_on(host, "np", VmAction::resume, "resume");
+  REQUIRE(resumed.ok());
+  CHECK(resumed->runtime.state == VmState::running);
 }
 
 TEST_CASE("stop, kill and rm of a paused VM work") {
