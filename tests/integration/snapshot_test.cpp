@@ -251,6 +251,35 @@ TEST_CASE("a load the VMM refuses fails the start with its reason, and the VM st
   CHECK(restored->runtime.state == VmState::running);
 }
 
+TEST_CASE("a VMM that dies while loading the state fails the start with what it said, and "
+          "the VM stays suspended") {
+  BANGER_REQUIRE_ROOT();
+  Logged logged;
+  auto& host = logged.host;
+  started(host, "d");
+  auto suspended = act_on(host, "d", VmAction::suspend, "suspend");
+  REQUIRE(suspended.ok());
+  auto saved = suspended->runtime.saved;
+
+  logged.faults.set("* exit-on-start 1\n");
+  auto died = act_on(host, "d", VmAction::start, "start");
+  REQUIRE_FALSE(died.ok());
+  CHECK(died.error().code == Errc::vmm_failed);
+  CHECK(died.error().message.find("Cannot allocate memory") != std::string::npos);
+  CHECK(host.vmm_pids().empty());
+  auto after = show(host, "d");
+  REQUIRE(after.ok());
+  CHECK(after->runtime.state == VmState::suspended);
+  CHECK(after->runtime.saved == saved);
+  CHECK(std::filesystem::exists(saved.state_path));
+  CHECK(std::filesystem::exists(saved.memory_path));
+
+  logged.faults.set("");
+  auto restored = act_on(host, "d", VmAction::start, "start");
+  REQUIRE(restored.ok());
+  CHECK(restored->runtime.state == VmState::running);
+}
+
 TEST_CASE("a named snapshot of a running VM keeps it running, and each restore loads it "
           "into a fresh VMM") {
   BANGER_REQUIRE_ROOT();
