@@ -164,7 +164,8 @@ TEST_CASE("snapshot actions need a valid snapshot name; others take none") {
     CHECK(code_of(admissible(request)) == Errc::invalid_argument); // no name
     request.snapshot = "before-upgrade";
     CHECK(admissible(request));
-    for (const std::string& bad : {"-x", "Upper", "a/b", "../x", std::string(64, 'a'),
+    for (const std::string& bad : {std::string("-x"), std::string("Upper"), std::string("a/b"),
+                                   std::string("../x"), std::string(64, 'a'),
                                    std::string("a\nb")}) {
       request.snapshot = bad;
       CHECK_MESSAGE(code_of(admissible(request)) == Errc::invalid_argument, bad);
