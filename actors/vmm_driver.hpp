@@ -15,12 +15,14 @@
 //   shutdown         PUT /actions SendCtrlAltDel       QMP system_powerdown (ACPI button)
 //   pause / resume   PATCH /vm Paused / Resumed        QMP stop / cont
 //   save_state       (paused) PUT /snapshot/create     (paused) QMP migrate to the state
-//                    Full: state + memory files        file; waits for query-migrate
+//                    Full: state + memory files        file (its fd passed with getfd);
+//                                                      waits for the MIGRATION event
 //                                                      "completed"
 //   restore_state    on a fresh VMM with no config:    on a fresh VMM launched with
 //                    PUT /snapshot/load, resume_vm     -S -incoming defer: QMP
-//                    false (network and vsock named    migrate-incoming from the file;
-//                    as at save time)                  stays paused (resume: cont)
+//                    false (network and vsock named    migrate-incoming from the file
+//                    as at save time)                  (fd as for a save); stays
+//                                                      paused (resume: cont)
 //
 // The protocols themselves, as data, are in firecracker_driver.hpp and
 // qemu_driver.hpp.
