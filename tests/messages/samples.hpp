@@ -30,12 +30,12 @@ inline VmRuntime runtime() {
                    "/run/api.sock", "/run/vsock.sock", 17, "172.30.0.17",
                    "06:00:ac:1e:00:11", "tap-fc-00112233", "/vm/rootfs.img",
                    "/vm", "/vm/vmm.log", "boom \"quoted\"", StopRung::timeout,
-                   boot()};
+                   boot(), 0, SavedState{}};
 }
 
 inline VmRecord vm() {
   return VmRecord{"aabbccddeeff0011", "web-1", "00112233aabbccdd", 2, 256,
-                  1'700'000'000'000'001, 1'700'000'000'000'002, runtime(), "h2"};
+                  1'700'000'000'000'001, 1'700'000'000'000'002, runtime(), "h2", {}};
 }
 
 inline StageRecord stage() {
