@@ -336,7 +336,10 @@ void restore_guest(Self self, const OpPtr& op, const Restore& plan, Then then) {
     [self, op, plan, then](Result<SavedState> verified) {
       auto& st = self->state;
       if (!verified) {
-        st.rec.runtime.state = plan.on_failure;
+        auto& rt = st.rec.runtime;
+        rt.state = plan.on_failure;
+        rt.last_error = "cannot restore: " + verified.error().message;
+        settle(self);
         then(Error{verified.error().code, "cannot restore VM " + st.rec.name + ": "
                                             + verified.error().message + "; " + plan.way_out});
         return;

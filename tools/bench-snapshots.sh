@@ -42,7 +42,7 @@ banger image build debian >/dev/null
 printf '%-8s %10s %12s %14s %8s %12s\n' MEMORY "COLD(ms)" "SUSPEND(ms)" "RESTORE(ms)" RATIO "STATE(MiB)"
 for mem in $sizes; do
   name="snap$mem"
-  banger vm create --image debian --name "$name" --memory "$mem" >/dev/null
+  banger vm create --image debian --name "$name" --memory "$mem" >/dev/null 2>&1
   cold=(); suspend=(); restore=(); state=0
   for _ in $(seq 1 "$rounds"); do
     t0=$(date +%s%N); banger vm start --wait "$name" >/dev/null; cold+=("$(ms_since "$t0")")

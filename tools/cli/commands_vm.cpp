@@ -83,6 +83,9 @@ bool was_running(const VmRecord& vm) {
 std::string done_text(VmAction action, const VmRecord& before, const VmRecord& vm) {
   std::string state{to_string(vm.runtime.state)};
   bool ran = was_running(before);
+  if ((action == VmAction::stop || action == VmAction::kill)
+      && before.runtime.state == VmState::suspended)
+    return vm.name + ": suspended, nothing runs (its saved state stays; `vm start --cold` drops it)";
   switch (action) {
     case VmAction::remove:
       return (ran ? vm.name + ": was running; stopped it first (killed)\n" : std::string())
@@ -309,14 +312,20 @@ int cmd_vm_suspend(Context& ctx) {
 
 namespace {
 
+std::string size_text(std::uint64_t bytes) {
+  if (bytes < (1u << 20))
+    return std::to_string((bytes + 1023) >> 10) + " KiB";
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
 std::string render_snapshots(const VmRecord& vm) {
   if (vm.snapshots.empty())
     return vm.name + " has no snapshots\n";
   std::vector<std::vector<std::string>> rows{{"NAME", "FROM", "MEMORY", "DISK", "CREATED"}};
   for (const auto& s : vm.snapshots)
     rows.push_back({s.name, std::string(to_string(s.from)),
-                    s.memory.empty() ? "-" : std::to_string(s.memory.size >> 20) + " MiB",
-                    std::to_string(s.disk_size >> 20) + " MiB", format_time(s.created_at_us)});
+                    s.memory.empty() ? "-" : size_text(s.memory.size), size_text(s.disk_size),
+                    format_time(s.created_at_us)});
   return render_table(rows);
 }
 
