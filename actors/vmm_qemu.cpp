@@ -14,12 +14,10 @@
 // uptime and its wall clock carry on from where they stopped: the wall clock
 // is behind the host's by the time spent paused or suspended, while its
 // timers and sleeps are undisturbed. The emulated RTC follows the host's
-// clock (QEMU's default -rtc clock=host), so the guest's `hwclock -s` sets
-// the right time; QEMU has no way to step a guest's system clock itself
-// (under KVM, kvmclock has the same gap), and banger has no guest agent to
-// ask the guest yet.
-// FIXME: correct the guest's wall clock after a resume or restore once a
-// guest agent (or image hook) can run `hwclock -s` in the guest.
+// clock (QEMU's default -rtc clock=host), and QEMU has no way to step a
+// guest's system clock itself (under KVM, kvmclock has the same gap): the
+// guest sets its clock from the RTC (banger's image checks every 2 s,
+// tools/image/build-image.sh; docs/images.md).
 #include "actors/qemu_driver.hpp"
 #include "actors/vmm_driver.hpp"
 
