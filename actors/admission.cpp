@@ -1,4 +1,6 @@
 #include "actors/admission.hpp"
+#include "actors/directory_actor.hpp"
+#include "messages/excerpt.hpp"
 
 #include "messages/cluster_hosts.hpp"
 
@@ -58,9 +60,20 @@ bool known(VmAction action) {
     case VmAction::kill:
     case VmAction::restart:
     case VmAction::remove:
+    case VmAction::pause:
+    case VmAction::resume:
+    case VmAction::suspend:
+    case VmAction::snapshot:
+    case VmAction::restore:
+    case VmAction::snapshot_remove:
       return true;
   }
   return false;
+}
+
+bool names_snapshot(VmAction action) {
+  return action == VmAction::snapshot || action == VmAction::restore
+         || action == VmAction::snapshot_remove;
 }
 
 } // namespace
@@ -128,7 +141,8 @@ Status admissible(const VmShowRequest& request) {
 Status admissible(const VmActionRequest& request) {
   if (!known(request.action))
     return refuse("unknown VM action " + std::to_string(static_cast<unsigned>(request.action))
-                  + " (want start, stop, kill, restart or remove)");
+                  + " (want start, stop, kill, restart, remove, pause, resume, suspend,"
+                  + " snapshot, restore or snapshot_remove)");
   if (auto ok = text("VM reference", request.ref, max_ref_length); !ok)
     return ok;
   if (auto ok = text("signal", request.signal, max_signal_length); !ok)
@@ -139,10 +153,19 @@ Status admissible(const VmActionRequest& request) {
     if (auto ok = check_signal(request.signal); !ok)
       return ok;
   if ((request.wait || request.no_wait) && request.action != VmAction::start
-      && request.action != VmAction::restart)
-    return refuse("wait is for start and restart only");
+      && request.action != VmAction::restart && request.action != VmAction::restore)
+    return refuse("wait is for start, restart and restore only");
   if (request.wait && request.no_wait)
     return refuse("wait and no_wait contradict each other");
+  if (request.cold && request.action != VmAction::start)
+    return refuse("cold is for start only");
+  if (names_snapshot(request.action)) {
+    if (!is_valid_name(request.snapshot))
+      return refuse("snapshot name " + excerpt(request.snapshot)
+                    + " is not 1-63 of [a-z0-9-] starting with a letter or digit");
+  } else if (!request.snapshot.empty()) {
+    return refuse("a snapshot name is for snapshot, restore and snapshot_remove only");
+  }
   return {};
 }
 

@@ -2,12 +2,14 @@
 
 #include "actors/proc.hpp"
 #include "actors/route.hpp"
+#include "actors/state_files.hpp"
 #include "messages/error.hpp"
 #include "messages/home_layout.hpp"
 #include "messages/log.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -61,7 +63,8 @@ void apply_fixes(std::shared_ptr<FixRun> run, std::size_t i) {
 
 bool is_live(const VmRecord& vm) {
   auto s = vm.runtime.state;
-  return (s == VmState::running || s == VmState::starting || s == VmState::stopping)
+  return (s == VmState::running || s == VmState::paused || s == VmState::starting
+          || s == VmState::stopping)
          && vm.runtime.pid > 0;
 }
 
@@ -129,6 +132,41 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
       continue;
     add("rootfs", entry.path().string(), "VM directory with no VM record",
         [=](std::function<void(bool)> done) { ask(RootfsReleaseRequest{env, id}, ack_fix(done)); });
+  }
+  // Snapshot folders no record names (a snapshot committed just before a
+  // crash, or a partial one), and a suspend's files the record does not
+  // name: daemon-owned files, removed here directly.
+  for (auto& vm : list.vms) {
+    if (!vm.runtime.stage.empty())
+      continue; // an operation is at work on these files right now
+    auto vm_dir = HomeLayout{st.home}.vm_dir(vm.id);
+    for (const auto& folder : snapshot_folders(vm_dir)) {
+      bool named = std::any_of(vm.snapshots.begin(), vm.snapshots.end(),
+                               [&](const SnapshotInfo& s) { return s.name == folder; });
+      if (named)
+        continue;
+      auto path = (vm_dir / "snapshots" / folder);
+      add("snapshot", path.string(), "snapshot folder of VM " + vm.name + " with no record",
+          [path](std::function<void(bool)> done) {
+            std::error_code ec;
+            std::filesystem::remove_all(path, ec);
+            done(!ec);
+          });
+    }
+    auto suspend = suspend_files(vm_dir, true);
+    for (const auto* file : {&suspend.state_path, &suspend.memory_path}) {
+      for (const auto& path : {*file, *file + ".partial"}) {
+        if (path == vm.runtime.saved.state_path || path == vm.runtime.saved.memory_path
+            || !std::filesystem::exists(path, ec))
+          continue;
+        add("saved state", path, "saved state of VM " + vm.name + " that its record does not name",
+            [path](std::function<void(bool)> done) {
+              std::error_code ec;
+              std::filesystem::remove(path, ec);
+              done(!ec);
+            });
+      }
+    }
   }
   for (auto& vm : list.vms) {
     if (!is_live(vm) || same_process_alive(vm.runtime.pid, vm.runtime.pid_start_time))

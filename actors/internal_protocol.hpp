@@ -90,13 +90,25 @@ struct QmpCall {
   std::string socket;
   std::vector<std::string> commands;
   std::int64_t timeout_ms = 0;
+  /// A file vmm_io opens and sends with the first bytes (SCM_RIGHTS), for a
+  /// `getfd` among `commands`; "" sends none.
+  std::string pass_file;
+  /// Opened for QEMU to write (created or emptied, mode 0600, never through
+  /// a symlink) rather than to read.
+  bool pass_for_writing = false;
+  /// After every command is answered, wait for the migration the commands
+  /// started to end (qemu::qmp_complete_migration).
+  bool until_migration_ends = false;
 };
-BANGER_INTERNAL(QmpCall, x.socket, x.commands, x.timeout_ms)
+BANGER_INTERNAL(QmpCall, x.socket, x.commands, x.timeout_ms, x.pass_file, x.pass_for_writing,
+                x.until_migration_ends)
 
 struct QmpReply {
   std::vector<std::string> returns;
+  /// With until_migration_ends: "completed", "failed" or "cancelled".
+  std::string migration;
 };
-BANGER_INTERNAL(QmpReply, x.returns)
+BANGER_INTERNAL(QmpReply, x.returns, x.migration)
 
 /// Succeeds once a guest's TCP port greets with `banner` (SSH: "SSH-").
 struct GuestProbe {

@@ -34,10 +34,11 @@ struct Entry {
 };
 
 /// Whether a VM in `state` has its CPUs and memory: a VMM exists or is
-/// being made or taken down.
+/// being made or taken down (a paused guest keeps its memory; a suspended
+/// one has none).
 bool holds_resources(VmState state) {
   return state == VmState::starting || state == VmState::running
-         || state == VmState::stopping;
+         || state == VmState::paused || state == VmState::stopping;
 }
 
 /// What the VMs holding resources were given, summed as their states

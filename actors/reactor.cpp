@@ -290,8 +290,9 @@ void Reactor::http(std::string socket_path, std::string method, std::string path
 }
 
 void Reactor::exchange(std::string socket_path, std::string request, Completion complete,
-                       std::chrono::milliseconds timeout, StreamCallback done) {
+                       std::chrono::milliseconds timeout, StreamCallback done, int pass_fd) {
   Impl::Task task;
+  task.pass_fd = OwnedFd(pass_fd);
   task.kind = Impl::Kind::stream;
   task.address = std::move(socket_path);
   task.request = std::move(request);

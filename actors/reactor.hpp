@@ -40,9 +40,11 @@ public:
             std::string body, std::chrono::milliseconds timeout, HttpCallback done);
 
   /// Writes `request` to a Unix socket and reads until `complete` says the
-  /// answer is whole; gets everything read.
+  /// answer is whole; gets everything read. A `pass_fd` (>= 0) travels with
+  /// the request's first bytes (SCM_RIGHTS); the exchange owns it and closes
+  /// its copy once sent or when the exchange ends.
   void exchange(std::string socket_path, std::string request, Completion complete,
-                std::chrono::milliseconds timeout, StreamCallback done);
+                std::chrono::milliseconds timeout, StreamCallback done, int pass_fd = -1);
 
   /// Succeeds once a TCP server at ip:port greets with a line starting with
   /// `banner` (e.g. "SSH-"); refused, unreachable or silent peers are retried

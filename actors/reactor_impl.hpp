@@ -20,6 +20,27 @@
 
 namespace banger {
 
+/// A descriptor a task owns until it is sent.
+class OwnedFd {
+public:
+  OwnedFd() = default;
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  OwnedFd& operator=(OwnedFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~OwnedFd() { reset(); }
+  int get() const { return fd_; }
+  void reset();
+
+private:
+  int fd_ = -1;
+};
+
 struct Reactor::Impl {
   using Clock = std::chrono::steady_clock;
   /// idle: a kept HTTP connection to a VMM's API socket, waiting for the
@@ -51,6 +72,8 @@ struct Reactor::Impl {
     bool retried = false;
     /// probe: keep the connection that succeeded for the next stream call.
     bool keep_connection = false;
+    /// stream: sent with the request's first bytes, then closed.
+    OwnedFd pass_fd;
   };
 
   static constexpr auto banner_retry = std::chrono::milliseconds(100);

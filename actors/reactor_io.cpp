@@ -12,6 +12,35 @@
 
 namespace banger {
 
+namespace {
+
+/// send(), with `fd` as SCM_RIGHTS when it is a descriptor (>= 0).
+ssize_t send_with(int socket, const char* data, std::size_t size, int fd) {
+  if (fd < 0)
+    return ::send(socket, data, size, MSG_NOSIGNAL);
+  iovec iov{const_cast<char*>(data), size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  auto* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  return ::sendmsg(socket, &msg, MSG_NOSIGNAL);
+}
+
+} // namespace
+
+void OwnedFd::reset() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+}
+
 // Starts a non-blocking connect for a stream or probe task. Returns true
 // while a probe keeps retrying.
 bool Reactor::Impl::connect_unix(std::uint64_t token, Task& task) {
@@ -122,8 +151,10 @@ void Reactor::Impl::on_stream_event(std::uint64_t token, Task& task, std::uint32
   };
   if (events & EPOLLOUT) {
     while (task.written < task.request.size()) {
-      auto n = ::send(task.fd, task.request.data() + task.written,
-                      task.request.size() - task.written, MSG_NOSIGNAL);
+      // The descriptor rides on the first bytes sent: the kernel delivers
+      // it with them, and the peer's first read takes it.
+      auto n = send_with(task.fd, task.request.data() + task.written,
+                         task.request.size() - task.written, task.pass_fd.get());
       if (n < 0) {
         if (errno == EAGAIN)
           break;
@@ -133,6 +164,7 @@ void Reactor::Impl::on_stream_event(std::uint64_t token, Task& task, std::uint32
         return;
       }
       task.written += static_cast<std::size_t>(n);
+      task.pass_fd.reset();
     }
     if (task.written == task.request.size())
       watch(token, task.fd, EPOLLIN | EPOLLRDHUP);

@@ -106,7 +106,7 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
       // Without a rootfs path a create or rm was cut off: never idle.
       bool idle = !rt.rootfs_path.empty()
                   && (rt.state == VmState::created || rt.state == VmState::stopped
-                      || rt.state == VmState::error);
+                      || rt.state == VmState::error || rt.state == VmState::suspended);
       // A tap still on the record is a teardown that failed: finish it.
       if (idle && rt.pid == 0 && rt.tap.empty() && work.inventory.vmms.empty()
           && work.inventory.taps.empty() && work.inventory.run_dirs.empty())

@@ -202,6 +202,52 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then);
 /// killed.
 void do_stop(Self self, const OpPtr& op, Then then);
 
+// -- pause, suspend, snapshots (vm_suspend.cpp, vm_snapshot.cpp) ------------------
+
+/// A running guest's vCPUs stop (state paused); its VMM and memory stay.
+void do_pause(Self self, const OpPtr& op, Then then);
+/// A paused guest runs on (state running).
+void do_resume(Self self, const OpPtr& op, Then then);
+/// Saves a running or paused guest's state in its VM directory and ends the
+/// VMM (state suspended); the next start restores it.
+void do_suspend(Self self, const OpPtr& op, Then then);
+/// A start of a suspended VM: a fresh VMM loads the saved state. A failed
+/// restore leaves the VM suspended with its files.
+void do_restore_start(Self self, const OpPtr& op, bool wait, Then then);
+/// Drops a suspended VM's saved state (its files and the record's mention).
+void forget_saved_state(Self self);
+
+/// How a saved state comes back (restore_guest).
+struct Restore {
+  SavedState saved;
+  /// The state is used up by this restore (a suspend's): once the guest
+  /// runs, its files go. A snapshot's stays for the next restore.
+  bool consume = false;
+  bool wait = false;       ///< wait for the guest's SSH afterwards
+  bool stay_paused = false; ///< leave the guest paused (a snapshot of a paused VM)
+  VmState on_failure = VmState::stopped; ///< where a failed restore leaves the VM
+  std::string way_out; ///< what the user can do when it fails, for the error
+};
+
+/// Runs `job` (blocking file work: state_files.hpp) on a detached actor;
+/// `then` runs on the VM actor with its result.
+void off_thread(Self self, std::function<Result<SavedState>()> job,
+                std::function<void(Result<SavedState>)> then);
+/// "qemu" or "firecracker": the kind this host's VMMs are, and so the only
+/// kind whose saved state they can load.
+std::string vmm_kind(Self self);
+/// Pauses the guest (stage pause_vcpus).
+void pause_then(Self self, const OpPtr& op, StepDone done);
+
+/// A fresh VMM loads `plan.saved` (verified first), and the guest runs on.
+void restore_guest(Self self, const OpPtr& op, const Restore& plan, Then then);
+/// Keeps snapshot `name` of the VM as it is now.
+void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then);
+/// Rolls the VM back to snapshot `name`.
+void do_restore(Self self, const OpPtr& op, const std::string& name, bool wait, Then then);
+/// Deletes snapshot `name` and its files.
+void do_snapshot_remove(Self self, const OpPtr& op, const std::string& name, Then then);
+
 /// The VMM is gone: take its runtime back, then record the stop with `rung`.
 void stopped(Self self, const OpPtr& op, StopRung rung, Then then);
 
@@ -216,8 +262,10 @@ bool is_stale(Self self, const VmReconcile& work);
 
 /// The start of a VM as data; the kind's part comes from its driver
 /// (actors/vmm_driver.hpp). The undo functions are also the clean-up after a
-/// stop, so there is one teardown.
-std::vector<Step> start_steps(Self self, const OpPtr& op);
+/// stop, so there is one teardown. With `restore`, the VMM loads that saved
+/// state (paused) instead of being configured and booted.
+std::vector<Step> start_steps(Self self, const OpPtr& op,
+                              std::optional<SavedState> restore = std::nullopt);
 
 /// Asks the guest to power off, the kind's way. Done once the request is
 /// delivered.

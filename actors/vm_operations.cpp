@@ -50,6 +50,10 @@ void do_start(Self self, const OpPtr& op, bool wait, Then then) {
     ready();
     return;
   }
+  if (rt.state == VmState::suspended) {
+    do_restore_start(self, op, wait, then);
+    return;
+  }
   if (rt.rootfs_path.empty()) {
     // An rm that could not release the rootfs (release_and_erase).
     then(Error{Errc::conflict, "VM " + st.rec.name + " has no rootfs any more: " + rt.last_error});
@@ -266,15 +270,30 @@ void do_exited(Self self, const OpPtr& op, Then then) {
 
 
 void run_action(Self self, const OpPtr& op, const VmActionRequest& request, Then then) {
+  auto& rt = self->state.rec.runtime;
+  bool suspended = rt.state == VmState::suspended;
   switch (request.action) {
     case VmAction::start:
+      if (suspended && request.cold) {
+        // Asked for: the saved state goes, the guest boots afresh.
+        log_.info("dropping the saved state for a cold start",
+                  {{"op_id", op->log.op_id()}, {"vm_id", self->state.rec.id}});
+        forget_saved_state(self);
+        rt.state = VmState::stopped;
+      }
       do_start(self, op, waits_for_ssh(self, request.wait, request.no_wait), then);
       return;
     case VmAction::stop:
-      do_stop(self, op, then);
-      return;
     case VmAction::kill:
-      do_kill(self, op, request.signal, then);
+      if (suspended) {
+        // Nothing runs; the saved state stays (a cold start drops it).
+        then(std::nullopt);
+        return;
+      }
+      if (request.action == VmAction::stop)
+        do_stop(self, op, then);
+      else
+        do_kill(self, op, request.signal, then);
       return;
     case VmAction::restart:
       do_stop(self, op, [self, op, then, wait = waits_for_ssh(self, request.wait, request.no_wait)](
@@ -288,6 +307,25 @@ void run_action(Self self, const OpPtr& op, const VmActionRequest& request, Then
       return;
     case VmAction::remove:
       do_delete(self, op, then);
+      return;
+    case VmAction::pause:
+      do_pause(self, op, then);
+      return;
+    case VmAction::resume:
+      do_resume(self, op, then);
+      return;
+    case VmAction::suspend:
+      do_suspend(self, op, then);
+      return;
+    case VmAction::snapshot:
+      do_snapshot(self, op, request.snapshot, then);
+      return;
+    case VmAction::restore:
+      do_restore(self, op, request.snapshot,
+                 waits_for_ssh(self, request.wait, request.no_wait), then);
+      return;
+    case VmAction::snapshot_remove:
+      do_snapshot_remove(self, op, request.snapshot, then);
       return;
   }
   // Not one of the actions (the control actor refuses these at the edge;

@@ -20,6 +20,18 @@ struct NameOf {
         return "vm.restart";
       case VmAction::remove:
         return "vm.delete";
+      case VmAction::pause:
+        return "vm.pause";
+      case VmAction::resume:
+        return "vm.resume";
+      case VmAction::suspend:
+        return "vm.suspend";
+      case VmAction::snapshot:
+        return "vm.snapshot";
+      case VmAction::restore:
+        return "vm.restore";
+      case VmAction::snapshot_remove:
+        return "vm.snapshot_delete";
     }
     return "vm.unknown";
   }

@@ -59,7 +59,7 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
   kill_strays(self, op, strays, 0, [self, op, then, leftovers] {
     auto& rt = self->state.rec.runtime;
     bool alive = vmm_alive(self);
-    if (alive && rt.state == VmState::running) {
+    if (alive && (rt.state == VmState::running || rt.state == VmState::paused)) {
       stage(self, op, "adopt_vmm");
       watch_exit(self, [self, op, then](Status watched) {
         if (watched) {
@@ -105,6 +105,18 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
         release_and_erase(self, op, what, then);
         return;
       }
+      if (!error && !rt.saved.empty()
+          && (was == VmState::suspended || was == VmState::starting)) {
+        // A suspend whose VMM had not ended yet, or a restore cut off
+        // before the guest ran: the saved state is whole (it is recorded
+        // only once sealed) and still the VM's.
+        rt.state = VmState::suspended;
+        if (was == VmState::starting)
+          rt.last_error = "restore interrupted by a daemon restart; the next start tries again";
+        settle(self);
+        then(std::nullopt);
+        return;
+      }
       if (was == VmState::starting) {
         // After a failed teardown last_error already names what is left.
         rt.state = VmState::error;
@@ -123,9 +135,9 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
                       [self, op, after](Status) { stopped(self, op, StopRung::none, after); });
       return;
     }
-    if (was == VmState::running || was == VmState::starting || was == VmState::stopping
-        || !rt.tap.empty() || rt.pid != 0 || leftovers) {
-      if (was == VmState::running)
+    if (was == VmState::running || was == VmState::paused || was == VmState::starting
+        || was == VmState::stopping || !rt.tap.empty() || rt.pid != 0 || leftovers) {
+      if (was == VmState::running || was == VmState::paused)
         rt.last_error = "the VMM exited while the daemon was down";
       stopped(self, op, StopRung::none, after);
       return;

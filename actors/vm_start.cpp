@@ -72,7 +72,7 @@ std::function<void(StepDone)> explained(Self self, std::function<void(StepDone)>
 
 // -- start steps ---------------------------------------------------------------------
 
-std::vector<Step> start_steps(Self self, const OpPtr& op) {
+std::vector<Step> start_steps(Self self, const OpPtr& op, std::optional<SavedState> restore) {
   auto& st = self->state;
   auto id = st.rec.id;
   std::vector<Step> steps;
@@ -83,11 +83,12 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
     "launch_vmm",
     // One helper request makes the tap (ensuring the bridge and NAT), the
     // runtime directory and the VMM, or none of them.
-    [self, op, id, checked](StepDone done) {
+    [self, op, id, checked, restoring = restore.has_value()](StepDone done) {
       auto& st = self->state;
       auto& rec = st.rec;
       rec.runtime.tap = tap_name(id);
       VmmLaunchRequest request{envelope_of(op), id, rec.cpus, rec.memory_mib, {}, {}, {}, {}, {}};
+      request.restore = restoring;
       // Every kind: the helper refuses files outside banger's directories
       // before it launches anything.
       request.kernel_path = st.image.kernel_path;
@@ -158,6 +159,18 @@ std::vector<Step> start_steps(Self self, const OpPtr& op) {
                   });
     },
     {}});
+  if (restore) {
+    // The saved state is the machine: no configuration, no boot.
+    steps.push_back(Step{
+      "restore_state",
+      [self, op, checked, saved = *restore](StepDone done) {
+        self->state.vmm->restore_state(self, op, *checked, saved, std::move(done));
+      },
+      {}});
+    for (std::size_t i = 1; i < steps.size(); ++i)
+      steps[i].run = explained(self, std::move(steps[i].run));
+    return steps;
+  }
   steps.push_back(Step{
     "configure_vmm",
     [self, checked](StepDone done) {

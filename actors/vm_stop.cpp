@@ -14,6 +14,7 @@
 // A guest that has been up longer than the boot timeout is treated as
 // booted whatever its SSH port says (an image may have no SSH server).
 #include "actors/vm_context.hpp"
+#include "actors/vmm_driver.hpp"
 
 namespace banger::vm {
 
@@ -88,18 +89,36 @@ void do_stop(Self self, const OpPtr& op, Then then) {
     stopped(self, op, StopRung::none, then);
     return;
   }
+  // A paused guest cannot hear the power-off request: it runs again first.
+  bool paused = st.rec.runtime.state == VmState::paused;
   st.rec.runtime.state = VmState::stopping;
   publish(self);
   auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(st.deps->settings.vmm_stop_grace);
-  request_shutdown(self, op, [self, op, grace, then](Status sent) {
-    if (!sent) {
-      log_.warn("graceful shutdown request failed", {{"op_id", op->log.op_id()},
-                                                     {"error", sent.error().message}});
-      escalate(self, op, then);
+  auto shutdown = [self, op, grace, then] {
+    request_shutdown(self, op, [self, op, grace, then](Status sent) {
+      if (!sent) {
+        log_.warn("graceful shutdown request failed", {{"op_id", op->log.op_id()},
+                                                       {"error", sent.error().message}});
+        escalate(self, op, then);
+        return;
+      }
+      stage(self, op, "wait_for_exit");
+      wait_grace(self, op, grace, then);
+    });
+  };
+  if (!paused) {
+    shutdown();
+    return;
+  }
+  stage(self, op, "resume_vcpus");
+  st.vmm->resume(self, op, [self, op, shutdown, then](Status resumed) {
+    if (resumed) {
+      shutdown();
       return;
     }
-    stage(self, op, "wait_for_exit");
-    wait_grace(self, op, grace, then);
+    log_.warn("a paused guest could not be resumed for its shutdown",
+              {{"op_id", op->log.op_id()}, {"error", resumed.error().message}});
+    escalate(self, op, then);
   });
 }
 

@@ -13,6 +13,16 @@
 //   start_instance   PUT /actions InstanceStart        the guest runs from the launch:
 //                                                      query-status says "running"
 //   shutdown         PUT /actions SendCtrlAltDel       QMP system_powerdown (ACPI button)
+//   pause / resume   PATCH /vm Paused / Resumed        QMP stop / cont
+//   save_state       (paused) PUT /snapshot/create     (paused) QMP migrate to the state
+//                    Full: state + memory files        file (its fd passed with getfd);
+//                                                      waits for the MIGRATION event
+//                                                      "completed"
+//   restore_state    on a fresh VMM with no config:    on a fresh VMM launched with
+//                    PUT /snapshot/load, resume_vm     -S -incoming defer: QMP
+//                    false (network and vsock named    migrate-incoming from the file
+//                    as at save time)                  (fd as for a save); stays
+//                                                      paused (resume: cont)
 //
 // The protocols themselves, as data, are in firecracker_driver.hpp and
 // qemu_driver.hpp.
@@ -43,6 +53,28 @@ public:
 
   /// Asks the guest to power off (names its own stage). Done once delivered.
   virtual void request_shutdown(Self self, const OpPtr& op, StepDone done) const = 0;
+
+  /// Stops the guest's vCPUs; its memory and devices stay in the VMM.
+  virtual void pause(Self self, const OpPtr& op, StepDone done) const = 0;
+
+  /// Lets a paused guest run on.
+  virtual void resume(Self self, const OpPtr& op, StepDone done) const = 0;
+
+  /// The guest is paused: writes its whole state to `to`'s files (temporary
+  /// names in the VM's directory, which the caller renames once they are
+  /// complete and checked). Done once the files are complete; the VMM still
+  /// runs, paused. `to.memory_path` is used by the kinds that keep memory
+  /// apart (Firecracker).
+  virtual void save_state(Self self, const OpPtr& op, const SavedState& to,
+                          StepDone done) const = 0;
+
+  /// The VMM was just launched with VmmLaunchRequest::restore and has no
+  /// configuration: loads `from` (files whole and checked) and leaves the
+  /// guest paused; records boot.configured_us. The caller makes the record
+  /// durable before it resumes the guest: a guest that ran after a restore
+  /// is never rolled back to that state with a disk that moved on.
+  virtual void restore_state(Self self, const OpPtr& op, const VmmLaunched& checked,
+                             const SavedState& from, StepDone done) const = 0;
 
   /// The socket is an HTTP API that keeps connections open (Firecracker):
   /// the connection that found it up is kept for the first call.

@@ -1,6 +1,9 @@
 // The Firecracker driver: the machine is configured over the API socket
 // after launch (five PUTs in one HttpSequence), then InstanceStart; shutdown
-// is SendCtrlAltDel. The calls themselves are data (firecracker_driver.hpp).
+// is SendCtrlAltDel; pause and resume are PATCH /vm; a suspend is a Full
+// snapshot of the paused guest, and its restore a snapshot load, paused, as
+// the fresh VMM's only configuration. The calls themselves are data
+// (firecracker_driver.hpp).
 #include "actors/firecracker_driver.hpp"
 #include "actors/vmm_driver.hpp"
 
@@ -74,9 +77,48 @@ public:
     });
   }
 
+  void pause(Self self, const OpPtr&, StepDone done) const override {
+    ask(self, firecracker::pause_vm(self->state.rec.runtime.api_socket), std::move(done));
+  }
+
+  void resume(Self self, const OpPtr&, StepDone done) const override {
+    ask(self, firecracker::resume_vm(self->state.rec.runtime.api_socket), std::move(done));
+  }
+
+  void save_state(Self self, const OpPtr&, const SavedState& to, StepDone done) const override {
+    auto& rec = self->state.rec;
+    ask(self, firecracker::create_snapshot(rec.runtime.api_socket, to, rec.memory_mib),
+        std::move(done));
+  }
+
+  void restore_state(Self self, const OpPtr& op, const VmmLaunched& checked,
+                     const SavedState& from, StepDone done) const override {
+    auto& rt = self->state.rec.runtime;
+    // The snapshot names the tap and vsock socket of the VMM that saved it;
+    // this VMM gets the ones it runs with now (the same names for the same
+    // VM, but only the helper's checked socket path is trusted).
+    firecracker::RestoreConfig restore{from.state_path, from.memory_path, rt.tap,
+                                       checked.vsock_path};
+    rt.vsock_path = checked.vsock_path;
+    auto call = firecracker::load_snapshot(rt.api_socket, restore);
+    ask_io<HttpReply>(self, call, [self, op, call, done](Result<HttpReply> reply) {
+      auto verdict = reply ? firecracker::judge(call, *reply) : Status{reply.error()};
+      // The load is the whole configuration; the guest is started by the
+      // caller's resume.
+      if (verdict)
+        self->state.rec.runtime.boot.configured_us = now_us() - op->status.started_at_us;
+      done(verdict);
+    });
+  }
+
   void request_shutdown(Self self, const OpPtr& op, StepDone done) const override {
     stage(self, op, "send_ctrl_alt_del");
-    auto call = firecracker::send_ctrl_alt_del(self->state.rec.runtime.api_socket);
+    ask(self, firecracker::send_ctrl_alt_del(self->state.rec.runtime.api_socket), std::move(done));
+  }
+
+private:
+  /// One call; done with Firecracker's verdict on it.
+  static void ask(Self self, HttpCall call, StepDone done) {
     ask_io<HttpReply>(self, call, [call, done](Result<HttpReply> reply) {
       done(reply ? firecracker::judge(call, *reply) : Status{reply.error()});
     });

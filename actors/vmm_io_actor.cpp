@@ -41,13 +41,15 @@ typename Inspector::result_type inspect(Inspector& f, WaitDone& x) {
 struct QmpDone {
   std::uint64_t id = 0;
   std::vector<std::string> returns;
+  std::string migration;
   std::uint8_t code = 0;
   std::string error;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, QmpDone& x) {
-  return f(caf::meta::type_name("banger.internal.QmpDone"), x.id, x.returns, x.code, x.error);
+  return f(caf::meta::type_name("banger.internal.QmpDone"), x.id, x.returns, x.migration,
+           x.code, x.error);
 }
 
 struct SequenceDone {
@@ -171,31 +173,42 @@ io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self, std:
                                            post_wait(me, id));
       return promise;
     },
-    [self](QmpCall& call) {
+    [self](QmpCall& call) -> caf::result<QmpReply> {
+      int pass_fd = -1;
+      if (!call.pass_file.empty()) {
+        auto opened = qemu::open_stream_file(call.pass_file, call.pass_for_writing);
+        if (!opened)
+          return to_caf_error(opened.error(), "");
+        pass_fd = *opened;
+      }
       auto promise = self->make_response_promise<QmpReply>();
       auto id = self->state.next_id++;
       self->state.qmp.emplace(id, promise);
       caf::actor me = caf::actor_cast<caf::actor>(self);
       auto count = call.commands.size();
       auto commands = call.commands;
+      bool until_migration_ends = call.until_migration_ends;
       self->state.reactor->exchange(
         std::move(call.socket), qemu::qmp_request(call.commands),
-        [count](const std::string& data, bool, std::string& error) {
-          return qemu::qmp_complete(data, count, error);
+        [count, until_migration_ends](const std::string& data, bool, std::string& error) {
+          return until_migration_ends ? qemu::qmp_complete_migration(data, count, error)
+                                      : qemu::qmp_complete(data, count, error);
         },
         std::chrono::milliseconds(call.timeout_ms),
         [me, id, commands = std::move(commands)](Result<std::string> raw) {
-          QmpDone done{id, {}, 0, {}};
+          QmpDone done{id, {}, {}, 0, {}};
           auto returns = raw ? qemu::qmp_returns(*raw, commands)
                              : Result<std::vector<std::string>>{raw.error()};
           if (returns) {
             done.returns = std::move(*returns);
+            done.migration = qemu::migration_end(*raw);
           } else {
             done.code = static_cast<std::uint8_t>(returns.error().code);
             done.error = returns.error().message;
           }
           caf::anon_send(me, std::move(done));
-        });
+        },
+        pass_fd);
       return promise;
     },
     [self](ExitWatch& watch) -> caf::result<std::uint64_t> {
@@ -223,7 +236,7 @@ io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self, std:
       if (it == self->state.qmp.end())
         return;
       if (done.code == 0)
-        it->second.deliver(QmpReply{std::move(done.returns)});
+        it->second.deliver(QmpReply{std::move(done.returns), std::move(done.migration)});
       else
         it->second.deliver(make_error(static_cast<Errc>(done.code), std::move(done.error), ""));
       self->state.qmp.erase(it);

@@ -52,10 +52,12 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 
 bool reports_error(std::string_view line) {
   // "panic:" and "kernel panic", not "panic=1" on a kernel command line
-  // the VMM echoes.
-  static constexpr std::array<std::string_view, 9> words{
+  // the VMM echoes. QEMU names why it cannot load a saved state in a line
+  // of its own ("Size mismatch: microvm.ram: ...", "Not a migration
+  // stream") before "load of migration failed".
+  static constexpr std::array<std::string_view, 11> words{
     "error", "cannot", "can't", "could not", "failed", "panic:", "kernel panic", "fatal",
-    "not supported"};
+    "not supported", "mismatch", "not a migration stream"};
   auto text = lower(line);
   return std::any_of(words.begin(), words.end(),
                      [&](std::string_view w) { return text.find(w) != std::string::npos; });

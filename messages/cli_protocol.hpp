@@ -220,6 +220,12 @@ enum class VmAction : std::uint8_t {
   kill = 2,
   restart = 3,
   remove = 4,
+  pause = 5,           ///< the guest's vCPUs stop; its memory and VMM stay
+  resume = 6,          ///< a paused guest runs on
+  suspend = 7,         ///< the guest's state to its VM directory, then no VMM
+  snapshot = 8,        ///< keep snapshot `snapshot` of the VM as it is now
+  restore = 9,         ///< roll the VM back to snapshot `snapshot`
+  snapshot_remove = 10, ///< delete snapshot `snapshot`
 };
 
 struct VmActionRequest {
@@ -231,10 +237,16 @@ struct VmActionRequest {
   /// (`no_wait`), or, with neither, when the image has SSH (Image::ssh).
   bool wait = false;
   bool no_wait = false;
+  /// snapshot, restore, snapshot_remove: the snapshot's name.
+  std::string snapshot = {};
+  /// start of a suspended VM: boot it cold, dropping the saved state,
+  /// instead of restoring it.
+  bool cold = false;
 
   bool operator==(const VmActionRequest&) const = default;
 };
-BANGER_INSPECT(VmActionRequest, x.env, x.ref, x.action, x.signal, x.wait, x.no_wait)
+BANGER_INSPECT(VmActionRequest, x.env, x.ref, x.action, x.signal, x.wait, x.no_wait,
+               x.snapshot, x.cold)
 
 /// The most of a VM's log one VmLogReadRequest returns.
 inline constexpr std::uint32_t max_log_chunk = 256 * 1024;

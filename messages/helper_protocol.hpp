@@ -91,11 +91,16 @@ struct VmmLaunchRequest {
   std::string boot_args;   ///< qemu only
   std::string tap;         ///< qemu only (the helper makes tap_name(vm_id) either way)
   std::string mac;         ///< qemu only
+  /// The VMM is to load a saved state instead of booting (vm start of a
+  /// suspended VM, vm restore): QEMU is started with `-S -incoming defer`
+  /// and waits, paused, for its migration stream; Firecracker needs nothing on its
+  /// command line (its state is loaded over the API).
+  bool restore = false;
 
   bool operator==(const VmmLaunchRequest&) const = default;
 };
 BANGER_INSPECT(VmmLaunchRequest, x.env, x.vm_id, x.cpus, x.memory_mib,
-               x.kernel_path, x.initrd_path, x.boot_args, x.tap, x.mac)
+               x.kernel_path, x.initrd_path, x.boot_args, x.tap, x.mac, x.restore)
 
 /// The VMM, and the files it is to be given as the helper checked them:
 /// the daemon configures Firecracker with these, never its own copies.

@@ -26,7 +26,7 @@ std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>,
   return std::nullopt;
 }
 
-constexpr std::array<std::pair<VmState, std::string_view>, 7> vm_states{{
+constexpr std::array<std::pair<VmState, std::string_view>, 9> vm_states{{
   {VmState::created, "created"},
   {VmState::starting, "starting"},
   {VmState::running, "running"},
@@ -34,6 +34,8 @@ constexpr std::array<std::pair<VmState, std::string_view>, 7> vm_states{{
   {VmState::stopped, "stopped"},
   {VmState::error, "error"},
   {VmState::unknown, "unknown"},
+  {VmState::paused, "paused"},
+  {VmState::suspended, "suspended"},
 }};
 
 constexpr std::array<std::pair<StopRung, std::string_view>, 5> stop_rungs{{

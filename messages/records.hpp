@@ -24,6 +24,8 @@ enum class VmState : std::uint8_t {
   /// Never stored: the VM's host cannot be reached, so a cluster listing
   /// knows only its name, id and host (from the name's owner).
   unknown = 6,
+  paused = 7,    ///< VMM alive, the guest's vCPUs stopped, its memory kept
+  suspended = 8, ///< no VMM: the guest's state is saved in its VM directory
 };
 
 std::string_view to_string(VmState state);
@@ -80,6 +82,49 @@ typename Inspector::result_type inspect(Inspector& f, BootTimings& x) {
            x.configured_us, x.instance_started_us, x.guest_ready_us);
 }
 
+/// A guest's saved state: the files a suspend or a snapshot wrote, made
+/// complete under temporary names and renamed into place before this is
+/// recorded, so a recorded SavedState always names whole files.
+struct SavedState {
+  std::string state_path;  ///< QEMU: the migration stream; Firecracker: the VM state
+  std::string memory_path; ///< Firecracker: the guest memory file; QEMU: "" (in the stream)
+  std::uint64_t size = 0;  ///< bytes of both files
+  /// xxh3-128 of the state file then the memory file, 32 lowercase hex digits.
+  std::string checksum;
+  std::int64_t saved_at_us = 0; ///< realtime µs when the guest was paused for it
+  std::string vmm; ///< the VMM kind that wrote it ("qemu", "firecracker"): only it can load it
+
+  bool empty() const { return state_path.empty(); }
+  bool operator==(const SavedState&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, SavedState& x) {
+  return f(caf::meta::type_name("banger.SavedState"), x.state_path, x.memory_path, x.size,
+           x.checksum, x.saved_at_us, x.vmm);
+}
+
+/// A named snapshot of a VM: its disk at that instant (a copy-on-write copy
+/// where the file system can) and, when the guest was running or paused, its
+/// memory and device state.
+struct SnapshotInfo {
+  std::string name; ///< unique per VM, [a-z0-9][a-z0-9-]{0,62}
+  std::int64_t created_at_us = 0;
+  VmState from = VmState::stopped; ///< running, paused or stopped
+  std::string disk_path;
+  std::uint64_t disk_size = 0; ///< bytes the disk copy occupies on the host
+  SavedState memory;           ///< empty when taken of a stopped VM
+  std::string op_id;           ///< the operation that took it
+
+  bool operator==(const SnapshotInfo&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, SnapshotInfo& x) {
+  return f(caf::meta::type_name("banger.SnapshotInfo"), x.name, x.created_at_us, x.from,
+           x.disk_path, x.disk_size, x.memory, x.op_id);
+}
+
 /// The runtime part of a VM: what exists on the host for it right now.
 struct VmRuntime {
   VmState state = VmState::created;
@@ -102,6 +147,9 @@ struct VmRuntime {
   /// waits for no deadline), for `vm stop`'s "N s left". Not persisted:
   /// like `stage`, it means nothing once the operation is over.
   std::int64_t stage_deadline_us = 0;
+  /// A suspended VM's state (vm suspend), loaded by its next start; empty
+  /// otherwise.
+  SavedState saved;
 
   bool operator==(const VmRuntime&) const = default;
 };
@@ -111,7 +159,7 @@ typename Inspector::result_type inspect(Inspector& f, VmRuntime& x) {
   return f(caf::meta::type_name("banger.VmRuntime"), x.state, x.stage, x.pid,
            x.pid_start_time, x.api_socket, x.vsock_path, x.vsock_cid,
            x.guest_ip, x.mac, x.tap, x.rootfs_path, x.vm_dir, x.log_path,
-           x.last_error, x.last_stop, x.boot, x.stage_deadline_us);
+           x.last_error, x.last_stop, x.boot, x.stage_deadline_us, x.saved);
 }
 
 struct VmRecord {
@@ -127,6 +175,8 @@ struct VmRecord {
   /// that is not in a cluster. Set where the record leaves its host, never
   /// stored.
   std::string host;
+  /// Its named snapshots, oldest first.
+  std::vector<SnapshotInfo> snapshots;
 
   bool operator==(const VmRecord&) const = default;
 };
@@ -134,7 +184,8 @@ struct VmRecord {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, VmRecord& x) {
   return f(caf::meta::type_name("banger.VmRecord"), x.id, x.name, x.image_id,
-           x.cpus, x.memory_mib, x.created_at_us, x.updated_at_us, x.runtime, x.host);
+           x.cpus, x.memory_mib, x.created_at_us, x.updated_at_us, x.runtime, x.host,
+           x.snapshots);
 }
 
 /// One finished (or running) stage of an operation.

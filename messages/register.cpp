@@ -15,6 +15,8 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<Envelope>("banger.Envelope");
   cfg.add_message_type<Image>("banger.Image");
   cfg.add_message_type<BootTimings>("banger.BootTimings");
+  cfg.add_message_type<SavedState>("banger.SavedState");
+  cfg.add_message_type<SnapshotInfo>("banger.SnapshotInfo");
   cfg.add_message_type<VmRuntime>("banger.VmRuntime");
   cfg.add_message_type<VmRecord>("banger.VmRecord");
   cfg.add_message_type<StageRecord>("banger.StageRecord");

@@ -223,6 +223,7 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         launch.cpus = req.cpus;
         launch.memory_mib = req.memory_mib;
         launch.boot_args = req.boot_args;
+        launch.restore = req.restore;
         launch.accel = ctx.config.accel;
         launch.tsc_khz = ctx.config.tsc_khz;
         auto spec = host::validate_launch(launch, ctx.config.layout, ctx.config.vmm);

@@ -29,7 +29,12 @@ const char* const vm_columns =
   "stage, pid, pid_start_time, api_socket, vsock_path, vsock_cid, guest_ip, "
   "mac, tap, rootfs_path, vm_dir, log_path, last_error, last_stop, "
   "boot_vmm_spawned_us, boot_configured_us, boot_instance_started_us, "
-  "boot_guest_ready_us";
+  "boot_guest_ready_us, saved_state_path, saved_memory_path, saved_size, "
+  "saved_checksum, saved_at_us, saved_vmm";
+
+const char* const snapshot_columns =
+  "vm_id, name, created_at_us, from_state, disk_path, disk_size, state_path, "
+  "memory_path, size, checksum, saved_at_us, vmm, op_id";
 
 const char* const operation_columns =
   "op_id, kind, vm_id, stage, stages_done, stages_total, outcome, error_code, "
@@ -83,7 +88,34 @@ VmRecord read_vm(SQLite::Statement& row) {
   rt.boot.configured_us = i64();
   rt.boot.instance_started_us = i64();
   rt.boot.guest_ready_us = i64();
+  rt.saved.state_path = text();
+  rt.saved.memory_path = text();
+  rt.saved.size = static_cast<std::uint64_t>(i64());
+  rt.saved.checksum = text();
+  rt.saved.saved_at_us = i64();
+  rt.saved.vmm = text();
   return x;
+}
+
+std::pair<std::string, SnapshotInfo> read_snapshot(SQLite::Statement& row) {
+  SnapshotInfo x;
+  int i = 0;
+  auto text = [&] { return row.getColumn(i++).getString(); };
+  auto i64 = [&] { return row.getColumn(i++).getInt64(); };
+  auto vm_id = text();
+  x.name = text();
+  x.created_at_us = i64();
+  x.from = vm_state_from_string(text()).value_or(VmState::stopped);
+  x.disk_path = text();
+  x.disk_size = static_cast<std::uint64_t>(i64());
+  x.memory.state_path = text();
+  x.memory.memory_path = text();
+  x.memory.size = static_cast<std::uint64_t>(i64());
+  x.memory.checksum = text();
+  x.memory.saved_at_us = i64();
+  x.memory.vmm = text();
+  x.op_id = text();
+  return {std::move(vm_id), std::move(x)};
 }
 
 OperationStatus read_operation(SQLite::Statement& row) {
@@ -128,7 +160,7 @@ void write_vm(Statements& db, const VmRecord& x) {
   static const std::string statement = [] {
     std::string columns = vm_columns;
     std::string s = "INSERT INTO vms (" + columns + ") VALUES (?";
-    for (int i = 1; i < 26; ++i)
+    for (int i = 1; i < 32; ++i)
       s += ",?";
     s += ") ON CONFLICT(id) DO UPDATE SET ";
     bool first = true;
@@ -178,7 +210,43 @@ void write_vm(Statements& db, const VmRecord& x) {
   bind_int(rt.boot.configured_us);
   bind_int(rt.boot.instance_started_us);
   bind_int(rt.boot.guest_ready_us);
+  bind_text(rt.saved.state_path);
+  bind_text(rt.saved.memory_path);
+  bind_int(static_cast<int64_t>(rt.saved.size));
+  bind_text(rt.saved.checksum);
+  bind_int(rt.saved.saved_at_us);
+  bind_text(rt.saved.vmm);
   st.exec();
+  write_snapshots(db, x);
+}
+
+void write_snapshots(Statements& db, const VmRecord& x) {
+  // The record's list is the truth: rows it no longer names go. A VM
+  // without snapshots costs one indexed DELETE that finds nothing.
+  auto& clear = db.get("DELETE FROM vm_snapshots WHERE vm_id = ?");
+  clear.bind(1, x.id);
+  clear.exec();
+  static const std::string statement = std::string("INSERT INTO vm_snapshots (")
+                                       + snapshot_columns
+                                       + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  for (const auto& snap : x.snapshots) {
+    auto& st = db.get(statement);
+    int i = 1;
+    st.bind(i++, x.id);
+    st.bind(i++, snap.name);
+    st.bind(i++, static_cast<int64_t>(snap.created_at_us));
+    st.bind(i++, std::string(to_string(snap.from)));
+    st.bind(i++, snap.disk_path);
+    st.bind(i++, static_cast<int64_t>(snap.disk_size));
+    st.bind(i++, snap.memory.state_path);
+    st.bind(i++, snap.memory.memory_path);
+    st.bind(i++, static_cast<int64_t>(snap.memory.size));
+    st.bind(i++, snap.memory.checksum);
+    st.bind(i++, static_cast<int64_t>(snap.memory.saved_at_us));
+    st.bind(i++, snap.memory.vmm);
+    st.bind(i++, snap.op_id);
+    st.exec();
+  }
 }
 
 void write_operation(Statements& db, const OperationStatus& x) {

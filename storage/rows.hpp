@@ -40,14 +40,20 @@ extern const char* const image_columns;
 extern const char* const vm_columns;
 extern const char* const operation_columns;
 extern const char* const name_columns;
+extern const char* const snapshot_columns;
 
 Image read_image(SQLite::Statement& row);
 VmRecord read_vm(SQLite::Statement& row);
 OperationStatus read_operation(SQLite::Statement& row);
 NameBinding read_name(SQLite::Statement& row);
+/// A vm_snapshots row: the VM's id and the snapshot.
+std::pair<std::string, SnapshotInfo> read_snapshot(SQLite::Statement& row);
 
 void write_image(Statements& db, const Image& image);
+/// The VM's row and its snapshot rows (write_snapshots).
 void write_vm(Statements& db, const VmRecord& vm);
+/// Makes the VM's snapshot rows exactly vm.snapshots.
+void write_snapshots(Statements& db, const VmRecord& vm);
 void write_operation(Statements& db, const OperationStatus& op);
 void write_name(Statements& db, const NameBinding& name);
 

@@ -12,7 +12,7 @@ namespace banger::schema {
 namespace {
 
 // Each entry is one forward migration; never edit a released entry, append.
-constexpr std::array<const char*, 4> migrations{{
+constexpr std::array<const char*, 5> migrations{{
   // 1: images, vms, operations.
   R"sql(
 CREATE TABLE images (
@@ -136,6 +136,68 @@ CREATE TABLE cluster_names (
   op_id         TEXT NOT NULL,
   bound         INTEGER NOT NULL CHECK (bound IN (0, 1)),
   expires_at_us INTEGER NOT NULL
+);
+)sql",
+  // 5: paused and suspended VMs, a suspended VM's saved state, and named
+  // snapshots. The state CHECK changes, so vms is copied (as in 2).
+  R"sql(
+CREATE TABLE vms_v3 (
+  id                 TEXT PRIMARY KEY CHECK (length(id) = 16),
+  name               TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 63),
+  image_id           TEXT NOT NULL REFERENCES images(id) ON DELETE RESTRICT,
+  cpus               INTEGER NOT NULL CHECK (cpus BETWEEN 1 AND 32),
+  memory_mib         INTEGER NOT NULL CHECK (memory_mib BETWEEN 16 AND 1048576),
+  created_at_us      INTEGER NOT NULL,
+  updated_at_us      INTEGER NOT NULL,
+  state              TEXT NOT NULL CHECK (state IN
+                       ('created','starting','running','stopping','stopped','error',
+                        'paused','suspended')),
+  stage              TEXT NOT NULL DEFAULT '',
+  pid                INTEGER NOT NULL DEFAULT 0,
+  pid_start_time     INTEGER NOT NULL DEFAULT 0,
+  api_socket         TEXT NOT NULL DEFAULT '',
+  vsock_path         TEXT NOT NULL DEFAULT '',
+  vsock_cid          INTEGER NOT NULL UNIQUE CHECK (vsock_cid >= 3),
+  guest_ip           TEXT NOT NULL UNIQUE,
+  mac                TEXT NOT NULL UNIQUE,
+  tap                TEXT NOT NULL DEFAULT '',
+  rootfs_path        TEXT NOT NULL DEFAULT '',
+  vm_dir             TEXT NOT NULL DEFAULT '',
+  log_path           TEXT NOT NULL DEFAULT '',
+  last_error         TEXT NOT NULL DEFAULT '',
+  last_stop          TEXT NOT NULL DEFAULT '' CHECK (last_stop IN
+                       ('','graceful','timeout','signal','guest')),
+  boot_vmm_spawned_us      INTEGER NOT NULL DEFAULT 0,
+  boot_configured_us       INTEGER NOT NULL DEFAULT 0,
+  boot_instance_started_us INTEGER NOT NULL DEFAULT 0,
+  boot_guest_ready_us      INTEGER NOT NULL DEFAULT 0,
+  saved_state_path   TEXT NOT NULL DEFAULT '',
+  saved_memory_path  TEXT NOT NULL DEFAULT '',
+  saved_size         INTEGER NOT NULL DEFAULT 0 CHECK (saved_size >= 0),
+  saved_checksum     TEXT NOT NULL DEFAULT '',
+  saved_at_us        INTEGER NOT NULL DEFAULT 0,
+  saved_vmm          TEXT NOT NULL DEFAULT '',
+  CHECK ((state = 'suspended') <= (saved_state_path <> ''))
+);
+INSERT INTO vms_v3 SELECT *, '', '', 0, '', 0, '' FROM vms;
+DROP TABLE vms;
+ALTER TABLE vms_v3 RENAME TO vms;
+CREATE INDEX vms_image ON vms(image_id);
+CREATE TABLE vm_snapshots (
+  vm_id              TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+  name               TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 63),
+  created_at_us      INTEGER NOT NULL,
+  from_state         TEXT NOT NULL CHECK (from_state IN ('running','paused','stopped')),
+  disk_path          TEXT NOT NULL,
+  disk_size          INTEGER NOT NULL CHECK (disk_size >= 0),
+  state_path         TEXT NOT NULL DEFAULT '',
+  memory_path        TEXT NOT NULL DEFAULT '',
+  size               INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+  checksum           TEXT NOT NULL DEFAULT '',
+  saved_at_us        INTEGER NOT NULL DEFAULT 0,
+  vmm                TEXT NOT NULL DEFAULT '',
+  op_id              TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (vm_id, name)
 );
 )sql",
 }};

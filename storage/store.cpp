@@ -11,6 +11,8 @@
 
 #include <sqlite3.h>
 
+#include <unordered_map>
+
 namespace banger {
 
 namespace {
@@ -167,7 +169,13 @@ Result<VmRecord> Store::get_vm(const std::string& id) {
     st.bind(1, id);
     if (!st.executeStep())
       return Error{Errc::not_found, "no VM with id " + id};
-    return rows::read_vm(st);
+    auto vm = rows::read_vm(st);
+    SQLite::Statement snaps(*db_, std::string("SELECT ") + rows::snapshot_columns
+                                    + " FROM vm_snapshots WHERE vm_id = ? ORDER BY created_at_us, name");
+    snaps.bind(1, id);
+    while (snaps.executeStep())
+      vm.snapshots.push_back(rows::read_snapshot(snaps).second);
+    return vm;
   });
 }
 
@@ -176,8 +184,18 @@ Result<std::vector<VmRecord>> Store::list_vms() {
     std::vector<VmRecord> out;
     SQLite::Statement st(*db_, std::string("SELECT ") + rows::vm_columns
                                  + " FROM vms ORDER BY name");
-    while (st.executeStep())
+    std::unordered_map<std::string, std::size_t> index;
+    while (st.executeStep()) {
       out.push_back(rows::read_vm(st));
+      index.emplace(out.back().id, out.size() - 1);
+    }
+    SQLite::Statement snaps(*db_, std::string("SELECT ") + rows::snapshot_columns
+                                    + " FROM vm_snapshots ORDER BY created_at_us, name");
+    while (snaps.executeStep()) {
+      auto [vm_id, snap] = rows::read_snapshot(snaps);
+      if (auto it = index.find(vm_id); it != index.end())
+        out[it->second].snapshots.push_back(std::move(snap));
+    }
     return out;
   });
 }

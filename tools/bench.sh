@@ -19,6 +19,9 @@
 #                   SIGSTOP, link cut) and a banger-load run with a host killed
 #   BENCH_CLUSTER_VMS   VMs per host for the vm ls part (default 1000)
 #   BENCH_CLUSTER_HOSTS hosts (default 5)
+#   BENCH_ONLY=snapshots  only suspend/restore against a cold boot, real
+#                   guests under QEMU (tools/bench-snapshots.sh; its own
+#                   BENCH_SNAP_* variables)
 set -euo pipefail
 bin=$(cd "$1" && pwd)
 build=$(dirname "$bin")
@@ -180,6 +183,11 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 ms() { jq -r "($1) as \$v | if \$v == null then \"-\" else \$v / 1000 | . * 100 | round / 100 end" "$2"; }
 summary=()
 add() { summary+=("$(printf '%-52s %s' "$1" "$2")"); }
+
+if [ "${BENCH_ONLY:-}" = snapshots ] || [ -z "${BENCH_ONLY:-}" ]; then
+  "$(dirname "$0")/bench-snapshots.sh" "$bin"
+  [ -n "${BENCH_ONLY:-}" ] && exit 0
+fi
 
 if [ "${BENCH_ONLY:-}" = cluster ]; then
   cluster_bench

@@ -64,6 +64,23 @@ banger vm ssh demo -- 'uname -a; echo "uptime: $(cut -d" " -f1 /proc/uptime) s";
 step "vm show demo: boot phase timings"
 banger vm show demo | grep -E "^(state|guest ip|pid|boot:)"
 
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+json_field() { banger -o json vm show demo | grep -o "\"$1\": *[0-9]*" | head -1 | grep -o '[0-9]*$'; }
+cold_ms=$(( $(json_field guest_ready_us) / 1000 ))
+
+step "suspend it: the guest's state goes to disk, the VMM ends and frees its memory"
+t0=$(date +%s%N)
+banger vm suspend demo
+suspend_ms=$(ms_since "$t0")
+banger vm show demo | grep -E "^(state|pid|saved state)"
+
+step "start it again: a fresh VMM restores the guest where it was (same IP, MAC, SSH host key)"
+t0=$(date +%s%N)
+banger vm start --wait demo
+restore_ms=$(ms_since "$t0")
+banger vm ssh demo -- 'echo "uptime: $(cut -d" " -f1 /proc/uptime) s (it went on from before the suspend)"'
+echo "suspend: ${suspend_ms} ms; restore to SSH-ready: ${restore_ms} ms (the cold boot to SSH-ready took ${cold_ms} ms)"
+
 step "stop it gracefully (ACPI power button; the guest powers itself off)"
 banger vm stop demo
 banger vm show demo | grep -E "^(state|last stop)"

@@ -18,7 +18,7 @@ packages=(
   cmake ninja-build g++ pkg-config ccache
   # libraries
   libcaf-dev libspdlog-dev libsqlitecpp-dev doctest-dev nlohmann-json3-dev
-  libnl-route-3-dev libssl-dev libnftables-dev libyaml-cpp-dev
+  libnl-route-3-dev libssl-dev libnftables-dev libyaml-cpp-dev libxxhash-dev
   # runtime tools used by init, tests and the demo
   openssl sqlite3 iproute2 procps openssh-client xfsprogs qemu-system-x86
   # image builder (tools/image/build-image.sh)

@@ -69,6 +69,7 @@ Status fill_qemu(const LaunchRequest& request, const HomeLayout& layout,
     spec.boot_args += (spec.boot_args.empty() ? "" : " ") + std::string("tsc_early_khz=")
                       + std::to_string(request.tsc_khz);
   spec.accel = request.accel;
+  spec.restore = request.restore;
   return {};
 }
 
@@ -256,6 +257,16 @@ std::vector<std::string> qemu_argv(const VmmSpec& spec) {
       "unix:" + qemu_escape(spec.qmp_socket.string()) + ",server=on,wait=off",
   };
   argv.insert(argv.end(), rest.begin(), rest.end());
+  // A restore is the same machine as the boot that was saved, the same
+  // devices in the same order (the migration stream names them by their
+  // place), only waiting for the stream, which the daemon starts over QMP
+  // (migrate-incoming) once it is connected. -S: the loaded guest stays
+  // paused until the daemon has recorded the restore and sends `cont`.
+  if (spec.restore) {
+    argv.push_back("-S");
+    argv.push_back("-incoming");
+    argv.push_back("defer");
+  }
   return argv;
 }
 

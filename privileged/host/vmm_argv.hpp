@@ -65,6 +65,9 @@ struct LaunchRequest {
   std::uint32_t memory_mib = 128;
   std::string boot_args;
   Accel accel = Accel::tcg;
+  /// qemu: the VMM waits for a saved state (`-S -incoming defer`) instead of
+  /// booting the kernel; firecracker loads its state over the API.
+  bool restore = false;
   /// tcg only: the host's TSC frequency. Under TCG, QEMU's microvm offers the
   /// guest no timer to calibrate its TSC against and a Debian kernel hangs
   /// early; `tsc_early_khz=` (appended unless the caller set it) tells it.
@@ -108,6 +111,7 @@ struct VmmSpec {
   std::uint32_t memory_mib = 128;
   std::string boot_args;
   Accel accel = Accel::tcg;
+  bool restore = false;
 };
 
 // FIXME: QEMU opens kernel, initrd, rootfs and log by path after the helper

@@ -42,7 +42,7 @@ TEST_CASE("a VM action outside the enum is refused") {
   REQUIRE_FALSE(uut);
   CHECK(uut.error().code == Errc::invalid_argument);
   CHECK(uut.error().message.find("42") != std::string::npos);
-  CHECK(code_of(admissible(action(static_cast<VmAction>(5)))) == Errc::invalid_argument);
+  CHECK(code_of(admissible(action(static_cast<VmAction>(11)))) == Errc::invalid_argument);
 }
 
 TEST_CASE("wait is refused on a create without start") {
@@ -156,4 +156,41 @@ TEST_CASE("a kill with a signal outside the shared allow-list is refused at the 
   CHECK(admissible(kill));
   kill.signal = ""; // TERM
   CHECK(admissible(kill));
+}
+
+TEST_CASE("snapshot actions need a valid snapshot name; others take none") {
+  for (auto what : {VmAction::snapshot, VmAction::restore, VmAction::snapshot_remove}) {
+    auto request = action(what);
+    CHECK(code_of(admissible(request)) == Errc::invalid_argument); // no name
+    request.snapshot = "before-upgrade";
+    CHECK(admissible(request));
+    for (const std::string& bad : {std::string("-x"), std::string("Upper"), std::string("a/b"),
+                                   std::string("../x"), std::string(64, 'a'),
+                                   std::string("a\nb")}) {
+      request.snapshot = bad;
+      CHECK_MESSAGE(code_of(admissible(request)) == Errc::invalid_argument, bad);
+    }
+  }
+  for (auto what : {VmAction::start, VmAction::pause, VmAction::resume, VmAction::suspend}) {
+    auto request = action(what);
+    CHECK(admissible(request));
+    request.snapshot = "x";
+    CHECK(code_of(admissible(request)) == Errc::invalid_argument);
+  }
+}
+
+TEST_CASE("cold is for start; wait also for restore") {
+  auto start = action(VmAction::start);
+  start.cold = true;
+  CHECK(admissible(start));
+  auto suspend = action(VmAction::suspend);
+  suspend.cold = true;
+  CHECK(code_of(admissible(suspend)) == Errc::invalid_argument);
+  auto restore = action(VmAction::restore);
+  restore.snapshot = "s1";
+  restore.wait = true;
+  CHECK(admissible(restore));
+  auto pause = action(VmAction::pause);
+  pause.wait = true;
+  CHECK(code_of(admissible(pause)) == Errc::invalid_argument);
 }

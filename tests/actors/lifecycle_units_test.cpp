@@ -26,6 +26,16 @@ TEST_CASE("the last error lines of a VMM log are its own words, not the noise ar
   CHECK(last_error_lines(fc) == "[anonymous-instance:main] Error: could not load kernel: Invalid ELF "
                                 "magic number; [anonymous-instance:main] Firecracker exiting with "
                                 "error. exit_code=1");
+  // A saved state QEMU cannot load: the reason comes first, in its own words.
+  std::string restore = "qemu-system-x86_64: Size mismatch: microvm.ram: 0x20000000 != 0x10000000: "
+                        "Invalid argument\n"
+                        "qemu-system-x86_64: error while loading state for instance 0x0 of device 'ram'\n"
+                        "qemu-system-x86_64: load of migration failed: Invalid argument\n";
+  CHECK(last_error_lines(restore).find("qemu-system-x86_64: Size mismatch: microvm.ram") == 0);
+  CHECK(last_error_lines("qemu-system-x86_64: Not a migration stream\n"
+                         "qemu-system-x86_64: load of migration failed: Invalid argument\n")
+        == "qemu-system-x86_64: Not a migration stream; qemu-system-x86_64: load of migration "
+           "failed: Invalid argument");
   // A command line's "panic=1" is no error.
   CHECK(last_error_lines("boot_args: console=ttyS0 panic=1\nkilling the process.\n", 1)
         == "killing the process.");

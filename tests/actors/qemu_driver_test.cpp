@@ -75,3 +75,94 @@ TEST_CASE("negotiation alone completes with the greeting and one answer") {
   REQUIRE(returns.ok());
   CHECK(returns->empty());
 }
+
+namespace {
+
+/// The answers to negotiation plus `n` commands, all {}.
+std::string answered(std::size_t n) {
+  std::string out = greeting;
+  for (std::size_t i = 0; i <= n; ++i)
+    out += "{\"return\": {}}\r\n";
+  return out;
+}
+
+std::string migration_event(const std::string& status) {
+  return R"({"timestamp": {"seconds": 1, "microseconds": 2}, "event": "MIGRATION", "data": {"status": ")"
+         + status + "\"}}\r\n";
+}
+
+} // namespace
+
+TEST_CASE("a save stops the guest, takes the file's descriptor and streams to it uncapped") {
+  auto commands = qemu::save_commands();
+  REQUIRE(commands.size() == 5);
+  CHECK(commands[0] == qemu::stop);
+  CHECK(commands[1] == R"({"arguments":{"fdname":"banger-state"},"execute":"getfd"})");
+  CHECK(commands[2]
+        == R"({"arguments":{"capabilities":[{"capability":"events","state":true}]},)"
+           R"("execute":"migrate-set-capabilities"})");
+  CHECK(commands[3]
+        == R"({"arguments":{"max-bandwidth":107374182400},"execute":"migrate-set-parameters"})");
+  CHECK(commands[4] == R"({"arguments":{"uri":"fd:banger-state"},"execute":"migrate"})");
+}
+
+TEST_CASE("a load takes the file's descriptor and reads the stream from it") {
+  auto commands = qemu::load_commands();
+  REQUIRE(commands.size() == 3);
+  CHECK(commands[0] == R"({"arguments":{"fdname":"banger-state"},"execute":"getfd"})");
+  CHECK(commands[1].find("\"events\"") != std::string::npos);
+  CHECK(commands[2] == R"({"arguments":{"uri":"fd:banger-state"},"execute":"migrate-incoming"})");
+}
+
+TEST_CASE("a migration exchange ends with the stream's final event, in whatever order it comes") {
+  std::string error;
+  // QEMU 7.2 sends "setup" before the answer to migrate.
+  std::string data = answered(2) + migration_event("setup");
+  CHECK_FALSE(qemu::qmp_complete_migration(data, 3, error));
+  data += "{\"return\": {}}\r\n" + migration_event("active");
+  CHECK_FALSE(qemu::qmp_complete_migration(data, 3, error));
+  CHECK(qemu::migration_end(data).empty());
+  data += R"({"timestamp": {"seconds": 1, "microseconds": 3}, "event": "MIGRATION_PASS", "data": {"pass": 2}})"
+          "\r\n";
+  CHECK_FALSE(qemu::qmp_complete_migration(data, 3, error));
+  data += migration_event("completed");
+  CHECK(qemu::qmp_complete_migration(data, 3, error));
+  CHECK(error.empty());
+  CHECK(qemu::migration_end(data) == "completed");
+  // The final event before the last answer: still waits for the answer.
+  CHECK_FALSE(qemu::qmp_complete_migration(answered(1) + migration_event("failed"), 3, error));
+  CHECK(qemu::migration_end(answered(1) + migration_event("failed")) == "failed");
+}
+
+TEST_CASE("a refused migration command ends the exchange without waiting for an event") {
+  std::string error;
+  std::string data =
+    answered(1) + R"({"error": {"class": "GenericError", "desc": "There's a migration process in progress"}})"
+    + "\r\n";
+  CHECK(qemu::qmp_complete_migration(data, 2, error));
+  auto returns = qemu::qmp_returns(data, {qemu::stop, R"({"execute":"migrate"})"});
+  REQUIRE_FALSE(returns.ok());
+  CHECK(returns.error().message.find("migration process in progress") != std::string::npos);
+}
+
+TEST_CASE("query-migrate gives the status and QEMU's reason for a failure") {
+  auto failed = qemu::migration(
+    R"({"status": "failed", "error-desc": "Unable to write to file: No space left on device"})");
+  REQUIRE(failed.ok());
+  CHECK(failed->status == "failed");
+  CHECK(failed->error_desc == "Unable to write to file: No space left on device");
+  auto completed = qemu::migration(R"({"status": "completed", "total-time": 58})");
+  REQUIRE(completed.ok());
+  CHECK(completed->status == "completed");
+  CHECK(completed->error_desc.empty());
+  auto never = qemu::migration("{}");
+  REQUIRE(never.ok());
+  CHECK(never->status == "none");
+  CHECK_FALSE(qemu::migration("[]").ok());
+}
+
+TEST_CASE("the migration timeout grows with the guest's memory") {
+  CHECK(qemu::migration_timeout(256) == std::chrono::milliseconds(22800));
+  CHECK(qemu::migration_timeout(1024) == std::chrono::milliseconds(61200));
+  CHECK(qemu::migration_timeout(1024) > qemu::migration_timeout(256));
+}

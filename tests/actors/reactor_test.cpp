@@ -10,9 +10,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -116,4 +118,62 @@ TEST_CASE("a stream exchange reads until the answer is complete") {
   ::close(fd);
   REQUIRE(result.ok());
   CHECK(*result == "echo:ping\nEND\n");
+}
+
+TEST_CASE("a descriptor passed with an exchange arrives with its first bytes and is not kept") {
+  Reactor reactor;
+  test::TempDir dir;
+  auto path = dir.path() + "/qmp.sock";
+  auto file = dir.path() + "/state";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  int received = -1;
+  std::string first;
+  std::thread server([&] {
+    int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    char buf[64];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    auto n = ::recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
+    first.assign(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (auto* cmsg = CMSG_FIRSTHDR(&msg); cmsg && cmsg->cmsg_type == SCM_RIGHTS)
+      std::memcpy(&received, CMSG_DATA(cmsg), sizeof(int));
+    ::send(c, "END\n", 4, MSG_NOSIGNAL);
+    ::recv(c, buf, sizeof buf, 0);
+    ::close(c);
+  });
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  std::promise<Result<std::string>> done;
+  reactor.exchange(
+    path, "getfd\n",
+    [](const std::string& data, bool, std::string&) { return data.find("END\n") != std::string::npos; },
+    5s, [&](Result<std::string> r) { done.set_value(std::move(r)); }, fd);
+  auto result = done.get_future().get();
+  server.join();
+  ::close(listener);
+  REQUIRE(result.ok());
+  CHECK(first == "getfd\n");
+  // The peer's copy writes the same file.
+  REQUIRE(received >= 0);
+  CHECK(::write(received, "x", 1) == 1);
+  ::close(received);
+  CHECK(std::filesystem::file_size(file) == 1);
+  // The exchange closed its own copy once sent: nothing here holds the file.
+  int open_on_file = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path(), ec) == file)
+      ++open_on_file;
+  }
+  CHECK(open_on_file == 0);
 }

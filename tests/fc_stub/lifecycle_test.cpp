@@ -147,30 +147,5 @@ TEST_CASE("a logger configured through the API receives the log") {
   CHECK_FALSE(contains(text, ":INFO]"));
 }
 
-TEST_CASE("snapshots can be created from a paused guest and loaded into a "
-          "fresh process") {
-  Stub source;
-  source.boot();
-  std::string state = source.path("snapshot.state");
-  std::string memory = source.path("snapshot.mem");
-  std::string request = R"({"snapshot_path": ")" + state +
-                        R"(", "mem_file_path": ")" + memory + R"("})";
-  CHECK(source.api().put("/snapshot/create", request).status == 400);
-  CHECK(source.api().patch("/vm", R"({"state": "Paused"})").status == 204);
-  CHECK(source.api().put("/snapshot/create", request).status == 204);
-
-  Stub target;
-  std::string load =
-      R"({"snapshot_path": ")" + state +
-      R"(", "mem_backend": {"backend_type": "File", "backend_path": ")" +
-      memory + R"("}, "resume_vm": true, "vsock_override": {"uds_path": ")" +
-      target.path("vsock.sock") + R"("}})";
-  Reply loaded = target.api().put("/snapshot/load", load);
-  INFO(loaded.body);
-  CHECK(loaded.status == 204);
-  CHECK(target.api().get("/").json()["state"] == "Running");
-  CHECK(target.api().get("/machine-config").json()["mem_size_mib"] == 256);
-}
-
 } // namespace
 } // namespace banger::fc_stub::test

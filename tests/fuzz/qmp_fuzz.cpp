@@ -1,5 +1,6 @@
 // The QMP reader (actors/qemu_driver.hpp): the first byte says how many
-// commands banger sent (0-3), the rest is what the QMP socket answered.
+// commands banger sent (0-3), the rest is what the QMP socket answered
+// (answers, and events such as MIGRATION for a save or a load).
 #include "actors/qemu_driver.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -46,6 +47,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string more_error;
     FUZZ_CHECK(qemu::qmp_complete(received + "{\"par", count, more_error));
   }
+  // A save or load exchange ends only once plainly complete too, and then
+  // on a final MIGRATION status unless QEMU refused a command.
+  std::string migration_error;
+  bool migrated = qemu::qmp_complete_migration(received, count, migration_error);
+  auto end = qemu::migration_end(received);
+  FUZZ_CHECK(end.empty() || end == "completed" || end == "failed" || end == "cancelled");
+  if (migrated) {
+    FUZZ_CHECK(complete);
+    FUZZ_CHECK(!end.empty() || !returns);
+  }
   (void)qemu::run_state(received);
+  (void)qemu::migration(received);
   return 0;
 }

@@ -25,17 +25,30 @@ inline BootTimings boot() {
   return BootTimings{11, 22, 33, 44};
 }
 
+inline SavedState saved_state() {
+  return SavedState{"/vm/suspend.state", "/vm/suspend.mem", 268'439'552,
+                    "00112233445566778899aabbccddeeff", 1'700'000'000'000'006,
+                    "firecracker"};
+}
+
+inline SnapshotInfo snapshot() {
+  return SnapshotInfo{"before-upgrade", 1'700'000'000'000'007, VmState::paused,
+                      "/vm/snapshots/before-upgrade/disk.img", 4096, saved_state(),
+                      "op-0123456789ab"};
+}
+
 inline VmRuntime runtime() {
   return VmRuntime{VmState::running, "configure_vmm", 4242, 987654321,
                    "/run/api.sock", "/run/vsock.sock", 17, "172.30.0.17",
                    "06:00:ac:1e:00:11", "tap-fc-00112233", "/vm/rootfs.img",
                    "/vm", "/vm/vmm.log", "boom \"quoted\"", StopRung::timeout,
-                   boot()};
+                   boot(), 1'700'000'000'000'008, saved_state()};
 }
 
 inline VmRecord vm() {
   return VmRecord{"aabbccddeeff0011", "web-1", "00112233aabbccdd", 2, 256,
-                  1'700'000'000'000'001, 1'700'000'000'000'002, runtime(), "h2"};
+                  1'700'000'000'000'001, 1'700'000'000'000'002, runtime(), "h2",
+                  {snapshot()}};
 }
 
 inline StageRecord stage() {
@@ -67,7 +80,7 @@ inline NameBinding binding() {
 /// Every type that crosses a process boundary, in registration order.
 inline auto all() {
   return std::make_tuple(
-    envelope(), image(), boot(), runtime(), vm(), stage(),
+    envelope(), image(), boot(), saved_state(), snapshot(), runtime(), vm(), stage(),
     operation(), Ack{"op-aaaaaaaaaaaa"}, OpAccepted{"op-bbbbbbbbbbbb"},
     DaemonStatusRequest{envelope()}, StateCount{"running", 3},
     DaemonStatus{"0.1.0", 1, "/home", "qemu", true, {"reflink", "copy"},

@@ -1,5 +1,6 @@
 // The command lines banger-helper builds for each VMM kind.
 #include "privileged/host/vmm_argv.hpp"
+#include "tests/security/fixtures.hpp"
 
 #include <algorithm>
 #include <doctest/doctest.h>
@@ -110,6 +111,45 @@ TEST_CASE("qemu gets -initrd only when there is one") {
   auto it = std::find(with.begin(), with.end(), "-initrd");
   REQUIRE(it != with.end());
   CHECK(*(it + 1) == "/h/images/base/initrd.img");
+}
+
+TEST_CASE("a qemu restore is the boot's machine, waiting for its migration stream") {
+  auto spec = qemu_spec();
+  auto boot = qemu_argv(spec);
+  CHECK(std::find(boot.begin(), boot.end(), "-incoming") == boot.end());
+  spec.restore = true;
+  auto restore = qemu_argv(spec);
+  // Same devices in the same order: the stream only loads into that machine.
+  REQUIRE(restore.size() == boot.size() + 3);
+  CHECK(std::equal(boot.begin(), boot.end(), restore.begin()));
+  // Paused once loaded (-S), until the daemon lets it run.
+  CHECK(restore[boot.size()] == "-S");
+  CHECK(restore[boot.size() + 1] == "-incoming");
+  CHECK(restore[boot.size() + 2] == "defer");
+}
+
+TEST_CASE("a validated restore launch of qemu waits for its stream; a boot does not") {
+  host_test::TestHome home;
+  auto vm = host_test::random_vm_id();
+  VmmConfig config;
+  config.qemu_bin = "/usr/bin/qemu-system-x86_64";
+  LaunchRequest request;
+  request.kind = VmmKind::qemu;
+  request.vm_id = vm;
+  request.kernel = host_test::write_vm_files(home.layout(), vm);
+  request.tap = tap_name(vm);
+  request.mac = "02:fc:00:00:00:02";
+  auto boot = validate_launch(request, home.layout(), config);
+  REQUIRE(boot);
+  CHECK(qemu_argv(*boot).back() != "defer");
+  request.restore = true;
+  auto restore = validate_launch(request, home.layout(), config);
+  REQUIRE(restore);
+  auto argv = qemu_argv(*restore);
+  REQUIRE(argv.size() >= 3);
+  CHECK(argv[argv.size() - 3] == "-S");
+  CHECK(argv[argv.size() - 2] == "-incoming");
+  CHECK(argv.back() == "defer");
 }
 
 TEST_CASE("commas in paths cannot add qemu options") {

@@ -58,7 +58,7 @@ TEST_CASE("a schema 3 database keeps its data and gets an empty name table") {
   }
   auto store = Store::open(path);
   REQUIRE_MESSAGE(store.ok(), (store.ok() ? "" : store.error().message));
-  CHECK(*(*store)->user_version() == 4);
+  CHECK(*(*store)->user_version() == Store::schema_version);
   auto image = (*store)->get_image("0123456789abcdef");
   REQUIRE(image.ok());
   CHECK(image->ssh);

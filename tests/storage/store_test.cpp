@@ -315,3 +315,76 @@ TEST_CASE_FIXTURE(Fixture, "a rejected upsert leaves the next upserts working") 
   CHECK(uut->delete_vm(a.id).error().code == Errc::not_found);
   REQUIRE(uut->delete_vm(b.id));
 }
+
+TEST_CASE_FIXTURE(Fixture, "a suspended VM's saved state and its snapshots survive a reopen") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto vm = make_vm(image, "web", 2);
+  vm.runtime.state = VmState::suspended;
+  vm.runtime.saved = SavedState{"/h/state/vms/x/suspend.state", "", 268435456,
+                                "0123456789abcdef0123456789abcdef", 42, "qemu"};
+  SnapshotInfo before_upgrade{"before-upgrade", 10, VmState::running, "/h/disk.img", 4096,
+                              SavedState{"/h/s/state", "", 1000, "ab", 9, "qemu"}, "op-1"};
+  SnapshotInfo cold{"cold", 11, VmState::stopped, "/h/cold.img", 8192, {}, "op-2"};
+  vm.snapshots = {before_upgrade, cold};
+  REQUIRE(uut->upsert_vm(vm));
+  uut.reset();
+  uut = open();
+  auto got = uut->get_vm(vm.id);
+  REQUIRE(got.ok());
+  CHECK(got->runtime.state == VmState::suspended);
+  CHECK(got->runtime.saved == vm.runtime.saved);
+  REQUIRE(got->snapshots.size() == 2);
+  CHECK(got->snapshots[0] == before_upgrade);
+  CHECK(got->snapshots[1] == cold);
+  auto listed = uut->list_vms();
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().snapshots == vm.snapshots);
+
+  // The record's list is the truth: a snapshot it drops is gone from the
+  // table, and the VM's removal takes the rest.
+  vm.snapshots = {cold};
+  REQUIRE(uut->upsert_vm(vm));
+  CHECK(uut->get_vm(vm.id)->snapshots == std::vector<SnapshotInfo>{cold});
+  REQUIRE(uut->delete_vm(vm.id));
+  SQLite::Database raw(path);
+  CHECK(raw.execAndGet("SELECT count(*) FROM vm_snapshots").getInt() == 0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a suspended VM without a saved state cannot be stored") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto vm = make_vm(image, "web", 2);
+  vm.runtime.state = VmState::suspended;
+  auto stored = uut->upsert_vm(vm);
+  REQUIRE_FALSE(stored.ok());
+  CHECK(stored.error().code == Errc::invalid_argument);
+  CHECK_FALSE(uut->get_vm(vm.id).ok());
+}
+
+TEST_CASE("a version 4 database keeps its VMs and can store paused and suspended ones") {
+  test::TempDir dir;
+  auto path = dir.path() + "/banger.db";
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    REQUIRE(schema::migrate(raw, 4));
+    raw.exec("INSERT INTO images (id, name, kernel_path, rootfs_path, created_at_us, ssh) "
+             "VALUES ('0123456789abcdef', 'debian', '/k', '/r', 1, 1)");
+    raw.exec("INSERT INTO vms (id, name, image_id, cpus, memory_mib, created_at_us, "
+             "updated_at_us, state, vsock_cid, guest_ip, mac, boot_guest_ready_us) VALUES "
+             "('fedcba9876543210', 'old', '0123456789abcdef', 2, 512, 1, 1, 'running', 3, "
+             "'10.0.0.2', '06:00:0a:00:00:02', 777)");
+  }
+  auto store = Store::open(path);
+  REQUIRE_MESSAGE(store.ok(), (store.ok() ? "" : store.error().message));
+  auto old = (*store)->get_vm("fedcba9876543210");
+  REQUIRE(old.ok());
+  CHECK(old->runtime.state == VmState::running);
+  CHECK(old->runtime.boot.guest_ready_us == 777);
+  CHECK(old->runtime.saved.empty());
+  CHECK(old->snapshots.empty());
+  old->runtime.state = VmState::paused;
+  REQUIRE((*store)->upsert_vm(*old));
+  CHECK((*store)->get_vm(old->id)->runtime.state == VmState::paused);
+}

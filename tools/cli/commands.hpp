@@ -80,6 +80,11 @@ int cmd_vm_stop(Context& ctx);         // commands_vm.cpp
 int cmd_vm_restart(Context& ctx);      // commands_vm.cpp
 int cmd_vm_rm(Context& ctx);           // commands_vm.cpp
 int cmd_vm_kill(Context& ctx);         // commands_vm.cpp
+int cmd_vm_pause(Context& ctx);        // commands_vm.cpp
+int cmd_vm_resume(Context& ctx);       // commands_vm.cpp
+int cmd_vm_suspend(Context& ctx);      // commands_vm.cpp
+int cmd_vm_snapshot(Context& ctx);     // commands_vm.cpp
+int cmd_vm_restore(Context& ctx);      // commands_vm.cpp
 int cmd_completion(Context& ctx);      // completion.cpp
 int cmd_cluster_ca(Context& ctx);      // commands_cluster.cpp
 int cmd_cluster_status(Context& ctx);  // commands_cluster.cpp

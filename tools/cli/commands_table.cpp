@@ -138,10 +138,15 @@ std::vector<CommandSpec> build_table() {
     CommandSpec c{"vm start", "REF...", "start VMs"};
     c.options = {flag("--wait", "wait until the guest's SSH port answers (vmm.boot-timeout; "
                                 "the default when the image has SSH)"),
-                 flag("--no-wait", "return once the VMM runs, without waiting for SSH")};
+                 flag("--no-wait", "return once the VMM runs, without waiting for SSH"),
+                 flag("--cold", "boot a suspended VM afresh, dropping its saved state")};
     c.min_args = 1;
     c.max_args = -1;
     c.example = "banger vm start --wait web1 web2";
+    c.details = "A suspended VM (vm suspend) is restored from its saved state: the guest "
+                "runs on where it was, with the same IP, MAC and SSH host key. If the "
+                "restore fails, the VM stays suspended with its files; --cold boots it "
+                "afresh instead.";
     c.run = cmd_vm_start;
     t.push_back(c);
   }
@@ -163,6 +168,46 @@ std::vector<CommandSpec> build_table() {
     c.example = std::string("banger ") + name + " web1 web2";
     c.details = "Several REFs run concurrently; each gets its own result line; "
                 "exit 1 if any failed. Default --timeout: 120s.";
+    t.push_back(c);
+  }
+  for (auto [name, summary, run] :
+       {Action{"vm pause", "stop the guests' vCPUs, keeping their memory and VMM", cmd_vm_pause},
+        Action{"vm resume", "let paused guests run on", cmd_vm_resume},
+        Action{"vm suspend",
+               "save the guests' state to disk and end their VMMs (vm start restores it)",
+               cmd_vm_suspend}}) {
+    CommandSpec c{name, "REF...", summary, {}, 1, -1};
+    c.run = run;
+    c.example = std::string("banger ") + name + " web1";
+    c.details = "Several REFs run concurrently; each gets its own result line; "
+                "exit 1 if any failed.";
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"vm snapshot", "REF NAME | ls REF | rm REF NAME",
+                  "keep, list or delete named snapshots of a VM"};
+    c.min_args = 2;
+    c.max_args = 3;
+    c.example = "banger vm snapshot web1 before-upgrade && banger vm snapshot ls web1";
+    c.details = "A snapshot keeps the VM's disk as it is now (a reflink where the file system "
+                "can, else a sparse copy) and, of a running or paused VM, its memory and "
+                "device state (the guest is paused meanwhile, then runs on). Snapshots stay "
+                "until deleted or the VM is removed. A VM named ls or rm is named by its id "
+                "here.";
+    c.run = cmd_vm_snapshot;
+    t.push_back(c);
+  }
+  {
+    CommandSpec c{"vm restore", "REF NAME", "roll a VM back to one of its snapshots"};
+    c.options = {flag("--wait", "wait until the restored guest's SSH port answers"),
+                 flag("--no-wait", "return once the guest runs, without waiting for SSH")};
+    c.min_args = c.max_args = 2;
+    c.example = "banger vm restore web1 before-upgrade";
+    c.details = "What runs now is discarded (the VMM is ended without a shutdown). The disk "
+                "becomes the snapshot's; a snapshot with memory resumes the guest where it "
+                "was (paused if it was taken paused), one without leaves the VM stopped. The "
+                "snapshot stays for the next restore.";
+    c.run = cmd_vm_restore;
     t.push_back(c);
   }
   {

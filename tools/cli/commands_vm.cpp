@@ -83,6 +83,9 @@ bool was_running(const VmRecord& vm) {
 std::string done_text(VmAction action, const VmRecord& before, const VmRecord& vm) {
   std::string state{to_string(vm.runtime.state)};
   bool ran = was_running(before);
+  if ((action == VmAction::stop || action == VmAction::kill)
+      && before.runtime.state == VmState::suspended)
+    return vm.name + ": suspended, nothing runs (its saved state stays; `vm start --cold` drops it)";
   switch (action) {
     case VmAction::remove:
       return (ran ? vm.name + ": was running; stopped it first (killed)\n" : std::string())
@@ -98,7 +101,23 @@ std::string done_text(VmAction action, const VmRecord& before, const VmRecord& v
              + (vm.runtime.last_stop != StopRung::none
                   ? " (" + std::string(to_string(vm.runtime.last_stop)) + ")"
                   : "");
+    case VmAction::pause:
+      if (before.runtime.state == VmState::paused)
+        return vm.name + ": already paused";
+      return vm.name + ": paused";
+    case VmAction::resume:
+      if (before.runtime.state == VmState::running)
+        return vm.name + ": already running";
+      return vm.name + ": running";
+    case VmAction::suspend:
+      if (before.runtime.state == VmState::suspended)
+        return vm.name + ": already suspended";
+      return vm.name + ": suspended (" + std::to_string(vm.runtime.saved.size >> 20)
+             + " MiB of state saved)";
     default:
+      if (action == VmAction::start && before.runtime.state == VmState::suspended
+          && vm.runtime.state == VmState::running)
+        return vm.name + ": running, restored (" + vm.runtime.guest_ip + ")";
       return vm.name + ": " + state
              + (vm.runtime.guest_ip.empty() ? "" : " (" + vm.runtime.guest_ip + ")");
   }
@@ -217,7 +236,7 @@ int run_action(Context& ctx, VmAction action) {
       ids.push_back(before[i]->id);
       acted.push_back(i);
       requests.push_back({client_envelope(), before[i]->id, action, inv.value("--signal"),
-                          inv.has("--wait"), inv.has("--no-wait")});
+                          inv.has("--wait"), inv.has("--no-wait"), {}, inv.has("--cold")});
     }
     shown.push_back(i);
   }
@@ -277,6 +296,94 @@ int cmd_vm_rm(Context& ctx) {
 
 int cmd_vm_kill(Context& ctx) {
   return run_action(ctx, VmAction::kill);
+}
+
+int cmd_vm_pause(Context& ctx) {
+  return run_action(ctx, VmAction::pause);
+}
+
+int cmd_vm_resume(Context& ctx) {
+  return run_action(ctx, VmAction::resume);
+}
+
+int cmd_vm_suspend(Context& ctx) {
+  return run_action(ctx, VmAction::suspend);
+}
+
+namespace {
+
+std::string size_text(std::uint64_t bytes) {
+  if (bytes < (1u << 20))
+    return std::to_string((bytes + 1023) >> 10) + " KiB";
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
+std::string render_snapshots(const VmRecord& vm) {
+  if (vm.snapshots.empty())
+    return vm.name + " has no snapshots\n";
+  std::vector<std::vector<std::string>> rows{{"NAME", "FROM", "MEMORY", "DISK", "CREATED"}};
+  for (const auto& s : vm.snapshots)
+    rows.push_back({s.name, std::string(to_string(s.from)),
+                    s.memory.empty() ? "-" : size_text(s.memory.size), size_text(s.disk_size),
+                    format_time(s.created_at_us)});
+  return render_table(rows);
+}
+
+/// One snapshot request (take, restore, delete) on one VM.
+int snapshot_action(Context& ctx, VmAction action, const std::string& ref,
+                    const std::string& name) {
+  const auto& settings = ctx.session->config().settings;
+  auto slow = std::max<std::chrono::milliseconds>(
+    120s, std::max(settings.vmm_stop_grace, settings.vmm_boot_timeout) + 30s);
+  VmActionRequest request{client_envelope(), ref, action, {}, ctx.inv.has("--wait"),
+                          ctx.inv.has("--no-wait"), name, false};
+  auto vm = ctx.session->call<VmRecord>(request, ctx.timeout(slow));
+  if (!vm)
+    return report_error(ctx, vm.error());
+  std::string text;
+  switch (action) {
+    case VmAction::snapshot:
+      text = vm->name + ": snapshot " + name + " taken";
+      break;
+    case VmAction::restore:
+      text = vm->name + ": restored to snapshot " + name + ", "
+             + std::string(to_string(vm->runtime.state));
+      break;
+    default:
+      text = vm->name + ": snapshot " + name + " deleted";
+  }
+  print(ctx, text + "\n", {{"vm", to_json(*vm)}, {"snapshot", name}});
+  return exit_ok;
+}
+
+} // namespace
+
+int cmd_vm_snapshot(Context& ctx) {
+  const auto& args = ctx.inv.args;
+  if (args[0] == "ls") {
+    if (args.size() != 2)
+      return report_error(ctx, Errc::invalid_argument, "usage: banger vm snapshot ls REF", "");
+    auto vm = ctx.session->call<VmRecord>(VmShowRequest{client_envelope(), args[1]},
+                                          ctx.timeout());
+    if (!vm)
+      return report_error(ctx, vm.error());
+    auto j = to_json(*vm);
+    print(ctx, render_snapshots(*vm), {{"vm", vm->name}, {"snapshots", j["snapshots"]}});
+    return exit_ok;
+  }
+  if (args[0] == "rm") {
+    if (args.size() != 3)
+      return report_error(ctx, Errc::invalid_argument, "usage: banger vm snapshot rm REF NAME",
+                          "");
+    return snapshot_action(ctx, VmAction::snapshot_remove, args[1], args[2]);
+  }
+  if (args.size() != 2)
+    return report_error(ctx, Errc::invalid_argument, "usage: banger vm snapshot REF NAME", "");
+  return snapshot_action(ctx, VmAction::snapshot, args[0], args[1]);
+}
+
+int cmd_vm_restore(Context& ctx) {
+  return snapshot_action(ctx, VmAction::restore, ctx.inv.args[0], ctx.inv.args[1]);
 }
 
 } // namespace banger::cli

@@ -46,8 +46,28 @@ private:
 
 // -- JSON --------------------------------------------------------------------
 
+json to_json(const SavedState& s) {
+  if (s.empty())
+    return nullptr;
+  return json{{"state_path", s.state_path},
+              {"memory_path", s.memory_path},
+              {"size", s.size},
+              {"checksum", s.checksum},
+              {"saved_at_us", s.saved_at_us},
+              {"vmm", s.vmm}};
+}
+
 json to_json(const VmRecord& vm) {
   const auto& r = vm.runtime;
+  json snapshots = json::array();
+  for (const auto& snap : vm.snapshots)
+    snapshots.push_back({{"name", snap.name},
+                         {"created_at_us", snap.created_at_us},
+                         {"from", std::string(to_string(snap.from))},
+                         {"disk_path", snap.disk_path},
+                         {"disk_size", snap.disk_size},
+                         {"memory", to_json(snap.memory)},
+                         {"op_id", snap.op_id}});
   return json{
     {"id", vm.id},
     {"name", vm.name},
@@ -78,6 +98,8 @@ json to_json(const VmRecord& vm) {
       {"configured_us", r.boot.configured_us},
       {"instance_started_us", r.boot.instance_started_us},
       {"guest_ready_us", r.boot.guest_ready_us}}},
+    {"saved_state", to_json(r.saved)},
+    {"snapshots", snapshots},
   };
 }
 
@@ -241,6 +263,9 @@ std::string render_vm(const VmRecord& vm, const ImageNames& images) {
   f.add("boot: configured", timing(r.boot.configured_us));
   f.add("boot: instance started", timing(r.boot.instance_started_us));
   f.add("boot: guest ready", timing(r.boot.guest_ready_us));
+  if (!r.saved.empty())
+    f.add("saved state", std::to_string(r.saved.size >> 20) + " MiB, saved "
+                           + format_time(r.saved.saved_at_us) + " (" + r.saved.state_path + ")");
   f.add("api socket", or_dash(r.api_socket));
   f.add("vsock path", or_dash(r.vsock_path));
   f.add("rootfs", or_dash(r.rootfs_path));

@@ -6,6 +6,7 @@
 
 #include "tools/fc-stub/api.hpp"
 #include "tools/fc-stub/logger.hpp"
+#include "tools/fc-stub/snapshot_files.hpp"
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -116,6 +117,11 @@ private:
   Result update_balloon(const OrderedJson& update);
   Result update_balloon_statistics(const OrderedJson& update);
 
+  // The guest's clock: it runs only while the vCPUs do.
+  void run_guest();
+  void pause_guest();
+  std::uint64_t guest_uptime_ms() const;
+
   Outcome instance_info() const;
   Outcome mmds_contents() const;
   OrderedJson full_config() const;
@@ -128,6 +134,10 @@ private:
   VmState state_ = VmState::NotStarted;
   // Firecracker refuses snapshot loads once boot resources were configured.
   bool boot_path_ = false;
+  // What the guest keeps in its memory; a snapshot saves it and a load
+  // brings it back.
+  GuestMemory guest_;
+  std::int64_t running_since_ms_ = 0; // while Running
 
   OrderedJson machine_config_;
   std::optional<OrderedJson> boot_source_;

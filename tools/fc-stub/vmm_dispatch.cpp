@@ -173,15 +173,17 @@ Outcome Vmm::runtime(const VmmAction& action) {
     return reply(hotplug(action));
   case ActionKind::HotUnplugDevice:
     return reply(hot_unplug(action));
+  // Firecracker pauses a paused guest and resumes a running one without
+  // complaint.
   case ActionKind::Pause:
     if (state_ != VmState::Paused) {
-      state_ = VmState::Paused;
+      pause_guest();
       events_.paused();
     }
     return {};
   case ActionKind::Resume:
     if (state_ != VmState::Running) {
-      state_ = VmState::Running;
+      run_guest();
       events_.resumed();
     }
     return {};

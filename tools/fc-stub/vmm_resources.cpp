@@ -379,12 +379,13 @@ Vmm::Result Vmm::start_microvm() {
   if (!boot_source_)
     return Failure{Category::StartMicrovm,
                    "Cannot start microvm without kernel configuration."};
-  state_ = VmState::Running;
+  guest_ = GuestMemory{new_boot_id(), 0};
+  run_guest();
   logger_.info("Guest started: kernel " +
                    (*boot_source_)["kernel_image_path"].get<std::string>() +
                    ", " + machine_config_["vcpu_count"].dump() + " vCPUs, " +
-                   machine_config_["mem_size_mib"].dump() +
-                   " MiB (fc-stub: no guest code runs)",
+                   machine_config_["mem_size_mib"].dump() + " MiB, boot " +
+                   guest_.boot_id + " (fc-stub: no guest code runs)",
                "fc_vcpu 0");
   events_.started();
   return std::nullopt;

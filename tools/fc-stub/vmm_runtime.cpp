@@ -1,4 +1,4 @@
-// Post-boot operations, snapshots and the --config-file start.
+// Post-boot operations and the --config-file start.
 #include "tools/fc-stub/decoder.hpp"
 #include "tools/fc-stub/system.hpp"
 #include "tools/fc-stub/vmm.hpp"
@@ -21,104 +21,6 @@ std::string metrics_line() {
 }
 
 } // namespace
-
-Vmm::Result Vmm::load_snapshot(const OrderedJson& parameters) {
-  if (boot_path_)
-    return Failure{Category::LoadSnapshot,
-                   "Loading a microVM snapshot not allowed after configuring "
-                   "boot-specific resources."};
-  // From here on a failure is fatal for the process, as in Firecracker.
-  auto fatal = [&](std::string detail) {
-    events_.fatal(1);
-    return Failure{Category::LoadSnapshot,
-                   "Cannot restore microvm state: " + std::move(detail)};
-  };
-  std::string snapshot_path = parameters["snapshot_path"];
-  std::string contents;
-  if (int error = read_whole_file(snapshot_path, contents))
-    return fatal("Cannot open snapshot file: " + io_error_text(error));
-  std::string memory_path = parameters.contains("mem_backend")
-                                ? parameters["mem_backend"]["backend_path"]
-                                : parameters["mem_file_path"];
-  if (int error = probe_file(memory_path, O_RDONLY))
-    return fatal("Cannot open the memory file: " + io_error_text(error));
-  std::size_t newline = contents.find('\n');
-  if (contents.substr(0, newline) != snapshot_magic)
-    return fatal("Snapshot file was not written by fc-stub");
-  nlohmann::ordered_json saved = nlohmann::ordered_json::parse(
-      contents.substr(newline + 1), nullptr, false);
-  if (saved.is_discarded())
-    return fatal("Snapshot state is not valid JSON");
-  machine_config_ = saved["machine-config"];
-  if (!saved["boot-source"].is_null())
-    boot_source_ = saved["boot-source"];
-  drives_ = saved["drives"].get<std::vector<OrderedJson>>();
-  network_interfaces_ =
-      saved["network-interfaces"].get<std::vector<OrderedJson>>();
-  for (const OrderedJson& override_entry : parameters["network_overrides"]) {
-    std::size_t position =
-        find_by(network_interfaces_, "iface_id", override_entry["iface_id"]);
-    if (position != network_interfaces_.size())
-      network_interfaces_[position]["host_dev_name"] =
-          override_entry["host_dev_name"];
-  }
-  if (!saved["balloon"].is_null())
-    balloon_ = saved["balloon"];
-  if (!saved["entropy"].is_null())
-    entropy_ = saved["entropy"];
-  if (!saved["vsock"].is_null()) {
-    OrderedJson vsock_config = saved["vsock"];
-    if (parameters.contains("vsock_override"))
-      vsock_config["uds_path"] = parameters["vsock_override"]["uds_path"];
-    if (auto failure = set_vsock_device(vsock_config))
-      return fatal(failure->detail);
-  }
-  state_ = parameters["resume_vm"] == true ? VmState::Running : VmState::Paused;
-  events_.started();
-  if (state_ == VmState::Paused)
-    events_.paused();
-  return std::nullopt;
-}
-
-Vmm::Result Vmm::create_snapshot(const OrderedJson& parameters) {
-  if (state_ != VmState::Paused)
-    return Failure{Category::CreateSnapshot,
-                   "Cannot save the microVM state: The microVM must be "
-                   "paused to be snapshotted (pause it with PATCH /vm)."};
-  std::string snapshot_path = parameters["snapshot_path"];
-  std::string memory_path = parameters["mem_file_path"];
-  int snapshot = ::open(snapshot_path.c_str(),
-                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (snapshot < 0)
-    return Failure{Category::CreateSnapshot,
-                   "Cannot perform open on the snapshot backing file: " +
-                       io_error_text(errno)};
-  std::string state = std::string(snapshot_magic) + "\n" + full_config().dump();
-  bool written = write_all(snapshot, state);
-  ::close(snapshot);
-  if (!written)
-    return Failure{Category::CreateSnapshot,
-                   "Cannot perform write on the snapshot backing file: " +
-                       io_error_text(errno)};
-  int memory = ::open(memory_path.c_str(),
-                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (memory < 0)
-    return Failure{Category::CreateSnapshot,
-                   "Cannot perform open on the memory backing file: " +
-                       io_error_text(errno)};
-  // A sparse file of the guest's memory size costs nothing on disk.
-  off_t size =
-      static_cast<off_t>(machine_config_["mem_size_mib"].get<std::uint64_t>())
-      << 20;
-  int truncated = ::ftruncate(memory, size);
-  int error = errno;
-  ::close(memory);
-  if (truncated != 0)
-    return Failure{Category::CreateSnapshot,
-                   "Cannot perform set_len on the memory backing file: " +
-                       io_error_text(error)};
-  return std::nullopt;
-}
 
 Vmm::Result Vmm::update_block_device(const OrderedJson& update) {
   std::string id = update["drive_id"];

@@ -1,7 +1,7 @@
 // Pieces shared by the VMM's translation units (vmm.cpp: state and replies;
 // vmm_dispatch.cpp: the pre-boot and runtime controllers; vmm_resources.cpp:
-// pre-boot configuration; vmm_runtime.cpp: post-boot operations, snapshots
-// and the config file).
+// pre-boot configuration; vmm_runtime.cpp: post-boot operations and the
+// config file; vmm_snapshot.cpp: snapshots and the guest they keep).
 #pragma once
 
 #include "tools/fc-stub/vmm.hpp"
@@ -43,8 +43,6 @@ inline constexpr std::string_view not_supported_post_boot =
     "The requested operation is not supported after starting the microVM.";
 inline constexpr std::string_view not_supported_pre_boot =
     "The requested operation is not supported before starting the microVM.";
-// The header fc-stub writes at the top of its snapshot state files.
-inline constexpr std::string_view snapshot_magic = "fc-stub snapshot v10.0.0";
 
 /// Opens and closes a file with the access Firecracker would use; returns
 /// the errno, 0 on success.

@@ -481,6 +481,20 @@ fi
 dropbear -s -p 22 -r "$key" -P /run/dropbear.pid
 # QEMU's power button (system_powerdown) arrives as an evdev key event.
 ls /dev/input/event* >/dev/null 2>&1 && acpid -c /etc/acpi -l /run/acpid.log -p /run/acpid.pid
+# The wall clock after a pause, suspend or restore: the guest counts no time
+# while it is stopped, so its clock comes back behind the host's by that
+# long, while the emulated RTC follows the host's clock. Every 2 s a clock
+# more than 2 s off the RTC is set from it (a clock within 2 s is left
+# alone: the RTC has whole seconds only).
+if [ -r /sys/class/rtc/rtc0/since_epoch ]; then
+  (
+    while sleep 2; do
+      rtc=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null) || continue
+      off=$((rtc - $(date +%s)))
+      [ "${off#-}" -gt 2 ] && hwclock -s -u
+    done
+  ) </dev/null >/dev/null 2>&1 &
+fi
 exit 0
 EOF
 
