@@ -20,7 +20,8 @@
 # (10.77.0.I/24), the peer of veth hI in the switch namespace, enslaved to
 # that bridge. Every link is created inside the namespaces (`ip -n`), so the
 # root namespace never sees an interface, route or rule of the cluster.
-# Guest subnets are 172.31.I.0/24, one per host, so they never overlap.
+# Guest subnets are 172.31.16*I.0/20, one per host (room for 4,000 VMs
+# each, which the benchmark of vm ls fills), so they never overlap.
 #
 # CLUSTER=1 (default) makes the homes members of one cluster: a cluster CA
 # (`banger cluster ca`), `banger init --cluster-ca CA --host-id hI` and
@@ -97,7 +98,7 @@ cluster__init_home() { # I
   home=$(cluster_home "$i")
   mkdir -p "$CLUSTER_WORK/h$i"
   args=(init --port "$cluster__port" --set "helper.port=$((cluster__port + 1))"
-    --set "network.subnet=172.31.$i.0/24" --set "vmm.firecracker-bin=$cluster__bin/fc-stub"
+    --set "network.subnet=172.31.$((16 * i)).0/20" --set "vmm.firecracker-bin=$cluster__bin/fc-stub"
     --set network.nat=false --set vmm.stop-grace=5s
     --set "daemon.log-level=${CLUSTER_LOG_LEVEL:-info}")
   if [ "${CLUSTER_PUBLIC_CLI:-0}" = 1 ]; then args+=(--set "daemon.listen=$(cluster_addr "$i")"); fi

@@ -48,8 +48,8 @@ check "the root namespace has no new interface" test "$(ip -o link | wc -l)" -eq
 check "the root namespace has no route to the hosts" not_root_route
 for i in 1 2 3; do
   check "h$i's daemon answers its CLI" answers "$i"
-  check "h$i's guest subnet is 172.31.$i.0/24" \
-    bash -c "grep -q 'subnet *= *\"\\?172.31.$i.0/24' '$(cluster_home "$i")/banger.conf'"
+  check "h$i's guest subnet is 172.31.$((16 * i)).0/20" \
+    bash -c "grep -q 'subnet *= *\"\\?172.31.$((16 * i)).0/20' '$(cluster_home "$i")/banger.conf'"
 done
 check "h1 reaches h2" reaches 1 2
 check "h3 reaches h1" reaches 3 1
