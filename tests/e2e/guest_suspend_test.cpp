@@ -4,7 +4,8 @@
 // guest keeps counting across a pause and across a suspend, its wall clock
 // is right again after a long pause, a suspended VM has no VMM left, and its
 // start carries on where the guest was (its uptime continues, its SSH host
-// key is the pinned one) instead of booting it.
+// key is the pinned one) instead of booting it; a snapshot, a file written
+// after it, and a restore: the file is gone.
 #include "tests/cli/cli_run.hpp"
 #include "tests/e2e/guest_image.hpp"
 #include "tests/support/host_fixture.hpp"
@@ -209,6 +210,39 @@ TEST_CASE("a real guest keeps counting across a pause and a suspend, and its sta
   auto ready = log.find("banger-guest: ready");
   REQUIRE(ready != std::string::npos);
   CHECK(log.find("banger-guest: ready", ready + 1) == std::string::npos);
+
+  // A snapshot, then a file written (and synced to the disk), then a
+  // restore: the guest is back at the snapshot's instant, memory and disk,
+  // so the file is gone, and it runs on from there.
+  VmActionRequest snap;
+  snap.ref = "g";
+  snap.action = VmAction::snapshot;
+  snap.snapshot = "before-file";
+  auto taken = host.ask<VmRecord>(snap, 180s);
+  REQUIRE_MESSAGE(taken.ok(), (taken.ok() ? "" : taken.error().message));
+  CHECK(taken->runtime.state == VmState::running);
+  REQUIRE(taken->snapshots.size() == 1);
+  CHECK(taken->snapshots[0].from == VmState::running);
+  CHECK_FALSE(taken->snapshots[0].memory.empty());
+  auto wrote = ssh(host, "echo hello > /root/after-snapshot && sync && cat /root/after-snapshot");
+  REQUIRE(wrote.exit_code == 0);
+  REQUIRE(wrote.out == "hello\n");
+  VmActionRequest back = snap;
+  back.action = VmAction::restore;
+  back.wait = true;
+  auto rolled = host.ask<VmRecord>(back, 180s);
+  REQUIRE_MESSAGE(rolled.ok(), (rolled.ok() ? "" : rolled.error().message));
+  CHECK(rolled->runtime.state == VmState::running);
+  CHECK(qemu_processes(host.home()) == 1);
+  auto gone = ssh(host, "test -e /root/after-snapshot && echo present || echo gone");
+  REQUIRE(gone.exit_code == 0);
+  CHECK(gone.out == "gone\n");
+  // Its processes run on from the snapshot's instant.
+  CHECK(counts_past(host, counter(host)));
+  CHECK(slurp(known_hosts) == pins);
+  // The snapshot stays for another restore.
+  REQUIRE(rolled->snapshots.size() == 1);
+  CHECK(fs::exists(rolled->snapshots[0].disk_path));
 
   REQUIRE(act(host, VmAction::remove).ok());
   CHECK(qemu_processes(host.home()) == 0);
