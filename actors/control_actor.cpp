@@ -1,4 +1,5 @@
 #include "actors/control_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "actors/admission.hpp"
 #include "actors/doctor.hpp"
@@ -23,7 +24,7 @@ struct ControlState {
   static inline const char* name = "control";
 };
 
-using Self = control_actor::stateful_pointer<ControlState>;
+using Self = sheltered_pointer<control_actor, ControlState>;
 
 /// Checks the envelope and fills in the op_id; an error means "reply with it".
 std::optional<caf::error> admit(Envelope& env) {

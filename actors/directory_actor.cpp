@@ -1,4 +1,5 @@
 #include "actors/directory_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
@@ -32,7 +33,7 @@ struct DirectoryState {
   static inline const char* name = "directory";
 };
 
-using Self = directory_actor::stateful_pointer<DirectoryState>;
+using Self = sheltered_pointer<directory_actor, DirectoryState>;
 
 bool is_hex(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;

@@ -1,4 +1,5 @@
 #include "actors/doctor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "actors/proc.hpp"
 #include "actors/route.hpp"
@@ -34,7 +35,7 @@ struct DoctorState {
   static inline const char* name = "doctor";
 };
 
-using Self = doctor_actor::stateful_pointer<DoctorState>;
+using Self = sheltered_pointer<doctor_actor, DoctorState>;
 
 /// The fixes of one `doctor --fix`, applied one after another. Every step's
 /// continuation holds the run, so it lives exactly as long as a fix is

@@ -1,4 +1,5 @@
 #include "actors/helper_link_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "messages/error.hpp"
 #include "messages/in_flight.hpp"
@@ -58,7 +59,7 @@ struct LinkState {
 
 using link_impl = helper_actor::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<ping_atom>,
                                       caf::reacts_to<listen_atom, caf::actor>>;
-using link_pointer = link_impl::stateful_pointer<LinkState>;
+using link_pointer = sheltered_pointer<link_impl, LinkState>;
 
 caf::io::middleman_actor connector(caf::actor_system& sys) {
   if (sys.has_openssl_manager())

@@ -1,4 +1,5 @@
 #include "actors/images_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "actors/directory_actor.hpp"
 #include "actors/image_import.hpp"
@@ -53,7 +54,7 @@ struct ImagesState {
   static inline const char* name = "images";
 };
 
-using Self = images_actor::stateful_pointer<ImagesState>;
+using Self = sheltered_pointer<images_actor, ImagesState>;
 
 /// Whether `path` names a regular file beneath `images` (the installation's
 /// <home>/images), after resolving symlinks. Answers only yes or no, and

@@ -1,4 +1,5 @@
 #include "actors/node_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "actors/directory_actor.hpp"
 #include "actors/helper_link_actor.hpp"
@@ -85,7 +86,7 @@ struct NodeState {
 };
 
 using node_impl = node_actor::extend<caf::reacts_to<inventory_atom>, caf::reacts_to<helper_up_atom>>;
-using Self = node_impl::stateful_pointer<NodeState>;
+using Self = sheltered_pointer<node_impl, NodeState>;
 using Done = std::function<void(Result<VmRecord>)>;
 
 /// A create as the node runs it, up to the hand-over to the VM's actor:
@@ -331,7 +332,7 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
   // shutdown reaches them from here.
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& [id, entry] : self->state.vms)
-      caf::anon_send_exit(entry.actor, caf::exit_reason::user_shutdown);
+      self->send_exit(entry.actor, caf::exit_reason::user_shutdown);
     self->quit(msg.reason);
   });
   return {

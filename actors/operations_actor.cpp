@@ -1,4 +1,5 @@
 #include "actors/operations_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "messages/error.hpp"
 #include "messages/excerpt.hpp"
@@ -31,7 +32,7 @@ struct OperationsState {
 };
 
 operations_actor::behavior_type
-operations_behavior(operations_actor::stateful_pointer<OperationsState> self, store_actor store) {
+operations_behavior(sheltered_pointer<operations_actor, OperationsState> self, store_actor store) {
   self->state.store = std::move(store);
   return {
     [self](OpProgress& progress) {

@@ -1,4 +1,5 @@
 #include "actors/store_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "messages/error.hpp"
 #include "messages/log.hpp"
@@ -28,7 +29,7 @@ struct StoreState {
 
 using store_impl = store_actor::extend<caf::reacts_to<flush_atom>>;
 
-store_impl::behavior_type store_behavior(store_impl::stateful_pointer<StoreState> self,
+store_impl::behavior_type store_behavior(sheltered_pointer<store_impl, StoreState> self,
                                          std::unique_ptr<Store> store) {
   self->state.store = std::move(store);
   // Queues a write; the flush message goes behind everything already in the

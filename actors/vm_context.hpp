@@ -5,6 +5,7 @@
 #pragma once
 
 #include "actors/internal_protocol.hpp"
+#include "messages/sheltered.hpp"
 #include "actors/op_done.hpp"
 #include "actors/step_runner.hpp"
 #include "actors/vm_actor.hpp"
@@ -101,7 +102,7 @@ struct VmActorState {
   static inline const char* name = "vm";
 };
 
-using Self = vm_impl::stateful_pointer<VmActorState>;
+using Self = sheltered_pointer<vm_impl, VmActorState>;
 
 // -- helpers (vm_context.cpp) ------------------------------------------------------
 

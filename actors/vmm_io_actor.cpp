@@ -1,4 +1,5 @@
 #include "actors/vmm_io_actor.hpp"
+#include "messages/sheltered.hpp"
 
 #include "actors/qemu_driver.hpp"
 #include "actors/reactor.hpp"
@@ -111,7 +112,7 @@ Reactor::DoneCallback post_wait(caf::actor me, std::uint64_t id) {
   };
 }
 
-io_impl::behavior_type io_behavior(io_impl::stateful_pointer<IoState> self, std::string /*purpose*/) {
+io_impl::behavior_type io_behavior(sheltered_pointer<io_impl, IoState> self, std::string /*purpose*/) {
   return {
     [self](HttpCall& call) {
       auto promise = self->make_response_promise<HttpReply>();

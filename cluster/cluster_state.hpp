@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cluster/cluster_actor.hpp"
+#include "messages/sheltered.hpp"
 #include "cluster/name_table.hpp"
 #include "messages/error.hpp"
 #include "messages/in_flight.hpp"
@@ -84,7 +85,7 @@ struct ClusterState {
 using Impl = cluster_actor::extend<caf::reacts_to<tick_atom>, caf::reacts_to<dial_atom, std::string>,
                                    caf::reacts_to<watch_op_atom, std::string, std::string>,
                                    caf::reacts_to<route_atom, std::string>>;
-using Self = Impl::stateful_pointer<ClusterState>;
+using Self = sheltered_pointer<Impl, ClusterState>;
 
 /// Who sent a request, by its Envelope::credential.
 struct Caller {

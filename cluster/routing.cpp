@@ -78,10 +78,17 @@ void resolve(Self self, const Envelope& env, const std::string& ref, Resolved do
     auto unreachable = down_members(self->state);
     unreachable.insert(unreachable.end(), gather->silent.begin(), gather->silent.end());
     std::sort(unreachable.begin(), unreachable.end());
-    done(nullptr, make_error(Errc::not_found, "no VM named " + excerpt(ref) + " on any host"
-                                                + (unreachable.empty() ? ""
-                                                     : " that answered (cannot reach "
-                                                         + join(unreachable) + ")"),
+    // Not found is only said when every host answered: a VM of a host that
+    // cannot be reached is not gone, and a caller that took not_found for
+    // "deleted" might make another of that name.
+    if (unreachable.empty()) {
+      done(nullptr, make_error(Errc::not_found, "no VM named " + excerpt(ref) + " on any host",
+                               env.op_id));
+      return;
+    }
+    done(nullptr, make_error(Errc::host_unavailable,
+                             "no VM named " + excerpt(ref) + " on the hosts that answered, and "
+                               + join(unreachable) + " cannot be reached: it may be there",
                              env.op_id));
   };
   auto on_answer = [self, gather, ref, done, finish](VmRecord vm) {

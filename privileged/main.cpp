@@ -1,6 +1,7 @@
 // banger-helper: the root process behind bangerd. Its main is linear on
 // purpose: each step narrows what the process can do before the next one
 // widens what it can be asked.
+#include "messages/sheltered.hpp"
 #include "banger/version.hpp"
 #include "messages/config.hpp"
 #include "messages/log.hpp"
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
   // bangerd's main); a live listener on the port still makes this fail.
   auto port = caf::openssl::publish(helper, s.helper_port, "127.0.0.1", true);
   if (!port) {
-    caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
+    stop_actor(sys, helper);
     return fail("cannot listen on 127.0.0.1:" + std::to_string(s.helper_port) + ": "
                 + sys.render(port.error()));
   }
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);
   log_.info("banger-helper shutting down; VMMs keep running", {});
-  caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
+  stop_actor(sys, helper);
   {
     caf::scoped_actor self{sys};
     self->wait_for(helper);

@@ -2,6 +2,7 @@
 // actors with a fake helper and store: it admits requests, resolves a VM
 // ref at the directory and sends the request to that VM's actor itself, and
 // answers what it does not know with unknown_method.
+#include "messages/sheltered.hpp"
 #include "actors/control_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/images_actor.hpp"
@@ -40,7 +41,7 @@ struct Daemon {
   }
   ~Daemon() {
     for (auto& h : handles)
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+      stop_actor(as.sys, h);
   }
   /// A VM known to the directory, served by a fake VM actor.
   void add_vm(const std::string& id, const std::string& name) {

@@ -1,6 +1,7 @@
 // The directory: refs resolve to the VM actor by exact id, exact name or
 // unique id prefix, with the same errors as before the split; names are
 // taken by reserve, made resolvable by commit, and freed by release.
+#include "messages/sheltered.hpp"
 #include "actors/directory_actor.hpp"
 #include "tests/actors/actor_fakes.hpp"
 
@@ -174,5 +175,5 @@ TEST_CASE("the directory applies a VM's report before passing it on to the node"
   caf::anon_send(d.dir, VmChanged{vm("aaaa1111", "web")});
   caf::anon_send(d.dir, VmRetired{"aaaa1111", {}});
   CHECK(test::eventually([&] { return seen->load() == 11; }));
-  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  stop_actor(d.as.sys, watcher);
 }

@@ -2,6 +2,7 @@
 // out, a spec's limits, recovery slicing the helper's inventory across
 // the VMs (what no VM owns is left over for doctor), and the capacity it
 // reports to the cluster.
+#include "messages/sheltered.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/helper_link_actor.hpp"
 #include "actors/images_actor.hpp"
@@ -134,7 +135,7 @@ struct Node {
   ~Node() {
     for (auto h : {caf::actor_cast<caf::actor>(node), caf::actor_cast<caf::actor>(dir),
                    caf::actor_cast<caf::actor>(images)})
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+      stop_actor(as.sys, h);
   }
   caf::expected<VmRecord> create(VmSpec spec) {
     spec.image = "base";

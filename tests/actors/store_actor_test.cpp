@@ -1,4 +1,5 @@
 // The store actor over a real SQLite file: what it acknowledges is on disk.
+#include "messages/sheltered.hpp"
 #include "actors/store_actor.hpp"
 #include "storage/store.hpp"
 #include "tests/actors/actor_fakes.hpp"
@@ -17,7 +18,7 @@ struct StoreActor {
   caf::scoped_actor self{as.sys};
   store_actor uut = spawn_store_actor(as.sys, open());
 
-  ~StoreActor() { caf::anon_send_exit(uut, caf::exit_reason::user_shutdown); }
+  ~StoreActor() { stop_actor(as.sys, uut); }
 
   std::unique_ptr<Store> open() {
     auto store = Store::open(path);

@@ -6,6 +6,7 @@
 // message runs on the test's thread when the test says so.
 #pragma once
 
+#include "messages/sheltered.hpp"
 #include "actors/proc.hpp"
 #include "actors/vm_actor.hpp"
 #include "messages/error.hpp"
@@ -254,8 +255,8 @@ struct Fixture {
   }
 
   ~Fixture() {
-    caf::anon_send_exit(vm, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+    stop_actor(*sys, vm);
+    stop_actor(*sys, store);
     run();
     std::error_code ec;
     std::filesystem::remove_all(home, ec);

@@ -232,3 +232,42 @@ TEST_CASE("a tap the helper did not make is neither deleted, taken over nor repo
   CHECK(std::count(inventory->taps.begin(), inventory->taps.end(), tap_name(vm->id)) == 1);
   REQUIRE(act(host, "squatted", VmAction::kill, "KILL").ok());
 }
+
+TEST_CASE("a client's exit and error messages end none of the daemon's actors") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto vm = create_vm(host, "target", true);
+  REQUIRE(vm.ok());
+  auto& sys = host.system();
+  auto control = host.control();
+  // Every actor whose address this client has seen: the published control
+  // actor, and whoever answered a request (the VM actor answers a show).
+  caf::scoped_actor self{sys};
+  std::vector<caf::actor> seen{caf::actor_cast<caf::actor>(control)};
+  self->send(control, VmShowRequest{{}, "target"});
+  self->receive([&](VmRecord&) { seen.push_back(caf::actor_cast<caf::actor>(self->current_sender())); },
+                [&](caf::error& err) { FAIL("vm show: " << sys.render(err)); },
+                caf::after(std::chrono::seconds(10)) >> [] { FAIL("no answer to vm show"); });
+  REQUIRE(seen.size() == 2);
+  REQUIRE(seen[1] != seen[0]);
+  for (const auto& target : seen) {
+    caf::anon_send_exit(target, caf::exit_reason::kill);
+    self->send_exit(target, caf::exit_reason::kill);
+    self->send_exit(target, caf::exit_reason::user_shutdown);
+    caf::anon_send(target, caf::make_error(caf::sec::runtime_error));
+  }
+  // Still there: the daemon answers, the VM actor runs its requests.
+  auto status = host.ask<DaemonStatus>(DaemonStatusRequest{});
+  REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().message));
+  auto stopped = act(host, "target", VmAction::stop);
+  REQUIRE_MESSAGE(stopped.ok(), (stopped.ok() ? "" : stopped.error().message));
+  CHECK(stopped->runtime.state == VmState::stopped);
+  // The daemon said why it ignored them.
+  CHECK(eventually([&] {
+    for (const auto& line : host.daemon_log())
+      if (line.find("dropped a message that would end") != std::string::npos)
+        return true;
+    return false;
+  }));
+}

@@ -2,6 +2,7 @@
 // control actor over mutual TLS, and runs until SIGTERM/SIGINT; VMs keep
 // running across a daemon restart (their VMMs belong to banger-helper).
 #include "actors/control_actor.hpp"
+#include "messages/sheltered.hpp"
 #include "actors/helper_link_actor.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/images_actor.hpp"
@@ -175,12 +176,12 @@ int main(int argc, char** argv) {
 
   auto stop_all = [&] {
     if (cluster)
-      caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+      stop_actor(sys, cluster);
     for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(node),
                         caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(catalog),
                         caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
                         caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
-      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+      stop_actor(sys, handle);
   };
   // SO_REUSEADDR (reuse = true): a restart after a crash must not wait for the
   // dead process's connections to leave FIN_WAIT/TIME_WAIT. Linux still
