@@ -239,6 +239,9 @@ void off_thread(Self self, std::function<Result<SavedState>()> job,
 std::string vmm_kind(Self self);
 /// Pauses the guest (stage pause_vcpus).
 void pause_then(Self self, const OpPtr& op, StepDone done);
+/// Records the VM paused (durably), then pauses the guest; a refused pause
+/// puts it back to running.
+void pause_durably(Self self, const OpPtr& op, StepDone done);
 
 /// A fresh VMM loads `plan.saved` (verified first), and the guest runs on.
 void restore_guest(Self self, const OpPtr& op, const Restore& plan, Then then);

@@ -153,12 +153,11 @@ void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then)
     save();
     return;
   }
-  pause_then(self, op, [self, save, done](Status paused) mutable {
+  pause_durably(self, op, [save, done](Status paused) mutable {
     if (!paused) {
       done(paused.error());
       return;
     }
-    self->state.rec.runtime.state = VmState::paused;
     save();
   });
 }

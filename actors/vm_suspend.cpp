@@ -81,6 +81,29 @@ void pause_then(Self self, const OpPtr& op, StepDone done) {
   self->state.vmm->pause(self, op, explained("pause failed", std::move(done)));
 }
 
+void pause_durably(Self self, const OpPtr& op, StepDone done) {
+  auto& rt = self->state.rec.runtime;
+  rt.state = VmState::paused;
+  // Paused on record before the VMM is told: a crash between the two
+  // leaves a record that says paused of a guest that may still run (a
+  // resume fixes that at no cost), never one that says running of a guest
+  // that no longer does.
+  persist(self, [self, op, done](Status recorded) {
+    if (!recorded) {
+      self->state.rec.runtime.state = VmState::running;
+      done(recorded);
+      return;
+    }
+    pause_then(self, op, [self, done](Status paused) {
+      if (!paused) {
+        self->state.rec.runtime.state = VmState::running;
+        settle(self);
+      }
+      done(std::move(paused));
+    });
+  });
+}
+
 void do_pause(Self self, const OpPtr& op, Then then) {
   if (live_in(self, VmState::paused)) {
     log_.info("vm already paused",
@@ -92,14 +115,8 @@ void do_pause(Self self, const OpPtr& op, Then then) {
     then(not_in(self, "pause", "not running"));
     return;
   }
-  pause_then(self, op, [self, then](Status paused) {
-    if (!paused) {
-      then(paused.error());
-      return;
-    }
-    self->state.rec.runtime.state = VmState::paused;
-    settle(self);
-    then(std::nullopt);
+  pause_durably(self, op, [then](Status paused) {
+    then(paused ? std::nullopt : std::optional<Error>(paused.error()));
   });
 }
 
@@ -225,20 +242,13 @@ void do_suspend(Self self, const OpPtr& op, Then then) {
     save();
     return;
   }
-  pause_then(self, op, [self, save, then](Status paused) {
-    if (!paused) {
+  // Durable while the state is written: a restart meanwhile adopts a
+  // paused VMM, not a running one.
+  pause_durably(self, op, [save, then](Status paused) {
+    if (!paused)
       then(paused.error());
-      return;
-    }
-    self->state.rec.runtime.state = VmState::paused;
-    // Durable while the state is written: a restart meanwhile adopts a
-    // paused VMM, not a running one.
-    persist(self, [save, then](Status recorded) {
-      if (!recorded)
-        then(recorded.error());
-      else
-        save();
-    });
+    else
+      save();
   });
 }
 

@@ -16,7 +16,7 @@
 #include "messages/log.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/exit_msg.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>

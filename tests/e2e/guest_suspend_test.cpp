@@ -5,7 +5,8 @@
 // is right again after a long pause, a suspended VM has no VMM left, and its
 // start carries on where the guest was (its uptime continues, its SSH host
 // key is the pinned one) instead of booting it; a snapshot, a file written
-// after it, and a restore: the file is gone.
+// after it, and a restore: the file is gone; the daemon SIGKILLed in the
+// middle of a suspend and of a restore leaves the state before or after.
 #include "tests/cli/cli_run.hpp"
 #include "tests/e2e/guest_image.hpp"
 #include "tests/support/host_fixture.hpp"
@@ -38,8 +39,8 @@ std::string slurp(const fs::path& path) {
 }
 
 /// Live QEMU processes started for this home.
-int qemu_processes(const std::string& home) {
-  int count = 0;
+std::vector<int> qemu_pids(const std::string& home) {
+  std::vector<int> pids;
   DIR* proc = ::opendir("/proc");
   while (auto* entry = proc ? ::readdir(proc) : nullptr) {
     if (std::atoi(entry->d_name) <= 0)
@@ -50,11 +51,15 @@ int qemu_processes(const std::string& home) {
     auto argv0 = cmdline.substr(0, cmdline.find('\0'));
     if (!zombie && argv0.find("qemu-system") != std::string::npos
         && cmdline.find(home + "/") != std::string::npos)
-      ++count;
+      pids.push_back(std::atoi(entry->d_name));
   }
   if (proc)
     ::closedir(proc);
-  return count;
+  return pids;
+}
+
+int qemu_processes(const std::string& home) {
+  return static_cast<int>(qemu_pids(home).size());
 }
 
 Result<VmRecord> act(Host& host, VmAction action, bool wait = false) {
@@ -243,6 +248,77 @@ TEST_CASE("a real guest keeps counting across a pause and a suspend, and its sta
   // The snapshot stays for another restore.
   REQUIRE(rolled->snapshots.size() == 1);
   CHECK(fs::exists(rolled->snapshots[0].disk_path));
+
+  // The daemon SIGKILLed in the middle of a suspend: QEMU is held
+  // (SIGSTOP) so the suspend waits at its first step, and the kill lands
+  // there. After the restart the VM is paused on record (its guest
+  // possibly still running: a resume settles that), never a running
+  // record of a stopped guest, and the suspend then completes.
+  auto held = qemu_pids(host.home());
+  REQUIRE(held.size() == 1);
+  REQUIRE(::kill(held[0], SIGSTOP) == 0);
+  std::thread suspender([&] { (void)act(host, VmAction::suspend); });
+  REQUIRE(eventually([&] {
+    auto s = host.ask<VmRecord>(VmShowRequest{{}, "g"}, 2s);
+    return s.ok() && s->runtime.stage == "pause_vcpus";
+  }));
+  host.stop_daemon(SIGKILL);
+  suspender.join();
+  REQUIRE(::kill(held[0], SIGCONT) == 0);
+  host.start_daemon();
+  host.wait_ready();
+  REQUIRE(eventually([&] {
+    auto s = host.ask<VmRecord>(VmShowRequest{{}, "g"}, 2s);
+    return s.ok() && s->runtime.stage.empty() && s->runtime.state == VmState::paused;
+  }, 30s));
+  CHECK(qemu_pids(host.home()) == held);
+  auto again = act(host, VmAction::resume);
+  REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
+  CHECK(counts_past(host, counter(host)));
+  auto resuspended = act(host, VmAction::suspend);
+  REQUIRE_MESSAGE(resuspended.ok(), (resuspended.ok() ? "" : resuspended.error().message));
+  CHECK(resuspended->runtime.state == VmState::suspended);
+  CHECK(qemu_processes(host.home()) == 0);
+
+  // And in the middle of the start that restores it: the new QEMU is held
+  // as soon as it appears, the daemon killed. After the restart the VM is
+  // either still suspended with its files (the load had not finished) or
+  // restored with its state used up, never in between; either way the
+  // guest then runs on.
+  auto restore_saved = resuspended->runtime.saved;
+  std::thread starter([&] { (void)act(host, VmAction::start); });
+  std::vector<int> fresh;
+  REQUIRE(eventually([&] { return !(fresh = qemu_pids(host.home())).empty(); }, 30s, 1ms));
+  ::kill(fresh[0], SIGSTOP);
+  host.stop_daemon(SIGKILL);
+  starter.join();
+  ::kill(fresh[0], SIGCONT);
+  host.start_daemon();
+  host.wait_ready();
+  VmRecord after;
+  REQUIRE(eventually([&] {
+    auto s = host.ask<VmRecord>(VmShowRequest{{}, "g"}, 2s);
+    if (!s.ok() || !s->runtime.stage.empty())
+      return false;
+    after = *s;
+    return s->runtime.state == VmState::suspended || s->runtime.state == VmState::paused
+           || s->runtime.state == VmState::running;
+  }, 30s));
+  if (after.runtime.state == VmState::suspended) {
+    CHECK(after.runtime.saved == restore_saved);
+    CHECK(fs::exists(restore_saved.state_path));
+    CHECK(eventually([&] { return qemu_processes(host.home()) == 0; }));
+    auto restored_now = act(host, VmAction::start, true);
+    REQUIRE_MESSAGE(restored_now.ok(), (restored_now.ok() ? "" : restored_now.error().message));
+  } else {
+    CHECK(after.runtime.saved.empty());
+    CHECK_FALSE(fs::exists(restore_saved.state_path));
+    if (after.runtime.state == VmState::paused)
+      REQUIRE(act(host, VmAction::resume).ok());
+  }
+  MESSAGE("killed mid-restore, found " << to_string(after.runtime.state));
+  CHECK(counts_past(host, counter(host)));
+  CHECK(slurp(known_hosts) == pins);
 
   REQUIRE(act(host, VmAction::remove).ok());
   CHECK(qemu_processes(host.home()) == 0);
