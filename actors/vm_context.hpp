@@ -234,8 +234,8 @@ struct Restore {
 /// `then` runs on the VM actor with its result.
 void off_thread(Self self, std::function<Result<SavedState>()> job,
                 std::function<void(Result<SavedState>)> then);
-/// "qemu" or "firecracker": the kind this host's VMMs are, and so the only
-/// kind whose saved state they can load.
+/// The name of this VM's VMM kind (its driver's): the only kind whose
+/// saved state its VMMs can load.
 std::string vmm_kind(Self self);
 /// Pauses the guest (stage pause_vcpus).
 void pause_then(Self self, const OpPtr& op, StepDone done);

@@ -135,7 +135,7 @@ void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then)
   auto save = [self, op, snap, vm_dir, done]() mutable {
     stage(self, op, "save_state");
     auto files = snapshot_state_files(snapshot_partial_dir(vm_dir, snap.name),
-                                      vmm_kind(self) == "firecracker");
+                                      self->state.vmm->keeps_memory_apart());
     files.vmm = vmm_kind(self);
     files.saved_at_us = now_us();
     self->state.vmm->save_state(self, op, files,

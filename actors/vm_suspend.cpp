@@ -47,7 +47,7 @@ void off_thread(Self self, std::function<Result<SavedState>()> job,
 }
 
 std::string vmm_kind(Self self) {
-  return self->state.deps->settings.vmm_kind == "qemu" ? "qemu" : "firecracker";
+  return std::string(self->state.vmm->name());
 }
 
 namespace {
@@ -163,7 +163,7 @@ void do_suspend(Self self, const OpPtr& op, Then then) {
     return;
   }
   auto final = suspend_files(home_of(self).vm_dir(st.rec.id),
-                             vmm_kind(self) == "firecracker");
+                             self->state.vmm->keeps_memory_apart());
   final.vmm = vmm_kind(self);
   auto partial = partial_of(final);
   // The record names no saved state while running: whatever is there is

@@ -31,6 +31,7 @@
 #include "actors/vm_context.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace banger::vm {
 
@@ -79,6 +80,14 @@ public:
   /// The socket is an HTTP API that keeps connections open (Firecracker):
   /// the connection that found it up is kept for the first call.
   virtual bool keeps_connections() const { return false; }
+
+  /// The kind's name ("firecracker", "qemu"): SavedState::vmm, so a state
+  /// is only ever loaded by the kind that wrote it.
+  virtual std::string_view name() const = 0;
+
+  /// A saved state is two files, device state and guest memory
+  /// (Firecracker), rather than one stream (QEMU).
+  virtual bool keeps_memory_apart() const { return false; }
 };
 
 /// The driver for `settings.vmm_kind` ("firecracker", "qemu"). The helper

@@ -29,6 +29,8 @@ Status judge_sequence(const std::vector<HttpCall>& calls, const Result<HttpRepli
 class Firecracker final : public VmmDriver {
 public:
   bool keeps_connections() const override { return true; }
+  std::string_view name() const override { return "firecracker"; }
+  bool keeps_memory_apart() const override { return true; }
 
   void prepare_launch(Self, VmmLaunchRequest&, const std::string&) const override {
     // Nothing more: Firecracker gets its machine over the API (configure).

@@ -131,6 +131,8 @@ void migration_failed(Self self, const std::string& status, StepDone done) {
 
 class Qemu final : public VmmDriver {
 public:
+  std::string_view name() const override { return "qemu"; }
+
   void prepare_launch(Self self, VmmLaunchRequest& request,
                       const std::string& boot_args) const override {
     auto& rt = self->state.rec.runtime;

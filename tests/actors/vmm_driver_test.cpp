@@ -12,6 +12,12 @@ TEST_CASE("each VMM kind gets its own driver and an unknown kind the default") {
   CHECK(&vm::vmm_driver("qemu") == &vm::qemu_vmm());
   CHECK(&vm::firecracker_vmm() != &vm::qemu_vmm());
   CHECK(&vm::vmm_driver("") == &vm::firecracker_vmm());
+  // A saved state names the kind that wrote it, and only Firecracker's is
+  // two files.
+  CHECK(vm::firecracker_vmm().name() == "firecracker");
+  CHECK(vm::qemu_vmm().name() == "qemu");
+  CHECK(vm::firecracker_vmm().keeps_memory_apart());
+  CHECK_FALSE(vm::qemu_vmm().keeps_memory_apart());
 }
 
 TEST_CASE("the kernel command line configures the guest's network, then the image's arguments") {
