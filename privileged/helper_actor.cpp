@@ -1,5 +1,4 @@
 #include "privileged/helper_actor.hpp"
-#include "messages/sheltered.hpp"
 
 #include "messages/error.hpp"
 #include "messages/home_layout.hpp"
@@ -170,14 +169,7 @@ Result<VmmLaunched> launch_runtime(HelperContext& ctx, const VmmLaunchRequest& r
                      spec.rootfs.string(), spec.vsock_socket.string()};
 }
 
-/// A worker has no state of its own; it is sheltered like the front (the
-/// daemon learns its address from its answers).
-struct WorkerState {
-  static inline const char* name = "helper.worker";
-};
-
-helper_actor::behavior_type worker(sheltered_pointer<helper_actor, WorkerState>,
-                                   std::shared_ptr<HelperContext> shared) {
+helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<HelperContext> shared) {
   auto& ctx = *shared;
   return {
     [shared, &ctx](HelperInfoRequest& req) { return answer_info(ctx, req); },
@@ -303,7 +295,7 @@ struct FrontState {
   static inline const char* name = "helper";
 };
 
-helper_actor::behavior_type front(sheltered_pointer<helper_actor, FrontState> self,
+helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> self,
                                   std::shared_ptr<const HelperContext> context,
                                   std::vector<helper_actor> workers) {
   self->state.context = std::move(context);

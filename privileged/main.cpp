@@ -1,7 +1,6 @@
 // banger-helper: the root process behind bangerd. Its main is linear on
 // purpose: each step narrows what the process can do before the next one
 // widens what it can be asked.
-#include "messages/sheltered.hpp"
 #include "banger/version.hpp"
 #include "messages/config.hpp"
 #include "messages/log.hpp"
@@ -150,7 +149,7 @@ int main(int argc, char** argv) {
   // bangerd's main); a live listener on the port still makes this fail.
   auto port = caf::openssl::publish(helper, s.helper_port, "127.0.0.1", true);
   if (!port) {
-    stop_actor(sys, helper);
+    caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
     return fail("cannot listen on 127.0.0.1:" + std::to_string(s.helper_port) + ": "
                 + sys.render(port.error()));
   }
@@ -167,7 +166,7 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);
   log_.info("banger-helper shutting down; VMMs keep running", {});
-  stop_actor(sys, helper);
+  caf::anon_send_exit(helper, caf::exit_reason::user_shutdown);
   {
     caf::scoped_actor self{sys};
     self->wait_for(helper);
