@@ -42,9 +42,12 @@ TEST_CASE("a daemon killed while a suspend saves the state finds the VM paused, 
   Faults faults;
   Running env{HostOptions{{}, {faults.env()}}};
   auto& host = env.host;
+  // fc-stub reads its faults when it starts: this VM's VMM answers every
+  // call a second late, which holds the suspend at each step long enough
+  // for the kill to land in the save.
+  faults.set("* response-delay-ms 1000\n");
   auto vm = create_vm(host, "midsave", true);
   REQUIRE(vm.ok());
-  faults.set("* response-delay-ms 3000\n");
   std::thread suspender([&] { (void)act_on(host, "midsave", VmAction::suspend); });
   REQUIRE(at_stage(host, "midsave", "save_state"));
   host.stop_daemon(SIGKILL);
