@@ -176,6 +176,18 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
       read_vm_log(self, self->state.deps.directory, req, promise);
       return promise;
     },
+    [](VmExecRequest& req) -> caf::result<VmSessionStarted> {
+      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    },
+    [](VmSessionIoRequest& req) -> caf::result<VmSessionIo> {
+      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    },
+    [](VmFileReadRequest& req) -> caf::result<VmSessionStarted> {
+      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    },
+    [](VmFileWriteRequest& req) -> caf::result<VmFileWritten> {
+      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    },
     [self](DoctorRequest& req) -> caf::result<DoctorReport> {
       // Admitted before the one-shot doctor exists: a refused request must
       // not leave an actor behind that no request will ever end.

@@ -153,6 +153,18 @@ Impl::behavior_type cluster_behavior(Self self, ClusterInit init) {
           return refuse(req.env, "vm log read");
       }
     },
+    [](VmExecRequest& req) -> caf::result<VmSessionStarted> {
+      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    },
+    [](VmSessionIoRequest& req) -> caf::result<VmSessionIo> {
+      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    },
+    [](VmFileReadRequest& req) -> caf::result<VmSessionStarted> {
+      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    },
+    [](VmFileWriteRequest& req) -> caf::result<VmFileWritten> {
+      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    },
     // -- control only -------------------------------------------------------
     [self](ClusterStatusRequest& req) -> caf::result<ClusterStatus> {
       if (!from(self, req, Caller::local))

@@ -156,11 +156,13 @@ struct VmSpec {
   /// The cluster host to create the VM on (cluster.host-id); empty: the
   /// cluster places it (docs/cluster.md), or this host outside a cluster.
   std::string host;
+  /// Guest ports to publish on the host (vm create -p).
+  std::vector<PortMapping> ports;
 
   bool operator==(const VmSpec&) const = default;
 };
 BANGER_INSPECT(VmSpec, x.name, x.image, x.cpus, x.memory_mib, x.start, x.wait, x.no_wait,
-               x.disk_bytes, x.host)
+               x.disk_bytes, x.host, x.ports)
 
 /// Synchronous create: replies when the VM exists (and runs, with start).
 struct VmCreateRequest {
@@ -342,6 +344,111 @@ struct ClusterStatus {
 };
 BANGER_INSPECT(ClusterStatus, x.self, x.hosts)
 
+// -- the guest agent: commands and files (docs/agent.md) -------------------------
+// Routed like VmLogReadRequest: the VM's own host talks to its agent. An
+// exec or a read is a session the CLI pulls from (VmSessionIoRequest), so
+// output flows only as fast as the CLI takes it and nothing waits on a
+// client that went away (an unpolled session ends after
+// session_idle_timeout, killing its command).
+
+/// The most of a session's output one VmSessionIo carries.
+inline constexpr std::size_t max_session_chunk = 256 * 1024;
+
+/// `vm exec REF -- CMD...`: starts CMD in the guest through its agent.
+struct VmExecRequest {
+  Envelope env;
+  std::string ref;
+  std::vector<std::string> argv;
+  std::vector<std::string> environment; ///< "NAME=value"
+  std::string cwd;                      ///< empty: the agent's default
+  bool tty = false;                     ///< on a pseudo-terminal (-t)
+  std::uint32_t rows = 0, cols = 0;     ///< with tty
+
+  bool operator==(const VmExecRequest&) const = default;
+};
+BANGER_INSPECT(VmExecRequest, x.env, x.ref, x.argv, x.environment, x.cwd, x.tty, x.rows, x.cols)
+
+/// A session the CLI then drives with VmSessionIoRequest.
+struct VmSessionStarted {
+  std::string vm_id;
+  std::uint32_t session = 0;
+  std::uint32_t pid = 0;   ///< the command's pid in the guest (exec)
+  std::uint64_t size = 0;  ///< the file's size (read)
+  std::uint32_t mode = 0;  ///< the file's mode (read)
+
+  bool operator==(const VmSessionStarted&) const = default;
+};
+BANGER_INSPECT(VmSessionStarted, x.vm_id, x.session, x.pid, x.size, x.mode)
+
+/// One exchange with a session: input for it, and what it produced since.
+/// Replies once there is output or an end, or after wait_ms.
+struct VmSessionIoRequest {
+  Envelope env;
+  std::string ref; ///< the VM id VmSessionStarted named
+  std::uint32_t session = 0;
+  std::string input;      ///< stdin bytes (exec)
+  bool input_eof = false; ///< stdin closed (exec)
+  std::uint32_t signal = 0; ///< sent to the command (exec), 0: none
+  std::uint32_t rows = 0, cols = 0; ///< the terminal was resized (exec, tty), 0: no
+  std::uint32_t wait_ms = 0;        ///< at most session_max_wait_ms
+  bool close = false;               ///< the CLI is done: end the session
+
+  bool operator==(const VmSessionIoRequest&) const = default;
+};
+BANGER_INSPECT(VmSessionIoRequest, x.env, x.ref, x.session, x.input, x.input_eof, x.signal,
+               x.rows, x.cols, x.wait_ms, x.close)
+
+inline constexpr std::uint32_t session_max_wait_ms = 5000;
+
+struct VmSessionIo {
+  std::string out; ///< stdout (exec) or file bytes (read), in order
+  std::string err; ///< stderr (exec)
+  bool ended = false;       ///< nothing more will come; the session is gone
+  std::int32_t exit_code = 0;   ///< exec, once ended
+  std::int32_t exit_signal = 0; ///< exec, once ended: the signal that ended it
+
+  bool operator==(const VmSessionIo&) const = default;
+};
+BANGER_INSPECT(VmSessionIo, x.out, x.err, x.ended, x.exit_code, x.exit_signal)
+
+/// Reads a guest file through the agent: a session whose output is the file.
+struct VmFileReadRequest {
+  Envelope env;
+  std::string ref;
+  std::string path; ///< absolute, in the guest
+
+  bool operator==(const VmFileReadRequest&) const = default;
+};
+BANGER_INSPECT(VmFileReadRequest, x.env, x.ref, x.path)
+
+/// Writes a guest file through the agent, in chunks: the first (session 0)
+/// opens it, each next one names the session, `last` commits. The file
+/// appears whole (written under a temporary name, renamed) or not at all.
+struct VmFileWriteRequest {
+  Envelope env;
+  std::string ref;
+  std::uint32_t session = 0; ///< 0: a new file
+  std::string path;          ///< with session 0: absolute, in the guest
+  std::uint32_t mode = 0644; ///< with session 0
+  std::uint64_t size = 0;    ///< with session 0: the bytes the chunks add up to
+  std::string data;          ///< at most max_session_chunk bytes
+  bool last = false;
+
+  bool operator==(const VmFileWriteRequest&) const = default;
+};
+BANGER_INSPECT(VmFileWriteRequest, x.env, x.ref, x.session, x.path, x.mode, x.size, x.data,
+               x.last)
+
+struct VmFileWritten {
+  std::string vm_id;
+  std::uint32_t session = 0;
+  std::uint64_t written = 0; ///< bytes so far
+  bool done = false;         ///< committed in the guest
+
+  bool operator==(const VmFileWritten&) const = default;
+};
+BANGER_INSPECT(VmFileWritten, x.vm_id, x.session, x.written, x.done)
+
 /// The daemon's front door, published over mutual TLS.
 using control_actor = caf::typed_actor<
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
@@ -359,6 +466,10 @@ using control_actor = caf::typed_actor<
   caf::replies_to<VmActionRequest>::with<VmRecord>,
   caf::replies_to<DoctorRequest>::with<DoctorReport>,
   caf::replies_to<ClusterStatusRequest>::with<ClusterStatus>,
-  caf::replies_to<VmLogReadRequest>::with<VmLogChunk>>;
+  caf::replies_to<VmLogReadRequest>::with<VmLogChunk>,
+  caf::replies_to<VmExecRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmSessionIoRequest>::with<VmSessionIo>,
+  caf::replies_to<VmFileReadRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmFileWriteRequest>::with<VmFileWritten>>;
 
 } // namespace banger

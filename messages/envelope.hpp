@@ -10,7 +10,7 @@ namespace banger {
 
 /// Wire protocol version. Bump on any incompatible change of a wire type;
 /// the daemon answers a mismatch with Errc::bad_version.
-inline constexpr std::uint32_t protocol_version = 5;
+inline constexpr std::uint32_t protocol_version = 6;
 
 struct Envelope {
   /// Protocol version of the sender (protocol_version).

@@ -13,7 +13,7 @@ struct ErrcInfo {
   std::string_view description;
 };
 
-constexpr std::array<ErrcInfo, 18> errc_table{{
+constexpr std::array<ErrcInfo, 19> errc_table{{
   {Errc::none, "none", "no error"},
   {Errc::bad_version, "bad_version", "peer speaks another protocol version"},
   {Errc::unknown_method, "unknown_method", "request type not understood"},
@@ -32,6 +32,7 @@ constexpr std::array<ErrcInfo, 18> errc_table{{
   {Errc::internal, "internal", "internal error"},
   {Errc::system, "system", "a host system call failed"},
   {Errc::host_unavailable, "host_unavailable", "a cluster host cannot be reached"},
+  {Errc::agent_unavailable, "agent_unavailable", "the guest agent is absent or does not answer"},
 }};
 
 } // namespace

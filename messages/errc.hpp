@@ -46,6 +46,9 @@ enum class Errc : std::uint8_t {
   /// A cluster host needed for the request cannot be reached (down, hung,
   /// cut off); the message names the host. Retry once it is back.
   host_unavailable = 17,
+  /// The guest has no agent, or its agent does not answer (docs/agent.md):
+  /// the image predates it, or the guest is still booting or hung.
+  agent_unavailable = 18,
 };
 
 /// Stable snake_case name of a code, as printed by the CLI and in JSON.

@@ -164,10 +164,11 @@ struct HelperInventory {
   std::vector<VmmProcess> vmms;
   std::vector<std::string> run_dirs; ///< VM ids with a runtime directory
   std::vector<std::string> vm_dirs;  ///< VM ids with a VM directory
+  std::vector<std::string> port_vms; ///< VM ids with published-port rules
 
   bool operator==(const HelperInventory&) const = default;
 };
-BANGER_INSPECT(HelperInventory, x.taps, x.vmms, x.run_dirs, x.vm_dirs)
+BANGER_INSPECT(HelperInventory, x.taps, x.vmms, x.run_dirs, x.vm_dirs, x.port_vms)
 
 /// A cluster peer's host link came up (docs/cluster.md): this host routes
 /// the peer's guest subnet via the peer's cluster address, so its CLI's
@@ -185,6 +186,29 @@ struct PeerRouteRequest {
 };
 BANGER_INSPECT(PeerRouteRequest, x.env, x.subnet, x.gateway)
 
+/// Publishes a VM's guest ports on the host (nftables DNAT to guest_ip),
+/// replacing any rules the VM had. Refused as a whole: a port out of range,
+/// a host port another VM has published, a guest IP outside the bridge's
+/// subnet.
+struct PortsPublishRequest {
+  Envelope env;
+  std::string vm_id;
+  std::string guest_ip;
+  std::vector<PortMapping> ports;
+
+  bool operator==(const PortsPublishRequest&) const = default;
+};
+BANGER_INSPECT(PortsPublishRequest, x.env, x.vm_id, x.guest_ip, x.ports)
+
+/// Removes a VM's published-port rules; none is not an error.
+struct PortsUnpublishRequest {
+  Envelope env;
+  std::string vm_id;
+
+  bool operator==(const PortsUnpublishRequest&) const = default;
+};
+BANGER_INSPECT(PortsUnpublishRequest, x.env, x.vm_id)
+
 /// banger-helper: the closed list of privileged operations.
 using helper_actor = caf::typed_actor<
   caf::replies_to<HelperInfoRequest>::with<HelperInfo>,
@@ -195,6 +219,8 @@ using helper_actor = caf::typed_actor<
   caf::replies_to<VmmSignalRequest>::with<Ack>,
   caf::replies_to<RuntimeRemoveRequest>::with<Ack>,
   caf::replies_to<HelperInventoryRequest>::with<HelperInventory>,
-  caf::replies_to<PeerRouteRequest>::with<Ack>>;
+  caf::replies_to<PeerRouteRequest>::with<Ack>,
+  caf::replies_to<PortsPublishRequest>::with<Ack>,
+  caf::replies_to<PortsUnpublishRequest>::with<Ack>>;
 
 } // namespace banger

@@ -209,6 +209,10 @@ using host_actor = caf::typed_actor<
   caf::replies_to<NameReleaseRequest>::with<Ack>,
   caf::replies_to<NameDropRequest>::with<Ack>,
   caf::replies_to<NamesHeldRequest>::with<Ack>,
-  caf::replies_to<VmLogReadRequest>::with<VmLogChunk>>;
+  caf::replies_to<VmLogReadRequest>::with<VmLogChunk>,
+  caf::replies_to<VmExecRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmSessionIoRequest>::with<VmSessionIo>,
+  caf::replies_to<VmFileReadRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmFileWriteRequest>::with<VmFileWritten>>;
 
 } // namespace banger

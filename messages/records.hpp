@@ -72,6 +72,9 @@ struct BootTimings {
   std::int64_t configured_us = 0;
   std::int64_t instance_started_us = 0;
   std::int64_t guest_ready_us = 0;
+  /// When the guest agent's hello arrived (docs/agent.md); 0: no agent
+  /// answered, or it was not waited for.
+  std::int64_t agent_ready_us = 0;
 
   bool operator==(const BootTimings&) const = default;
 };
@@ -79,7 +82,23 @@ struct BootTimings {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, BootTimings& x) {
   return f(caf::meta::type_name("banger.BootTimings"), x.vmm_spawned_us,
-           x.configured_us, x.instance_started_us, x.guest_ready_us);
+           x.configured_us, x.instance_started_us, x.guest_ready_us, x.agent_ready_us);
+}
+
+/// A guest port published on the host (vm create -p HOST:GUEST[/PROTO]):
+/// banger-helper's nftables rules send what arrives at the host's port to
+/// the guest's, while the VM runs.
+struct PortMapping {
+  std::uint16_t host_port = 0;  ///< 1-65535
+  std::uint16_t guest_port = 0; ///< 1-65535
+  std::string protocol = "tcp"; ///< "tcp" or "udp"
+
+  bool operator==(const PortMapping&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, PortMapping& x) {
+  return f(caf::meta::type_name("banger.PortMapping"), x.host_port, x.guest_port, x.protocol);
 }
 
 /// A guest's saved state: the files a suspend or a snapshot wrote, made
@@ -150,6 +169,9 @@ struct VmRuntime {
   /// A suspended VM's state (vm suspend), loaded by its next start; empty
   /// otherwise.
   SavedState saved;
+  /// The guest agent's version from its hello (docs/agent.md); empty while
+  /// no agent has said hello since the VMM started. Not persisted.
+  std::string agent;
 
   bool operator==(const VmRuntime&) const = default;
 };
@@ -159,7 +181,7 @@ typename Inspector::result_type inspect(Inspector& f, VmRuntime& x) {
   return f(caf::meta::type_name("banger.VmRuntime"), x.state, x.stage, x.pid,
            x.pid_start_time, x.api_socket, x.vsock_path, x.vsock_cid,
            x.guest_ip, x.mac, x.tap, x.rootfs_path, x.vm_dir, x.log_path,
-           x.last_error, x.last_stop, x.boot, x.stage_deadline_us, x.saved);
+           x.last_error, x.last_stop, x.boot, x.stage_deadline_us, x.saved, x.agent);
 }
 
 struct VmRecord {
@@ -177,6 +199,8 @@ struct VmRecord {
   std::string host;
   /// Its named snapshots, oldest first.
   std::vector<SnapshotInfo> snapshots;
+  /// Guest ports published on the host while the VM runs.
+  std::vector<PortMapping> ports;
 
   bool operator==(const VmRecord&) const = default;
 };
@@ -185,7 +209,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, VmRecord& x) {
   return f(caf::meta::type_name("banger.VmRecord"), x.id, x.name, x.image_id,
            x.cpus, x.memory_mib, x.created_at_us, x.updated_at_us, x.runtime, x.host,
-           x.snapshots);
+           x.snapshots, x.ports);
 }
 
 /// One finished (or running) stage of an operation.

@@ -18,6 +18,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<SavedState>("banger.SavedState");
   cfg.add_message_type<SnapshotInfo>("banger.SnapshotInfo");
   cfg.add_message_type<VmRuntime>("banger.VmRuntime");
+  cfg.add_message_type<PortMapping>("banger.PortMapping");
   cfg.add_message_type<VmRecord>("banger.VmRecord");
   cfg.add_message_type<StageRecord>("banger.StageRecord");
   cfg.add_message_type<OperationStatus>("banger.OperationStatus");
@@ -46,6 +47,13 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<VmActionRequest>("banger.VmActionRequest");
   cfg.add_message_type<VmLogReadRequest>("banger.VmLogReadRequest");
   cfg.add_message_type<VmLogChunk>("banger.VmLogChunk");
+  cfg.add_message_type<VmExecRequest>("banger.VmExecRequest");
+  cfg.add_message_type<VmSessionStarted>("banger.VmSessionStarted");
+  cfg.add_message_type<VmSessionIoRequest>("banger.VmSessionIoRequest");
+  cfg.add_message_type<VmSessionIo>("banger.VmSessionIo");
+  cfg.add_message_type<VmFileReadRequest>("banger.VmFileReadRequest");
+  cfg.add_message_type<VmFileWriteRequest>("banger.VmFileWriteRequest");
+  cfg.add_message_type<VmFileWritten>("banger.VmFileWritten");
   cfg.add_message_type<DoctorRequest>("banger.DoctorRequest");
   cfg.add_message_type<DoctorFinding>("banger.DoctorFinding");
   cfg.add_message_type<DoctorReport>("banger.DoctorReport");
@@ -83,6 +91,8 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<VmmProcess>("banger.VmmProcess");
   cfg.add_message_type<HelperInventory>("banger.HelperInventory");
   cfg.add_message_type<PeerRouteRequest>("banger.PeerRouteRequest");
+  cfg.add_message_type<PortsPublishRequest>("banger.PortsPublishRequest");
+  cfg.add_message_type<PortsUnpublishRequest>("banger.PortsUnpublishRequest");
 }
 
 } // namespace banger

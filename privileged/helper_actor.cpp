@@ -259,6 +259,16 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         return ack(host::install_peer_route(*route), req.env);
       });
     },
+    [shared, &ctx](PortsPublishRequest& req) {
+      return serve<Ack>(ctx, "ports.publish", req, req.vm_id, [&]() -> Result<Ack> {
+        return Error{Errc::helper_refused, "published ports are not built yet"};
+      });
+    },
+    [shared, &ctx](PortsUnpublishRequest& req) {
+      return serve<Ack>(ctx, "ports.unpublish", req, req.vm_id, [&]() -> Result<Ack> {
+        return Ack{req.env.op_id};
+      });
+    },
     [shared, &ctx](HelperInventoryRequest& req) {
       return serve<HelperInventory>(ctx, "inventory", req, "", [&]() -> Result<HelperInventory> {
         HelperInventory inventory;
@@ -325,6 +335,8 @@ helper_actor::behavior_type front(helper_actor::stateful_pointer<FrontState> sel
     [route](RuntimeRemoveRequest& r) { return route(r, r.vm_id); },
     [route](HelperInventoryRequest& r) { return route(r, ""); },
     [route](PeerRouteRequest& r) { return route(r, ""); },
+    [route](PortsPublishRequest& r) { return route(r, r.vm_id); },
+    [route](PortsUnpublishRequest& r) { return route(r, r.vm_id); },
   };
 }
 

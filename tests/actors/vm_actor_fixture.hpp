@@ -163,6 +163,14 @@ inline helper_actor::behavior_type fake_helper(helper_actor::pointer, World* w) 
     },
     [](HelperInventoryRequest&) { return HelperInventory{}; },
     [](PeerRouteRequest&) { return Ack{}; },
+    [w](PortsPublishRequest& r) {
+      w->helper_calls.push_back("ports.publish " + std::to_string(r.ports.size()));
+      return Ack{};
+    },
+    [w](PortsUnpublishRequest&) {
+      w->helper_calls.push_back("ports.unpublish");
+      return Ack{};
+    },
   };
 }
 
