@@ -6,7 +6,7 @@
 //   <home>/state/known_hosts      pinned guest SSH host keys
 //   <home>/state/ssh/id_ed25519   banger's SSH key for guests
 //   <home>/state/vms/<id>/        persistent per-VM files (rootfs, vmm.log)
-//   <home>/run/vms/<id>/          runtime files (API/QMP socket, vsock)
+//   <home>/run/vms/<id>/          runtime files (API/QMP socket, vsock, agent)
 //   <home>/tls/                   per-home CA and certificates
 //   <home>/images/<name>/         kernels, initrds, base rootfs images
 //   <home>/images/_imported/<id>/ what `image add` copied in (owned by image <id>)
@@ -70,6 +70,11 @@ public:
   }
   std::filesystem::path vm_qmp_socket(std::string_view vm_id) const {
     return vm_run_dir(vm_id) / "qmp.sock";
+  }
+  /// QEMU: the guest agent's virtio-serial port (docs/agent.md); under
+  /// Firecracker the agent is reached through vm_vsock().
+  std::filesystem::path vm_agent_socket(std::string_view vm_id) const {
+    return vm_run_dir(vm_id) / "agent.sock";
   }
 
 private:
