@@ -188,6 +188,8 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
     forward<RuntimeRemoveRequest, Ack>(self, normal),
     forward<HelperInventoryRequest, HelperInventory>(self, normal),
     forward<PeerRouteRequest, Ack>(self, normal),
+    forward<PortsPublishRequest, Ack>(self, normal),
+    forward<PortsUnpublishRequest, Ack>(self, normal),
     [self](reconnect_atom) { connect(self); },
     [self](listen_atom, caf::actor& listener) { self->state.listeners.push_back(std::move(listener)); },
     [self](ping_atom) {
