@@ -22,7 +22,7 @@ inline Image image() {
 }
 
 inline BootTimings boot() {
-  return BootTimings{11, 22, 33, 44};
+  return BootTimings{11, 22, 33, 44, 55};
 }
 
 inline SavedState saved_state() {
@@ -42,13 +42,13 @@ inline VmRuntime runtime() {
                    "/run/api.sock", "/run/vsock.sock", 17, "172.30.0.17",
                    "06:00:ac:1e:00:11", "tap-fc-00112233", "/vm/rootfs.img",
                    "/vm", "/vm/vmm.log", "boom \"quoted\"", StopRung::timeout,
-                   boot(), 1'700'000'000'000'008, saved_state()};
+                   boot(), 1'700'000'000'000'008, saved_state(), "1.0"};
 }
 
 inline VmRecord vm() {
   return VmRecord{"aabbccddeeff0011", "web-1", "00112233aabbccdd", 2, 256,
                   1'700'000'000'000'001, 1'700'000'000'000'002, runtime(), "h2",
-                  {snapshot()}};
+                  {snapshot()}, {PortMapping{8080, 80, "tcp"}, PortMapping{5353, 53, "udp"}}};
 }
 
 inline StageRecord stage() {
@@ -64,7 +64,8 @@ inline OperationStatus operation() {
 }
 
 inline VmSpec spec() {
-  return VmSpec{"web-2", "debian-12", 4, 512, true, false, true, 1 << 30, "h3"};
+  return VmSpec{"web-2", "debian-12", 4, 512, true, false, true, 1 << 30, "h3",
+                {PortMapping{8080, 80, "tcp"}}};
 }
 
 inline HostIntro intro() {
@@ -98,6 +99,14 @@ inline auto all() {
     VmActionRequest{envelope(), "web", VmAction::kill, "KILL", true, true},
     VmLogReadRequest{envelope(), "web", 4096, 65536},
     VmLogChunk{std::string("boot\0log\n", 9), 4096, 4105, 5000, true},
+    VmExecRequest{envelope(), "web", {"sh", "-c", "echo hi"}, {"A=1"}, "/root", true, 24, 80},
+    VmSessionStarted{"aabbccddeeff0011", 3, 4242, 0, 0},
+    VmSessionIoRequest{envelope(), "aabbccddeeff0011", 3, std::string("in\0put", 6), true, 15, 24, 80,
+                       1000, false},
+    VmSessionIo{"out", "err", true, 3, 0},
+    VmFileReadRequest{envelope(), "web", "/etc/hostname"},
+    VmFileWriteRequest{envelope(), "web", 0, "/root/f", 0644, 3, "abc", true},
+    VmFileWritten{"aabbccddeeff0011", 4, 3, true},
     DoctorRequest{envelope(), true},
     DoctorFinding{"tap", "tap-fc-deadbeef", "no VM owns it", true},
     DoctorReport{{DoctorFinding{"rootfs", "/x", "leak", false}}},
@@ -133,8 +142,11 @@ inline auto all() {
     HelperInventory{{"tap-fc-aabbccdd"},
                     {VmmProcess{"aabbccddeeff0011", 77, 88}},
                     {"aabbccddeeff0011"},
-                    {"1122334455667788"}},
-    PeerRouteRequest{envelope(), "172.31.3.0/24", "10.77.0.3"});
+                    {"1122334455667788"},
+                    {"aabbccddeeff0011"}},
+    PeerRouteRequest{envelope(), "172.31.3.0/24", "10.77.0.3"},
+    PortsPublishRequest{envelope(), "aabbccddeeff0011", "172.30.0.17", {PortMapping{8080, 80, "tcp"}}},
+    PortsUnpublishRequest{envelope(), "aabbccddeeff0011"});
 }
 
 } // namespace banger::samples
