@@ -77,7 +77,8 @@ struct Frame {
   bool operator==(const Frame&) const = default;
 };
 
-/// Header + payload, ready to write. The payload must fit max_payload.
+/// Header + payload, ready to write. The payload must fit max_payload
+/// (std::length_error otherwise: only a caller's bug can break that).
 std::string encode(const Frame& frame);
 
 /// Incremental decoder: feed() what was read, then next() until it returns
@@ -108,6 +109,8 @@ private:
 // with bytes left over, or one that ends inside a field, is refused.
 
 /// Each limit is checked by decode() and by encode()'s callers' validators.
+/// max_args bounds the entries of every list (argv, env, dns); an argv or
+/// env entry is bounded only by the frame, a dns entry by max_text.
 inline constexpr std::size_t max_op_id = 64;
 inline constexpr std::size_t max_args = 256;
 inline constexpr std::size_t max_path = 4096;
