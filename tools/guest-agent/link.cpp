@@ -213,6 +213,12 @@ void Link::on_frame(const agent::Frame& frame) {
   auto it = sessions_.find(frame.channel);
   if (it != sessions_.end()) {
     it->second->on_frame(frame);
+    // Over now (an error, an upload committed): the frames after it in
+    // this read are for a closed channel.
+    if (it->second->done()) {
+      remember_closed(it->first);
+      sessions_.erase(it);
+    }
     return;
   }
   if (recently_closed(frame.channel))
