@@ -142,3 +142,21 @@ TEST_CASE("input the command does not read beyond the bound ends the session wit
   CHECK(answer->type == agent::Type::error);
   CHECK(agent::decode_error(answer->payload)->code == ENOBUFS);
 }
+
+TEST_CASE("the end of input on a terminal reaches the command as end-of-file") {
+  AgentHost uut;
+  uut.accept();
+  auto result = uut.run(10, {"cat"}, agent::exec_tty, "hello\n", true);
+  REQUIRE(result.exited.has_value());
+  CHECK(result.exited->code == 0);
+  // The terminal echoes the line, then cat writes it (with \r\n).
+  CHECK(result.out.find("hello\r\nhello\r\n") != std::string::npos);
+}
+
+TEST_CASE("a command sees no descriptor of the agent's, only its stdin, stdout and stderr") {
+  AgentHost uut;
+  uut.accept();
+  auto result = uut.run(11, {"sh", "-c", "ls /proc/$$/fd"});
+  REQUIRE(result.exited.has_value());
+  CHECK(result.out == "0\n1\n2\n");
+}
