@@ -256,7 +256,7 @@ void ExecSession::on_frame(const agent::Frame& frame) {
 
 void ExecSession::fill(PollSet& polls) {
   bool may_send = window_.available() > 0 && out_.has_room();
-  output_polled_ = output_ && may_send;
+  output_polled_ = output_ && !terminal_closed_ && may_send;
   errors_polled_ = errors_ && may_send;
   input_polled_ = input_ && !pending_input_.empty();
   if (output_polled_)
@@ -301,11 +301,15 @@ void ExecSession::read_output(Fd& fd, agent::Type type) {
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return;
-  // 0 is the end of a pipe; a terminal's master reads EIO once no process
-  // has the terminal open any more, which is its end.
-  if (tty_ && &fd == &output_)
-    input_.reset();
-  fd.reset();
+  // A terminal's master reads EIO once no process has the terminal open.
+  // It stays open until the command has been reaped: closing it hangs the
+  // terminal up, and a command that closed its descriptors but is still
+  // running its exit handlers would die of the SIGHUP.
+  if (tty_ && &fd == &output_) {
+    terminal_closed_ = true;
+    return;
+  }
+  fd.reset(); // the end of a pipe
 }
 
 void ExecSession::write_input() {
@@ -334,8 +338,11 @@ void ExecSession::close_input() {
 }
 
 void ExecSession::finish_if_over() {
-  if (ended_ || failed_ || !exited_ || output_ || errors_)
+  bool output_over = !output_ || terminal_closed_;
+  if (ended_ || failed_ || !exited_ || !output_over || errors_)
     return;
+  input_.reset();
+  output_.reset();
   agent::Exited exited;
   if (WIFSIGNALED(status_)) {
     exited.signal = WTERMSIG(status_);

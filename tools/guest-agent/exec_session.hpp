@@ -44,6 +44,7 @@ private:
   Fd input_, output_, errors_; ///< with a tty: input_ and output_ both the master
   std::string pending_input_;
   bool input_eof_ = false;
+  bool terminal_closed_ = false; ///< its master read EIO: no process has it open
   SendWindow window_;
   bool exited_ = false;
   int status_ = 0;
