@@ -12,6 +12,10 @@ FUZZ_SECONDS ?= 60
 
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(HOME)/.cache/ccache
+# Paths under the checkout are hashed relative to the build directory, so a
+# second clone (CI, a worktree) reuses the first one's compilations.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps configure build test demo demo-cluster bench chaos format clean install fuzz fuzz-merge
 

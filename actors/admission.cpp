@@ -176,6 +176,47 @@ Status admissible(const VmLogReadRequest& request) {
   return text("VM reference", request.ref, max_ref_length);
 }
 
+// The agent link checks each field again against the wire's limits
+// (actors/agent_link.cpp); here only what bounds the request's size.
+Status admissible(const VmExecRequest& request) {
+  if (request.argv.empty())
+    return refuse("vm exec needs a command");
+  if (request.argv.size() > 256 || request.environment.size() > 256)
+    return refuse("vm exec takes at most 256 arguments and 256 environment variables");
+  for (const auto& a : request.argv)
+    if (a.size() > 4096)
+      return refuse("a vm exec argument is longer than 4096 bytes");
+  for (const auto& e : request.environment)
+    if (e.size() > 4096)
+      return refuse("a vm exec environment entry is longer than 4096 bytes");
+  if (request.cwd.size() > 4096)
+    return refuse("the working directory is longer than 4096 bytes");
+  return text("VM reference", request.ref, max_ref_length);
+}
+
+Status admissible(const VmSessionIoRequest& request) {
+  if (request.input.size() > max_session_chunk)
+    return refuse("session input is at most " + std::to_string(max_session_chunk) + " bytes");
+  if (request.session == 0)
+    return refuse("session 0 does not exist");
+  return text("VM reference", request.ref, max_ref_length);
+}
+
+Status admissible(const VmFileReadRequest& request) {
+  if (request.path.empty() || request.path.front() != '/' || request.path.size() > 4096)
+    return refuse("the guest path must be absolute and at most 4096 bytes");
+  return text("VM reference", request.ref, max_ref_length);
+}
+
+Status admissible(const VmFileWriteRequest& request) {
+  if (request.data.size() > max_session_chunk)
+    return refuse("a file chunk is at most " + std::to_string(max_session_chunk) + " bytes");
+  if (request.session == 0
+      && (request.path.empty() || request.path.front() != '/' || request.path.size() > 4096))
+    return refuse("the guest path must be absolute and at most 4096 bytes");
+  return text("VM reference", request.ref, max_ref_length);
+}
+
 Status admissible(const DoctorRequest&) {
   return {};
 }

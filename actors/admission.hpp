@@ -39,6 +39,10 @@ Status admissible(const VmShowRequest& request);
 Status admissible(const VmActionRequest& request);
 Status admissible(const VmLogReadRequest& request);
 Status admissible(const DoctorRequest& request);
+Status admissible(const VmExecRequest& request);
+Status admissible(const VmSessionIoRequest& request);
+Status admissible(const VmFileReadRequest& request);
+Status admissible(const VmFileWriteRequest& request);
 Status admissible(const ClusterStatusRequest& request);
 
 } // namespace banger

@@ -80,6 +80,16 @@ caf::result<VmRecord> to_vm(Self self, Request& request) {
   return promise;
 }
 
+/// to_vm for requests whose reply is not a record (the guest agent's).
+template <class Reply, class Request>
+caf::result<Reply> to_vm_for(Self self, Request& request) {
+  if (auto refused = admit(request))
+    return *refused;
+  auto promise = self->make_response_promise<Reply>();
+  relay_to_vm(self, self->state.deps.directory, std::move(request), promise);
+  return promise;
+}
+
 /// On a cluster member: admits the request and hands it to the cluster
 /// layer as this host's front door (the local token), which answers it
 /// for the whole cluster.
@@ -176,17 +186,20 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
       read_vm_log(self, self->state.deps.directory, req, promise);
       return promise;
     },
-    [](VmExecRequest& req) -> caf::result<VmSessionStarted> {
-      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    [self](VmExecRequest& req) {
+      return clustered(self) ? to_cluster<VmSessionStarted>(self, req)
+                             : to_vm_for<VmSessionStarted>(self, req);
     },
-    [](VmSessionIoRequest& req) -> caf::result<VmSessionIo> {
-      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    [self](VmSessionIoRequest& req) {
+      return clustered(self) ? to_cluster<VmSessionIo>(self, req) : to_vm_for<VmSessionIo>(self, req);
     },
-    [](VmFileReadRequest& req) -> caf::result<VmSessionStarted> {
-      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    [self](VmFileReadRequest& req) {
+      return clustered(self) ? to_cluster<VmSessionStarted>(self, req)
+                             : to_vm_for<VmSessionStarted>(self, req);
     },
-    [](VmFileWriteRequest& req) -> caf::result<VmFileWritten> {
-      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    [self](VmFileWriteRequest& req) {
+      return clustered(self) ? to_cluster<VmFileWritten>(self, req)
+                             : to_vm_for<VmFileWritten>(self, req);
     },
     [self](DoctorRequest& req) -> caf::result<DoctorReport> {
       // Admitted before the one-shot doctor exists: a refused request must

@@ -119,7 +119,55 @@ struct GuestProbe {
 };
 BANGER_INTERNAL(GuestProbe, x.ip, x.port, x.banner, x.timeout_ms)
 
+/// A long-lived stream to a guest agent (Reactor::open_duplex). Replies
+/// with the stream's token at once; `notify` then gets DuplexOpened,
+/// DuplexData and one DuplexClosed, each naming `link` (the caller's number
+/// for this stream, so they cannot be mistaken for an older stream's).
+struct DuplexOpen {
+  std::string socket;
+  std::string handshake;
+  std::string reply_prefix;
+  std::int64_t timeout_ms = 0;
+  caf::actor notify;
+  std::uint64_t link = 0;
+};
+BANGER_INTERNAL(DuplexOpen, x.socket, x.handshake, x.reply_prefix, x.timeout_ms, x.notify, x.link)
+
+/// Replies once the bytes are written to the socket: the sender's pace is
+/// the guest's.
+struct DuplexWrite {
+  std::uint64_t token = 0;
+  std::string bytes;
+};
+BANGER_INTERNAL(DuplexWrite, x.token, x.bytes)
+
+struct DuplexClose {
+  std::uint64_t token = 0;
+};
+BANGER_INTERNAL(DuplexClose, x.token)
+
+struct DuplexOpened {
+  std::uint64_t link = 0;
+};
+BANGER_INTERNAL(DuplexOpened, x.link)
+
+struct DuplexData {
+  std::uint64_t link = 0;
+  std::string bytes;
+};
+BANGER_INTERNAL(DuplexData, x.link, x.bytes)
+
+struct DuplexClosed {
+  std::uint64_t link = 0;
+  std::uint8_t code = 0;
+  std::string error;
+};
+BANGER_INTERNAL(DuplexClosed, x.link, x.code, x.error)
+
 using vmm_io_actor = caf::typed_actor<
+  caf::replies_to<DuplexOpen>::with<std::uint64_t>,
+  caf::replies_to<DuplexWrite>::with<Ack>,
+  caf::reacts_to<DuplexClose>,
   caf::replies_to<HttpCall>::with<HttpReply>,
   caf::replies_to<HttpSequence>::with<HttpReplies>,
   caf::replies_to<QmpCall>::with<QmpReply>,
@@ -254,8 +302,64 @@ BANGER_INTERNAL(VmReconcile, x.env, x.inventory, x.asked_at)
 /// its record and is exiting. The VM actor knows no more of its owner.
 using vm_events_actor = caf::typed_actor<caf::reacts_to<VmChanged>, caf::reacts_to<VmRetired>>;
 
+// -- agent link: a VM's guest agent (actors/agent_link.hpp) -------------------------
+
+/// Replies when the agent has said hello on this VMM's stream (at once if
+/// it has), or with agent_unavailable at the deadline.
+struct AgentWait {
+  std::string op_id;
+  std::int64_t timeout_ms = 0;
+};
+BANGER_INTERNAL(AgentWait, x.op_id, x.timeout_ms)
+
+struct AgentHello {
+  std::string version;
+  std::string boot_id;
+};
+BANGER_INTERNAL(AgentHello, x.version, x.boot_id)
+
+/// A clone's new identity, applied by the agent (agent::Identity).
+struct AgentIdentity {
+  std::string op_id;
+  std::string hostname;
+  std::string mac;
+  std::string address; ///< "172.16.0.7/24"
+  std::string gateway;
+  std::vector<std::string> dns;
+  bool new_machine_id = true;
+  bool new_host_keys = true;
+};
+BANGER_INTERNAL(AgentIdentity, x.op_id, x.hostname, x.mac, x.address, x.gateway, x.dns,
+                x.new_machine_id, x.new_host_keys)
+
+/// The agent said hello: the link tells its VM actor, which records the
+/// agent's version.
+struct AgentUp {
+  std::string version;
+};
+BANGER_INTERNAL(AgentUp, x.version)
+
+/// The VMM ended: the link answers what waits with `why` and exits.
+struct AgentClose {
+  std::string why;
+};
+BANGER_INTERNAL(AgentClose, x.why)
+
+using agent_link_actor = caf::typed_actor<
+  caf::reacts_to<AgentClose>,
+  caf::replies_to<AgentWait>::with<AgentHello>,
+  caf::replies_to<AgentIdentity>::with<Ack>,
+  caf::replies_to<VmExecRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmSessionIoRequest>::with<VmSessionIo>,
+  caf::replies_to<VmFileReadRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmFileWriteRequest>::with<VmFileWritten>>;
+
 /// One VM: serializes lifecycle requests, answers show at once.
 using vm_actor = caf::typed_actor<
+  caf::replies_to<VmExecRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmSessionIoRequest>::with<VmSessionIo>,
+  caf::replies_to<VmFileReadRequest>::with<VmSessionStarted>,
+  caf::replies_to<VmFileWriteRequest>::with<VmFileWritten>,
   caf::replies_to<VmShowRequest>::with<VmRecord>,
   caf::replies_to<VmActionRequest>::with<VmRecord>,
   caf::replies_to<VmCreateWork>::with<VmRecord>,

@@ -74,12 +74,14 @@ void Reactor::Impl::cancel(std::uint64_t token) {
 bool Reactor::Impl::drain_inbox() {
   std::vector<std::pair<std::uint64_t, Task>> fresh;
   std::vector<std::uint64_t> gone;
+  std::vector<DuplexSend> writes;
   {
     std::lock_guard guard{mutex};
     if (stopping)
       return false;
     fresh.swap(inbox);
     gone.swap(cancelled);
+    writes.swap(sends);
   }
   for (auto& [token, task] : fresh) {
     auto& stored = tasks.emplace(token, std::move(task)).first->second;
@@ -100,6 +102,18 @@ bool Reactor::Impl::drain_inbox() {
       continue;
     close_fd(it->second);
     tasks.erase(it);
+  }
+  for (auto& write : writes) {
+    auto it = tasks.find(write.token);
+    if (it == tasks.end() || it->second.kind != Kind::duplex) {
+      if (write.sent)
+        write.sent(Error{Errc::agent_unavailable, "the stream is closed"});
+      continue;
+    }
+    auto& task = it->second;
+    task.out.emplace_back(std::move(write.bytes), std::move(write.sent));
+    if (task.open && task.fd >= 0)
+      watch(write.token, task.fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
   }
   return true;
 }
@@ -243,6 +257,9 @@ void Reactor::Impl::run() {
         // The VMM closed it (or exited), or sent what nobody asked for.
         drop_idle(token);
         break;
+      case Kind::duplex:
+        on_duplex_event(token, it->second, event.events);
+        break;
       default:
         on_stream_event(token, it->second, event.events);
       }
@@ -323,6 +340,31 @@ void Reactor::wait_for_socket(std::string socket_path, std::chrono::milliseconds
   task.deadline = Clock::now() + timeout;
   task.probe_done = std::move(done);
   impl_->add(std::move(task));
+}
+
+std::uint64_t Reactor::open_duplex(std::string socket_path, std::string handshake,
+                                   std::string reply_prefix, std::chrono::milliseconds timeout,
+                                   DuplexHandlers handlers) {
+  Impl::Task task;
+  task.kind = Impl::Kind::duplex;
+  task.address = std::move(socket_path);
+  task.request = std::move(handshake);
+  task.reply_prefix = std::move(reply_prefix);
+  task.duplex = std::move(handlers);
+  task.deadline = Impl::Clock::now() + timeout;
+  return impl_->add(std::move(task));
+}
+
+void Reactor::send_duplex(std::uint64_t token, std::string bytes, DoneCallback sent) {
+  {
+    std::lock_guard guard{impl_->mutex};
+    impl_->sends.push_back(Impl::DuplexSend{token, std::move(bytes), std::move(sent)});
+  }
+  impl_->wake();
+}
+
+void Reactor::close_duplex(std::uint64_t token) {
+  impl_->cancel(token);
 }
 
 Result<std::uint64_t> Reactor::watch_exit(int pid, ExitCallback on_exit) {

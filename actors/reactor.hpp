@@ -58,6 +58,26 @@ public:
   void wait_for_socket(std::string socket_path, std::chrono::milliseconds timeout,
                        DoneCallback done, bool keep_connection = false);
 
+  /// A long-lived byte stream over a Unix socket (the guest agent's,
+  /// docs/agent.md). After connecting, `handshake` is written and, when
+  /// `reply_prefix` is not empty, a line starting with it must come back
+  /// before `timeout` (Firecracker's vsock: "CONNECT 1024\n" -> "OK ...").
+  /// Then `opened` is called, `data` with every read, and `closed` once
+  /// when it ends for any reason but close_duplex(). Returns its token.
+  struct DuplexHandlers {
+    std::function<void()> opened;
+    std::function<void(std::string)> data;
+    std::function<void(Error)> closed;
+  };
+  std::uint64_t open_duplex(std::string socket_path, std::string handshake,
+                            std::string reply_prefix, std::chrono::milliseconds timeout,
+                            DuplexHandlers handlers);
+  /// Queues `bytes` on a duplex stream; `sent` (may be empty) is called once
+  /// they are written, or with the error that ended the stream first.
+  void send_duplex(std::uint64_t token, std::string bytes, DoneCallback sent);
+  /// Ends a duplex stream; none of its handlers is called after.
+  void close_duplex(std::uint64_t token);
+
   /// Calls `on_exit` once when process `pid` exits. Fails at once (error) if
   /// the process does not exist. Returns a token for unwatch().
   Result<std::uint64_t> watch_exit(int pid, ExitCallback on_exit);

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <cstdint>
 #include <map>
@@ -45,7 +46,8 @@ struct Reactor::Impl {
   using Clock = std::chrono::steady_clock;
   /// idle: a kept HTTP connection to a VMM's API socket, waiting for the
   /// next call (watched so a peer that closes it is noticed and dropped).
-  enum class Kind { stream, probe, banner, exit, idle };
+  /// duplex: a long-lived stream (open_duplex).
+  enum class Kind { stream, probe, banner, exit, idle, duplex };
 
   struct Task {
     Kind kind;
@@ -74,6 +76,19 @@ struct Reactor::Impl {
     bool keep_connection = false;
     /// stream: sent with the request's first bytes, then closed.
     OwnedFd pass_fd;
+    /// duplex: `request` is the handshake, `complete`/`response` unused.
+    DuplexHandlers duplex;
+    std::string reply_prefix;
+    bool open = false;
+    /// duplex: queued writes, the first one `out_written` bytes in.
+    std::deque<std::pair<std::string, DoneCallback>> out;
+    std::size_t out_written = 0;
+  };
+
+  struct DuplexSend {
+    std::uint64_t token;
+    std::string bytes;
+    DoneCallback sent;
   };
 
   static constexpr auto banner_retry = std::chrono::milliseconds(100);
@@ -87,6 +102,7 @@ struct Reactor::Impl {
   std::uint64_t next_token = 1;
   std::vector<std::pair<std::uint64_t, Task>> inbox;
   std::vector<std::uint64_t> cancelled;
+  std::vector<DuplexSend> sends;
   bool stopping = false;
 
   // Owned by the reactor thread alone.
@@ -118,6 +134,8 @@ struct Reactor::Impl {
   void finish(std::uint64_t token, std::optional<Error> failure = std::nullopt);
   void on_stream_event(std::uint64_t token, Task& task, std::uint32_t events);
   void on_banner_event(std::uint64_t token, Task& task, std::uint32_t events);
+  void on_duplex_event(std::uint64_t token, Task& task, std::uint32_t events);
+  void duplex_opened(std::uint64_t token, Task& task);
   static bool read_available(Task& task, bool& eof);
   std::string timeout_message(const Task& task) const;
 };

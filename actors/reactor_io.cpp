@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 #include <cstring>
 
 namespace banger {
@@ -126,7 +127,15 @@ void Reactor::Impl::finish(std::uint64_t token, std::optional<Error> failure) {
   auto task = std::move(it->second);
   tasks.erase(it);
   close_fd(task);
-  if (task.kind == Kind::stream && task.stream_done) {
+  if (task.kind == Kind::duplex) {
+    Error why = failure ? std::move(*failure)
+                        : Error{Errc::agent_unavailable, "the stream on " + task.address + " closed"};
+    for (auto& [bytes, sent] : task.out)
+      if (sent)
+        sent(why);
+    if (task.duplex.closed)
+      task.duplex.closed(std::move(why));
+  } else if (task.kind == Kind::stream && task.stream_done) {
     if (!failure)
       task.stream_done(Result<std::string>{std::move(task.response)});
     else
@@ -222,6 +231,115 @@ void Reactor::Impl::on_banner_event(std::uint64_t token, Task& task, std::uint32
   } else if (eof) {
     retry_later(task, "closed before greeting");
   }
+}
+
+void Reactor::Impl::duplex_opened(std::uint64_t token, Task& task) {
+  task.open = true;
+  task.deadline = Clock::time_point::max();
+  if (task.duplex.opened)
+    task.duplex.opened();
+  if (!task.response.empty() && task.duplex.data)
+    task.duplex.data(std::exchange(task.response, {}));
+  task.response.clear();
+  watch(token, task.fd, (task.out.empty() ? 0u : EPOLLOUT) | EPOLLIN | EPOLLRDHUP);
+}
+
+void Reactor::Impl::on_duplex_event(std::uint64_t token, Task& task, std::uint32_t events) {
+  if (events & EPOLLOUT) {
+    if (!task.open) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      ::getsockopt(task.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        finish(token, system_error("connect", task.address, err));
+        return;
+      }
+      while (task.written < task.request.size()) {
+        auto n = ::send(task.fd, task.request.data() + task.written,
+                        task.request.size() - task.written, MSG_NOSIGNAL);
+        if (n < 0) {
+          if (errno == EAGAIN)
+            return;
+          finish(token, system_error("send", task.address, errno));
+          return;
+        }
+        task.written += static_cast<std::size_t>(n);
+      }
+      if (task.reply_prefix.empty()) {
+        duplex_opened(token, task);
+        return;
+      }
+      watch(token, task.fd, EPOLLIN | EPOLLRDHUP);
+    } else {
+      while (!task.out.empty()) {
+        auto& [bytes, sent] = task.out.front();
+        auto n = ::send(task.fd, bytes.data() + task.out_written, bytes.size() - task.out_written,
+                        MSG_NOSIGNAL);
+        if (n < 0) {
+          if (errno == EAGAIN)
+            break;
+          finish(token, system_error("send", task.address, errno));
+          return;
+        }
+        task.out_written += static_cast<std::size_t>(n);
+        if (task.out_written < bytes.size())
+          continue;
+        auto done = std::move(sent);
+        task.out.pop_front();
+        task.out_written = 0;
+        if (done)
+          done(Status{});
+      }
+      if (task.out.empty())
+        watch(token, task.fd, EPOLLIN | EPOLLRDHUP);
+    }
+  }
+  if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+    return;
+  // At most 256 KiB per wake-up: one chatty stream cannot starve the others.
+  char buffer[16384];
+  std::string got;
+  bool eof = false;
+  while (got.size() < 256 * 1024) {
+    auto n = ::recv(task.fd, buffer, sizeof(buffer), 0);
+    if (n > 0) {
+      got.append(buffer, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0)
+      eof = true;
+    else if (errno != EAGAIN) {
+      finish(token, system_error("recv", task.address, errno));
+      return;
+    }
+    break;
+  }
+  if (!task.open) {
+    task.response += got;
+    auto nl = task.response.find('\n');
+    if (nl == std::string::npos) {
+      if (eof || task.response.size() > 256)
+        finish(token, Error{Errc::agent_unavailable,
+                            "no handshake answer on " + task.address
+                              + (task.response.empty() ? "" : ": " + task.response.substr(0, 64))});
+      return;
+    }
+    auto line = task.response.substr(0, nl);
+    if (line.compare(0, task.reply_prefix.size(), task.reply_prefix) != 0) {
+      finish(token, Error{Errc::agent_unavailable,
+                          "handshake refused on " + task.address + ": " + line.substr(0, 64)});
+      return;
+    }
+    task.response.erase(0, nl + 1);
+    duplex_opened(token, task);
+    if (eof)
+      finish(token);
+    return;
+  }
+  if (!got.empty() && task.duplex.data)
+    task.duplex.data(std::move(got));
+  if (eof)
+    finish(token);
 }
 
 // Reads what is there; false on a read error (errno set).

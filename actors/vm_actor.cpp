@@ -97,7 +97,52 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
     // there is not the end of this VMM.
     st.log_offset = log_size(home_of(self).vm_log(st.rec.id).string());
   }
+  // Sessions with the guest agent run beside the lifecycle queue: a long
+  // `vm exec` never holds up a stop, and a stop ends its sessions (the
+  // link goes with the VMM).
+  auto to_agent = [self](auto& request, const char* what) -> std::optional<caf::error> {
+    auto& st = self->state;
+    auto state = st.rec.runtime.state;
+    if (!st.agent || (state != VmState::running && state != VmState::starting))
+      return make_error(Errc::conflict,
+                        "VM " + st.rec.name + " is " + std::string(to_string(state)) + ": " + what
+                          + " needs it running",
+                        request.env.op_id);
+    return std::nullopt;
+  };
   return {
+    [self, to_agent](VmExecRequest& r) -> caf::result<VmSessionStarted> {
+      if (auto refused = to_agent(r, "vm exec"))
+        return *refused;
+      return self->delegate(self->state.agent, std::move(r));
+    },
+    [self](VmSessionIoRequest& r) -> caf::result<VmSessionIo> {
+      if (!self->state.agent)
+        return make_error(Errc::not_found,
+                          "no session " + std::to_string(r.session) + ": VM "
+                            + self->state.rec.name + " has no VMM running",
+                          r.env.op_id);
+      return self->delegate(self->state.agent, std::move(r));
+    },
+    [self, to_agent](VmFileReadRequest& r) -> caf::result<VmSessionStarted> {
+      if (auto refused = to_agent(r, "vm cp"))
+        return *refused;
+      return self->delegate(self->state.agent, std::move(r));
+    },
+    [self, to_agent](VmFileWriteRequest& r) -> caf::result<VmFileWritten> {
+      if (auto refused = to_agent(r, "vm cp"))
+        return *refused;
+      return self->delegate(self->state.agent, std::move(r));
+    },
+    [self](AgentUp& up) {
+      auto& st = self->state;
+      if (!st.agent || self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.agent))
+        return;
+      if (st.rec.runtime.agent != up.version) {
+        st.rec.runtime.agent = up.version.empty() ? "unknown" : up.version;
+        publish(self);
+      }
+    },
     [self](VmShowRequest&) -> caf::result<VmRecord> { return self->state.rec; },
     [self](VmActionRequest& request) { return enqueue(self, std::move(request)); },
     [self](VmCreateWork& work) { return enqueue(self, std::move(work)); },
@@ -118,6 +163,7 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
       if (exited.pid != st.rec.runtime.pid)
         return;
       st.exit_token = 0;
+      stop_agent_link(self, "the VMM exited");
       if (st.exit_waiter) {
         auto waiter = std::move(st.exit_waiter);
         st.exit_waiter = nullptr;

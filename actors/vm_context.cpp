@@ -1,4 +1,5 @@
 #include "actors/vm_context.hpp"
+#include "actors/vmm_driver.hpp"
 
 #include "actors/op_stages.hpp"
 #include "actors/proc.hpp"
@@ -188,6 +189,7 @@ void watch_exit(Self self, StepDone done) {
                             return;
                           }
                           self->state.exit_token = *token;
+                          start_agent_link(self);
                           done(Status{});
                         });
 }
@@ -227,8 +229,30 @@ void signal_and_wait(Self self, const OpPtr& op, const std::string& signal,
   });
 }
 
+void start_agent_link(Self self) {
+  auto& st = self->state;
+  if (st.agent)
+    return;
+  AgentLinkConfig config{st.rec.id, st.vmm->agent_endpoint(st.rec, home_of(self)), st.deps->io,
+                         caf::actor_cast<caf::typed_actor<caf::reacts_to<AgentUp>>>(self)};
+  st.agent = spawn_agent_link(self->system(), std::move(config));
+}
+
+void stop_agent_link(Self self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.agent)
+    return;
+  self->send(st.agent, AgentClose{why});
+  st.agent = nullptr;
+  if (!st.rec.runtime.agent.empty()) {
+    st.rec.runtime.agent.clear();
+    publish(self);
+  }
+}
+
 void forget_vmm(Self self) {
   auto& st = self->state;
+  stop_agent_link(self, "the VM's VMM is gone");
   if (st.exit_token != 0) {
     self->send(st.deps->io, ExitUnwatch{st.exit_token});
     st.exit_token = 0;

@@ -4,6 +4,7 @@
 // (actors/internal_protocol.hpp).
 #pragma once
 
+#include "actors/agent_link.hpp"
 #include "actors/internal_protocol.hpp"
 #include "messages/sheltered.hpp"
 #include "actors/op_done.hpp"
@@ -57,7 +58,7 @@ struct Op {
 using OpPtr = std::shared_ptr<Op>;
 
 using vm_impl = vm_actor::extend<caf::reacts_to<deadline_atom, std::uint64_t>,
-                                 caf::reacts_to<dropped_atom>>;
+                                 caf::reacts_to<dropped_atom>, caf::reacts_to<AgentUp>>;
 
 struct VmActorState {
   VmActorState() = default; // not an aggregate: CAF must not build it from `self`
@@ -79,6 +80,9 @@ struct VmActorState {
   /// The operation ends by erasing the record (release_and_erase): the erase
   /// goes with the operation's status; `retired` once that is committed.
   bool erase_pending = false;
+  /// The current VMM's guest agent link (actors/agent_link.hpp); null
+  /// while there is no VMM.
+  agent_link_actor agent;
   /// Exit watch of the current VMM (0: none).
   std::uint64_t exit_token = 0;
   /// Continuation waiting for the VMM to exit (stop, kill, rollback).
@@ -161,6 +165,10 @@ void wait_exit(Self self, std::chrono::milliseconds timeout, StepDone done);
 void signal_and_wait(Self self, const OpPtr& op, const std::string& signal,
                      std::chrono::milliseconds timeout, StepDone done);
 void forget_vmm(Self self);
+
+/// The current VMM's agent link: made once the VMM is watched, ended with it.
+void start_agent_link(Self self);
+void stop_agent_link(Self self, const std::string& why);
 
 // -- teardown (vm_teardown.cpp) --------------------------------------------------------
 

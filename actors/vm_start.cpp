@@ -210,19 +210,55 @@ void wait_guest_ready(Self self, const OpPtr& op, StepDone done) {
   st.abort_on_exit = [guarded] {
     guarded(Error{Errc::vmm_failed, "the VMM exited before the guest was ready"});
   };
-  GuestProbe probe{st.rec.runtime.guest_ip, 22, "SSH-", timeout.count()};
-  ask_io<Ack>(self, std::move(probe), [self, op, guarded](Result<Ack> r) {
+  // Ready is whichever answers first: the guest agent's hello (images with
+  // an agent: it starts before the SSH server, docs/agent.md) or the SSH
+  // banner. Both fail before the start fails; SSH's error is the one shown
+  // (an image without an agent never answers the other).
+  struct Race {
+    bool settled = false;
+    int failed = 0;
+    std::optional<Error> ssh_error;
+  };
+  auto race = std::make_shared<Race>();
+  auto win = [self, op, guarded, race](bool agent) {
+    if (race->settled)
+      return;
+    race->settled = true;
     auto& st = self->state;
     st.abort_on_exit = nullptr;
-    if (!r) {
-      guarded(Error{r.error().code, "the guest's SSH port did not answer: " + r.error().message
-                                      + " (console: " + home_of(self).vm_log(st.rec.id).string()
-                                      + ")"});
+    auto at = now_us() - op->status.started_at_us;
+    st.rec.runtime.boot.guest_ready_us = at;
+    if (agent)
+      st.rec.runtime.boot.agent_ready_us = at;
+    log_.info("guest ready", {{"op_id", op->status.op_id}, {"vm_id", st.rec.id},
+                              {"by", agent ? "agent" : "ssh"}});
+    guarded(Status{});
+  };
+  auto lose = [self, guarded, race] {
+    if (race->settled || ++race->failed < 2)
+      return;
+    race->settled = true;
+    self->state.abort_on_exit = nullptr;
+    guarded(*race->ssh_error);
+  };
+  GuestProbe probe{st.rec.runtime.guest_ip, 22, "SSH-", timeout.count()};
+  ask_io<Ack>(self, std::move(probe), [self, win, lose, race](Result<Ack> r) {
+    if (r) {
+      win(false);
       return;
     }
-    st.rec.runtime.boot.guest_ready_us = now_us() - op->status.started_at_us;
-    guarded(Status{});
+    race->ssh_error = Error{r.error().code, "the guest's SSH port did not answer: "
+                                              + r.error().message + " (console: "
+                                              + home_of(self).vm_log(self->state.rec.id).string()
+                                              + ")"};
+    lose();
   });
+  if (!st.agent) {
+    ++race->failed;
+    return;
+  }
+  self->request(st.agent, local_request, AgentWait{op->status.op_id, timeout.count()})
+    .then([win](AgentHello&) { win(true); }, [lose](caf::error&) { lose(); });
 }
 
 } // namespace banger::vm

@@ -28,6 +28,7 @@
 // qemu_driver.hpp.
 #pragma once
 
+#include "actors/agent_link.hpp"
 #include "actors/vm_context.hpp"
 
 #include <string>
@@ -84,6 +85,9 @@ public:
   /// The kind's name ("firecracker", "qemu"): SavedState::vmm, so a state
   /// is only ever loaded by the kind that wrote it.
   virtual std::string_view name() const = 0;
+
+  /// Where this kind's VMM exposes the guest agent (docs/agent.md).
+  virtual AgentEndpoint agent_endpoint(const VmRecord& rec, const HomeLayout& home) const = 0;
 
   /// A saved state is two files, device state and guest memory
   /// (Firecracker), rather than one stream (QEMU).

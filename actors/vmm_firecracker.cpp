@@ -4,6 +4,7 @@
 // snapshot of the paused guest, and its restore a snapshot load, paused, as
 // the fresh VMM's only configuration. The calls themselves are data
 // (firecracker_driver.hpp).
+#include "messages/agent_wire.hpp"
 #include "actors/firecracker_driver.hpp"
 #include "actors/vmm_driver.hpp"
 
@@ -30,6 +31,15 @@ class Firecracker final : public VmmDriver {
 public:
   bool keeps_connections() const override { return true; }
   std::string_view name() const override { return "firecracker"; }
+
+  /// Firecracker's vsock device: a host-initiated connection is a
+  /// connection to the vsock socket and a "CONNECT <port>" line, answered
+  /// "OK <host port>" once the guest accepted it.
+  AgentEndpoint agent_endpoint(const VmRecord& rec, const HomeLayout& home) const override {
+    auto socket = rec.runtime.vsock_path.empty() ? home.vm_vsock(rec.id).string()
+                                                 : rec.runtime.vsock_path;
+    return {socket, "CONNECT " + std::to_string(agent::vsock_port) + "\n", "OK "};
+  }
   bool keeps_memory_apart() const override { return true; }
 
   void prepare_launch(Self, VmmLaunchRequest&, const std::string&) const override {

@@ -114,6 +114,32 @@ Reactor::DoneCallback post_wait(caf::actor me, std::uint64_t id) {
 
 io_impl::behavior_type io_behavior(sheltered_pointer<io_impl, IoState> self, std::string /*purpose*/) {
   return {
+    [self](DuplexOpen& open) -> std::uint64_t {
+      auto notify = open.notify;
+      auto link = open.link;
+      Reactor::DuplexHandlers handlers;
+      handlers.opened = [notify, link] { caf::anon_send(notify, DuplexOpened{link}); };
+      handlers.data = [notify, link](std::string bytes) {
+        caf::anon_send(notify, DuplexData{link, std::move(bytes)});
+      };
+      handlers.closed = [notify, link](Error why) {
+        caf::anon_send(notify, DuplexClosed{link, static_cast<std::uint8_t>(why.code),
+                                            std::move(why.message)});
+      };
+      return self->state.reactor->open_duplex(std::move(open.socket), std::move(open.handshake),
+                                              std::move(open.reply_prefix),
+                                              std::chrono::milliseconds(open.timeout_ms),
+                                              std::move(handlers));
+    },
+    [self](DuplexWrite& write) {
+      auto promise = self->make_response_promise<Ack>();
+      auto id = self->state.next_id++;
+      self->state.waits.emplace(id, promise);
+      caf::actor me = caf::actor_cast<caf::actor>(self);
+      self->state.reactor->send_duplex(write.token, std::move(write.bytes), post_wait(me, id));
+      return promise;
+    },
+    [self](DuplexClose& close) { self->state.reactor->close_duplex(close.token); },
     [self](HttpCall& call) {
       auto promise = self->make_response_promise<HttpReply>();
       auto id = self->state.next_id++;

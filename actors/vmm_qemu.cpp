@@ -133,6 +133,12 @@ class Qemu final : public VmmDriver {
 public:
   std::string_view name() const override { return "qemu"; }
 
+  /// A virtio-serial port whose host end is a Unix socket QEMU serves
+  /// (privileged/host/vmm_argv.cpp).
+  AgentEndpoint agent_endpoint(const VmRecord& rec, const HomeLayout& home) const override {
+    return {home.vm_agent_socket(rec.id).string(), "", ""};
+  }
+
   void prepare_launch(Self self, VmmLaunchRequest& request,
                       const std::string& boot_args) const override {
     auto& rt = self->state.rec.runtime;

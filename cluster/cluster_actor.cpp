@@ -153,17 +153,45 @@ Impl::behavior_type cluster_behavior(Self self, ClusterInit init) {
           return refuse(req.env, "vm log read");
       }
     },
-    [](VmExecRequest& req) -> caf::result<VmSessionStarted> {
-      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    [self](VmExecRequest& req) -> caf::result<VmSessionStarted> {
+      switch (caller_of(self, req.env).kind) {
+        case Caller::local:
+          return route_exec(self, req);
+        case Caller::peer:
+          return local_exec(self, req);
+        default:
+          return refuse(req.env, "vm exec");
+      }
     },
-    [](VmSessionIoRequest& req) -> caf::result<VmSessionIo> {
-      return make_error(Errc::agent_unavailable, "vm exec is not built yet", req.env.op_id);
+    [self](VmSessionIoRequest& req) -> caf::result<VmSessionIo> {
+      switch (caller_of(self, req.env).kind) {
+        case Caller::local:
+          return route_session_io(self, req);
+        case Caller::peer:
+          return local_session_io(self, req);
+        default:
+          return refuse(req.env, "vm exec");
+      }
     },
-    [](VmFileReadRequest& req) -> caf::result<VmSessionStarted> {
-      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    [self](VmFileReadRequest& req) -> caf::result<VmSessionStarted> {
+      switch (caller_of(self, req.env).kind) {
+        case Caller::local:
+          return route_file_read(self, req);
+        case Caller::peer:
+          return local_file_read(self, req);
+        default:
+          return refuse(req.env, "vm cp");
+      }
     },
-    [](VmFileWriteRequest& req) -> caf::result<VmFileWritten> {
-      return make_error(Errc::agent_unavailable, "vm cp is not built yet", req.env.op_id);
+    [self](VmFileWriteRequest& req) -> caf::result<VmFileWritten> {
+      switch (caller_of(self, req.env).kind) {
+        case Caller::local:
+          return route_file_write(self, req);
+        case Caller::peer:
+          return local_file_write(self, req);
+        default:
+          return refuse(req.env, "vm cp");
+      }
     },
     // -- control only -------------------------------------------------------
     [self](ClusterStatusRequest& req) -> caf::result<ClusterStatus> {

@@ -167,6 +167,15 @@ caf::result<VmRecord> local_action(Self self, VmActionRequest& req);
 caf::result<HostListReply> local_list(Self self, HostListRequest& req);
 caf::result<OperationStatus> local_op_status(Self self, OpStatusRequest& req);
 caf::result<VmLogChunk> local_log_read(Self self, VmLogReadRequest& req);
+/// The guest agent's requests (vm exec, vm cp), to the VM's own host.
+caf::result<VmSessionStarted> route_exec(Self self, VmExecRequest& req);
+caf::result<VmSessionIo> route_session_io(Self self, VmSessionIoRequest& req);
+caf::result<VmSessionStarted> route_file_read(Self self, VmFileReadRequest& req);
+caf::result<VmFileWritten> route_file_write(Self self, VmFileWriteRequest& req);
+caf::result<VmSessionStarted> local_exec(Self self, VmExecRequest& req);
+caf::result<VmSessionIo> local_session_io(Self self, VmSessionIoRequest& req);
+caf::result<VmSessionStarted> local_file_read(Self self, VmFileReadRequest& req);
+caf::result<VmFileWritten> local_file_write(Self self, VmFileWriteRequest& req);
 caf::result<VmRecord> create_here(Self self, VmCreateRequest& req);
 caf::result<OpAccepted> create_begin_here(Self self, VmCreateBeginRequest& req);
 void on_watch_op(Self self, const std::string& op_id, const std::string& name);

@@ -472,6 +472,66 @@ caf::result<VmLogChunk> route_log_read(Self self, VmLogReadRequest& req) {
   return promise;
 }
 
+namespace {
+
+/// A guest-agent request for the VM `req.ref` names, on its own host. The
+/// peer call outlives the longest poll a session request may park.
+template <class Reply, class Request>
+caf::result<Reply> route_to_agent(Self self, Request& req) {
+  auto promise = self->make_response_promise<Reply>();
+  resolve(self, req.env, req.ref, [self, promise, req](VmRecord* vm, const caf::error& err) mutable {
+    if (!vm) {
+      promise.deliver(err);
+      return;
+    }
+    auto host = vm->host;
+    req.ref = vm->id;
+    if (host == self_id(self)) {
+      relay_to_vm(self, self->state.init.directory, std::move(req), promise);
+      return;
+    }
+    call_peer<Reply>(
+      self, host, req, std::chrono::milliseconds(session_max_wait_ms) + std::chrono::seconds(20),
+      [promise](Reply& reply) mutable { promise.deliver(std::move(reply)); },
+      [promise](const caf::error& e) mutable { promise.deliver(e); });
+  });
+  return promise;
+}
+
+template <class Reply, class Request>
+caf::result<Reply> agent_here(Self self, Request& req) {
+  auto promise = self->make_response_promise<Reply>();
+  relay_to_vm(self, self->state.init.directory, std::move(req), promise);
+  return promise;
+}
+
+} // namespace
+
+caf::result<VmSessionStarted> route_exec(Self self, VmExecRequest& req) {
+  return route_to_agent<VmSessionStarted>(self, req);
+}
+caf::result<VmSessionIo> route_session_io(Self self, VmSessionIoRequest& req) {
+  return route_to_agent<VmSessionIo>(self, req);
+}
+caf::result<VmSessionStarted> route_file_read(Self self, VmFileReadRequest& req) {
+  return route_to_agent<VmSessionStarted>(self, req);
+}
+caf::result<VmFileWritten> route_file_write(Self self, VmFileWriteRequest& req) {
+  return route_to_agent<VmFileWritten>(self, req);
+}
+caf::result<VmSessionStarted> local_exec(Self self, VmExecRequest& req) {
+  return agent_here<VmSessionStarted>(self, req);
+}
+caf::result<VmSessionIo> local_session_io(Self self, VmSessionIoRequest& req) {
+  return agent_here<VmSessionIo>(self, req);
+}
+caf::result<VmSessionStarted> local_file_read(Self self, VmFileReadRequest& req) {
+  return agent_here<VmSessionStarted>(self, req);
+}
+caf::result<VmFileWritten> local_file_write(Self self, VmFileWriteRequest& req) {
+  return agent_here<VmFileWritten>(self, req);
+}
+
 caf::result<VmRecord> route_create(Self self, VmCreateRequest& req) {
   return route_create_any<VmRecord>(self, req);
 }

@@ -19,6 +19,9 @@
 #                   SIGSTOP, link cut) and a banger-load run with a host killed
 #   BENCH_CLUSTER_VMS   VMs per host for the vm ls part (default 1000)
 #   BENCH_CLUSTER_HOSTS hosts (default 5)
+#   BENCH_ONLY=agent  only guest readiness by the agent's hello against the
+#                   SSH banner in the same boots (tools/bench-agent.sh; its
+#                   own BENCH_AGENT_* variables)
 #   BENCH_ONLY=snapshots  only suspend/restore against a cold boot, real
 #                   guests under QEMU (tools/bench-snapshots.sh; its own
 #                   BENCH_SNAP_* variables)
@@ -186,6 +189,11 @@ add() { summary+=("$(printf '%-52s %s' "$1" "$2")"); }
 
 if [ "${BENCH_ONLY:-}" = snapshots ] || [ -z "${BENCH_ONLY:-}" ]; then
   "$(dirname "$0")/bench-snapshots.sh" "$bin"
+  [ -n "${BENCH_ONLY:-}" ] && exit 0
+fi
+
+if [ "${BENCH_ONLY:-}" = agent ] || [ -z "${BENCH_ONLY:-}" ]; then
+  "$(dirname "$0")/bench-agent.sh" "$bin"
   [ -n "${BENCH_ONLY:-}" ] && exit 0
 fi
 

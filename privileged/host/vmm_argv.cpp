@@ -59,6 +59,7 @@ Status fill_qemu(const LaunchRequest& request, const HomeLayout& layout,
   if (!mac)
     return std::move(mac).error();
   spec.qmp_socket = layout.vm_qmp_socket(request.vm_id);
+  spec.agent_socket = layout.vm_agent_socket(request.vm_id);
   spec.tap = request.tap;
   spec.mac = *mac;
   spec.cpus = request.cpus;
@@ -255,6 +256,18 @@ std::vector<std::string> qemu_argv(const VmmSpec& spec) {
       "chardev:serial0",
       "-qmp",
       "unix:" + qemu_escape(spec.qmp_socket.string()) + ",server=on,wait=off",
+      // The guest agent (docs/agent.md): a virtio-serial port named for the
+      // agent to find under /sys/class/virtio-ports, its host end a socket
+      // bangerd connects to. wait=off: the guest runs whether or not
+      // anyone is connected, and bytes the guest writes meanwhile wait in
+      // the port until someone is.
+      "-device",
+      "virtio-serial-device,max_ports=1",
+      "-chardev",
+      "socket,id=agent0,path=" + qemu_escape(spec.agent_socket.string()) +
+          ",server=on,wait=off",
+      "-device",
+      "virtserialport,chardev=agent0,name=org.banger.agent.0",
   };
   argv.insert(argv.end(), rest.begin(), rest.end());
   // A restore is the same machine as the boot that was saved, the same

@@ -105,6 +105,9 @@ struct VmmSpec {
 
   // qemu
   std::filesystem::path qmp_socket;
+  /// The guest agent's virtio-serial port, a Unix socket QEMU serves
+  /// (docs/agent.md).
+  std::filesystem::path agent_socket;
   std::string tap;
   MacAddress mac;
   std::uint32_t cpus = 1;

@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -176,4 +179,143 @@ TEST_CASE("a descriptor passed with an exchange arrives with its first bytes and
       ++open_on_file;
   }
   CHECK(open_on_file == 0);
+}
+
+namespace {
+
+int unix_listener(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  return fd;
+}
+
+std::string read_exactly(int fd, std::size_t n) {
+  std::string got;
+  char buf[4096];
+  while (got.size() < n) {
+    auto r = ::recv(fd, buf, std::min(sizeof buf, n - got.size()), 0);
+    if (r <= 0)
+      break;
+    got.append(buf, static_cast<std::size_t>(r));
+  }
+  return got;
+}
+
+/// What a duplex stream's handlers saw, for the test thread to wait on.
+struct DuplexSeen {
+  std::mutex m;
+  std::condition_variable cv;
+  bool opened = false;
+  std::string data;
+  std::optional<Error> closed;
+  Reactor::DuplexHandlers handlers() {
+    return {[this] {
+              std::lock_guard l(m);
+              opened = true;
+              cv.notify_all();
+            },
+            [this](std::string bytes) {
+              std::lock_guard l(m);
+              data += bytes;
+              cv.notify_all();
+            },
+            [this](Error e) {
+              std::lock_guard l(m);
+              closed = std::move(e);
+              cv.notify_all();
+            }};
+  }
+  template <class Pred>
+  bool wait(Pred p) {
+    std::unique_lock l(m);
+    return cv.wait_for(l, 10s, p);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a duplex stream does the vsock handshake, carries bytes both ways and reports its end") {
+  Reactor reactor;
+  test::TempDir dir;
+  auto path = dir.path() + "/v.sock";
+  int fd = unix_listener(path);
+  std::thread guest([&] {
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    CHECK(read_exactly(c, 13) == "CONNECT 1024\n");
+    // The answer and the first guest bytes in one segment: nothing may be lost.
+    std::string hello = "OK 1073741824\nhello from the guest";
+    ::send(c, hello.data(), hello.size(), MSG_NOSIGNAL);
+    CHECK(read_exactly(c, 5) == "howdy");
+    std::string big(300 * 1024, 'g');
+    ::send(c, big.data(), big.size(), MSG_NOSIGNAL);
+    ::close(c);
+  });
+  DuplexSeen seen;
+  auto token = reactor.open_duplex(path, "CONNECT 1024\n", "OK ", 5s, seen.handlers());
+  REQUIRE(seen.wait([&] { return seen.opened && seen.data == "hello from the guest"; }));
+  std::promise<Status> sent;
+  reactor.send_duplex(token, "howdy", [&](Status s) { sent.set_value(std::move(s)); });
+  CHECK(sent.get_future().get().ok());
+  // 300 KiB arrive whole, then the guest's close ends the stream.
+  REQUIRE(seen.wait([&] { return seen.closed.has_value(); }));
+  CHECK(seen.data.size() == std::string("hello from the guest").size() + 300 * 1024);
+  guest.join();
+  ::close(fd);
+}
+
+TEST_CASE("a duplex stream whose handshake is refused closes without opening") {
+  Reactor reactor;
+  test::TempDir dir;
+  auto path = dir.path() + "/v.sock";
+  int fd = unix_listener(path);
+  std::thread guest([&] {
+    // Firecracker closes a CONNECT to a port no guest listens on.
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    read_exactly(c, 13);
+    ::close(c);
+  });
+  DuplexSeen seen;
+  reactor.open_duplex(path, "CONNECT 1024\n", "OK ", 5s, seen.handlers());
+  REQUIRE(seen.wait([&] { return seen.closed.has_value(); }));
+  CHECK_FALSE(seen.opened);
+  guest.join();
+  // Nothing listens at all: closed at once.
+  ::close(fd);
+  DuplexSeen none;
+  reactor.open_duplex(dir.path() + "/missing.sock", "", "", 5s, none.handlers());
+  REQUIRE(none.wait([&] { return none.closed.has_value(); }));
+  CHECK_FALSE(none.opened);
+}
+
+TEST_CASE("a closed duplex stream calls none of its handlers again") {
+  Reactor reactor;
+  test::TempDir dir;
+  auto path = dir.path() + "/q.sock";
+  int fd = unix_listener(path);
+  int guest_end = -1;
+  std::thread guest([&] { guest_end = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC); });
+  DuplexSeen seen;
+  auto token = reactor.open_duplex(path, "", "", 5s, seen.handlers());
+  REQUIRE(seen.wait([&] { return seen.opened; }));
+  guest.join();
+  reactor.close_duplex(token);
+  // The host side is gone: the guest reads its end of file.
+  char c;
+  CHECK(::recv(guest_end, &c, 1, 0) == 0);
+  ::send(guest_end, "late", 4, MSG_NOSIGNAL);
+  ::close(guest_end);
+  // A later stream still works, and the old one said nothing more.
+  DuplexSeen other;
+  std::thread again([&] { ::close(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC)); });
+  reactor.open_duplex(path, "", "", 5s, other.handlers());
+  REQUIRE(other.wait([&] { return other.closed.has_value(); }));
+  again.join();
+  std::lock_guard l(seen.m);
+  CHECK(seen.data.empty());
+  CHECK_FALSE(seen.closed.has_value());
+  ::close(fd);
 }

@@ -50,6 +50,7 @@ struct World {
   std::function<bool(const VmRecord&)> hold_save;
   std::optional<caf::typed_response_promise<Ack>> held;
   caf::actor exit_notify; ///< from the last ExitWatch
+  std::uint64_t duplex_opens = 0; ///< agent streams asked for
   bool fail_launch = false; ///< the helper refuses every VmmLaunchRequest
   bool fail_outcome = false; ///< the store fails every SaveOutcome
   std::vector<pid_t> vmms;
@@ -198,6 +199,16 @@ inline vmm_io_actor::behavior_type fake_io(vmm_io_actor::pointer, World* w) {
       return std::uint64_t{1};
     },
     [](ExitUnwatch&) {},
+    // No guest agent in this world: every stream closes as it opens, as
+    // a guest without one would have it.
+    [w](DuplexOpen& open) {
+      auto token = ++w->duplex_opens;
+      caf::anon_send(open.notify, DuplexClosed{open.link, static_cast<std::uint8_t>(Errc::agent_unavailable),
+                                               "no guest agent in this test"});
+      return token;
+    },
+    [](DuplexWrite&) { return Ack{}; },
+    [](DuplexClose&) {},
   };
 }
 

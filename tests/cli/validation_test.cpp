@@ -29,6 +29,8 @@ std::vector<Case> bad_values() {
     {{"vm", "create", "--image", "x", "--memory", "102400000"}, memory},
     {{"vm", "kill", "--signal", "STOP", "web1"}, "is not one of HUP INT QUIT KILL"},
     {{"vm", "kill", "--signal", "TE RM", "web1"}, "is not a signal name or number"},
+    {{"vm", "exec", "web1"}, "vm exec needs a command"},
+    {{"vm", "exec", "-e", "NOVALUE", "web1", "--", "env"}, "use NAME=VALUE"},
   };
 }
 

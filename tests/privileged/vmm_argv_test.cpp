@@ -23,6 +23,7 @@ VmmSpec qemu_spec() {
   spec.kernel = "/h/images/base/vmlinux";
   spec.rootfs = layout.vm_rootfs(vm);
   spec.qmp_socket = layout.vm_qmp_socket(vm);
+  spec.agent_socket = layout.vm_agent_socket(vm);
   spec.tap = tap_name(vm);
   spec.mac = *parse_mac("02:fc:ac:1e:00:02");
   spec.cpus = 2;
@@ -64,7 +65,7 @@ TEST_CASE("the jailer gets ids, the VMM user and a chroot in the run dir") {
                                  "--api-sock", "/api.sock"});
 }
 
-TEST_CASE("qemu gets a microvm with disk, tap, serial log and QMP") {
+TEST_CASE("qemu gets a microvm with disk, tap, serial log, QMP and the agent's port") {
   auto spec = qemu_spec();
   CHECK(qemu_argv(spec) ==
         std::vector<std::string>{
@@ -99,7 +100,14 @@ TEST_CASE("qemu gets a microvm with disk, tap, serial log and QMP") {
             "-serial",
             "chardev:serial0",
             "-qmp",
-            "unix:/h/run/vms/0123456789abcdef/qmp.sock,server=on,wait=off"});
+            "unix:/h/run/vms/0123456789abcdef/qmp.sock,server=on,wait=off",
+            "-device",
+            "virtio-serial-device,max_ports=1",
+            "-chardev",
+            "socket,id=agent0,path=/h/run/vms/0123456789abcdef/agent.sock,"
+            "server=on,wait=off",
+            "-device",
+            "virtserialport,chardev=agent0,name=org.banger.agent.0"});
 }
 
 TEST_CASE("qemu gets -initrd only when there is one") {

@@ -57,6 +57,9 @@ public:
   }
 
   const std::string& address() const { return address_; }
+  /// For a command that keeps a conversation going (vm exec).
+  caf::actor_system& system() { return *system_; }
+  const control_actor& control() const { return control_; }
   const Config& config() const { return *config_; }
 
 private:

@@ -63,6 +63,11 @@ ImageNames fetch_image_names(Context& ctx);
 int cmd_init(Context& ctx);            // commands_init.cpp
 int cmd_vm_ssh(Context& ctx);          // commands_ssh.cpp
 int cmd_vm_cp(Context& ctx);           // commands_ssh.cpp
+int cmd_vm_exec(Context& ctx);         // commands_exec.cpp
+/// vm cp through the guest agent when the VM has one (commands_exec.cpp):
+/// false when SSH is to be used; `exit_code` otherwise.
+bool copy_with_agent(Context& ctx, const std::string& src_vm, const std::string& src,
+                     const std::string& dst_vm, const std::string& dst, int& exit_code);
 int cmd_vm_logs(Context& ctx);         // commands_local.cpp
 int cmd_daemon_status(Context& ctx);   // commands_misc.cpp
 int cmd_image_add(Context& ctx);       // commands_image.cpp

@@ -215,6 +215,8 @@ int cmd_vm_cp(Context& ctx) {
   auto dst = parse_copy_endpoint(ctx.inv.args[1]);
   auto& remote = src.vm.empty() ? dst : src;
   int exit_code = exit_failed;
+  if (copy_with_agent(ctx, src.vm, src.path, dst.vm, dst.path, exit_code))
+    return exit_code;
   auto guest = reach_guest(ctx, remote.vm, exit_code);
   if (!guest)
     return exit_code;

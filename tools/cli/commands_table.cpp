@@ -232,12 +232,34 @@ std::vector<CommandSpec> build_table() {
     t.push_back(c);
   }
   {
+    CommandSpec c{"vm exec", "REF", "run a command in a VM through its guest agent"};
+    auto env = text("--env", "NAME=VALUE", "set an environment variable (repeatable)", false);
+    env.short_name = "-e";
+    env.repeatable = true;
+    c.options = {flag("--tty", "run the command on a terminal (raw mode here)", "-t"),
+                 flag("--interactive", "forward stdin even when it is a terminal", "-i"), env,
+                 text("--workdir", "DIR", "the command's working directory (default /root)")};
+    c.min_args = c.max_args = 1;
+    c.passthrough = true;
+    c.example = "banger vm exec web1 -- sh -c 'apt-get update && apt-get -y install nginx'";
+    c.details = "Needs no SSH and no guest network: the command runs through the guest "
+                "agent (docs/agent.md) of an image built with one. stdout and stderr stream "
+                "as the command writes them; stdin is forwarded when it is not a terminal, "
+                "or with -i or -t; without -t, ^C and TERM are sent to the command. The exit "
+                "status is the command's (128 + N when signal N ended it).";
+    c.run = cmd_vm_exec;
+    t.push_back(c);
+  }
+  {
     CommandSpec c{"vm cp", "SRC DST", "copy files to or from a VM (VM:PATH on one side)"};
-    c.options = {flag("--recursive", "copy directories", "-r")};
+    c.options = {flag("--recursive", "copy directories", "-r"),
+                 flag("--ssh", "copy over SSH even when the guest has an agent")};
     c.min_args = c.max_args = 2;
     c.tool_options = ToolOptions::scp;
     c.example = "banger vm cp ./site.tar web1:/root/ && banger vm cp -r web1:/etc/nginx ./nginx";
-    c.details = "Runs scp with the same key and pinned host key as `vm ssh`, over SFTP when "
+    c.details = "A single file goes through the guest agent when the VM has one (no SSH, "
+                "written whole or not at all). Otherwise, and for -r, runs scp with the same "
+                "key and pinned host key as `vm ssh`, over SFTP when "
                 "the guest has an SFTP server, else scp's own protocol (-O) when it has scp. "
                 "Waits for a booting guest like `vm ssh`. "
                 + tool_options_help(ToolOptions::scp);

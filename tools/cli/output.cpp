@@ -97,7 +97,9 @@ json to_json(const VmRecord& vm) {
      {{"vmm_spawned_us", r.boot.vmm_spawned_us},
       {"configured_us", r.boot.configured_us},
       {"instance_started_us", r.boot.instance_started_us},
-      {"guest_ready_us", r.boot.guest_ready_us}}},
+      {"guest_ready_us", r.boot.guest_ready_us},
+      {"agent_ready_us", r.boot.agent_ready_us}}},
+    {"agent", r.agent},
     {"saved_state", to_json(r.saved)},
     {"snapshots", snapshots},
   };
@@ -262,7 +264,9 @@ std::string render_vm(const VmRecord& vm, const ImageNames& images) {
   f.add("boot: vmm spawned", timing(r.boot.vmm_spawned_us));
   f.add("boot: configured", timing(r.boot.configured_us));
   f.add("boot: instance started", timing(r.boot.instance_started_us));
-  f.add("boot: guest ready", timing(r.boot.guest_ready_us));
+  f.add("boot: guest ready", timing(r.boot.guest_ready_us)
+                               + (r.boot.agent_ready_us ? " (agent)" : ""));
+  f.add("agent", r.agent.empty() ? std::string("-") : "connected (banger-guest-agent " + r.agent + ")");
   if (!r.saved.empty())
     f.add("saved state", std::to_string(r.saved.size >> 20) + " MiB, saved "
                            + format_time(r.saved.saved_at_us) + " (" + r.saved.state_path + ")");

@@ -47,6 +47,12 @@ std::string validate(const Invocation& inv) {
     return "invalid image name '" + inv.args[0] + "': use [a-z0-9][a-z0-9-]{0,62}";
   if (name == "image build" && inv.has("--size") && number(inv, "--size") < 32)
     return "--size must be at least 32 (MiB)";
+  if (name == "vm exec" && inv.rest.empty())
+    return "vm exec needs a command: banger vm exec REF -- CMD [ARG...]";
+  if (name == "vm exec")
+    for (const auto& e : inv.values("--env"))
+      if (auto eq = e.find('='); eq == std::string::npos || eq == 0)
+        return "--env " + e + ": use NAME=VALUE";
   if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
     return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";
   if (name == "vm create" && inv.has("--host") && !is_valid_host_id(inv.value("--host")))

@@ -235,7 +235,7 @@ int Server::run() {
     if (listener_ >= 0 && (watched[1].revents & POLLIN))
       accept_connections();
     if (vsock_slot < first_connection && (watched[vsock_slot].revents & POLLIN))
-      vmm_.refuse_vsock_connection();
+      vmm_.accept_vsock_connection();
     for (std::size_t index = 0; index < watched_connections.size(); ++index) {
       Connection& connection = *watched_connections[index];
       short revents = watched[first_connection + index].revents;

@@ -70,8 +70,11 @@ public:
   /// Listening socket at the vsock uds_path, or -1.
   int vsock_listener() const { return vsock_listener_; }
   /// A host-side vsock connection arrived. No guest listens on any port, so
-  /// it is closed right away, as Firecracker does once the guest refuses.
-  void refuse_vsock_connection();
+  /// it is closed right away, as Firecracker does once the guest refuses;
+  /// unless FC_STUB_GUEST_AGENT names a guest agent program and the VM runs:
+  /// a "CONNECT 1024" is then answered "OK" and served by that program,
+  /// started with the connection as `--fd 3` (docs/fc-stub.md).
+  void accept_vsock_connection();
 
   // Which Firecracker error enum wraps a failure: the API (VmmActionError)
   // and the config file (ResourcesError) prefix the same error differently.

@@ -13,6 +13,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <cstdio>
+#include <cstdlib>
 
 namespace banger::fc_stub {
 
@@ -260,10 +266,51 @@ Vmm::Result Vmm::set_vsock_device(const OrderedJson& config) {
   return std::nullopt;
 }
 
-void Vmm::refuse_vsock_connection() {
+void Vmm::accept_vsock_connection() {
   int connection = ::accept4(vsock_listener_, nullptr, nullptr, SOCK_CLOEXEC);
-  if (connection >= 0)
+  if (connection < 0)
+    return;
+  // Agents that ended since the last connection.
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  const char* agent = std::getenv("FC_STUB_GUEST_AGENT");
+  if (!agent || !*agent || state_ != VmState::Running) {
     ::close(connection);
+    return;
+  }
+  // Firecracker's host-initiated vsock protocol: "CONNECT <port>\n", answered
+  // "OK <host side port>\n" once a guest listener accepted. The line is
+  // read with a deadline: a host that sends nothing does not hang the stub.
+  std::string line;
+  while (line.size() < 32 && (line.empty() || line.back() != '\n')) {
+    pollfd p{connection, POLLIN, 0};
+    char c = 0;
+    if (::poll(&p, 1, 1000) != 1 || ::read(connection, &c, 1) != 1)
+      break;
+    line += c;
+  }
+  unsigned port = 0;
+  if (std::sscanf(line.c_str(), "CONNECT %u\n", &port) != 1 || port != 1024) {
+    ::close(connection);
+    return;
+  }
+  static const char ok[] = "OK 1073741824\n";
+  if (::write(connection, ok, sizeof ok - 1) != static_cast<ssize_t>(sizeof ok - 1)) {
+    ::close(connection);
+    return;
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // The agent is this VM's guest: it dies with the VMM.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::dup2(connection, 3);
+    ::execl(agent, agent, "--fd", "3", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(connection);
 }
 
 Vmm::Result Vmm::set_balloon_device(const OrderedJson& config) {

@@ -7,6 +7,8 @@
 #include "tools/guest-agent/transport.hpp"
 
 #include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -16,17 +18,27 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: banger-guest-agent [--connect-unix PATH | --serial PATH]\n"
-    "  default: the virtio-serial port org.banger.agent.0, else vsock port 1024\n";
+    "usage: banger-guest-agent [--connect-unix PATH | --serial PATH | --fd N]\n"
+    "  default: the virtio-serial port org.banger.agent.0, else vsock port 1024\n"
+    "  --fd N: serve the one connection already open on descriptor N, then exit\n";
 
 } // namespace
 
 int main(int argc, char** argv) {
   using namespace banger::guest;
   TransportChoice choice;
+  int given_fd = -1;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if ((arg == "--connect-unix" || arg == "--serial") && i + 1 < argc) {
+    if (arg == "--fd" && i + 1 < argc) {
+      char* end = nullptr;
+      long n = std::strtol(argv[++i], &end, 10);
+      if (!end || *end || n < 0 || n > 1 << 20) {
+        std::fputs(usage, stderr);
+        return 2;
+      }
+      given_fd = static_cast<int>(n);
+    } else if ((arg == "--connect-unix" || arg == "--serial") && i + 1 < argc) {
       choice.kind = arg == "--serial" ? TransportChoice::Kind::serial
                                       : TransportChoice::Kind::unix_socket;
       choice.path = argv[++i];
@@ -52,6 +64,16 @@ int main(int argc, char** argv) {
 
   Children children;
   AgentInfo info{banger::version, read_first_line("/proc/sys/kernel/random/boot_id")};
+  if (given_fd >= 0) {
+    // One connection someone else made (fc-stub's vsock, docs/fc-stub.md):
+    // there is nothing to reconnect to once it ends.
+    ::fcntl(given_fd, F_SETFD, FD_CLOEXEC);
+    ::fcntl(given_fd, F_SETFL, ::fcntl(given_fd, F_GETFL) | O_NONBLOCK);
+    Link link(Fd(given_fd), info, children, -1);
+    link.run();
+    std::fprintf(stderr, "banger-guest-agent: link ended: %s\n", link.why().c_str());
+    return 0;
+  }
   Transport transport(choice);
   for (;;) {
     Link link(transport.connect(children), info, children, transport.listener());
