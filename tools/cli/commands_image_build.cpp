@@ -1,10 +1,12 @@
 // `banger image build NAME`: runs banger-image-build, the bash script copied
-// next to the banger binary, to make <home>/images/NAME/ from Debian packages,
-// then registers the result the way `banger image add` does (in place: the
-// files are beneath <home>/images). --force and --size are the builder's
-// --force and --size-mib; --force also replaces the image's record. The build runs
-// on this machine, so like `vm logs` it assumes the CLI shares the daemon's
-// host and home.
+// next to the banger binary, to make <home>/images/NAME/ from Debian 12
+// (--distro minimal or debian), then registers the result the way `banger
+// image add` does (in place: the files are beneath <home>/images). --force
+// and --size are the builder's --force and --size-mib; --force also replaces
+// the image's record. --distro, --packages and --agent are passed through;
+// without --agent, the banger-guest-agent next to this binary is, when there
+// is one. The build runs on this machine, so like `vm logs` it assumes the
+// CLI shares the daemon's host and home.
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"
 
@@ -31,14 +33,15 @@ namespace banger::cli {
 namespace {
 
 constexpr const char* builder_name = "banger-image-build";
+constexpr const char* agent_name = "banger-guest-agent";
 
-/// The builder next to this executable; "" if /proc/self/exe is unreadable.
-std::filesystem::path builder_path() {
+/// `name` next to this executable; "" if /proc/self/exe is unreadable.
+std::filesystem::path beside_self(const char* name) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec)
     return {};
-  return self.parent_path() / builder_name;
+  return self.parent_path() / name;
 }
 
 /// What the builder prints on stdout: kernel=, initrd=, rootfs=, boot_args=.
@@ -109,7 +112,7 @@ std::optional<BuildOutput> run_builder(const std::vector<std::string>& argv, std
 
 int cmd_image_build(Context& ctx) {
   const auto& name = ctx.inv.args[0];
-  auto builder = builder_path();
+  auto builder = beside_self(builder_name);
   if (builder.empty() || ::access(builder.c_str(), X_OK) != 0)
     return report_error(ctx, Errc::not_found,
                         "cannot find the image builder " + builder.string()
@@ -157,6 +160,19 @@ int cmd_image_build(Context& ctx) {
                                 "--name",         name,    "--vmm", vmm};
   if (ctx.inv.has("--size"))
     argv.insert(argv.end(), {"--size-mib", ctx.inv.value("--size")});
+  if (ctx.inv.has("--distro"))
+    argv.insert(argv.end(), {"--distro", ctx.inv.value("--distro")});
+  if (ctx.inv.has("--packages"))
+    argv.insert(argv.end(), {"--packages", ctx.inv.value("--packages")});
+  // The agent built with banger goes into every image unless one is named;
+  // the builder checks that it is a static x86-64 executable.
+  auto agent = ctx.inv.value("--agent");
+  if (agent.empty())
+    if (auto beside = beside_self(agent_name);
+        !beside.empty() && ::access(beside.c_str(), X_OK) == 0)
+      agent = beside.string();
+  if (!agent.empty())
+    argv.insert(argv.end(), {"--agent", std::filesystem::absolute(agent).string()});
   if (force)
     argv.push_back("--force");
   auto built = run_builder(argv, error);
@@ -177,7 +193,7 @@ int cmd_image_build(Context& ctx) {
   }
   ImageAddRequest req{client_envelope(), name,           values["kernel"],
                       values["rootfs"],  values["initrd"], values["boot_args"]};
-  req.ssh = true; // the builder's guests run dropbear on port 22
+  req.ssh = true; // both distributions run an SSH server on port 22 (dropbear, OpenSSH)
   auto image = ctx.session->call<Image>(req, ctx.timeout());
   if (!image)
     return report_error(ctx, image.error(), "built " + dir + " but could not register it: ");

@@ -93,13 +93,23 @@ std::vector<CommandSpec> build_table() {
     OptionSpec vmm{"--vmm", "", ValueKind::choice, "KIND",
                    "firecracker or qemu (default: the daemon's vmm.kind)"};
     vmm.choices = {choices::vmm_kind.begin(), choices::vmm_kind.end()}; // vmm.kind's
-    c.options = {vmm, number("--size", "MIB", "rootfs size in MiB (sparse; default 256, at least 32)"),
+    OptionSpec distro{"--distro", "", ValueKind::choice, "DISTRO",
+                      "minimal (busybox + dropbear, the default) or debian (debootstrap: "
+                      "apt, OpenSSH; needs root)"};
+    distro.choices = {"minimal", "debian"};
+    c.options = {vmm, distro,
+                 text("--packages", "A,B,...", "more Debian packages (--distro debian only)"),
+                 text("--agent", "PATH", "static guest agent binary (default: "
+                                         "banger-guest-agent next to banger, if there)"),
+                 number("--size", "MIB", "rootfs size in MiB (sparse; default 256 for minimal, "
+                                         "1024 for debian; at least 32)"),
                  flag("--force", "replace an existing image of that name and its <home>/images/NAME/")};
     c.min_args = c.max_args = 1;
-    c.example = "banger image build debian --vmm qemu --size 1024";
+    c.example = "banger image build deb12 --distro debian --packages curl,less --vmm qemu";
     c.details = "Runs banger-image-build (next to the banger binary) on this machine: "
-                "Debian packages through apt-get download, output in <home>/images/NAME/. "
-                "See docs/images.md.";
+                "minimal from Debian packages through apt-get download, debian with "
+                "debootstrap from the host's apt mirror (cached after the first build); "
+                "output in <home>/images/NAME/. See docs/images.md.";
     c.run = cmd_image_build;
     t.push_back(c);
   }

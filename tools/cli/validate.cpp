@@ -8,6 +8,8 @@
 #include "messages/op_id.hpp"
 #include "messages/vm_limits.hpp"
 
+#include <algorithm>
+
 namespace banger::cli {
 
 namespace {
@@ -23,6 +25,30 @@ bool valid_name(const std::string& name) {
       return false;
   }
   return true;
+}
+
+/// "" when `list` is 1 to 100 comma-separated Debian package names
+/// ([a-z0-9][a-z0-9+.-]+, at most 100 characters each), else why not. The
+/// builder checks the same: the names end up in apt-get's argv in a chroot.
+std::string check_package_list(const std::string& list) {
+  constexpr std::size_t max_packages = 100, max_name = 100;
+  std::size_t count = 0;
+  for (std::size_t pos = 0; pos <= list.size();) {
+    auto end = std::min(list.find(',', pos), list.size());
+    auto word = list.substr(pos, end - pos);
+    pos = end + 1;
+    if (++count > max_packages)
+      return "more than 100 packages";
+    bool ok = word.size() >= 2 && word.size() <= max_name;
+    for (std::size_t i = 0; ok && i < word.size(); ++i) {
+      char c = word[i];
+      ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+           || (i > 0 && (c == '+' || c == '.' || c == '-'));
+    }
+    if (!ok)
+      return "'" + word + "' is not a Debian package name ([a-z0-9][a-z0-9+.-]+)";
+  }
+  return {};
 }
 
 /// "" when `status` is fine, else "--option VALUE: <the shared message>".
@@ -53,6 +79,12 @@ std::string validate(const Invocation& inv) {
     for (const auto& e : inv.values("--env"))
       if (auto eq = e.find('='); eq == std::string::npos || eq == 0)
         return "--env " + e + ": use NAME=VALUE";
+  if (name == "image build" && inv.has("--packages")) {
+    if (inv.value("--distro") != "debian")
+      return "--packages needs --distro debian (the minimal image has no package manager)";
+    if (auto p = check_package_list(inv.value("--packages")); !p.empty())
+      return "--packages: " + p;
+  }
   if (name == "vm create" && inv.has("--name") && !valid_name(inv.value("--name")))
     return "invalid VM name '" + inv.value("--name") + "': use [a-z0-9][a-z0-9-]{0,62}";
   if (name == "vm create" && inv.has("--host") && !is_valid_host_id(inv.value("--host")))
