@@ -126,7 +126,9 @@ std::string skeleton(std::string_view bridge, const Ipv4Subnet& subnet, const Ta
     const char* definition; // empty: a regular chain
     std::string rule;       // empty: none of its own
   };
+  // The regular chain first: the base chains' rules jump to it.
   const Chain chains[] = {
+    {"published", "", ""},
     {"prerouting", " { type nat hook prerouting priority dstnat; policy accept; }",
      "fib daddr type local jump published"},
     // -100 is dstnat; spelled as a number because older nft versions know
@@ -136,12 +138,9 @@ std::string skeleton(std::string_view bridge, const Ipv4Subnet& subnet, const Ta
     {"postrouting", " { type nat hook postrouting priority srcnat; policy accept; }",
      "oifname \"" + std::string(bridge) + "\" ip saddr " + subnet.to_string()
        + " ct status dnat masquerade"},
-    {"published", "", ""},
   };
   std::string script = "add table " + table + "\n";
-  // The regular chain first: the base chains' rules jump to it.
-  for (auto i : {3, 0, 1, 2}) {
-    const auto& chain = chains[i];
+  for (const auto& chain : chains) {
     script += "add chain " + table + " " + chain.name + chain.definition + "\n";
     auto it = state.rules_in.find(chain.name);
     if (!chain.rule.empty() && (it == state.rules_in.end() || it->second == 0))
