@@ -6,6 +6,7 @@
 
 #include "messages/disk_size.hpp"
 #include "messages/op_id.hpp"
+#include "messages/published_ports.hpp"
 #include "messages/vm_limits.hpp"
 
 #include <cstdio>
@@ -48,6 +49,8 @@ Status spec(const VmSpec& spec) {
     return refuse("wait and no_wait contradict each other");
   if (!spec.host.empty() && !is_valid_host_id(spec.host))
     return refuse("host id is not 1-32 of [a-z0-9-] starting with a letter or digit");
+  if (auto ok = check_port_mappings(spec.ports); !ok)
+    return ok;
   if (spec.disk_bytes != 0)
     return check_disk_size(spec.disk_bytes);
   return {};

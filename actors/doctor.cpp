@@ -125,6 +125,19 @@ void examine(Self self, const DoctorRequest& req, const VmList& list, const Help
     add("socket", HomeLayout{st.home}.vm_run_dir(dir).string(), "runtime files of a VM that is not running",
         [=](std::function<void(bool)> done) { ask(RuntimeRemoveRequest{env, dir}, ack_fix(done)); });
   }
+  // Rules of a VM that is not running send its host ports to a guest
+  // address that is free, or another VM's once reused.
+  for (auto& vm_id : inv.port_vms) {
+    auto owner = by_id.find(vm_id);
+    if (owner != by_id.end() && is_live(*owner->second))
+      continue;
+    add("ports", vm_id,
+        owner == by_id.end() ? "published-port rules with no VM record"
+                             : "published-port rules of a VM that is not running",
+        [=](std::function<void(bool)> done) {
+          ask(PortsUnpublishRequest{env, vm_id}, ack_fix(done));
+        });
+  }
   std::error_code ec;
   auto vms_dir = HomeLayout{st.home}.state_dir() / "vms";
   for (auto& entry : std::filesystem::directory_iterator(vms_dir, ec)) {

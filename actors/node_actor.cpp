@@ -247,6 +247,7 @@ void create_vm(Self self, const Envelope& env, const VmSpec& spec, Track track, 
           return done(Error{Errc::conflict, "no free tap name found for a new VM in 64 draws; "
                                             "the host has too many tap-fc-* devices"});
         rec.name = spec.name;
+        rec.ports = spec.ports;
         track->status.vm_id = rec.id;
         reserve_name(self, rec, spec.name.empty(), 0,
                      [self, env, spec, image, track, done](Result<VmRecord>&& reserved) {
@@ -281,6 +282,10 @@ void request_inventory(Self self) {
         for (auto& dir : slices.leftover.run_dirs)
           log_.warn("leftover runtime directory with no VM record",
                     {{"op_id", st.recovery_op}, {"vm_id", dir}});
+        for (auto& id : slices.leftover.port_vms)
+          log_.warn("leftover published-port rules with no VM record (banger doctor --fix "
+                    "removes them)",
+                    {{"op_id", st.recovery_op}, {"vm_id", id}});
         for (auto& [id, entry] : st.vms) {
           Envelope env;
           env.op_id = st.recovery_op;

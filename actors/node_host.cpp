@@ -85,6 +85,12 @@ InventorySlices slice_inventory(const HelperInventory& inventory, const std::set
     else
       out.leftover.run_dirs.push_back(dir);
   }
+  for (auto& id : inventory.port_vms) {
+    if (vm_ids.count(id))
+      out.by_vm[id].port_vms.push_back(id);
+    else
+      out.leftover.port_vms.push_back(id);
+  }
   return out;
 }
 

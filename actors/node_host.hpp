@@ -54,7 +54,7 @@ Result<Sizing> size_of(const VmSpec& spec);
 /// empty if the host has nothing of it) and what belongs to no VM.
 struct InventorySlices {
   std::map<std::string, HelperInventory> by_vm;
-  HelperInventory leftover; ///< taps, VMMs and runtime directories of no known VM
+  HelperInventory leftover; ///< taps, VMMs, runtime directories and port rules of no known VM
 };
 
 InventorySlices slice_inventory(const HelperInventory& inventory, const std::set<std::string>& vm_ids);

@@ -286,4 +286,17 @@ void request_shutdown(Self self, const OpPtr& op, StepDone done);
 /// Waits until the guest's SSH port greets (records boot.guest_ready_us).
 void wait_guest_ready(Self self, const OpPtr& op, StepDone done);
 
+// -- published ports (vm_ports.cpp) ---------------------------------------------------
+
+/// The start step for a VM with ports: the helper's rules to its guest
+/// address; its undo removes them.
+Step publish_ports_step(Self self, const OpPtr& op);
+
+/// Removes the VM's port rules (none is done); a failure is logged too.
+void unpublish_ports(Self self, const OpPtr& op, StepDone done);
+
+/// For an adopted running VM: its rules again, in case they were flushed.
+/// A failure is logged, never the adoption's.
+void republish_ports(Self self, const OpPtr& op, std::function<void()> then);
+
 } // namespace banger::vm

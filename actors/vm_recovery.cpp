@@ -56,7 +56,10 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
   // Runtime on the host that the record does not mention (a launch whose
   // answer was lost with the helper link) is taken down like any other.
   bool leftovers = !work.inventory.taps.empty() || !work.inventory.run_dirs.empty();
-  kill_strays(self, op, strays, 0, [self, op, then, leftovers] {
+  // Port rules of a VM that is not running (an unpublish the helper link
+  // lost): taken back whatever else the VM needs.
+  bool ports_left = !work.inventory.port_vms.empty();
+  kill_strays(self, op, strays, 0, [self, op, then, leftovers, ports_left] {
     auto& rt = self->state.rec.runtime;
     bool alive = vmm_alive(self);
     if (alive && (rt.state == VmState::running || rt.state == VmState::paused)) {
@@ -66,7 +69,7 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
           log_.info("adopted running VMM", {{"op_id", op->log.op_id()},
                                            {"vm_id", self->state.rec.id},
                                            {"pid", self->state.rec.runtime.pid}});
-          then(std::nullopt);
+          republish_ports(self, op, [then] { then(std::nullopt); });
         } else {
           stopped(self, op, StopRung::none, then);
         }
@@ -83,7 +86,7 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
     bool keep_error = was == VmState::error && self->state.last_op_end != 0 && rt.tap.empty()
                       && rt.pid == 0;
     auto why = rt.last_error;
-    auto after = [self, op, was, keep_error, why, then](std::optional<Error> error) {
+    auto finish = [self, op, was, keep_error, why, then](std::optional<Error> error) {
       auto& rt = self->state.rec.runtime;
       if (!error && keep_error) {
         if (rt.state == VmState::error && rt.last_error == why)
@@ -127,6 +130,11 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
         return;
       }
       then(error);
+    };
+    auto after = [self, op, ports_left, finish](std::optional<Error> error) {
+      if (!ports_left)
+        return finish(error);
+      unpublish_ports(self, op, [finish, error](Status) { finish(error); });
     };
     if (alive) {
       // A VMM caught mid-start or mid-stop: its operation is gone, end it.

@@ -143,6 +143,9 @@ std::vector<Step> start_steps(Self self, const OpPtr& op, std::optional<SavedSta
       });
     },
     {}});
+  // The tap is up and the address known; before a restore too.
+  if (!st.rec.ports.empty())
+    steps.push_back(publish_ports_step(self, op));
   steps.push_back(Step{
     "wait_api_socket",
     [self](StepDone done) {

@@ -292,7 +292,7 @@ BANGER_INSPECT(DoctorRequest, x.env, x.fix)
 
 /// Something on the host that disagrees with the records.
 struct DoctorFinding {
-  std::string kind;   ///< "tap", "rootfs", "socket", "process", "record"
+  std::string kind;   ///< "tap", "rootfs", "socket", "process", "record", "ports"
   std::string object; ///< the tap name, path, pid or VM id
   std::string detail;
   bool fixed = false;

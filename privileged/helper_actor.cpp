@@ -5,6 +5,7 @@
 #include "messages/log.hpp"
 #include "privileged/host/errors.hpp"
 #include "privileged/host/nat.hpp"
+#include "privileged/host/ports.hpp"
 #include "privileged/host/route.hpp"
 #include "privileged/host/rundir.hpp"
 #include "privileged/host/tap.hpp"
@@ -261,12 +262,16 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
     },
     [shared, &ctx](PortsPublishRequest& req) {
       return serve<Ack>(ctx, "ports.publish", req, req.vm_id, [&]() -> Result<Ack> {
-        return Error{Errc::helper_refused, "published ports are not built yet"};
+        // The subnet and bridge are the helper's own, never the caller's.
+        auto spec = host::validate_ports(ctx.config.subnet, req.vm_id, req.guest_ip, req.ports);
+        if (!spec)
+          return std::move(spec).error();
+        return ack(host::publish_ports(ctx.config.bridge, ctx.config.subnet, *spec), req.env);
       });
     },
     [shared, &ctx](PortsUnpublishRequest& req) {
       return serve<Ack>(ctx, "ports.unpublish", req, req.vm_id, [&]() -> Result<Ack> {
-        return Ack{req.env.op_id};
+        return ack(host::unpublish_ports(ctx.config.bridge, req.vm_id), req.env);
       });
     },
     [shared, &ctx](HelperInventoryRequest& req) {
@@ -291,6 +296,10 @@ helper_actor::behavior_type worker(helper_actor::pointer, std::shared_ptr<Helper
         ctx.launched.replace_all(*found);
         for (auto& vmm : *found)
           inventory.vmms.push_back(VmmProcess{vmm.vm_id, vmm.identity.pid, vmm.identity.start_time});
+        auto ports = host::published_vms(ctx.config.bridge);
+        if (!ports)
+          return std::move(ports).error();
+        inventory.port_vms = std::move(*ports);
         return inventory;
       });
     },

@@ -1,5 +1,7 @@
 #include "storage/rows.hpp"
 
+#include "messages/published_ports.hpp"
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
@@ -30,7 +32,7 @@ const char* const vm_columns =
   "mac, tap, rootfs_path, vm_dir, log_path, last_error, last_stop, "
   "boot_vmm_spawned_us, boot_configured_us, boot_instance_started_us, "
   "boot_guest_ready_us, saved_state_path, saved_memory_path, saved_size, "
-  "saved_checksum, saved_at_us, saved_vmm";
+  "saved_checksum, saved_at_us, saved_vmm, ports";
 
 const char* const snapshot_columns =
   "vm_id, name, created_at_us, from_state, disk_path, disk_size, state_path, "
@@ -94,6 +96,10 @@ VmRecord read_vm(SQLite::Statement& row) {
   rt.saved.checksum = text();
   rt.saved.saved_at_us = i64();
   rt.saved.vmm = text();
+  // Written by format_port_mappings only; anything else (a hand-edited
+  // database) publishes nothing rather than something unchecked.
+  if (auto ports = parse_port_mappings(text()))
+    x.ports = std::move(*ports);
   return x;
 }
 
@@ -160,8 +166,9 @@ void write_vm(Statements& db, const VmRecord& x) {
   static const std::string statement = [] {
     std::string columns = vm_columns;
     std::string s = "INSERT INTO vms (" + columns + ") VALUES (?";
-    for (int i = 1; i < 32; ++i)
-      s += ",?";
+    for (auto c : columns)
+      if (c == ',')
+        s += ",?";
     s += ") ON CONFLICT(id) DO UPDATE SET ";
     bool first = true;
     std::size_t pos = 0;
@@ -216,6 +223,7 @@ void write_vm(Statements& db, const VmRecord& x) {
   bind_text(rt.saved.checksum);
   bind_int(rt.saved.saved_at_us);
   bind_text(rt.saved.vmm);
+  bind_text(format_port_mappings(x.ports));
   st.exec();
   write_snapshots(db, x);
 }

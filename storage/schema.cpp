@@ -12,7 +12,7 @@ namespace banger::schema {
 namespace {
 
 // Each entry is one forward migration; never edit a released entry, append.
-constexpr std::array<const char*, 5> migrations{{
+constexpr std::array<const char*, 6> migrations{{
   // 1: images, vms, operations.
   R"sql(
 CREATE TABLE images (
@@ -199,6 +199,11 @@ CREATE TABLE vm_snapshots (
   op_id              TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (vm_id, name)
 );
+)sql",
+  // 6: published ports (vm create -p), fixed at create: one text column in
+  // their canonical list form (messages/published_ports.hpp), no table.
+  R"sql(
+ALTER TABLE vms ADD COLUMN ports TEXT NOT NULL DEFAULT '' CHECK (length(ports) <= 1024);
 )sql",
 }};
 

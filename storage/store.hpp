@@ -54,7 +54,7 @@ using Write = std::variant<UpsertImage, DeleteImage, UpsertVm, DeleteVm, UpsertO
 class Store {
 public:
   /// Current schema version (PRAGMA user_version after all migrations).
-  static constexpr int schema_version = 5;
+  static constexpr int schema_version = 6;
 
   /// Opens or creates the database and migrates it forward.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file);

@@ -171,6 +171,33 @@ Result<MacAddress> parse_mac(std::string_view mac) {
   return out;
 }
 
+std::optional<std::uint32_t> parse_dotted_quad(std::string_view text) {
+  // Four decimal octets without leading zeros: the text is its own
+  // canonical form, so what is logged is what was acted on.
+  std::uint32_t address = 0;
+  int octets = 0;
+  std::size_t i = 0;
+  while (octets < 4) {
+    std::size_t start = i;
+    unsigned value = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - start < 3)
+      value = value * 10 + static_cast<unsigned>(text[i++] - '0');
+    bool digits = i > start && (i - start == 1 || text[start] != '0') && value <= 255;
+    if (!digits)
+      break;
+    address = (address << 8) | value;
+    ++octets;
+    if (octets < 4) {
+      if (i >= text.size() || text[i] != '.')
+        break;
+      ++i;
+    }
+  }
+  if (octets != 4 || i != text.size())
+    return std::nullopt;
+  return address;
+}
+
 Result<PeerRoute> validate_peer_route(const Ipv4Subnet& own, std::string_view subnet,
                                       std::string_view gateway) {
   auto parsed = parse_ipv4_subnet(subnet);
@@ -180,29 +207,10 @@ Result<PeerRoute> validate_peer_route(const Ipv4Subnet& own, std::string_view su
   if ((parsed->network & mask) == (own.network & mask))
     return refused("peer subnet " + parsed->to_string() + " overlaps this host's guest subnet " +
                    own.to_string());
-  // Four decimal octets without leading zeros: the text is its own
-  // canonical form, so what is logged is what was routed.
-  std::uint32_t address = 0;
-  int octets = 0;
-  std::size_t i = 0;
-  while (octets < 4) {
-    std::size_t start = i;
-    unsigned value = 0;
-    while (i < gateway.size() && gateway[i] >= '0' && gateway[i] <= '9' && i - start < 3)
-      value = value * 10 + static_cast<unsigned>(gateway[i++] - '0');
-    bool digits = i > start && (i - start == 1 || gateway[start] != '0') && value <= 255;
-    if (!digits)
-      break;
-    address = (address << 8) | value;
-    ++octets;
-    if (octets < 4) {
-      if (i >= gateway.size() || gateway[i] != '.')
-        break;
-      ++i;
-    }
-  }
-  if (octets != 4 || i != gateway.size())
+  auto quad = parse_dotted_quad(gateway);
+  if (!quad)
     return invalid_argument("gateway " + printable(gateway) + " is not an IPv4 dotted quad");
+  auto address = *quad;
   auto first = address >> 24;
   bool special = first == 0 || first == 127 || first >= 224 || (address >> 16) == 0xa9fe;
   if (special)

@@ -74,6 +74,10 @@ using banger::Ipv4Subnet;
 using banger::ipv4_to_string;
 using banger::parse_ipv4_subnet;
 
+/// Four decimal octets without leading zeros ("172.30.0.5"), in host byte
+/// order; nullopt for anything else.
+std::optional<std::uint32_t> parse_dotted_quad(std::string_view text);
+
 /// A route to a cluster peer's guest subnet (helper request peer.route).
 struct PeerRoute {
   Ipv4Subnet subnet;

@@ -75,6 +75,26 @@ TEST_CASE("a create's disk size is the image's (0) or within bounds, whole MiB")
   }
 }
 
+TEST_CASE("a create's published ports follow the rules the CLI and the helper use") {
+  VmCreateBeginRequest begin;
+  begin.spec.image = "tiny";
+  begin.spec.ports = {{18080, 8080, "tcp"}, {18080, 8080, "udp"}};
+  CHECK(admissible(begin));
+  for (auto bad : std::vector<std::vector<PortMapping>>{{{0, 80, "tcp"}},
+                                                        {{80, 0, "tcp"}},
+                                                        {{80, 80, "icmp"}},
+                                                        {{80, 80, "tcp"}, {80, 81, "tcp"}}}) {
+    begin.spec.ports = bad;
+    CHECK(code_of(admissible(begin)) == Errc::invalid_argument);
+    VmCreateRequest create{{}, begin.spec};
+    CHECK(code_of(admissible(create)) == Errc::invalid_argument);
+  }
+  begin.spec.ports.clear();
+  for (std::uint16_t p = 1; p <= 33; ++p)
+    begin.spec.ports.push_back({p, p, "tcp"});
+  CHECK(code_of(admissible(begin)) == Errc::invalid_argument);
+}
+
 TEST_CASE("wait is for start and restart, a signal for kill") {
   auto start = action(VmAction::start);
   start.wait = true;

@@ -72,16 +72,19 @@ TEST_CASE("recovery gives every VM its slice of the inventory and keeps what no 
   inv.taps = {tap_name(a), "tap-fc-deadbeef"};
   inv.vmms = {VmmProcess{a, 10, 1}, VmmProcess{"ffffffff00000000", 11, 1}};
   inv.run_dirs = {a, "ffffffff00000000"};
+  inv.port_vms = {a, "ffffffff00000000"};
   auto slices = slice_inventory(inv, {a, b});
   REQUIRE(slices.by_vm.size() == 2);
   CHECK(slices.by_vm[a].taps == std::vector<std::string>{tap_name(a)});
   CHECK(slices.by_vm[a].vmms.size() == 1);
   CHECK(slices.by_vm[a].run_dirs == std::vector<std::string>{a});
+  CHECK(slices.by_vm[a].port_vms == std::vector<std::string>{a});
   CHECK(slices.by_vm[b] == HelperInventory{}); // nothing on the host: an empty slice still
   CHECK(slices.leftover.taps == std::vector<std::string>{"tap-fc-deadbeef"});
   REQUIRE(slices.leftover.vmms.size() == 1);
   CHECK(slices.leftover.vmms[0].pid == 11);
   CHECK(slices.leftover.run_dirs == std::vector<std::string>{"ffffffff00000000"});
+  CHECK(slices.leftover.port_vms == std::vector<std::string>{"ffffffff00000000"});
 }
 
 namespace {

@@ -53,6 +53,7 @@ struct World {
   std::uint64_t duplex_opens = 0; ///< agent streams asked for
   bool fail_launch = false; ///< the helper refuses every VmmLaunchRequest
   bool fail_outcome = false; ///< the store fails every SaveOutcome
+  bool fail_publish = false; ///< the helper refuses every PortsPublishRequest
   std::vector<pid_t> vmms;
 
   ~World() {
@@ -164,8 +165,11 @@ inline helper_actor::behavior_type fake_helper(helper_actor::pointer, World* w) 
     },
     [](HelperInventoryRequest&) { return HelperInventory{}; },
     [](PeerRouteRequest&) { return Ack{}; },
-    [w](PortsPublishRequest& r) {
+    [w](PortsPublishRequest& r) -> caf::result<Ack> {
       w->helper_calls.push_back("ports.publish " + std::to_string(r.ports.size()));
+      if (w->fail_publish)
+        return make_error(Errc::conflict, "host port 18080/tcp is already published by VM "
+                                          "fedcba9876543210", r.env.op_id);
       return Ack{};
     },
     [w](PortsUnpublishRequest&) {
@@ -243,7 +247,7 @@ struct Fixture {
   /// Replies to the requests the test sent, in the order they arrived.
   std::vector<std::pair<std::string, caf::expected<VmRecord>>> replies;
 
-  explicit Fixture(std::uint32_t bound = 64) {
+  explicit Fixture(std::uint32_t bound = 64, std::vector<PortMapping> ports = {}) {
     cfg.set("scheduler.policy", caf::atom("testing"));
     cfg.set("logger.file-verbosity", caf::atom("quiet"));
     sys.emplace(cfg);
@@ -267,6 +271,7 @@ struct Fixture {
     rec.runtime.state = VmState::stopped;
     rec.runtime.guest_ip = "172.30.0.2";
     rec.runtime.rootfs_path = "/nonexistent/rootfs.img";
+    rec.ports = std::move(ports);
     Image image;
     image.kernel_path = "/nonexistent/vmlinux";
     vm = spawn_vm_actor(*sys, rec, image, deps);

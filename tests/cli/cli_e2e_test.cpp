@@ -203,6 +203,44 @@ TEST_CASE("banger drives a real daemon end to end") {
     CHECK(with({"vm", "show", "e1", ""}).empty());
   }
 
+  SUBCASE("published ports: shown by ls and show; a host port a running VM holds is refused") {
+    auto created = parse_json(inst.cli({"-o", "json", "vm", "create", "--image", "tiny", "--name",
+                                        "p1", "-p", "18080:8080", "--publish", "5353:53/udp",
+                                        "--start"}));
+    inst.vm_ids.insert(created["id"].get<std::string>());
+    CHECK(created["state"] == "running");
+    CHECK(created["ports"] == json::parse(R"([{"host_port": 18080, "guest_port": 8080,
+                                               "protocol": "tcp"},
+                                              {"host_port": 5353, "guest_port": 53,
+                                               "protocol": "udp"}])"));
+    CHECK(inst.cli({"vm", "show", "p1"}).out.find("18080:8080/tcp,5353:53/udp")
+          != std::string::npos);
+    auto table = inst.cli({"vm", "ls"}).out;
+    CHECK(table.find("PORTS") != std::string::npos);
+    CHECK(table.find("18080:8080/tcp,5353:53/udp") != std::string::npos);
+
+    // Two VMs may hold one host port; only one of them can run.
+    auto second = inst.cli({"vm", "create", "--image", "tiny", "--name", "p2", "-p", "18080:80"});
+    REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+    auto refused = inst.cli({"vm", "start", "p2"});
+    CHECK(refused.exit_code == 1);
+    CHECK_MESSAGE(refused.err.find("host port 18080/tcp is already published by VM "
+                                   + created["id"].get<std::string>())
+                    != std::string::npos,
+                  refused.err);
+    CHECK(parse_json(inst.cli({"-o", "json", "vm", "show", "p2"}))["state"] != "running");
+    // A stop takes the rules back: now the port is free for p2.
+    REQUIRE(inst.cli({"vm", "stop", "p1"}).exit_code == 0);
+    auto started = inst.cli({"vm", "start", "p2"});
+    CHECK_MESSAGE(started.exit_code == 0, started.err);
+    auto doctor = parse_json(inst.cli({"-o", "json", "doctor"}));
+    CHECK_MESSAGE(doctor["clean"] == true, doctor.dump());
+    // And a kill of p2 frees it again for p1.
+    REQUIRE(inst.cli({"vm", "kill", "p2"}).exit_code == 0);
+    auto again = inst.cli({"vm", "start", "p1"});
+    CHECK_MESSAGE(again.exit_code == 0, again.err);
+  }
+
   SUBCASE("lifecycle: stop, start, kill, rm") {
     auto stop = inst.cli({"vm", "stop", "e1"});
     CHECK_MESSAGE(stop.exit_code == 0, stop.err);

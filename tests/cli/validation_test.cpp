@@ -1,6 +1,6 @@
 // What a VM may ask for is checked by the CLI before it contacts anything,
 // with the checks the daemon and the helper run (messages/vm_limits.hpp):
-// with no daemon at all, a bad --cpus, --memory or --signal is a usage error
+// with no daemon at all, a bad --cpus, --memory, --signal or --publish is a usage error
 // naming the limit, never a connection error.
 #include "messages/vm_limits.hpp"
 #include "tests/cli/cli_run.hpp"
@@ -28,6 +28,11 @@ std::vector<Case> bad_values() {
     {{"vm", "create", "--image", "x", "--memory", std::to_string(min_memory_mib - 1)}, memory},
     {{"vm", "create", "--image", "x", "--memory", "102400000"}, memory},
     {{"vm", "kill", "--signal", "STOP", "web1"}, "is not one of HUP INT QUIT KILL"},
+    {{"vm", "create", "--image", "x", "-p", "8080"}, "(use HOSTPORT:GUESTPORT[/tcp|udp])"},
+    {{"vm", "create", "--image", "x", "-p", "0:80"}, "has a host port that is not 1-65535"},
+    {{"vm", "create", "--image", "x", "--publish", "80:80/sctp"}, "protocol other than tcp or udp"},
+    {{"vm", "create", "--image", "x", "-p", "80:80", "-p", "80:81/tcp"},
+     "host port 80/tcp is published twice"},
     {{"vm", "kill", "--signal", "TE RM", "web1"}, "is not a signal name or number"},
     {{"vm", "exec", "web1"}, "vm exec needs a command"},
     {{"vm", "exec", "-e", "NOVALUE", "web1", "--", "env"}, "use NAME=VALUE"},
@@ -36,7 +41,7 @@ std::vector<Case> bad_values() {
 
 } // namespace
 
-TEST_CASE("bad cpus, memory and signals are refused before any daemon is contacted") {
+TEST_CASE("bad cpus, memory, signals and published ports are refused before any daemon is contacted") {
   // Nothing runs in this home, and nothing listens on port 1: contacting
   // anything would be exit 3 ("cannot reach bangerd").
   test::TempDir home;

@@ -2,7 +2,8 @@
 // hostname is the VM's name, it has the DNS servers banger hands it, its
 // traffic leaves the host masqueraded (NAT is on by default, from the
 // first VM's start), busybox wget fetches over HTTP, scp and sftp work with
-// plain OpenSSH, and `vm create --disk 2G` gives a 2 GiB root file system.
+// plain OpenSSH, `vm create --disk 2G` gives a 2 GiB root file system, and
+// `vm create -p` publishes a guest port on the host.
 // The network checks only reach the host's bridge address and a network
 // namespace this test makes: nothing outside the machine.
 #include "messages/guest_dns.hpp"
@@ -14,6 +15,9 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -32,6 +36,29 @@ std::string slurp(const fs::path& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+/// What a TCP connection from the host to ip:port reads until closed; ""
+/// when the connect fails (bounded: a dropped SYN is a failure, not a hang).
+std::string tcp_read(const std::string& ip, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return "";
+  timeval limit{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &sa.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    char buffer[256];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+      out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
 /// A network namespace joined to the host by a veth pair: host side .1,
@@ -77,8 +104,10 @@ TEST_CASE("a guest is named after its VM, has DNS, a way out, scp/sftp, wget and
 
   build_deb_image(host);
   const std::string name = "usable-guest";
+  const int published = 20000 + ::getpid() % 20000;
   auto created = run_banger({"--home", host.home(), "vm", "create", "--image", "deb", "--name",
-                             name, "--memory", "256", "--disk", "2G", "--start", "--wait"},
+                             name, "--memory", "256", "--disk", "2G", "-p",
+                             std::to_string(published) + ":8080", "--start", "--wait"},
                             {}, 200s);
   INFO("vm create: " << created.out << created.err);
   REQUIRE(created.exit_code == 0);
@@ -140,6 +169,31 @@ TEST_CASE("a guest is named after its VM, has DNS, a way out, scp/sftp, wget and
     CHECK(out.exit_code == 0);
     CHECK(out.out == "beyond the host\n");
     CHECK(far.peers() == std::vector<std::string>{ns.host_ip});
+
+    // -p: the guest's port 8080 answers on the host's port, from the host
+    // (its bridge address: loopback is not published, docs/cli.md) and
+    // from another machine (the namespace, through the host's address on
+    // its link). busybox nc serves one connection at a time, so a loop.
+    auto listening = ssh("(while true; do busybox nc -l -p 8080 -e /bin/busybox echo published; "
+                         "done) </dev/null >/dev/null 2>&1 &");
+    CHECK_MESSAGE(listening.exit_code == 0, listening.err);
+    std::string answer;
+    // Polled: the guest's listener comes up a moment after ssh returns.
+    bool answered = eventually([&] { return (answer = tcp_read(gateway, published)) == "published\n"; },
+                               30s, 100ms);
+    CHECK_MESSAGE(answered, "from the host: '" << answer << "'");
+    std::string outside;
+    answered = eventually(
+      [&] {
+        outside = run({"ip", "netns", "exec", ns.name, "bash", "-c",
+                       "exec 3<>/dev/tcp/" + ns.host_ip + "/" + std::to_string(published)
+                         + " && cat <&3"},
+                      {}, 10s)
+                    .out;
+        return outside == "published\n";
+      },
+      30s, 100ms);
+    CHECK_MESSAGE(answered, "from the namespace: '" << outside << "'");
   }
 
   // scp (SFTP protocol, OpenSSH's default) and sftp with the VM's key and

@@ -7,6 +7,7 @@
 #include "storage/store.hpp"
 
 #include <net/if.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -31,11 +32,11 @@ TEST_CASE("doctor --fix repairs every kind of leftover in one run and bangerd ke
   BANGER_REQUIRE_ROOT();
   Running env;
   auto& host = env.host;
-  auto vm = create_vm(host, "leak", true);
+  auto vm = create_vm(host, "leak", true, {{static_cast<std::uint16_t>(20000 + ::getpid() % 20000), 80, "tcp"}});
   REQUIRE_MESSAGE(vm.ok(), (vm.ok() ? "" : vm.error().message));
   REQUIRE(host.vmm_pids().size() == 1);
   // The daemon dies while the VM runs and its record is lost: VMM, tap,
-  // runtime directory and VM directory now belong to no record.
+  // runtime directory, VM directory and port rules now belong to no record.
   host.stop_daemon(SIGKILL);
   {
     auto store = Store::open(HomeLayout{host.home()}.database());
@@ -54,7 +55,7 @@ TEST_CASE("doctor --fix repairs every kind of leftover in one run and bangerd ke
   std::set<std::string> kinds;
   for (auto& f : found->findings)
     kinds.insert(f.kind);
-  const std::set<std::string> every_kind{"process", "tap", "socket", "rootfs"};
+  const std::set<std::string> every_kind{"process", "tap", "socket", "rootfs", "ports"};
   CHECK_MESSAGE(kinds == every_kind, describe(*found));
 
   DoctorRequest fix;

@@ -21,11 +21,13 @@ Result<T> reported(Result<T> result, const std::string& what) {
   return result;
 }
 
-inline Result<VmRecord> create_vm(Host& host, const std::string& name, bool start) {
+inline Result<VmRecord> create_vm(Host& host, const std::string& name, bool start,
+                                  std::vector<PortMapping> ports = {}) {
   VmCreateRequest request;
   request.spec.name = name;
   request.spec.image = "tiny";
   request.spec.start = start;
+  request.spec.ports = std::move(ports);
   return reported(host.ask<VmRecord>(request), "create " + name);
 }
 

@@ -2,6 +2,8 @@
 // middle of a start or a stop, the helper restarting under a connected daemon.
 #include "tests/integration/helpers.hpp"
 
+#include "privileged/host/ports.hpp"
+
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -87,6 +89,40 @@ TEST_CASE("a running VM is adopted by a restarted daemon") {
   REQUIRE_MESSAGE(stopped.ok(), (stopped.ok() ? "" : stopped.error().message));
   CHECK(stopped->runtime.last_stop == StopRung::graceful);
   CHECK(host.vmm_pids().empty());
+}
+
+TEST_CASE("a restarted daemon publishes a running VM's ports again and takes a stopped one's back") {
+  BANGER_REQUIRE_ROOT();
+  Running env;
+  auto& host = env.host;
+  auto port = static_cast<std::uint16_t>(20000 + ::getpid() % 20000);
+  auto runs = create_vm(host, "runs", true, {{port, 80, "tcp"}});
+  REQUIRE(runs.ok());
+  auto stops = create_vm(host, "stops", true, {{static_cast<std::uint16_t>(port + 1), 80, "tcp"}});
+  REQUIRE(stops.ok());
+  host.stop_daemon(SIGKILL);
+  // While the daemon is away: a firewall reload flushes the rules, and the
+  // second VM's VMM ends.
+  REQUIRE(host::remove_ports_table(host.bridge()));
+  auto pid = stops->runtime.pid;
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  REQUIRE(eventually([&] { return ::kill(pid, 0) != 0; }));
+  // Its rules back as if the unpublish were lost, so recovery must remove them.
+  const auto& ip = stops->runtime.guest_ip;
+  auto subnet = *parse_ipv4_subnet(ip.substr(0, ip.rfind('.')) + ".0/24"); // the fixture's /24
+  auto spec = host::validate_ports(subnet, stops->id, ip, stops->ports);
+  REQUIRE(spec.ok());
+  REQUIRE(host::publish_ports(host.bridge(), subnet, *spec));
+  host.start_daemon();
+  host.wait_ready();
+  bool settled = eventually([&] {
+    auto published = host::published_vms(host.bridge());
+    auto shown = show(host, "stops");
+    return published.ok() && *published == std::vector<std::string>{runs->id} && shown.ok()
+           && shown->runtime.state == VmState::stopped;
+  });
+  CHECK(settled);
+  CHECK(show(host, "runs")->runtime.state == VmState::running);
 }
 
 TEST_CASE("requests fail fast while the helper is down and work once it is back") {

@@ -131,6 +131,7 @@ TEST_CASE_FIXTURE(Fixture, "a VM record round-trips through the store unchanged"
   vm.runtime.last_stop = StopRung::graceful;
   vm.runtime.last_error = "earlier: \"fault\"";
   vm.runtime.boot = BootTimings{1, 2, 3, 4};
+  vm.ports = {{18080, 8080, "tcp"}, {5353, 53, "udp"}};
   REQUIRE(uut->upsert_vm(vm));
   auto got = uut->get_vm(vm.id);
   REQUIRE(got.ok());
@@ -387,4 +388,41 @@ TEST_CASE("a version 4 database keeps its VMs and can store paused and suspended
   old->runtime.state = VmState::paused;
   REQUIRE((*store)->upsert_vm(*old));
   CHECK((*store)->get_vm(old->id)->runtime.state == VmState::paused);
+}
+
+TEST_CASE("a version 5 database keeps its VMs, which publish no ports, and stores ports") {
+  test::TempDir dir;
+  auto path = dir.path() + "/banger.db";
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    REQUIRE(schema::migrate(raw, 5));
+    raw.exec("INSERT INTO images (id, name, kernel_path, rootfs_path, created_at_us, ssh) "
+             "VALUES ('0123456789abcdef', 'debian', '/k', '/r', 1, 1)");
+    raw.exec("INSERT INTO vms (id, name, image_id, cpus, memory_mib, created_at_us, "
+             "updated_at_us, state, vsock_cid, guest_ip, mac) VALUES "
+             "('fedcba9876543210', 'old', '0123456789abcdef', 2, 512, 1, 1, 'stopped', 3, "
+             "'10.0.0.2', '06:00:0a:00:00:02')");
+  }
+  auto store = Store::open(path);
+  REQUIRE_MESSAGE(store.ok(), (store.ok() ? "" : store.error().message));
+  auto old = (*store)->get_vm("fedcba9876543210");
+  REQUIRE(old.ok());
+  CHECK(old->name == "old");
+  CHECK(old->ports.empty());
+  old->ports = {{8080, 80, "tcp"}};
+  REQUIRE((*store)->upsert_vm(*old));
+  CHECK((*store)->get_vm(old->id)->ports == old->ports);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a ports column that is not a valid list publishes nothing") {
+  auto image = make_image();
+  REQUIRE(uut->upsert_image(image));
+  auto vm = make_vm(image, "web", 1);
+  vm.ports = {{8080, 80, "tcp"}};
+  REQUIRE(uut->upsert_vm(vm));
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE vms SET ports = '0:80/tcp,1:1/sctp'");
+  }
+  CHECK(uut->get_vm(vm.id)->ports.empty());
 }

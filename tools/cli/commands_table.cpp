@@ -120,6 +120,10 @@ std::vector<CommandSpec> build_table() {
                     "banger image rm debian", cmd_image_rm));
   {
     CommandSpec c{"vm create", "", "create a VM from an image (and start it)"};
+    OptionSpec publish{"--publish", "-p", ValueKind::text, "HOST:GUEST[/PROTO]",
+                       "publish the guest's port GUEST on the host's port HOST while the VM "
+                       "runs, tcp (default) or udp (repeatable, at most 32)"};
+    publish.repeatable = true;
     c.options = {text("--image", "IMAGE", "image name or id", true),
                  text("--name", "NAME", "VM name [a-z0-9][a-z0-9-]{0,62} (default: generated)"),
                  number("--cpus", "N", "vCPUs (default: the daemon's)"),
@@ -128,6 +132,7 @@ std::vector<CommandSpec> build_table() {
                                      "grown, never shrunk"),
                  text("--host", "ID", "cluster host to create it on (default: the cluster "
                                       "places it; outside a cluster, this host)"),
+                 publish,
                  flag("--start", "start the VM once created"),
                  flag("--wait", "with --start: wait until the guest's SSH port answers "
                                 "(the default when the image has SSH)"),
@@ -137,7 +142,9 @@ std::vector<CommandSpec> build_table() {
     c.details = "Shows the current stage while the daemon works; prints the VM when done. "
                 "--disk makes the VM's copy of the image's rootfs that large (sparse: the host "
                 "disk is used as the guest writes) and the guest grows its file system to it "
-                "at boot; below the image's size is refused.";
+                "at boot; below the image's size is refused. "
+                "-p answers on every host address except loopback: connect to the host's "
+                "own address (or the bridge's), not 127.0.0.1 (docs/cli.md).";
     c.run = cmd_vm_create;
     t.push_back(c);
   }

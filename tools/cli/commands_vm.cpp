@@ -5,6 +5,7 @@
 #include "tools/cli/commands.hpp"
 
 #include "messages/disk_size.hpp"
+#include "messages/published_ports.hpp"
 #include "messages/error.hpp"
 
 #include <caf/all.hpp>
@@ -138,6 +139,8 @@ int cmd_vm_create(Context& ctx) {
     spec.disk_bytes = *parse_disk_size(inv.value("--disk")); // checked by the parser
   spec.no_wait = spec.start && inv.has("--no-wait");
   spec.host = inv.value("--host"); // checked by validate()
+  for (const auto& text : inv.values("--publish"))
+    spec.ports.push_back(*parse_port_mapping(text)); // checked by validate()
 
   auto accepted = ctx.session->call<OpAccepted>(VmCreateBeginRequest{client_envelope(), spec},
                                                 ctx.timeout());

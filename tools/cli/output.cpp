@@ -1,6 +1,7 @@
 #include "tools/cli/output.hpp"
 
 #include "messages/log.hpp"
+#include "messages/published_ports.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -59,6 +60,10 @@ json to_json(const SavedState& s) {
 
 json to_json(const VmRecord& vm) {
   const auto& r = vm.runtime;
+  json ports = json::array();
+  for (const auto& port : vm.ports)
+    ports.push_back(
+      {{"host_port", port.host_port}, {"guest_port", port.guest_port}, {"protocol", port.protocol}});
   json snapshots = json::array();
   for (const auto& snap : vm.snapshots)
     snapshots.push_back({{"name", snap.name},
@@ -93,6 +98,7 @@ json to_json(const VmRecord& vm) {
     {"last_stop", std::string(to_string(r.last_stop))},
     {"stage_deadline_us", r.stage_deadline_us},
     {"host", vm.host},
+    {"ports", ports},
     {"boot",
      {{"vmm_spawned_us", r.boot.vmm_spawned_us},
       {"configured_us", r.boot.configured_us},
@@ -228,6 +234,11 @@ std::string render_vm_table(const std::vector<VmRecord>& vms, const ImageNames& 
     {"NAME", "ID", "STATE", "IMAGE", "IP", "CPUS", "MEMORY", "AGE"}};
   if (hosts)
     rows[0].insert(rows[0].begin() + 2, "HOST");
+  // Likewise: the column only when some VM publishes a port.
+  bool ports = std::any_of(vms.begin(), vms.end(),
+                           [](const VmRecord& vm) { return !vm.ports.empty(); });
+  if (ports)
+    rows[0].push_back("PORTS");
   for (const auto& vm : vms) {
     rows.push_back({vm.name, vm.id.substr(0, 8), std::string(to_string(vm.runtime.state)),
                     image_label(vm.image_id, images), or_dash(vm.runtime.guest_ip),
@@ -235,6 +246,8 @@ std::string render_vm_table(const std::vector<VmRecord>& vms, const ImageNames& 
                     format_age(vm.created_at_us, now_us)});
     if (hosts)
       rows.back().insert(rows.back().begin() + 2, or_dash(vm.host));
+    if (ports)
+      rows.back().push_back(or_dash(format_port_mappings(vm.ports)));
   }
   return render_table(rows);
 }
@@ -254,6 +267,7 @@ std::string render_vm(const VmRecord& vm, const ImageNames& images) {
   f.add("cpus", std::to_string(vm.cpus));
   f.add("memory", std::to_string(vm.memory_mib) + " MiB");
   f.add("guest ip", or_dash(r.guest_ip));
+  f.add("ports", or_dash(format_port_mappings(vm.ports)));
   f.add("mac", or_dash(r.mac));
   f.add("tap", or_dash(r.tap));
   f.add("vsock cid", r.vsock_cid ? std::to_string(r.vsock_cid) : "-");

@@ -1,11 +1,12 @@
 // The command-specific checks that need no daemon: names, op ids, and what a
-// VM may ask for (vCPUs, memory, signals) with the very checks the daemon and
+// VM may ask for (vCPUs, memory, signals, published ports) with the very checks the daemon and
 // the helper run (messages/vm_limits.hpp), so a value they would refuse is
 // refused here, before anything is contacted (exit 2).
 #include "tools/cli/commands.hpp"
 
 #include "messages/cluster_hosts.hpp"
 #include "messages/op_id.hpp"
+#include "messages/published_ports.hpp"
 #include "messages/vm_limits.hpp"
 
 #include <algorithm>
@@ -90,6 +91,17 @@ std::string validate(const Invocation& inv) {
   if (name == "vm create" && inv.has("--host") && !is_valid_host_id(inv.value("--host")))
     return "invalid host id '" + inv.value("--host") +
            "': use 1-32 of [a-z0-9-] starting with a letter or digit";
+  if (name == "vm create" && inv.has("--publish")) {
+    std::vector<PortMapping> ports;
+    for (const auto& text : inv.values("--publish")) {
+      auto parsed = parse_port_mapping(text);
+      if (!parsed)
+        return "--publish: " + parsed.error().message;
+      ports.push_back(std::move(*parsed));
+    }
+    if (auto ok = check_port_mappings(ports); !ok)
+      return "--publish: " + ok.error().message;
+  }
   if (inv.has("--cpus"))
     if (auto p = problem(inv, "--cpus", check_cpus(number(inv, "--cpus"))); !p.empty())
       return p;
