@@ -23,6 +23,8 @@ packages=(
   openssl sqlite3 iproute2 procps openssh-client xfsprogs qemu-system-x86
   # image builder (tools/image/build-image.sh)
   apt dpkg e2fsprogs cpio binutils xz-utils zstd gzip
+  # and its --distro debian
+  debootstrap debian-archive-keyring tar
 )
 if [ "$group" = fuzz ]; then
   packages+=(clang-14 libclang-rt-14-dev)

@@ -78,3 +78,31 @@ TEST_CASE("the shared checks accept what a VM may have and refuse the rest") {
   for (auto* bad : {"", "STOP", "19", "-9", "TERM;", "SIG"})
     CHECK_FALSE(check_signal(bad));
 }
+
+TEST_CASE("image build refuses bad --packages and --distro before any daemon is contacted") {
+  test::TempDir home;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+    {{"--distro", "debian", "--packages", "curl,;rm"}, "';rm' is not a Debian package name"},
+    {{"--distro", "debian", "--packages", "curl,,less"}, "'' is not a Debian package name"},
+    {{"--distro", "debian", "--packages", "Curl"}, "'Curl' is not a Debian package name"},
+    {{"--packages", "curl"}, "--packages needs --distro debian"},
+    {{"--distro", "alpine"}, "alpine"},
+  };
+  for (const auto& [options, message] : cases) {
+    CAPTURE(options);
+    std::vector<std::string> argv{"--home", home.path(), "--daemon", "127.0.0.1:1",
+                                  "image", "build", "img"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    auto r = run_banger(argv);
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.err.find(message) != std::string::npos, r.err);
+    CHECK(r.err.find("cannot reach") == std::string::npos);
+  }
+  std::string many = "p0";
+  for (int i = 1; i <= 100; ++i)
+    many += ",p" + std::to_string(i);
+  auto r = run_banger({"--home", home.path(), "--daemon", "127.0.0.1:1", "image", "build", "img",
+                       "--distro", "debian", "--packages", many});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("more than 100 packages") != std::string::npos);
+}

@@ -405,7 +405,9 @@ while [ ! -b "$root" ]; do
   usleep 10000
 done
 mount -t "$fstype" -o "$mode" "$root" /newroot || fail "cannot mount $root ($fstype, $mode)"
-[ -x /newroot/sbin/init ] || fail "$root has no /sbin/init"
+# An absolute symlink (systemd-sysv's /sbin/init -> /lib/systemd/systemd)
+# points into this initramfs until switch_root: its target is not checked.
+[ -x /newroot/sbin/init ] || [ -L /newroot/sbin/init ] || fail "$root has no /sbin/init"
 mount --move /dev /newroot/dev
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
