@@ -41,14 +41,14 @@ build_args=(image build agt --vmm qemu)
 [ "$distro" = minimal ] || build_args+=(--distro "$distro")
 banger "${build_args[@]}" >/dev/null
 banger vm create --image agt --name agt >/dev/null
-ip=$(banger -o json vm show agt | jq -r .runtime.guest_ip)
+ip=$(banger -o json vm show agt | jq -r .guest_ip)
 
 agent=(); ssh=(); wins=0
 for _ in $(seq 1 "$rounds"); do
   t0=$(now_ms)
   banger vm start --no-wait agt >/dev/null
-  ip=$(banger -o json vm show agt | jq -r .runtime.guest_ip)
-  ( while ! banger -o json vm show agt | jq -e '.runtime.agent != ""' >/dev/null; do sleep 0.02; done
+  ip=$(banger -o json vm show agt | jq -r .guest_ip)
+  ( while ! banger -o json vm show agt | jq -e '.agent != ""' >/dev/null; do sleep 0.02; done
     echo $(( $(now_ms) - t0 )) >"$work/agent.ms" ) &
   a=$!
   ( while :; do

@@ -260,9 +260,10 @@ std::vector<std::string> qemu_argv(const VmmSpec& spec) {
       // agent to find under /sys/class/virtio-ports, its host end a socket
       // bangerd connects to. wait=off: the guest runs whether or not
       // anyone is connected, and bytes the guest writes meanwhile wait in
-      // the port until someone is.
+      // the port until someone is. Port 0 of a virtio-serial bus is kept
+      // for a console: max_ports=2 leaves port 1 to the agent.
       "-device",
-      "virtio-serial-device,max_ports=1",
+      "virtio-serial-device,max_ports=2",
       "-chardev",
       "socket,id=agent0,path=" + qemu_escape(spec.agent_socket.string()) +
           ",server=on,wait=off",

@@ -102,7 +102,7 @@ TEST_CASE("qemu gets a microvm with disk, tap, serial log, QMP and the agent's p
             "-qmp",
             "unix:/h/run/vms/0123456789abcdef/qmp.sock,server=on,wait=off",
             "-device",
-            "virtio-serial-device,max_ports=1",
+            "virtio-serial-device,max_ports=2",
             "-chardev",
             "socket,id=agent0,path=/h/run/vms/0123456789abcdef/agent.sock,"
             "server=on,wait=off",
