@@ -40,7 +40,7 @@ echo "== agent: building the guest image ($distro)"
 build_args=(image build agt --vmm qemu)
 [ "$distro" = minimal ] || build_args+=(--distro "$distro")
 banger "${build_args[@]}" >/dev/null
-banger vm create --image agt --name agt >/dev/null
+banger vm create --image agt --name agt >/dev/null 2>&1
 ip=$(banger -o json vm show agt | jq -r .guest_ip)
 
 agent=(); ssh=(); wins=0
