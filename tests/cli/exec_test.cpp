@@ -119,6 +119,37 @@ TEST_CASE("vm exec streams output, forwards stdin and returns the command's exit
   CHECK(error_code(r) == "not_found");
   CHECK(r.out.find("\"op_id\": \"op-") != std::string::npos);
 
+  // -t: the command runs on a terminal of the guest's, and ours (script(1)
+  // gives the CLI one) is put back as it was.
+  if (::access("/usr/bin/script", X_OK) == 0) {
+    auto tty = run({"/usr/bin/script", "-qec",
+                    shell_quote(BANGER_BIN) + " --home " + shell_quote(host.home())
+                      + " vm exec -t e1 -- sh -c 'test -t 0 && test -t 1 && tty'",
+                    "/dev/null"},
+                   {}, 30s);
+    CHECK(tty.exit_code == 0);
+    CHECK_MESSAGE(tty.out.find("/dev/pts/") != std::string::npos, tty.out);
+    // Without -t the same command has no terminal.
+    auto plain = cli(host, {"vm", "exec", "e1", "--", "sh", "-c", "test -t 1"});
+    CHECK(plain.exit_code == 1);
+  } else {
+    MESSAGE("script(1) is missing: vm exec -t is not checked");
+  }
+
+  // SIGTERM to banger reaches the command, which reports it. The signal is
+  // sent once the command said it is ready (its trap is set).
+  TempDir sig_dir{"banger-exec-sig"};
+  auto out_file = sig_dir.path() + "/out";
+  auto killed = run({"sh", "-c",
+                     shell_quote(BANGER_BIN) + " --home " + shell_quote(host.home())
+                       + " vm exec e1 -- sh -c 'trap \"echo got-term; exit 5\" TERM; echo ready;"
+                         " while :; do sleep 0.1; done' >" + shell_quote(out_file) + " & pid=$!;"
+                         " until grep -q ready " + shell_quote(out_file) + "; do sleep 0.05; done;"
+                         " kill -TERM $pid; wait $pid"},
+                    {}, 30s);
+  CHECK(killed.exit_code == 5);
+  CHECK(read_file(out_file) == "ready\ngot-term\n");
+
   // No command: a usage error before any contact.
   CHECK(cli(host, {"vm", "exec", "e1"}).exit_code == 2);
 
