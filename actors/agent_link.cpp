@@ -23,6 +23,14 @@ using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using poll_end_atom = caf::atom_constant<caf::atom("pollend")>;
 using wait_end_atom = caf::atom_constant<caf::atom("waitend")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using hello_due_atom = caf::atom_constant<caf::atom("hellodue")>;
+
+/// An open stream that brings no hello in this time is closed and made
+/// again. Under QEMU the socket is QEMU's and always accepts, so an open
+/// stream says nothing of the guest: a restored guest's port may still
+/// think its previous host is there (it answers nobody), and a new
+/// connection is what tells it otherwise.
+constexpr auto hello_due = std::chrono::seconds(2);
 
 using Clock = std::chrono::steady_clock;
 
@@ -87,7 +95,8 @@ using link_impl = agent_link_actor::extend<
   caf::reacts_to<DuplexOpened>, caf::reacts_to<DuplexData>, caf::reacts_to<DuplexClosed>,
   caf::reacts_to<reconnect_atom, std::uint64_t>,
   caf::reacts_to<poll_end_atom, std::uint32_t, std::uint64_t>,
-  caf::reacts_to<wait_end_atom, std::uint64_t>, caf::reacts_to<sweep_atom>>;
+  caf::reacts_to<wait_end_atom, std::uint64_t>, caf::reacts_to<sweep_atom>,
+  caf::reacts_to<hello_due_atom, std::uint64_t>>;
 using Self = sheltered_pointer<link_impl, LinkState>;
 
 /// Guest text kept in a record or a log field: printable ASCII, bounded.
@@ -144,7 +153,7 @@ void connect(Self self);
 /// The stream is gone: every session ends with `why`; a reconnect follows.
 void lose_stream(Self self, const Error& why) {
   auto& st = self->state;
-  if (st.open)
+  if (st.open && st.hello)
     log_.info("agent stream closed", {{"vm_id", st.config.vm_id}, {"error", why.message}});
   if (st.token)
     self->send(st.config.io, DuplexClose{*st.token});
@@ -340,6 +349,17 @@ bool on_frame(Self self, agent::Frame& f) {
       return true;
     }
     case Type::pong:
+      if (!st.hello) {
+        // Before this stream's hello: an answer to the previous host that
+        // waited in the guest's port (a restored VM's). Dropped, and
+        // bounded like other frames nobody asked for.
+        st.stray_bytes += agent::header_size + f.payload.size();
+        if (st.stray_bytes > 2 * agent::initial_window) {
+          protocol_violation(self, "frames for channels that are not open");
+          return false;
+        }
+        return true;
+      }
       if (st.pings_out == 0) {
         protocol_violation(self, "a pong for no ping");
         return false;
@@ -843,6 +863,13 @@ link_impl::behavior_type link_behavior(Self self, AgentLinkConfig config) {
       // the VM say hello again (docs/agent.md).
       ++st.pings_out;
       send_frame(self, agent::frame(agent::Type::ping, 0, agent::Ping{"link"}));
+      self->delayed_send(self, hello_due, hello_due_atom::value, st.generation);
+    },
+    [self](hello_due_atom, std::uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.generation || !st.open || st.hello)
+        return;
+      lose_stream(self, Error{Errc::agent_unavailable, "no hello on the stream"});
     },
     [self](DuplexData& e) {
       auto& st = self->state;

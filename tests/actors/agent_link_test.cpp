@@ -304,6 +304,15 @@ TEST_CASE("frames only a host sends, another protocol version or garbage end the
     f.guest(agent::frame(agent::Type::pong, 0, agent::Ping{"link"}));
     CHECK(f.closed_by_link());
   }
+  SUBCASE("a pong before the stream's hello is a previous host's, not a violation") {
+    Fixture f;
+    f.guest(agent::frame(agent::Type::pong, 0, agent::Ping{"old"}));
+    CHECK_FALSE(f.closed_by_link());
+    f.hello();
+    f.guest(agent::frame(agent::Type::pong, 0, agent::Ping{"link"}));
+    CHECK_FALSE(f.closed_by_link());
+    CHECK(f.wire.ups == std::vector<std::string>{"1.2.3"});
+  }
   SUBCASE("a flood of output for channels that are not open") {
     Fixture f;
     f.hello();
@@ -332,6 +341,23 @@ TEST_CASE("a wait for an agent that never says hello ends at its deadline") {
   REQUIRE(waiting->has_value());
   REQUIRE_FALSE(**waiting);
   CHECK(code_of((*waiting)->error()) == Errc::agent_unavailable);
+}
+
+TEST_CASE("an open stream that brings no hello is made again") {
+  Fixture f;
+  CHECK(f.wire.opens == 1);
+  // The earliest timeout is the hello's due time; then the reconnect's.
+  f.sched->trigger_timeout();
+  f.run();
+  CHECK(f.closed_by_link());
+  f.sched->trigger_timeout();
+  f.run();
+  CHECK(f.wire.opens == 2);
+  // On the new stream the agent answers: it counts.
+  caf::anon_send(f.wire.notify, DuplexOpened{f.wire.link});
+  f.run();
+  f.hello();
+  CHECK(f.wire.ups == std::vector<std::string>{"1.2.3"});
 }
 
 TEST_CASE("a file read streams its bytes and checks the announced size") {

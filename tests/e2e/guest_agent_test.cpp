@@ -2,7 +2,8 @@
 // binary: an image built with the agent, a start that is ready at the
 // agent's hello, `vm exec` (exit codes, streams, stdin), `vm cp` of a 10 MiB
 // file both ways, and exec still working with the guest's network down,
-// which SSH could not do. Root and QEMU; skipped otherwise.
+// which SSH could not do, and the agent back after a suspend and restore.
+// Root and QEMU; skipped otherwise.
 #include "tests/cli/cli_run.hpp"
 #include "tests/support/host_fixture.hpp"
 
@@ -109,6 +110,15 @@ TEST_CASE("a guest with the agent: ready at hello, exec and cp without SSH or ne
     auto out = banger({"vm", "cp", "a:/root/blob", back});
     REQUIRE_MESSAGE(out.exit_code == 0, out.err);
     CHECK(slurp(back) == data);
+  }
+  {
+    INFO("after a suspend and a restore the agent is back: the same guest, a new VMM");
+    REQUIRE(banger({"vm", "suspend", "a"}).exit_code == 0);
+    auto restored = banger({"vm", "start", "a"});
+    REQUIRE_MESSAGE(restored.exit_code == 0, restored.err);
+    auto r = banger({"vm", "exec", "a", "--", "sh", "-c", "echo back; exit 4"});
+    CHECK_MESSAGE(r.exit_code == 4, r.err);
+    CHECK(r.out == "back\n");
   }
   {
     INFO("exec needs no guest network");

@@ -336,7 +336,7 @@ int copy_in(Context& ctx, const std::string& vm_id, const std::string& local,
     r.last = sent >= size;
     auto written = ctx.session->call<VmFileWritten>(r, ctx.timeout());
     if (!written)
-      return report_error(ctx, written.error(), "vm cp");
+      return report_error(ctx, written.error(), "vm cp: ");
     r.session = written->session;
     if (r.last && !written->done)
       return report_error(ctx, Errc::conflict, "vm cp: the guest did not commit the file", "");
@@ -354,7 +354,7 @@ int copy_out(Context& ctx, const std::string& vm_id, const std::string& guest_pa
   auto started = ctx.session->call<VmSessionStarted>(
     VmFileReadRequest{client_envelope(), vm_id, guest_path}, ctx.timeout());
   if (!started)
-    return report_error(ctx, started.error(), "vm cp");
+    return report_error(ctx, started.error(), "vm cp: ");
   // Written beside the target and renamed at the end: a failed copy leaves
   // no half file behind.
   auto temp = local + ".banger-cp." + std::to_string(::getpid());
@@ -377,7 +377,7 @@ int copy_out(Context& ctx, const std::string& vm_id, const std::string& guest_pa
     r.wait_ms = session_max_wait_ms;
     auto io = ctx.session->call<VmSessionIo>(r, ctx.timeout() + std::chrono::milliseconds(session_max_wait_ms));
     if (!io)
-      return fail(report_error(ctx, io.error(), "vm cp"));
+      return fail(report_error(ctx, io.error(), "vm cp: "));
     if (!io->out.empty() && !write_all(fd, io->out.data(), io->out.size()))
       return fail(report_error(ctx, Errc::system,
                                "vm cp: writing " + temp + ": " + std::strerror(errno), ""));
@@ -415,7 +415,7 @@ int cmd_vm_exec(Context& ctx) {
     std::tie(request.rows, request.cols) = terminal_size();
   auto started = ctx.session->call<VmSessionStarted>(request, ctx.timeout());
   if (!started)
-    return report_error(ctx, started.error(), "vm exec");
+    return report_error(ctx, started.error(), "vm exec: ");
 
   if (::pipe2(signal_pipe, O_CLOEXEC) != 0)
     return report_error(ctx, Errc::system, std::string("pipe: ") + std::strerror(errno), "");
@@ -448,7 +448,7 @@ int cmd_vm_exec(Context& ctx) {
   reader.join();
   raw.reset();
   if (result.error)
-    return report_error(ctx, *result.error, "vm exec");
+    return report_error(ctx, *result.error, "vm exec: ");
   return command_exit(result);
 }
 
