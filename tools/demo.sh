@@ -51,18 +51,21 @@ for _ in $(seq 1 200); do
 done
 banger daemon status
 
-step "build a guest image from Debian packages (kernel, busybox, dropbear)"
+step "build a guest image from Debian packages (kernel, busybox, dropbear, banger's guest agent)"
 banger image build debian
 
-step "create a VM and start it, waiting until its SSH port answers"
+step "create a VM and start it, waiting until the guest is ready (its agent's hello or its SSH port)"
 banger vm create --image debian --name demo --memory 256 --start --wait >/dev/null
 banger vm ls
 
 step "run a command in the guest over SSH (the host key is pinned on first use)"
 banger vm ssh demo -- 'uname -a; echo "uptime: $(cut -d" " -f1 /proc/uptime) s"; ip -4 addr show eth0 | grep inet'
 
+step "run a command through the guest agent instead: no SSH, no guest network; its exit status comes back"
+banger vm exec demo -- sh -c 'echo "hello from $(hostname) over virtio-serial"; exit 3' || echo "exit status: $?"
+
 step "vm show demo: boot phase timings"
-banger vm show demo | grep -E "^(state|guest ip|pid|boot:)"
+banger vm show demo | grep -E "^(state|guest ip|pid|boot:|agent)"
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 json_field() { banger -o json vm show demo | grep -o "\"$1\": *[0-9]*" | head -1 | grep -o '[0-9]*$'; }
