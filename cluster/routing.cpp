@@ -594,7 +594,18 @@ void on_watch_op(Self self, const std::string& op_id, const std::string& name) {
           self->delayed_send(self, std::chrono::milliseconds(250), watch_op_atom::value, op_id, name);
           return;
         }
-        settle_name(self, env, name, status.outcome == OperationOutcome::succeeded ? status.vm_id : "");
+        if (status.outcome != OperationOutcome::succeeded) {
+          settle_name(self, env, name, {});
+          return;
+        }
+        // The VM may be gone already (a quick rm while this poll waited):
+        // its VmRetired then reached this actor before this answer, and
+        // the drop it sent found nothing bound; binding now would bind the
+        // name to no VM. The directory answers before it passes on any
+        // later retirement, so a VM it still has is bound before its drop.
+        self->request(self->state.init.directory, caf::infinite, VmLookup{env, status.vm_id})
+          .then([self, env, name, vm_id = status.vm_id](VmHandle&) { settle_name(self, env, name, vm_id); },
+                [self, env, name](caf::error&) { settle_name(self, env, name, {}); });
       },
       [self, env, name](caf::error&) { settle_name(self, env, name, {}); });
 }
