@@ -172,6 +172,19 @@ Status admissible(const VmActionRequest& request) {
   return {};
 }
 
+Status admissible(const VmCloneRequest& request) {
+  if (auto ok = text("VM reference", request.source, max_ref_length); !ok)
+    return ok;
+  if (request.source.empty())
+    return refuse("vm clone needs the VM to clone");
+  if (!request.snapshot.empty() && !is_valid_name(request.snapshot))
+    return refuse("snapshot name " + excerpt(request.snapshot)
+                  + " is not 1-63 of [a-z0-9-] starting with a letter or digit");
+  if (!request.name.empty() && !is_valid_name(request.name))
+    return refuse("invalid VM name " + excerpt(request.name) + ": use [a-z0-9][a-z0-9-]{0,62}");
+  return {};
+}
+
 Status admissible(const VmLogReadRequest& request) {
   if (request.max_bytes > max_log_chunk)
     return refuse("a log read asks for at most " + std::to_string(max_log_chunk) + " bytes, not "
@@ -201,7 +214,7 @@ Status admissible(const VmSessionIoRequest& request) {
   if (request.input.size() > max_session_chunk)
     return refuse("session input is at most " + std::to_string(max_session_chunk) + " bytes");
   if (request.session == 0)
-    return refuse("session 0 does not exist");
+    return refuse("no session has the number zero (numbers start at one)");
   return text("VM reference", request.ref, max_ref_length);
 }
 

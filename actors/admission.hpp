@@ -37,6 +37,7 @@ Status admissible(const OpStatusRequest& request);
 Status admissible(const VmListRequest& request);
 Status admissible(const VmShowRequest& request);
 Status admissible(const VmActionRequest& request);
+Status admissible(const VmCloneRequest& request);
 Status admissible(const VmLogReadRequest& request);
 Status admissible(const DoctorRequest& request);
 Status admissible(const VmExecRequest& request);

@@ -289,6 +289,18 @@ Error agent_error(std::string_view payload, const std::string& what) {
 }
 
 /// One frame from the guest. False: the stream was closed because of it.
+/// Drops a frame nobody here asked for; up to two windows' worth per stream
+/// (a session's output in flight when it ended), beyond that the guest is
+/// flooding. False: the stream was closed.
+bool drop_stray(Self self, const agent::Frame& f) {
+  auto& st = self->state;
+  st.stray_bytes += agent::header_size + f.payload.size();
+  if (st.stray_bytes <= 2 * agent::initial_window)
+    return true;
+  protocol_violation(self, "frames for channels that are not open");
+  return false;
+}
+
 /// Types only a host sends: from a guest, on any channel, they end the
 /// stream.
 bool host_only(agent::Type t) {
@@ -353,12 +365,7 @@ bool on_frame(Self self, agent::Frame& f) {
         // Before this stream's hello: an answer to the previous host that
         // waited in the guest's port (a restored VM's). Dropped, and
         // bounded like other frames nobody asked for.
-        st.stray_bytes += agent::header_size + f.payload.size();
-        if (st.stray_bytes > 2 * agent::initial_window) {
-          protocol_violation(self, "frames for channels that are not open");
-          return false;
-        }
-        return true;
+        return drop_stray(self, f);
       }
       if (st.pings_out == 0) {
         protocol_violation(self, "a pong for no ping");
@@ -388,13 +395,8 @@ bool on_frame(Self self, agent::Frame& f) {
   auto it = st.sessions.find(f.channel);
   if (it == st.sessions.end()) {
     // A session that ended here first (closed, timed out): what it had in
-    // flight is dropped, up to a window's worth per stream.
-    st.stray_bytes += agent::header_size + f.payload.size();
-    if (st.stray_bytes > 2 * agent::initial_window) {
-      protocol_violation(self, "frames for channels that are not open");
-      return false;
-    }
-    return true;
+    // flight is dropped.
+    return drop_stray(self, f);
   }
   auto& s = it->second;
   auto channel = f.channel;

@@ -287,6 +287,34 @@ struct VmCreateWork {
 BANGER_INTERNAL(VmCreateWork, x.env, x.image_rootfs, x.start, x.wait, x.no_wait, x.disk_bytes,
                 x.so_far)
 
+/// A clone's first operation (node -> the clone's new actor): its rootfs is
+/// made from the image, then the source's own actor copies the guest state
+/// and disk in (VmCloneOut), then the clone restores it and takes its own
+/// identity. `source` is the source's vm_actor (a plain handle here: this
+/// message is part of vm_actor's own interface).
+struct VmCloneWork {
+  Envelope env;
+  caf::actor source;
+  std::string source_name;
+  std::string snapshot; ///< empty: the source as it is now
+  std::string image_rootfs;
+  OperationStatus so_far;
+};
+BANGER_INTERNAL(VmCloneWork, x.env, x.source, x.source_name, x.snapshot, x.image_rootfs, x.so_far)
+
+/// The clone -> its source (queued like any operation of the source):
+/// write snapshot `snapshot` (empty: the running or paused guest, paused
+/// meanwhile) into the clone's VM directory as a suspended state, and the
+/// disk over the clone's rootfs. Paths come from `clone_id` and this
+/// host's layout, never from the message. Replies with the clone's saved
+/// state, sealed and measured.
+struct VmCloneOut {
+  Envelope env;
+  std::string snapshot;
+  std::string clone_id;
+};
+BANGER_INTERNAL(VmCloneOut, x.env, x.snapshot, x.clone_id)
+
 /// Recovery after a daemon restart: the VM actor reconciles its record with
 /// the host (adopt a live VMM, or clean up and mark stopped).
 struct VmReconcile {
@@ -363,6 +391,8 @@ using vm_actor = caf::typed_actor<
   caf::replies_to<VmShowRequest>::with<VmRecord>,
   caf::replies_to<VmActionRequest>::with<VmRecord>,
   caf::replies_to<VmCreateWork>::with<VmRecord>,
+  caf::replies_to<VmCloneWork>::with<VmRecord>,
+  caf::replies_to<VmCloneOut>::with<SavedState>,
   caf::replies_to<VmReconcile>::with<VmRecord>,
   caf::reacts_to<VmmExited>>;
 
@@ -495,6 +525,7 @@ BANGER_INTERNAL(HostCapacity, x.vms, x.cpus_total, x.cpus_free, x.memory_total_m
 using node_actor = caf::typed_actor<
   caf::replies_to<VmCreateRequest>::with<VmRecord>,
   caf::replies_to<VmCreateBeginRequest>::with<OpAccepted>,
+  caf::replies_to<VmCloneRequest>::with<VmRecord>,
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
   caf::replies_to<HostCapacityRequest>::with<HostCapacity>,
   caf::reacts_to<VmChanged>,

@@ -16,6 +16,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <map>
 
 namespace banger {
@@ -106,10 +107,10 @@ void track_stage(Self self, const Track& track, const std::string& name) {
   self->send(self->state.deps->operations, OpProgress{track->status});
 }
 
-Track begin_create(const Envelope& env) {
+Track begin_create(const Envelope& env, const char* kind = "vm.create") {
   auto track = std::make_shared<CreateOp>();
   track->status.op_id = env.op_id;
-  track->status.kind = "vm.create";
+  track->status.kind = kind;
   track->status.started_at_us = now_us();
   return track;
 }
@@ -157,10 +158,35 @@ void abandon(Self self, const VmRecord& rec, std::optional<std::uint32_t> addres
     st.addresses->release(*address);
 }
 
+/// Hands the new VM's actor its first operation (a create's or a clone's
+/// work); `done` gets the VM actor's reply.
+using Handover = std::function<void(Self, vm_actor, const Image&, Track, Done)>;
+
+template <class Work>
+void hand_over(Self self, vm_actor actor, Work work, Track track, Done done) {
+  self->request(actor, caf::infinite, std::move(work))
+    .then([done](VmRecord& created) { done(std::move(created)); },
+          [track, done](caf::error& err) {
+            // An actor that went away never ended the operation.
+            if (err == caf::sec::request_receiver_down)
+              track->handed_over = false;
+            done(error_of(err));
+          });
+}
+
+Handover create_work(const Envelope& env, const VmSpec& spec) {
+  return [env, spec](Self self, vm_actor actor, const Image& image, Track track, Done done) {
+    hand_over(self, actor,
+              VmCreateWork{env, image.rootfs_path, spec.start, spec.wait, spec.no_wait,
+                           spec.disk_bytes, track->status},
+              track, done);
+  };
+}
+
 /// Limits and an address for the reserved record, then persist, spawn and
-/// hand the VM actor the create work. `done` gets the VM actor's reply.
-void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord rec, Image image,
-                   Track track, Done done) {
+/// hand the VM actor its first operation.
+void finish_create(Self self, const VmSpec& spec, VmRecord rec, Image image, Track track,
+                   Done done, Handover handover) {
   auto& st = self->state;
   track_stage(self, track, "allocate");
   auto sizing = size_of(spec);
@@ -189,19 +215,10 @@ void finish_create(Self self, const Envelope& env, const VmSpec& spec, VmRecord 
   track_stage(self, track, "save_record");
   self->request(st.deps->store, caf::infinite, SaveVm{rec}) // see vm::local_request
     .then(
-      [self, rec, image, env, spec, track, done](Ack) {
+      [self, rec, image, track, done, handover](Ack) {
         auto actor = add_entry(self, rec, image, false);
         track->handed_over = true;
-        self->request(actor, caf::infinite,
-                      VmCreateWork{env, image.rootfs_path, spec.start, spec.wait, spec.no_wait,
-                                   spec.disk_bytes, track->status})
-          .then([done](VmRecord& created) { done(std::move(created)); },
-                [track, done](caf::error& err) {
-                  // An actor that went away never ended the operation.
-                  if (err == caf::sec::request_receiver_down)
-                    track->handed_over = false;
-                  done(error_of(err));
-                });
+        handover(self, actor, image, track, done);
       },
       [self, rec, index, done](caf::error& err) {
         abandon(self, rec, index);
@@ -230,13 +247,14 @@ void reserve_name(Self self, VmRecord rec, bool generated, int attempt, Done the
 
 /// Creates a VM: image (catalog), id, name (reserved in the directory),
 /// limits, address; a failure after the reservation releases it.
-void create_vm(Self self, const Envelope& env, const VmSpec& spec, Track track, Done done) {
+void create_vm(Self self, const Envelope& env, const VmSpec& spec, Track track, Done done,
+               Handover handover) {
   auto& st = self->state;
   done = tracked(self, track, std::move(done));
   track_stage(self, track, "resolve_image");
   self->request(st.images, caf::infinite, ImageShowRequest{env, spec.image})
     .then(
-      [self, env, spec, track, done](Image& image) {
+      [self, env, spec, track, done, handover](Image& image) {
         auto& st = self->state;
         track_stage(self, track, "reserve_name");
         VmRecord rec;
@@ -250,11 +268,71 @@ void create_vm(Self self, const Envelope& env, const VmSpec& spec, Track track, 
         rec.ports = spec.ports;
         track->status.vm_id = rec.id;
         reserve_name(self, rec, spec.name.empty(), 0,
-                     [self, env, spec, image, track, done](Result<VmRecord>&& reserved) {
+                     [self, env, spec, image, track, done,
+                      handover](Result<VmRecord>&& reserved) {
                        if (!reserved)
                          return done(std::move(reserved).error());
-                       finish_create(self, env, spec, std::move(*reserved), image, track, done);
+                       finish_create(self, spec, std::move(*reserved), image, track, done,
+                                     handover);
                      });
+      },
+      [done](caf::error& err) { done(error_of(err)); });
+}
+
+/// A clone: the source found and checked (for a clear error before anything
+/// is made; the source checks again when it copies), then a create with the
+/// source's image, vCPUs and memory whose first operation is the clone's.
+void clone_vm(Self self, const VmCloneRequest& req, Track track, Done done) {
+  done = tracked(self, track, std::move(done));
+  track_stage(self, track, "resolve_source");
+  self->request(self->state.directory, caf::infinite, VmLookup{req.env, req.source})
+    .then(
+      [self, req, track, done](VmHandle& handle) {
+        auto source = handle.actor;
+        self->request(source, caf::infinite, VmShowRequest{req.env, handle.id})
+          .then(
+            [self, req, source, track, done](VmRecord& src) {
+              auto state = src.runtime.state;
+              if (req.snapshot.empty() && state != VmState::running && state != VmState::paused)
+                return done(Error{Errc::conflict,
+                                  "cannot clone VM " + src.name + " as it is now: it is "
+                                    + std::string(to_string(state))
+                                    + "; clone a running or paused VM, or one of its snapshots "
+                                      "taken while it ran (banger vm clone "
+                                    + src.name + "@SNAPSHOT NAME)"});
+              if (!req.snapshot.empty()) {
+                auto snap = std::find_if(src.snapshots.begin(), src.snapshots.end(),
+                                         [&](const SnapshotInfo& s) { return s.name == req.snapshot; });
+                if (snap == src.snapshots.end())
+                  return done(Error{Errc::not_found, "VM " + src.name + " has no snapshot "
+                                                       + req.snapshot + " (banger vm snapshot ls "
+                                                       + src.name + ")"});
+                if (snap->memory.empty())
+                  return done(Error{Errc::conflict,
+                                    "snapshot " + req.snapshot + " of VM " + src.name
+                                      + " was taken while it was stopped: it holds a disk but no "
+                                        "guest to clone"});
+              }
+              VmSpec spec;
+              spec.name = req.name;
+              spec.image = src.image_id;
+              spec.cpus = src.cpus;
+              spec.memory_mib = src.memory_mib;
+              auto env = req.env;
+              auto snapshot = req.snapshot;
+              auto source_name = src.name;
+              create_vm(self, env, spec, track, done,
+                        [env, snapshot, source, source_name](Self self, vm_actor actor,
+                                                             const Image& image, Track track,
+                                                             Done done) {
+                          hand_over(self, actor,
+                                    VmCloneWork{env, caf::actor_cast<caf::actor>(source),
+                                                source_name, snapshot, image.rootfs_path,
+                                                track->status},
+                                    track, done);
+                        });
+            },
+            [done](caf::error& err) { done(error_of(err)); });
       },
       [done](caf::error& err) { done(error_of(err)); });
 }
@@ -350,7 +428,19 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
           promise.deliver(std::move(*result));
         else
           promise.deliver(to_caf_error(result.error(), op));
-      });
+      }, create_work(req.env, req.spec));
+      return promise;
+    },
+    [self](VmCloneRequest& req) {
+      auto promise = self->make_response_promise<VmRecord>();
+      auto op = req.env.op_id;
+      clone_vm(self, req, begin_create(req.env, "vm.clone"),
+               [promise, op](Result<VmRecord> result) mutable {
+                 if (result)
+                   promise.deliver(std::move(*result));
+                 else
+                   promise.deliver(to_caf_error(result.error(), op));
+               });
       return promise;
     },
     [self](VmCreateBeginRequest& req) -> caf::result<OpAccepted> {
@@ -370,7 +460,8 @@ node_impl::behavior_type node_behavior(Self self, NodeInit init) {
                 log_.warn("could not record operation", {{"op_id", op}, {"error", view(err).message}});
               });
       // Whoever ends the operation reports its outcome (tracked()).
-      create_vm(self, req.env, req.spec, track, [](Result<VmRecord>) {});
+      create_vm(self, req.env, req.spec, track, [](Result<VmRecord>) {},
+                create_work(req.env, req.spec));
       return OpAccepted{op};
     },
     [self](DaemonStatusRequest&) {

@@ -243,6 +243,43 @@ std::vector<std::string> snapshot_folders(const fs::path& vm_dir) {
   return out;
 }
 
+Result<SavedState> copy_state(const SavedState& from, SavedState final) {
+  final.vmm = from.vmm;
+  final.saved_at_us = from.saved_at_us;
+  auto partial = partial_of(final);
+  remove_state(final);
+  auto copy = [](const std::string& src, const std::string& dst) -> Status {
+    if (src.empty() != dst.empty())
+      return Error{Errc::conflict, "the saved state " + (src.empty() ? dst : src)
+                                     + " has no counterpart: it was written by another VMM kind"};
+    if (src.empty())
+      return {};
+    auto copied = copy_new(src, dst, 0600);
+    if (!copied)
+      return copied.error();
+    return {};
+  };
+  if (auto ok = copy(from.state_path, partial.state_path); !ok) {
+    remove_state(final);
+    return ok.error();
+  }
+  if (auto ok = copy(from.memory_path, partial.memory_path); !ok) {
+    remove_state(final);
+    return ok.error();
+  }
+  auto sealed = seal_state(partial, final);
+  if (!sealed) {
+    remove_state(final);
+    return sealed.error();
+  }
+  if (sealed->size != from.size || (!from.checksum.empty() && sealed->checksum != from.checksum)) {
+    remove_state(*sealed);
+    return Error{Errc::conflict, "the copy of the saved state " + from.state_path
+                                   + " does not match its record (size or checksum)"};
+  }
+  return sealed;
+}
+
 Status roll_back_disk(const fs::path& disk, const fs::path& rootfs) {
   struct stat st {};
   mode_t mode = 0600;

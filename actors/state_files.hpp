@@ -71,6 +71,12 @@ Status remove_snapshot(const std::filesystem::path& vm_dir, const std::string& n
 /// by a crash are listed with their dot name).
 std::vector<std::string> snapshot_folders(const std::filesystem::path& vm_dir);
 
+/// Copies the saved state `from` (a snapshot's) to become the saved state
+/// `final` (a clone's, in another VM directory): each file copied under its
+/// temporary name, then sealed as seal_state does. The copy must measure
+/// as `from` was recorded (size and checksum), or it is removed.
+Result<SavedState> copy_state(const SavedState& from, SavedState final);
+
 /// Replaces `rootfs` by a copy of `disk` (reflink or sparse, same mode),
 /// atomically: copied next to it, fsynced, renamed over it.
 Status roll_back_disk(const std::filesystem::path& disk, const std::filesystem::path& rootfs);

@@ -58,6 +58,8 @@ Queue::Hooks queue_hooks(Self self) {
     // A create began in the node: its stages are this operation's first.
     if (auto* create = std::get_if<VmCreateWork>(&pending.request))
       continue_from(op->status, create->so_far);
+    if (auto* clone = std::get_if<VmCloneWork>(&pending.request))
+      continue_from(op->status, clone->so_far);
     op->reply = std::move(pending.reply);
     st.current = op;
     // The record and the operation's status are committed together before
@@ -146,6 +148,22 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
     [self](VmShowRequest&) -> caf::result<VmRecord> { return self->state.rec; },
     [self](VmActionRequest& request) { return enqueue(self, std::move(request)); },
     [self](VmCreateWork& work) { return enqueue(self, std::move(work)); },
+    [self](VmCloneWork& work) { return enqueue(self, std::move(work)); },
+    [self](VmCloneOut& request) -> caf::result<SavedState> {
+      // Queued like any operation of this VM: its guest and disk hold still
+      // while they are copied, and no stop or rm runs meanwhile.
+      auto promise = self->make_response_promise<SavedState>();
+      CloneOutWork work{std::move(request)};
+      auto out = work.out;
+      Reply reply = [promise, out](caf::expected<VmRecord> outcome) mutable {
+        if (outcome)
+          promise.deliver(*out);
+        else
+          promise.deliver(std::move(outcome.error()));
+      };
+      self->state.queue->submit(Pending{std::move(work), std::move(reply)});
+      return promise;
+    },
     [self](VmReconcile& work) -> caf::result<VmRecord> {
       auto& rt = self->state.rec.runtime;
       // Without a rootfs path a create or rm was cut off: never idle.

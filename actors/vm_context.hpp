@@ -206,6 +206,9 @@ void run_request(Self self, const OpPtr& op, Request request, Then then);
 /// Starts the VM; with `wait`, also waits until the guest's SSH port answers.
 void do_start(Self self, const OpPtr& op, bool wait, Then then);
 
+/// Removes the VM: its VMM, runtime, rootfs, then its record.
+void do_delete(Self self, const OpPtr& op, Then then);
+
 /// Stops the VM: the guest is asked to power off and given the stop grace
 /// (less while it cannot be listening yet: vm_stop.cpp), then the VMM is
 /// killed.
@@ -236,6 +239,9 @@ struct Restore {
   bool stay_paused = false; ///< leave the guest paused (a snapshot of a paused VM)
   VmState on_failure = VmState::stopped; ///< where a failed restore leaves the VM
   std::string way_out; ///< what the user can do when it fails, for the error
+  /// A clone's own identity: the guest agent applies it right after the
+  /// guest runs again, before the guest counts as ready (vm_clone.cpp).
+  std::optional<AgentIdentity> identity;
 };
 
 /// Runs `job` (blocking file work: state_files.hpp) on a detached actor;
@@ -253,6 +259,20 @@ void pause_durably(Self self, const OpPtr& op, StepDone done);
 
 /// A fresh VMM loads `plan.saved` (verified first), and the guest runs on.
 void restore_guest(Self self, const OpPtr& op, const Restore& plan, Then then);
+/// The guest agent of the restored guest applies `identity` (stage
+/// set_identity): it waits for the agent's hello first.
+void take_identity(Self self, const OpPtr& op, const AgentIdentity& identity, StepDone done);
+
+// -- clones (vm_clone.cpp) -------------------------------------------------------------
+
+/// The clone's side: rootfs, the source's state copied in, restore, identity.
+void do_clone(Self self, const OpPtr& op, const VmCloneWork& work, Then then);
+/// The source's side: its snapshot, or its guest as it is now, written into
+/// the clone's directory; `work.out` gets the clone's saved state.
+void do_clone_out(Self self, const OpPtr& op, const CloneOutWork& work, Then then);
+
+/// The VM's snapshot `name`, or null.
+const SnapshotInfo* find_snapshot(Self self, const std::string& name);
 /// Keeps snapshot `name` of the VM as it is now.
 void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then);
 /// Rolls the VM back to snapshot `name`.

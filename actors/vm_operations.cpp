@@ -126,6 +126,41 @@ void stopped(Self self, const OpPtr& op, StopRung rung, Then then) {
 }
 
 
+/// rm: the VMM, its runtime, the rootfs, then the record. Anything that
+/// cannot be taken back fails the rm and keeps the VM (in `error`, naming
+/// what is left); the next rm tries again from where this one stopped.
+void do_delete(Self self, const OpPtr& op, Then then) {
+  auto& st = self->state;
+  auto kill_grace = st.deps->settings.vmm_kill_grace;
+  auto after_kill = [self, op, then](Status killed) {
+    if (!killed) {
+      vmm_survived(self, "rm failed", killed.error(), then);
+      return;
+    }
+    auto release = [self, op, then] { release_and_erase(self, op, "rm failed", then); };
+    // A clean stop (or a rolled-back start) already removed the tap and the
+    // runtime dir; asking the helper again would cost two round trips that
+    // answer not_found. A failed teardown kept the tap on record.
+    auto& rt = self->state.rec.runtime;
+    if (rt.pid == 0 && rt.tap.empty()) {
+      release();
+      return;
+    }
+    cleanup_runtime(self, op, [release, then](std::optional<Error> failed) {
+      if (failed)
+        then(failed);
+      else
+        release();
+    });
+  };
+  if (vmm_alive(self)) {
+    stage(self, op, "kill_vmm");
+    signal_and_wait(self, op, "KILL", kill_grace, after_kill);
+  } else {
+    after_kill(Status{});
+  }
+}
+
 namespace {
 
 void do_kill(Self self, const OpPtr& op, const std::string& signal, Then then) {
@@ -164,40 +199,6 @@ void do_kill(Self self, const OpPtr& op, const std::string& signal, Then then) {
   });
 }
 
-/// rm: the VMM, its runtime, the rootfs, then the record. Anything that
-/// cannot be taken back fails the rm and keeps the VM (in `error`, naming
-/// what is left); the next rm tries again from where this one stopped.
-void do_delete(Self self, const OpPtr& op, Then then) {
-  auto& st = self->state;
-  auto kill_grace = st.deps->settings.vmm_kill_grace;
-  auto after_kill = [self, op, then](Status killed) {
-    if (!killed) {
-      vmm_survived(self, "rm failed", killed.error(), then);
-      return;
-    }
-    auto release = [self, op, then] { release_and_erase(self, op, "rm failed", then); };
-    // A clean stop (or a rolled-back start) already removed the tap and the
-    // runtime dir; asking the helper again would cost two round trips that
-    // answer not_found. A failed teardown kept the tap on record.
-    auto& rt = self->state.rec.runtime;
-    if (rt.pid == 0 && rt.tap.empty()) {
-      release();
-      return;
-    }
-    cleanup_runtime(self, op, [release, then](std::optional<Error> failed) {
-      if (failed)
-        then(failed);
-      else
-        release();
-    });
-  };
-  if (vmm_alive(self)) {
-    stage(self, op, "kill_vmm");
-    signal_and_wait(self, op, "KILL", kill_grace, after_kill);
-  } else {
-    after_kill(Status{});
-  }
-}
 
 void do_create(Self self, const OpPtr& op, const VmCreateWork& work, Then then) {
   stage(self, op, "prepare_rootfs");
@@ -343,6 +344,8 @@ void run_request(Self self, const OpPtr& op, Request request, Then then) {
     Then& then;
     void operator()(const VmActionRequest& r) const { run_action(self, op, r, then); }
     void operator()(const VmCreateWork& r) const { do_create(self, op, r, then); }
+    void operator()(const VmCloneWork& r) const { do_clone(self, op, r, then); }
+    void operator()(const CloneOutWork& r) const { do_clone_out(self, op, r, then); }
     void operator()(const VmReconcile& r) const { do_reconcile(self, op, r, then); }
     void operator()(const VmmExitedWork&) const { do_exited(self, op, then); }
   };

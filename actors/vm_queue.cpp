@@ -36,6 +36,8 @@ struct NameOf {
     return "vm.unknown";
   }
   std::string operator()(const VmCreateWork&) const { return "vm.create"; }
+  std::string operator()(const VmCloneWork&) const { return "vm.clone"; }
+  std::string operator()(const CloneOutWork&) const { return "vm.clone_source"; }
   std::string operator()(const VmReconcile&) const { return "vm.reconcile"; }
   std::string operator()(const VmmExitedWork&) const { return "vm.vmm_exited"; }
 };
@@ -43,6 +45,8 @@ struct NameOf {
 struct OpIdOf {
   std::string operator()(const VmActionRequest& r) const { return r.env.op_id; }
   std::string operator()(const VmCreateWork& r) const { return r.env.op_id; }
+  std::string operator()(const VmCloneWork& r) const { return r.env.op_id; }
+  std::string operator()(const CloneOutWork& r) const { return r.request.env.op_id; }
   std::string operator()(const VmReconcile& r) const { return r.env.op_id; }
   std::string operator()(const VmmExitedWork&) const { return mint_op_id(); }
 };

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -25,8 +26,17 @@ struct VmmExitedWork {
   std::int32_t pid = 0;
 };
 
+/// A clone's request to this VM, its source (VmCloneOut): `out` receives the
+/// clone's saved state, which is the reply once the operation succeeds (the
+/// queue's own reply is the VM's record).
+struct CloneOutWork {
+  VmCloneOut request;
+  std::shared_ptr<SavedState> out = std::make_shared<SavedState>();
+};
+
 /// What a VM actor runs, one at a time.
-using Request = std::variant<VmActionRequest, VmCreateWork, VmReconcile, VmmExitedWork>;
+using Request = std::variant<VmActionRequest, VmCreateWork, VmCloneWork, CloneOutWork,
+                             VmReconcile, VmmExitedWork>;
 
 /// Where a request's outcome goes (a response promise); empty: nobody waits.
 using Reply = std::function<void(caf::expected<VmRecord>)>;

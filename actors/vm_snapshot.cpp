@@ -23,13 +23,6 @@ void discard(const std::filesystem::path& vm_dir, const std::string& name) {
               {{"snapshot", name}, {"error", removed.error().message}});
 }
 
-const SnapshotInfo* find_snapshot(Self self, const std::string& name) {
-  for (const auto& snap : self->state.rec.snapshots)
-    if (snap.name == name)
-      return &snap;
-  return nullptr;
-}
-
 /// The disk copy and the commit of snapshot `snap` (its memory, if any, is
 /// already in the partial folder); `snap` gets the disk's path and size.
 void finish_snapshot(Self self, const OpPtr& op, SnapshotInfo snap,
@@ -75,6 +68,13 @@ void finish_snapshot(Self self, const OpPtr& op, SnapshotInfo snap,
 }
 
 } // namespace
+
+const SnapshotInfo* find_snapshot(Self self, const std::string& name) {
+  for (const auto& snap : self->state.rec.snapshots)
+    if (snap.name == name)
+      return &snap;
+  return nullptr;
+}
 
 void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then) {
   auto& st = self->state;

@@ -312,14 +312,28 @@ void resume_restored(Self self, const OpPtr& op, const Restore& plan, Then then)
       rt.state = VmState::running;
       rt.boot.instance_started_us = now_us() - op->status.started_at_us;
       self->state.instance_started = std::chrono::steady_clock::now();
-      if (!plan.wait) {
-        settle(self);
-        then(std::nullopt);
+      auto ready = [self, op, plan, then] {
+        if (!plan.wait) {
+          settle(self);
+          then(std::nullopt);
+          return;
+        }
+        wait_guest_ready(self, op, [self, then](Status ready) {
+          settle(self);
+          then(ready ? std::nullopt : std::optional<Error>(ready.error()));
+        });
+      };
+      if (!plan.identity) {
+        ready();
         return;
       }
-      wait_guest_ready(self, op, [self, then](Status ready) {
-        settle(self);
-        then(ready ? std::nullopt : std::optional<Error>(ready.error()));
+      take_identity(self, op, *plan.identity, [self, ready, then](Status taken) {
+        if (!taken) {
+          settle(self);
+          then(taken.error());
+          return;
+        }
+        ready();
       });
     });
   });

@@ -421,16 +421,16 @@ struct VmFileReadRequest {
 };
 BANGER_INSPECT(VmFileReadRequest, x.env, x.ref, x.path)
 
-/// Writes a guest file through the agent, in chunks: the first (session 0)
-/// opens it, each next one names the session, `last` commits. The file
+/// Writes a guest file through the agent, in chunks: the first (no session
+/// number yet) opens it, each next one names the session, `last` commits. The file
 /// appears whole (written under a temporary name, renamed) or not at all.
 struct VmFileWriteRequest {
   Envelope env;
   std::string ref;
   std::uint32_t session = 0; ///< 0: a new file
-  std::string path;          ///< with session 0: absolute, in the guest
-  std::uint32_t mode = 0644; ///< with session 0
-  std::uint64_t size = 0;    ///< with session 0: the bytes the chunks add up to
+  std::string path;          ///< first chunk: absolute, in the guest
+  std::uint32_t mode = 0644; ///< first chunk
+  std::uint64_t size = 0;    ///< first chunk: the bytes the chunks add up to
   std::string data;          ///< at most max_session_chunk bytes
   bool last = false;
 
@@ -449,6 +449,23 @@ struct VmFileWritten {
 };
 BANGER_INSPECT(VmFileWritten, x.vm_id, x.session, x.written, x.done)
 
+/// A new VM from another's guest state: snapshot `snapshot` of VM `source`,
+/// or, with no snapshot named, the running or paused `source` as it is now
+/// (its state goes straight to the clone; no snapshot stays behind). The
+/// clone has the source's image, vCPUs and memory, and its own name,
+/// address, MAC, hostname, machine-id and SSH host keys: its guest agent
+/// applies them right after the restore, before the clone is reported
+/// ready. Replies once the clone runs with its own identity.
+struct VmCloneRequest {
+  Envelope env;
+  std::string source; ///< a VM ref
+  std::string snapshot;
+  std::string name; ///< empty: a readable generated one
+
+  bool operator==(const VmCloneRequest&) const = default;
+};
+BANGER_INSPECT(VmCloneRequest, x.env, x.source, x.snapshot, x.name)
+
 /// The daemon's front door, published over mutual TLS.
 using control_actor = caf::typed_actor<
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
@@ -464,6 +481,7 @@ using control_actor = caf::typed_actor<
   caf::replies_to<VmListRequest>::with<VmList>,
   caf::replies_to<VmShowRequest>::with<VmRecord>,
   caf::replies_to<VmActionRequest>::with<VmRecord>,
+  caf::replies_to<VmCloneRequest>::with<VmRecord>,
   caf::replies_to<DoctorRequest>::with<DoctorReport>,
   caf::replies_to<ClusterStatusRequest>::with<ClusterStatus>,
   caf::replies_to<VmLogReadRequest>::with<VmLogChunk>,

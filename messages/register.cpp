@@ -45,6 +45,7 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<VmList>("banger.VmList");
   cfg.add_message_type<VmShowRequest>("banger.VmShowRequest");
   cfg.add_message_type<VmActionRequest>("banger.VmActionRequest");
+  cfg.add_message_type<VmCloneRequest>("banger.VmCloneRequest");
   cfg.add_message_type<VmLogReadRequest>("banger.VmLogReadRequest");
   cfg.add_message_type<VmLogChunk>("banger.VmLogChunk");
   cfg.add_message_type<VmExecRequest>("banger.VmExecRequest");

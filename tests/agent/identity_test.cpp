@@ -66,7 +66,7 @@ TEST_CASE("identity fields that could not be a hostname, MAC, interface or addre
   CHECK(refused([](auto& x) { x.flags = 4; }));
 }
 
-TEST_CASE("the identity writes hostname, resolv.conf and a new machine-id") {
+TEST_CASE("the identity writes hostname, hosts, resolv.conf and a new machine-id") {
   test::TempDir root("banger-identity");
   std::filesystem::create_directories(root.path() + "/etc");
   std::ofstream(root.path() + "/etc/machine-id") << "0123456789abcdef0123456789abcdef\n";
@@ -77,6 +77,7 @@ TEST_CASE("the identity writes hostname, resolv.conf and a new machine-id") {
   auto failure = apply_identity(x, guest::IdentityRoot{root.path()});
   REQUIRE_MESSAGE(!failure, (failure ? failure->message : ""));
   CHECK(read_all(root.path() + "/etc/hostname") == "clone-2\n");
+  CHECK(read_all(root.path() + "/etc/hosts") == "127.0.0.1\tlocalhost\n127.0.1.1\tclone-2\n");
   auto resolv = read_all(root.path() + "/etc/resolv.conf");
   CHECK(resolv.find("nameserver 10.0.0.1\nnameserver 10.0.0.2\n") != std::string::npos);
   auto id = read_all(root.path() + "/etc/machine-id");

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 
 namespace banger::test {
@@ -85,6 +87,21 @@ RunResult run_banger(const std::vector<std::string>& args, const std::vector<std
   std::vector<std::string> argv{BANGER_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, env, deadline);
+}
+
+std::string error_code(const RunResult& r) {
+  auto at = r.out.find("\"code\"");
+  if (at == std::string::npos)
+    return "";
+  auto start = r.out.find('"', r.out.find(':', at) + 1) + 1;
+  return r.out.substr(start, r.out.find('"', start) - start);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 } // namespace banger::test

@@ -24,4 +24,10 @@ RunResult run(const std::vector<std::string>& argv, const std::vector<std::strin
 RunResult run_banger(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                  std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
+/// The error code of a failed command run with -o json ("" if none).
+std::string error_code(const RunResult& r);
+
+/// The whole file ("" if it cannot be read).
+std::string read_file(const std::string& path);
+
 } // namespace banger::test

@@ -29,27 +29,11 @@ RunResult cli(Host& host, std::vector<std::string> args, std::chrono::millisecon
   return run_banger(args, {}, deadline);
 }
 
-/// The error code of a failed command run with -o json ("" if none).
-std::string error_code(const RunResult& r) {
-  auto at = r.out.find("\"code\"");
-  if (at == std::string::npos)
-    return "";
-  auto start = r.out.find('"', r.out.find(':', at) + 1) + 1;
-  return r.out.substr(start, r.out.find('"', start) - start);
-}
-
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s)
     out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 /// A VM whose "guest" runs the agent, running and with the agent connected.

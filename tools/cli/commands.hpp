@@ -90,6 +90,7 @@ int cmd_vm_resume(Context& ctx);       // commands_vm.cpp
 int cmd_vm_suspend(Context& ctx);      // commands_vm.cpp
 int cmd_vm_snapshot(Context& ctx);     // commands_vm.cpp
 int cmd_vm_restore(Context& ctx);      // commands_vm.cpp
+int cmd_vm_clone(Context& ctx);        // commands_clone.cpp
 int cmd_completion(Context& ctx);      // completion.cpp
 int cmd_cluster_ca(Context& ctx);      // commands_cluster.cpp
 int cmd_cluster_status(Context& ctx);  // commands_cluster.cpp

@@ -157,16 +157,8 @@ bool take(caf::stateful_actor<ExecState>* self, VmSessionIo& io) {
   return false;
 }
 
-VmSessionIoRequest io_request(const ExecState& st) {
-  VmSessionIoRequest r;
-  r.env = client_envelope();
-  r.ref = st.vm_id;
-  r.session = st.session;
-  return r;
-}
-
 void poll_output(caf::stateful_actor<ExecState>* self) {
-  auto r = io_request(self->state);
+  auto r = session_request(self->state.vm_id, self->state.session);
   r.wait_ms = session_max_wait_ms;
   self->request(self->state.control, std::chrono::milliseconds(session_max_wait_ms) + std::chrono::seconds(30), r)
     .then(
@@ -183,7 +175,7 @@ void send_input(caf::stateful_actor<ExecState>* self) {
     return;
   auto in = std::move(st.queued.front());
   st.queued.pop_front();
-  auto r = io_request(st);
+  auto r = session_request(st.vm_id, st.session);
   r.input = std::move(in.bytes);
   r.input_eof = in.eof;
   r.signal = in.signal;

@@ -228,6 +228,22 @@ std::vector<CommandSpec> build_table() {
     t.push_back(c);
   }
   {
+    CommandSpec c{"vm clone", "SOURCE[@SNAPSHOT] [NAME]",
+                  "a new VM from a running VM or from one of its snapshots"};
+    c.min_args = 1;
+    c.max_args = 2;
+    c.example = "banger vm clone web1 web2 && banger vm clone web1@warm web3";
+    c.details = "The clone resumes the guest where the source was (its memory, processes and "
+                "disk), on its own copy of the disk, with its own name, address, MAC, "
+                "hostname, machine-id and SSH host keys, which the guest agent applies before "
+                "the clone is reported ready. SOURCE alone is the running or paused VM as it "
+                "is now (paused for the copy, then running on); SOURCE@SNAPSHOT is one of its "
+                "snapshots taken while it ran. The image must have the guest agent (image "
+                "build --agent). NAME defaults to a generated one.";
+    c.run = cmd_vm_clone;
+    t.push_back(c);
+  }
+  {
     CommandSpec c{"vm kill", "REF...", "signal the VMMs of VMs (default TERM)"};
     c.options = {text("--signal", "SIG", "signal name or number, e.g. KILL")};
     c.min_args = 1;

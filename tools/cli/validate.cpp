@@ -113,6 +113,17 @@ std::string validate(const Invocation& inv) {
       return p;
   if (name == "vm cp")
     return check_copy_operands(inv.args[0], inv.args[1]);
+  if (name == "vm clone") {
+    const auto& source = inv.args[0];
+    auto at = source.find('@');
+    if (at == 0)
+      return "'" + source + "' names no VM: use VM or VM@SNAPSHOT";
+    if (at != std::string::npos && !valid_name(source.substr(at + 1)))
+      return "invalid snapshot name '" + source.substr(at + 1) + "' in '" + source
+             + "': use [a-z0-9][a-z0-9-]{0,62}";
+    if (inv.args.size() > 1 && !valid_name(inv.args[1]))
+      return "invalid VM name '" + inv.args[1] + "': use [a-z0-9][a-z0-9-]{0,62}";
+  }
   return {};
 }
 

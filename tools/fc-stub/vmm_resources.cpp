@@ -299,6 +299,16 @@ void Vmm::accept_vsock_connection() {
     ::close(connection);
     return;
   }
+  // The agent runs on the host here: the identities it is sent (vm clone)
+  // must change files in a folder of this VM's, never the host's own
+  // hostname, network or SSH server.
+  std::string uds;
+  if (vsock_ && vsock_->contains("uds_path"))
+    uds = (*vsock_)["uds_path"].get<std::string>();
+  auto slash = uds.rfind('/');
+  std::string root = (slash == std::string::npos ? std::string(".") : uds.substr(0, slash))
+                     + "/guest-root";
+  std::string etc = root + "/etc";
   pid_t pid = ::fork();
   if (pid == 0) {
     // The agent is this VM's guest: it dies with the VMM.
@@ -307,7 +317,10 @@ void Vmm::accept_vsock_connection() {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(connection, 3);
-    ::execl(agent, agent, "--fd", "3", static_cast<char*>(nullptr));
+    ::mkdir(root.c_str(), 0755);
+    ::mkdir(etc.c_str(), 0755);
+    ::execl(agent, agent, "--fd", "3", "--identity-root", root.c_str(),
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(connection);

@@ -84,9 +84,16 @@ std::optional<Failure> run(std::vector<std::string> command,
   return run_program(command);
 }
 
-std::optional<Failure> set_network(const agent::Identity& x) {
+std::optional<Failure> set_network(const agent::Identity& x, const IdentityRoot& root) {
   if (x.device.empty())
     return std::nullopt;
+  if (!root.prefix.empty()) {
+    // Not the guest's own root: the network is not this agent's to change;
+    // what it would set goes to a file for whoever placed it there.
+    return replace_file(root.prefix + "/etc/banger-network",
+                        "device=" + x.device + "\nmac=" + x.mac + "\naddress=" + x.address
+                          + "\ngateway=" + x.gateway + "\n");
+  }
   auto ip = ip_command();
   if (ip.empty())
     return Failure{ENOENT, "no ip command in the guest (iproute2 or busybox)"};
@@ -115,9 +122,17 @@ std::optional<Failure> set_network(const agent::Identity& x) {
   return std::nullopt;
 }
 
-/// Deletes the host keys of the image and makes new ones with whichever
-/// SSH server's tool the guest has.
+/// The image's own way to replace its SSH host keys and make its server use
+/// them (banger's images: tools/image/build-image.sh).
+constexpr const char* ssh_server_script = "/etc/banger/ssh-server";
+
+/// New SSH host keys: the image's script where it has one (it knows how its
+/// server runs); otherwise the host keys are deleted and made again with
+/// whichever SSH server's tool the guest has, and the server, whose
+/// running copy this does not reach, keeps its old key until restarted.
 std::optional<Failure> new_host_keys(const IdentityRoot& root) {
+  if (root.prefix.empty() && is_executable(ssh_server_script))
+    return run_program({ssh_server_script, "rekey"});
   struct Server {
     std::string dir;
     const char* pattern; ///< file names holding this, in dir
@@ -195,8 +210,12 @@ std::optional<Failure> apply_identity(const agent::Identity& x, const IdentityRo
       return system_failure("sethostname", errno);
     if (auto f = replace_file(root.prefix + "/etc/hostname", x.hostname + "\n"))
       return f;
+    // As the image's start-up writes it (tools/image/build-image.sh).
+    if (auto f = replace_file(root.prefix + "/etc/hosts",
+                              "127.0.0.1\tlocalhost\n127.0.1.1\t" + x.hostname + "\n"))
+      return f;
   }
-  if (auto f = set_network(x))
+  if (auto f = set_network(x, root))
     return f;
   if (!x.dns.empty()) {
     std::string text = "# written by banger's guest agent\n";

@@ -10,7 +10,9 @@
 namespace banger::guest {
 
 /// Where the identity is written: "" is the guest's own /. Under another
-/// prefix (tests) only files change, not the running hostname.
+/// prefix (tests; an agent that runs on a host, under fc-stub) only files
+/// under it change: not the running hostname, not the network (what it
+/// would set goes to <prefix>/etc/banger-network), no SSH server.
 struct IdentityRoot {
   std::string prefix;
 };

@@ -262,7 +262,7 @@ void Link::open_session(const agent::Frame& frame) {
     break;
   case Type::identity:
     if (auto identity = agent::decode_identity(frame.payload)) {
-      if (auto failure = apply_identity(*identity))
+      if (auto failure = apply_identity(*identity, IdentityRoot{info_.identity_root}))
         send_error(channel, *failure);
       else
         send(agent::Frame{Type::ok, channel, {}});

@@ -17,6 +17,9 @@ namespace banger::guest {
 struct AgentInfo {
   std::string version;
   std::string boot_id;
+  /// Where identities are applied: "" is the guest itself; a folder (an
+  /// agent that runs on a host, under fc-stub) gets files only.
+  std::string identity_root;
 };
 
 enum class LinkEnd {

@@ -20,7 +20,9 @@ namespace {
 constexpr const char* usage =
     "usage: banger-guest-agent [--connect-unix PATH | --serial PATH | --fd N]\n"
     "  default: the virtio-serial port org.banger.agent.0, else vsock port 1024\n"
-    "  --fd N: serve the one connection already open on descriptor N, then exit\n";
+    "  --fd N: serve the one connection already open on descriptor N, then exit\n"
+    "  --identity-root DIR: apply identities as files under DIR only (an agent\n"
+    "    that runs on a host, as under fc-stub, must not change the host)\n";
 
 } // namespace
 
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   using namespace banger::guest;
   TransportChoice choice;
   int given_fd = -1;
+  std::string identity_root;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--fd" && i + 1 < argc) {
@@ -42,6 +45,12 @@ int main(int argc, char** argv) {
       choice.kind = arg == "--serial" ? TransportChoice::Kind::serial
                                       : TransportChoice::Kind::unix_socket;
       choice.path = argv[++i];
+    } else if (arg == "--identity-root" && i + 1 < argc) {
+      identity_root = argv[++i];
+      if (identity_root.empty() || identity_root.front() != '/') {
+        std::fputs("banger-guest-agent: --identity-root needs an absolute folder\n", stderr);
+        return 2;
+      }
     } else if (arg == "--version") {
       std::printf("banger-guest-agent %s\n", banger::version);
       return 0;
@@ -63,7 +72,8 @@ int main(int argc, char** argv) {
   ::setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
 
   Children children;
-  AgentInfo info{banger::version, read_first_line("/proc/sys/kernel/random/boot_id")};
+  AgentInfo info{banger::version, read_first_line("/proc/sys/kernel/random/boot_id"),
+                 identity_root};
   if (given_fd >= 0) {
     // One connection someone else made (fc-stub's vsock, docs/fc-stub.md):
     // there is nothing to reconnect to once it ends.

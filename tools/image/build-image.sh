@@ -742,28 +742,7 @@ if [ -x /usr/sbin/banger-guest-agent ]; then
   ) &
 fi
 
-if [ -x /usr/sbin/sshd ]; then
-  key=/etc/ssh/ssh_host_ed25519_key
-  if [ ! -s "$key" ]; then
-    rm -f "$key.new" "$key.new.pub"
-    ssh-keygen -q -t ed25519 -N '' -C "root@$host" -f "$key.new" &&
-      mv "$key.new.pub" "$key.pub" && mv "$key.new" "$key" ||
-      echo "banger-guest: error: ssh-keygen failed"
-    sync
-  fi
-  mkdir -p /run/sshd
-  chmod 0755 /run/sshd
-  /usr/sbin/sshd || echo "banger-guest: error: sshd did not start"
-else
-  key=/etc/dropbear/dropbear_ed25519_host_key
-  if [ ! -s "$key" ]; then
-    rm -f "$key.new"
-    dropbearkey -t ed25519 -f "$key.new" >/dev/null 2>&1 && mv "$key.new" "$key" ||
-      echo "banger-guest: error: dropbearkey failed"
-    sync
-  fi
-  dropbear -s -p 22 -r "$key" -P /run/dropbear.pid
-fi
+/etc/banger/ssh-server start
 # QEMU's power button (system_powerdown) arrives as an evdev key event.
 ls /dev/input/event* >/dev/null 2>&1 &&
   busybox acpid -c /etc/acpi -l /run/acpid.log -p /run/acpid.pid
@@ -782,6 +761,62 @@ if [ -r /sys/class/rtc/rtc0/since_epoch ]; then
   ) </dev/null >/dev/null 2>&1 &
 fi
 exit 0
+EOF
+
+cat >"$rootfs/etc/banger/ssh-server" <<'EOF'
+#!/bin/sh
+# The guest's SSH server. `start` (at boot): its ed25519 host key, made
+# once per VM and kept in the rootfs, then the server. `rekey` (the guest
+# agent, when a clone takes its own identity): the host keys replaced and
+# the server made to use the new one for every new connection; sessions
+# open now go on.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mode="${1:-start}"
+case "$mode" in start | rekey) ;; *) echo "usage: $0 start|rekey" >&2; exit 2 ;; esac
+host="$(cat /etc/hostname 2>/dev/null)"
+if [ -x /usr/sbin/sshd ]; then
+  key=/etc/ssh/ssh_host_ed25519_key
+  [ "$mode" = rekey ] && rm -f /etc/ssh/ssh_host_*
+  if [ ! -s "$key" ]; then
+    rm -f "$key.new" "$key.new.pub"
+    if ! ssh-keygen -q -t ed25519 -N '' -C "root@$host" -f "$key.new" ||
+      ! mv "$key.new.pub" "$key.pub" || ! mv "$key.new" "$key"; then
+      echo "banger-guest: error: ssh-keygen failed"
+      exit 1
+    fi
+    sync
+  fi
+  if [ "$mode" = rekey ]; then
+    # sshd re-executes itself on SIGHUP, reading its host keys again.
+    [ -s /run/sshd.pid ] && kill -HUP "$(cat /run/sshd.pid)"
+    exit 0
+  fi
+  mkdir -p /run/sshd
+  chmod 0755 /run/sshd
+  /usr/sbin/sshd || { echo "banger-guest: error: sshd did not start"; exit 1; }
+else
+  key=/etc/dropbear/dropbear_ed25519_host_key
+  [ "$mode" = rekey ] && rm -f /etc/dropbear/*host_key*
+  if [ ! -s "$key" ]; then
+    rm -f "$key.new"
+    if ! dropbearkey -t ed25519 -f "$key.new" >/dev/null 2>&1 || ! mv "$key.new" "$key"; then
+      echo "banger-guest: error: dropbearkey failed"
+      exit 1
+    fi
+    sync
+  fi
+  if [ "$mode" = rekey ] && [ -s /run/dropbear.pid ]; then
+    # dropbear reads its key once: its listener is replaced (the sessions it
+    # forked are processes of their own and go on), once the old one has
+    # let go of port 22.
+    pid="$(cat /run/dropbear.pid)"
+    kill "$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do i=$((i + 1)); sleep 0.02; done
+  fi
+  dropbear -s -p 22 -r "$key" -P /run/dropbear.pid ||
+    { echo "banger-guest: error: dropbear did not start"; exit 1; }
+fi
 EOF
 
 cat >"$rootfs/etc/banger/ready" <<'EOF'
