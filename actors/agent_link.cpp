@@ -926,6 +926,14 @@ link_impl::behavior_type link_behavior(Self self, AgentLinkConfig config) {
       auto& st = self->state;
       if (st.hello && st.open)
         return *st.hello;
+      // Open without a hello: the ping sent at connect may have reached a
+      // guest that was still being restored (QEMU drops what arrives on a
+      // port before its device state is loaded). Whoever waits does so
+      // once the guest runs, so a ping now is answered at once.
+      if (st.open) {
+        ++st.pings_out;
+        send_frame(self, agent::frame(agent::Type::ping, 0, agent::Ping{w.op_id}));
+      }
       auto promise = self->make_response_promise<AgentHello>();
       auto id = st.next_wait++;
       st.waiters.emplace_back(id, promise);
@@ -949,6 +957,7 @@ link_impl::behavior_type link_behavior(Self self, AgentLinkConfig config) {
       id.dns = w.dns;
       id.flags = (w.new_machine_id ? agent::identity_new_machine_id : 0)
                  | (w.new_host_keys ? agent::identity_new_host_keys : 0);
+      id.seed = w.seed.substr(0, agent::max_seed);
       auto promise = self->make_response_promise<Ack>();
       self->state.identities.emplace(channel, promise);
       send_frame(self, agent::frame(agent::Type::identity, channel, id));

@@ -356,9 +356,10 @@ struct AgentIdentity {
   std::vector<std::string> dns;
   bool new_machine_id = true;
   bool new_host_keys = true;
+  std::string seed; ///< host random bytes for the guest's kernel pool (agent::Identity::seed)
 };
 BANGER_INTERNAL(AgentIdentity, x.op_id, x.hostname, x.mac, x.address, x.gateway, x.dns,
-                x.new_machine_id, x.new_host_keys)
+                x.new_machine_id, x.new_host_keys, x.seed)
 
 /// The agent said hello: the link tells its VM actor, which records the
 /// agent's version.

@@ -171,7 +171,8 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
                   && (rt.state == VmState::created || rt.state == VmState::stopped
                       || rt.state == VmState::error || rt.state == VmState::suspended);
       // A tap still on the record is a teardown that failed: finish it.
-      if (idle && rt.pid == 0 && rt.tap.empty() && work.inventory.vmms.empty()
+      // An unfinished clone is never idle.
+      if (idle && !clone_unfinished(self) && rt.pid == 0 && rt.tap.empty() && work.inventory.vmms.empty()
           && work.inventory.taps.empty() && work.inventory.run_dirs.empty()
           && work.inventory.port_vms.empty())
         return self->state.rec; // nothing on the host to reconcile

@@ -21,11 +21,19 @@
 #include "actors/vmm_driver.hpp"
 #include "messages/guest_dns.hpp"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <fstream>
 
 namespace banger::vm {
 
 namespace {
+
+std::filesystem::path clone_marker(Self self) {
+  return home_of(self).vm_dir(self->state.rec.id) / "clone.unfinished";
+}
 
 /// How long the clone waits for its guest agent's answer to the identity
 /// (a few ip(8) calls and a host key; generous under TCG).
@@ -50,6 +58,19 @@ AgentIdentity identity_of(Self self, const OpPtr& op) {
   id.dns = guest_dns(st.deps->settings.network_dns);
   id.new_machine_id = true;
   id.new_host_keys = true;
+  // Every clone of one snapshot starts with the same kernel random state.
+  id.seed.resize(32);
+  std::size_t filled = 0;
+  while (filled < id.seed.size()) {
+    auto got = ::getrandom(id.seed.data() + filled, id.seed.size() - filled, 0);
+    if (got <= 0) {
+      if (got < 0 && errno == EINTR)
+        continue;
+      id.seed.resize(filled); // the agent still reseeds from what it has
+      break;
+    }
+    filled += static_cast<std::size_t>(got);
+  }
   return id;
 }
 
@@ -60,6 +81,7 @@ void abandon_clone(Self self, const OpPtr& op, const Error& error, Then then) {
             {{"op_id", op->log.op_id()}, {"vm_id", self->state.rec.id}, {"error", error.message}});
   if (!self->state.rec.runtime.saved.empty())
     forget_saved_state(self);
+  clone_finished(self);
   do_delete(self, op, [error, then](std::optional<Error> left) {
     if (left)
       then(Error{left->code, error.message + "; removing the clone failed too: " + left->message});
@@ -152,6 +174,16 @@ void clone_live(Self self, const OpPtr& op, const CloneOutWork& work, SavedState
 
 } // namespace
 
+bool clone_unfinished(Self self) {
+  std::error_code ec;
+  return std::filesystem::exists(clone_marker(self), ec);
+}
+
+void clone_finished(Self self) {
+  std::error_code ec;
+  std::filesystem::remove(clone_marker(self), ec);
+}
+
 void do_clone_out(Self self, const OpPtr& op, const CloneOutWork& work, Then then) {
   auto& st = self->state;
   auto& rt = st.rec.runtime;
@@ -233,8 +265,17 @@ void do_clone(Self self, const OpPtr& op, const VmCloneWork& work, Then then) {
       rec.runtime.rootfs_path = prepared->path;
       rec.runtime.vm_dir = home_of(self).vm_dir(rec.id).string();
       rec.runtime.log_path = home_of(self).vm_log(rec.id).string();
-      // Durable before the source writes into this directory: a crash from
-      // here on leaves a record that names the rootfs, which rm removes.
+      // Before the record names the rootfs: from here on a daemon restart
+      // finds an unfinished clone and removes it (vm_recovery.cpp).
+      {
+        std::ofstream marker(clone_marker(self));
+        marker << op->log.op_id() << "\n";
+        if (!marker.flush()) {
+          abandon_clone(self, op,
+                        Error{Errc::system, "cannot write " + clone_marker(self).string()}, then);
+          return;
+        }
+      }
       persist(self, [self, op, work, then](Status recorded) {
         if (!recorded) {
           abandon_clone(self, op, recorded.error(), then);
@@ -262,10 +303,12 @@ void do_clone(Self self, const OpPtr& op, const VmCloneWork& work, Then then) {
                 plan.on_failure = VmState::suspended;
                 plan.identity = identity_of(self, op);
                 restore_guest(self, op, plan, [self, op, then](std::optional<Error> failed) {
-                  if (failed)
+                  if (failed) {
                     abandon_clone(self, op, *failed, then);
-                  else
-                    then(std::nullopt);
+                    return;
+                  }
+                  clone_finished(self);
+                  then(std::nullopt);
                 });
               });
             },

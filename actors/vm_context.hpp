@@ -267,6 +267,14 @@ void take_identity(Self self, const OpPtr& op, const AgentIdentity& identity, St
 
 /// The clone's side: rootfs, the source's state copied in, restore, identity.
 void do_clone(Self self, const OpPtr& op, const VmCloneWork& work, Then then);
+/// A clone that has not taken its own identity yet has this file in its VM
+/// directory (from its rootfs on, until set_identity is done): a daemon
+/// restart that finds it removes the clone, whose guest would otherwise
+/// run with its source's address.
+bool clone_unfinished(Self self);
+/// Removes the clone's marker (it is finished, or removed).
+void clone_finished(Self self);
+
 /// The source's side: its snapshot, or its guest as it is now, written into
 /// the clone's directory; `work.out` gets the clone's saved state.
 void do_clone_out(Self self, const OpPtr& op, const CloneOutWork& work, Then then);

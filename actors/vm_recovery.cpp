@@ -61,6 +61,17 @@ void do_reconcile(Self self, const OpPtr& op, const VmReconcile& work, Then then
   bool ports_left = !work.inventory.port_vms.empty();
   kill_strays(self, op, strays, 0, [self, op, then, leftovers, ports_left] {
     auto& rt = self->state.rec.runtime;
+    if (clone_unfinished(self)) {
+      // A clone cut off before it took its own identity: its guest, if it
+      // runs, has its source's address. It goes, as a failed clone does.
+      log_.warn("removing a clone that a daemon restart interrupted",
+                {{"op_id", op->log.op_id()}, {"vm_id", self->state.rec.id}});
+      if (!rt.saved.empty())
+        forget_saved_state(self);
+      clone_finished(self);
+      do_delete(self, op, then);
+      return;
+    }
     bool alive = vmm_alive(self);
     if (alive && (rt.state == VmState::running || rt.state == VmState::paused)) {
       stage(self, op, "adopt_vmm");

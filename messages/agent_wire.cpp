@@ -365,6 +365,7 @@ std::string encode(const Identity& x) {
   put_string(out, x.gateway);
   put_list(out, x.dns);
   put_u32(out, x.flags);
+  put_string(out, x.seed);
   return out;
 }
 
@@ -480,6 +481,7 @@ std::optional<Identity> decode_identity(std::string_view payload) {
   x.gateway = in.string(max_text);
   x.dns = in.list(max_args, max_text);
   x.flags = in.u32();
+  x.seed = in.string(max_seed);
   return finish(in, std::move(x));
 }
 

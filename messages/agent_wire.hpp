@@ -115,6 +115,7 @@ inline constexpr std::size_t max_op_id = 64;
 inline constexpr std::size_t max_args = 256;
 inline constexpr std::size_t max_path = 4096;
 inline constexpr std::size_t max_text = 4096; ///< messages, hostnames, versions
+inline constexpr std::size_t max_seed = 512;  ///< Identity::seed
 
 struct Hello {
   std::uint32_t version = protocol_version;
@@ -200,6 +201,12 @@ struct Identity {
   std::string gateway;   ///< empty: none
   std::vector<std::string> dns;
   std::uint32_t flags = 0;
+  /// Bytes from the host's random source, mixed into the guest kernel's
+  /// pool (and its CRNG reseeded) before anything random is made: clones
+  /// restored from one snapshot share their kernel's random state, and
+  /// would otherwise make one machine-id and one host key. At most
+  /// max_seed bytes; empty: none.
+  std::string seed;
   bool operator==(const Identity&) const = default;
 };
 

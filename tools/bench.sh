@@ -22,6 +22,9 @@
 #   BENCH_ONLY=agent  only guest readiness by the agent's hello against the
 #                   SSH banner in the same boots (tools/bench-agent.sh; its
 #                   own BENCH_AGENT_* variables)
+#   BENCH_ONLY=clone  only clone-ready time against a cold boot, real guests
+#                   under QEMU (tools/bench-clone.sh; its own BENCH_CLONE_*
+#                   variables)
 #   BENCH_ONLY=snapshots  only suspend/restore against a cold boot, real
 #                   guests under QEMU (tools/bench-snapshots.sh; its own
 #                   BENCH_SNAP_* variables)
@@ -194,6 +197,11 @@ fi
 
 if [ "${BENCH_ONLY:-}" = agent ] || [ -z "${BENCH_ONLY:-}" ]; then
   "$(dirname "$0")/bench-agent.sh" "$bin"
+  [ -n "${BENCH_ONLY:-}" ] && exit 0
+fi
+
+if [ "${BENCH_ONLY:-}" = clone ] || [ -z "${BENCH_ONLY:-}" ]; then
+  "$(dirname "$0")/bench-clone.sh" "$bin"
   [ -n "${BENCH_ONLY:-}" ] && exit 0
 fi
 

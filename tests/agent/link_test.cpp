@@ -55,6 +55,27 @@ TEST_CASE("the agent reconnects after the host closes its end, and says hello ag
   CHECK(result.exited->code == 0);
 }
 
+TEST_CASE("a ping is a new host: the previous host's sessions end and their channels are free") {
+  // On virtio-serial a restored guest (a clone's first start) keeps the
+  // connection its source's host had; the new host pings and numbers its
+  // channels from 1 again.
+  AgentHost uut;
+  uut.accept();
+  uut.send(agent::Type::exec, 1, agent::Exec{"op", 0, 0, 0, {"sleep", "100"}, {}, ""});
+  auto started = uut.next_on(1);
+  REQUIRE(started.has_value());
+  REQUIRE(started->type == agent::Type::started);
+  auto pid = static_cast<pid_t>(agent::decode_started(started->payload)->pid);
+  uut.send(agent::Type::ping, 0, agent::Ping{"op-new-host"});
+  auto hello = uut.next();
+  REQUIRE(hello.has_value());
+  CHECK(hello->type == agent::Type::hello);
+  CHECK(test::eventually([&] { return ::kill(pid, 0) != 0 && errno == ESRCH; }));
+  auto result = uut.run(1, {"sh", "-c", "exit 5"});
+  REQUIRE(result.exited.has_value());
+  CHECK(result.exited->code == 5);
+}
+
 TEST_CASE("a host that sends a malformed frame is disconnected, and the agent comes back") {
   AgentHost uut;
   uut.accept();

@@ -16,6 +16,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
+
+#include <csignal>
 
 using namespace banger;
 using namespace banger::test;
@@ -200,4 +203,45 @@ TEST_CASE("a clone whose guest has no agent fails at its identity and is removed
   }
   CHECK(dirs == 1);
   CHECK(host.vmm_pids().size() == 1);
+}
+
+TEST_CASE("a clone cut off by a daemon SIGKILL before it took its identity is removed at restart") {
+  BANGER_REQUIRE_ROOT();
+  // No agent: the clone waits at set_identity (its guest restored and
+  // running with the source's address) until the daemon is killed.
+  Host host(HostOptions{{"vmm.boot-timeout=60s"}, {}});
+  host.start_helper();
+  host.start_daemon();
+  host.wait_ready();
+  host.add_image("tiny");
+  REQUIRE(cli(host, {"vm", "create", "--image", "tiny", "--name", "src", "--start"}).exit_code
+          == 0);
+  RunResult cloned;
+  std::thread clone([&] { cloned = cli(host, {"vm", "clone", "src", "c1"}, 90s); });
+  bool waiting = eventually(
+    [&] {
+      auto vm = host.ask<VmRecord>(VmShowRequest{{}, "c1"}, 2s);
+      return vm.ok() && vm->runtime.stage == "set_identity";
+    },
+    30s, 20ms);
+  CHECK(waiting);
+  auto c1 = host.ask<VmRecord>(VmShowRequest{{}, "c1"});
+  host.stop_daemon(SIGKILL);
+  clone.join();
+  CHECK(cloned.exit_code != 0);
+  REQUIRE(c1.ok());
+  CHECK(host.vmm_pids().size() == 2); // the clone's VMM outlived the daemon
+
+  host.start_daemon();
+  host.wait_ready();
+  REQUIRE(eventually(
+    [&] {
+      auto list = host.ask<VmList>(VmListRequest{});
+      return list.ok() && list->vms.size() == 1 && list->vms[0].name == "src"
+             && host.vmm_pids().size() == 1;
+    },
+    30s, 50ms));
+  CHECK(!host.tap_exists(c1->id));
+  CHECK(!std::filesystem::exists(host.path("state/vms/" + c1->id)));
+  CHECK(show(host, "src").runtime.state == VmState::running);
 }

@@ -66,8 +66,26 @@ TEST_CASE("a debian image boots with apt, the VM's hostname and DNS, and rebuild
   // Host keys are made at first boot, not shipped in the image.
   CHECK(ssh("ls /etc/ssh/ssh_host_*_key").out == "/etc/ssh/ssh_host_ed25519_key\n");
   // The CLI installs the agent built beside it; the guest keeps it running.
-  if (::access((fs::path(BANGER_BIN).parent_path() / "banger-guest-agent").c_str(), X_OK) == 0)
+  bool agent =
+    ::access((fs::path(BANGER_BIN).parent_path() / "banger-guest-agent").c_str(), X_OK) == 0;
+  if (agent) {
     CHECK(ssh("test -x /usr/sbin/banger-guest-agent").exit_code == 0);
+    // A clone of the running VM: sshd serves the clone's own new host key.
+    auto key_of = [](const std::string& pub) { return pub.substr(0, pub.rfind(' ')); };
+    auto deb1_key = key_of(ssh("cat /etc/ssh/ssh_host_ed25519_key.pub").out);
+    auto cloned = banger({"vm", "clone", "deb1", "deb2"});
+    REQUIRE_MESSAGE(cloned.exit_code == 0, cloned.err);
+    MESSAGE("vm clone of the running VM to ready: " << cloned.elapsed.count() << " ms");
+    auto on_clone = banger({"vm", "ssh", "deb2", "-o", "BatchMode=yes", "--",
+                            "hostname; cat /etc/ssh/ssh_host_ed25519_key.pub"});
+    REQUIRE_MESSAGE(on_clone.exit_code == 0, on_clone.err);
+    CHECK(on_clone.out.starts_with("deb2\n"));
+    auto deb2_key = key_of(on_clone.out.substr(on_clone.out.find('\n') + 1));
+    CHECK(deb2_key != deb1_key);
+    // What SSH met (and pinned) is the clone's new key.
+    CHECK(read_file(host.path("state/known_hosts")).find(deb2_key) != std::string::npos);
+    REQUIRE(banger({"vm", "rm", "deb2"}).exit_code == 0);
+  }
 
   REQUIRE(banger({"vm", "rm", "deb1"}).exit_code == 0);
   auto second = [&] {

@@ -62,6 +62,7 @@ Identity sample_identity() {
   x.gateway = "172.16.0.1";
   x.dns = {"172.16.0.1", "9.9.9.9"};
   x.flags = identity_new_machine_id | identity_new_host_keys;
+  x.seed = std::string("\0\xff seed", 7);
   return x;
 }
 

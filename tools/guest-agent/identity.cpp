@@ -3,6 +3,10 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/random.h>
+#include <sys/ioctl.h>
+#include <vector>
 #include <unistd.h>
 
 namespace banger::guest {
@@ -175,6 +179,31 @@ std::optional<Failure> new_host_keys(const IdentityRoot& root) {
   return std::nullopt;
 }
 
+/// The host's seed into the kernel's input pool, credited, then the CRNG
+/// reseeded from it: from here on this guest's random numbers are its own,
+/// not those of every guest restored from the same snapshot. Older kernels
+/// without the ioctls get the bytes mixed in (a write to /dev/urandom) and
+/// reseed on their own schedule.
+std::optional<Failure> reseed(const std::string& seed) {
+  int fd = ::open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return system_failure("opening /dev/urandom", errno);
+  std::vector<char> buffer(sizeof(rand_pool_info) + seed.size());
+  auto* info = reinterpret_cast<rand_pool_info*>(buffer.data());
+  info->entropy_count = static_cast<int>(seed.size() * 8);
+  info->buf_size = static_cast<int>(seed.size());
+  std::memcpy(info->buf, seed.data(), seed.size());
+  std::optional<Failure> failed;
+  if (::ioctl(fd, RNDADDENTROPY, info) != 0) {
+    if (!write_all(fd, seed))
+      failed = system_failure("writing the host's seed to /dev/urandom", errno);
+  } else if (::ioctl(fd, RNDRESEEDCRNG) != 0 && errno != ENOTTY && errno != EINVAL) {
+    failed = system_failure("reseeding the kernel's random generator", errno);
+  }
+  ::close(fd);
+  return failed;
+}
+
 } // namespace
 
 std::optional<Failure> check_identity(const agent::Identity& x) {
@@ -199,12 +228,18 @@ std::optional<Failure> check_identity(const agent::Identity& x) {
       return invalid("DNS server", server);
   if (x.flags & ~(agent::identity_new_machine_id | agent::identity_new_host_keys))
     return Failure{EINVAL, "unknown identity flags " + std::to_string(x.flags)};
+  if (x.seed.size() > agent::max_seed)
+    return Failure{EINVAL, "a seed of more than " + std::to_string(agent::max_seed) + " bytes"};
   return std::nullopt;
 }
 
 std::optional<Failure> apply_identity(const agent::Identity& x, const IdentityRoot& root) {
   if (auto bad = check_identity(x))
     return bad;
+  // First: everything after it may draw random numbers.
+  if (!x.seed.empty() && root.prefix.empty())
+    if (auto f = reseed(x.seed))
+      return f;
   if (!x.hostname.empty()) {
     if (root.prefix.empty() && ::sethostname(x.hostname.data(), x.hostname.size()) != 0)
       return system_failure("sethostname", errno);

@@ -201,7 +201,13 @@ void Link::on_frame(const agent::Frame& frame) {
     }
     // On virtio-serial the agent cannot tell that the host reconnected (a
     // VM restored from a snapshot, a restarted daemon): the host pings when
-    // it connects, so every pong comes after a fresh hello.
+    // it connects, so every pong comes after a fresh hello. What belonged
+    // to the previous host goes: its sessions (their commands killed), the
+    // output it did not read, the channels it used (docs/agent.md).
+    sessions_.clear();
+    closed_.clear();
+    out_.clear();
+    out_start_ = 0;
     say_hello();
     send(Type::pong, 0, *ping);
     return;

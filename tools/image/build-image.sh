@@ -773,6 +773,10 @@ cat >"$rootfs/etc/banger/ssh-server" <<'EOF'
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mode="${1:-start}"
 case "$mode" in start | rekey) ;; *) echo "usage: $0 start|rekey" >&2; exit 2 ;; esac
+# One at a time: a clone's rekey may come while the start-up it was cloned
+# during still starts the server.
+exec 9>/run/banger-ssh-server.lock
+command -v flock >/dev/null 2>&1 && flock 9
 host="$(cat /etc/hostname 2>/dev/null)"
 if [ -x /usr/sbin/sshd ]; then
   key=/etc/ssh/ssh_host_ed25519_key
