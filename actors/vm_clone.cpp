@@ -341,6 +341,7 @@ void take_identity(Self self, const OpPtr& op, const AgentIdentity& identity, St
     .then(
       [self, op, identity, guarded, fail](AgentHello&) {
         auto& st = self->state;
+        stage(self, op, "apply_identity");
         if (!st.agent) {
           fail(Error{Errc::agent_unavailable, "the guest agent went away"});
           return;

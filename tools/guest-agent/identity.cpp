@@ -103,11 +103,14 @@ std::optional<Failure> set_network(const agent::Identity& x, const IdentityRoot&
     return Failure{ENOENT, "no ip command in the guest (iproute2 or busybox)"};
   const auto& dev = x.device;
   if (!x.mac.empty()) {
-    // The MAC of an interface that is up cannot change on most drivers.
-    if (auto f = run(ip, {"link", "set", "dev", dev, "down"}))
-      return f;
-    if (auto f = run(ip, {"link", "set", "dev", dev, "address", x.mac}))
-      return f;
+    // virtio-net under QEMU changes the MAC of an interface that is up (its
+    // control queue); other drivers need it down first (EBUSY).
+    if (run(ip, {"link", "set", "dev", dev, "address", x.mac})) {
+      if (auto f = run(ip, {"link", "set", "dev", dev, "down"}))
+        return f;
+      if (auto f = run(ip, {"link", "set", "dev", dev, "address", x.mac}))
+        return f;
+    }
   }
   if (!x.address.empty()) {
     if (auto f = run(ip, {"addr", "flush", "dev", dev}))
