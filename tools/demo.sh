@@ -84,6 +84,14 @@ restore_ms=$(ms_since "$t0")
 banger vm ssh demo -- 'echo "uptime: $(cut -d" " -f1 /proc/uptime) s (it went on from before the suspend)"'
 echo "suspend: ${suspend_ms} ms; restore to SSH-ready: ${restore_ms} ms (the cold boot to SSH-ready took ${cold_ms} ms)"
 
+step "clone it: a second VM of the running guest, with its own name, address, MAC and SSH host key"
+t0=$(date +%s%N)
+banger vm clone demo demo-2
+clone_ms=$(ms_since "$t0")
+banger vm exec demo-2 -- sh -c 'echo "$(hostname): $(ip -4 -o addr show dev eth0 | awk "{print \$4}"), uptime $(cut -d" " -f1 /proc/uptime) s (the source'"'"'s guest, going on)"'
+echo "clone to ready: ${clone_ms} ms"
+banger vm rm demo-2
+
 step "stop it gracefully (ACPI power button; the guest powers itself off)"
 banger vm stop demo
 banger vm show demo | grep -E "^(state|last stop)"
