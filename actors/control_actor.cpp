@@ -163,17 +163,10 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
     [self, &d](VmCreateRequest& req) {
       return clustered(self) ? to_cluster<VmRecord>(self, req) : forward<VmRecord>(self, d.node, req);
     },
-    [self, &d](VmCloneRequest& req) -> caf::result<VmRecord> {
-      // A clone is made on its source's host from files there; the cluster
-      // layer does not route it yet.
-      if (auto refused = admit(req))
-        return *refused;
-      if (clustered(self))
-        return make_error(Errc::conflict,
-                          "vm clone is not available on a cluster member yet: the clone must be "
-                          "made on its source's host, which the cluster layer does not route",
-                          req.env.op_id);
-      return forward<VmRecord>(self, d.node, req);
+    [self, &d](VmCloneRequest& req) {
+      // On a cluster member the clone is made on its source's host
+      // (cluster/routing.cpp route_clone).
+      return clustered(self) ? to_cluster<VmRecord>(self, req) : forward<VmRecord>(self, d.node, req);
     },
     [self, &d](VmCreateBeginRequest& req) {
       return clustered(self) ? to_cluster<OpAccepted>(self, req) : forward<OpAccepted>(self, d.node, req);

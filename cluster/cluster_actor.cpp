@@ -123,6 +123,16 @@ Impl::behavior_type cluster_behavior(Self self, ClusterInit init) {
           return refuse(req.env, "vm create");
       }
     },
+    [self](VmCloneRequest& req) -> caf::result<VmRecord> {
+      switch (caller_of(self, req.env).kind) {
+        case Caller::local:
+          return route_clone(self, req);
+        case Caller::peer:
+          return clone_here(self, req);
+        default:
+          return refuse(req.env, "vm clone");
+      }
+    },
     [self](VmCreateBeginRequest& req) -> caf::result<OpAccepted> {
       switch (caller_of(self, req.env).kind) {
         case Caller::local:

@@ -161,6 +161,9 @@ caf::result<VmList> route_list(Self self, VmListRequest& req);
 caf::result<OperationStatus> route_op_status(Self self, OpStatusRequest& req);
 caf::result<VmLogChunk> route_log_read(Self self, VmLogReadRequest& req);
 caf::result<VmRecord> route_create(Self self, VmCreateRequest& req);
+/// A clone is made on its source's host: the source resolved cluster-wide,
+/// the clone's name reserved at its owner, then the clone asked of that host.
+caf::result<VmRecord> route_clone(Self self, VmCloneRequest& req);
 caf::result<OpAccepted> route_create_begin(Self self, VmCreateBeginRequest& req);
 caf::result<VmRecord> local_show(Self self, VmShowRequest& req);
 caf::result<VmRecord> local_action(Self self, VmActionRequest& req);
@@ -177,6 +180,8 @@ caf::result<VmSessionIo> local_session_io(Self self, VmSessionIoRequest& req);
 caf::result<VmSessionStarted> local_file_read(Self self, VmFileReadRequest& req);
 caf::result<VmFileWritten> local_file_write(Self self, VmFileWriteRequest& req);
 caf::result<VmRecord> create_here(Self self, VmCreateRequest& req);
+/// A peer's clone of one of this host's VMs (its name already reserved).
+caf::result<VmRecord> clone_here(Self self, VmCloneRequest& req);
 caf::result<OpAccepted> create_begin_here(Self self, VmCreateBeginRequest& req);
 void on_watch_op(Self self, const std::string& op_id, const std::string& name);
 ClusterStatus cluster_status(Self self);

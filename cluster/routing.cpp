@@ -540,6 +540,70 @@ caf::result<OpAccepted> route_create_begin(Self self, VmCreateBeginRequest& req)
   return route_create_any<OpAccepted>(self, req);
 }
 
+namespace {
+
+/// The clone asked of this host's node; the name, reserved before, is bound
+/// to the clone or released.
+void clone_on_this_host(Self self, VmCloneRequest req, caf::typed_response_promise<VmRecord> promise) {
+  auto env = req.env;
+  auto name = req.name;
+  self->request(self->state.init.node, caf::infinite, std::move(req))
+    .then(
+      [self, promise, env, name](VmRecord& clone) mutable {
+        settle_name(self, env, name, clone.id);
+        clone.host = self_id(self);
+        promise.deliver(std::move(clone));
+      },
+      [self, promise, env, name](caf::error& err) mutable {
+        settle_name(self, env, name, {});
+        promise.deliver(with_op_id(err, env.op_id));
+      });
+}
+
+} // namespace
+
+caf::result<VmRecord> route_clone(Self self, VmCloneRequest& req) {
+  auto promise = self->make_response_promise<VmRecord>();
+  resolve(self, req.env, req.source, [self, promise, req](VmRecord* vm, const caf::error& err) mutable {
+    if (!vm) {
+      promise.deliver(err);
+      return;
+    }
+    auto host = vm->host;
+    req.source = vm->id; // exact from here on
+    VmSpec spec;
+    spec.name = req.name;
+    spec.host = host;
+    with_name(self, req.env, spec, host, 0,
+              [self, promise, req, host](VmSpec named, const caf::error& err) mutable {
+                if (err) {
+                  promise.deliver(with_op_id(err, req.env.op_id));
+                  return;
+                }
+                req.name = named.name;
+                if (host == self_id(self)) {
+                  clone_on_this_host(self, std::move(req), promise);
+                  return;
+                }
+                // The copy, a restore and the identity: as long as a start.
+                call_peer<VmRecord>(
+                  self, host, req, self->state.init.lifecycle_timeout,
+                  [promise, host](VmRecord& clone) mutable {
+                    clone.host = host;
+                    promise.deliver(std::move(clone));
+                  },
+                  [promise](const caf::error& e) mutable { promise.deliver(e); });
+              });
+  });
+  return promise;
+}
+
+caf::result<VmRecord> clone_here(Self self, VmCloneRequest& req) {
+  auto promise = self->make_response_promise<VmRecord>();
+  clone_on_this_host(self, req, promise);
+  return promise;
+}
+
 caf::result<VmRecord> local_show(Self self, VmShowRequest& req) {
   return on_this_host(self, req);
 }

@@ -203,6 +203,7 @@ using host_actor = caf::typed_actor<
   caf::replies_to<VmActionRequest>::with<VmRecord>,
   caf::replies_to<VmCreateRequest>::with<VmRecord>,
   caf::replies_to<VmCreateBeginRequest>::with<OpAccepted>,
+  caf::replies_to<VmCloneRequest>::with<VmRecord>,
   caf::replies_to<OpStatusRequest>::with<OperationStatus>,
   caf::replies_to<NameReserveRequest>::with<Ack>,
   caf::replies_to<NameBindRequest>::with<Ack>,

@@ -67,8 +67,12 @@ NetnsCluster* shared_cluster() {
     return nullptr;
   }
   if (!cluster) {
+    // The real guest agent behind fc-stub's vsock (as a host process,
+    // writing identities under its guest-root folder): vm clone needs it.
     cluster = std::make_unique<NetnsCluster>(
-      NetnsClusterOptions{.hosts = host_count, .mode = ClusterMode::cluster});
+      NetnsClusterOptions{.hosts = host_count,
+                          .mode = ClusterMode::cluster,
+                          .helper_env = {std::string("FC_STUB_GUEST_AGENT=") + GUEST_AGENT_BIN}});
     cluster->on_every_host([&](int i) {
       cluster->add_image(i);
       return 0;
@@ -339,6 +343,37 @@ TEST_CASE("exactly one of 1,000 concurrent creates of one name from two hosts su
   CHECK(cluster->cli(2, {"daemon", "status"}, 5s).exit_code == 0);
   CHECK(cluster->cli(5, {"daemon", "status"}, 5s).exit_code == 0);
   CHECK(cluster->cli(1, {"vm", "rm", "contested"}).exit_code == 0);
+}
+
+TEST_CASE("a clone asked of any host is made on its source's host, and its name is the cluster's") {
+  auto* cluster = shared_cluster();
+  if (!cluster)
+    return;
+  REQUIRE(NetnsCluster::wait_until([&] { return all_up(*cluster); }, 20s));
+  auto created = cluster->cli(1, {"vm", "create", "--image", "tiny", "--name", "orig", "--host", "h3",
+                                  "--start"});
+  REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+  REQUIRE(NetnsCluster::wait_until(
+    [&] {
+      return !json_of(cluster->cli(1, {"-o", "json", "vm", "show", "orig"})).value("agent", "").empty();
+    },
+    20s));
+  // Asked of h2, made on h3 where the source and its files are.
+  auto cloned = cluster->cli(2, {"-o", "json", "vm", "clone", "orig", "twin"});
+  INFO(cloned.err);
+  REQUIRE(cloned.exit_code == 0);
+  auto twin = json_of(cloned)["vm"];
+  CHECK(twin["host"] == "h3");
+  CHECK(twin["state"] == "running");
+  auto shown = json_of(cluster->cli(4, {"-o", "json", "vm", "show", "twin"}));
+  CHECK(shown["host"] == "h3");
+  CHECK(shown["guest_ip"] != json_of(cluster->cli(4, {"-o", "json", "vm", "show", "orig"}))["guest_ip"]);
+  // The name is taken cluster-wide: no other host can make a second twin.
+  auto again = cluster->cli(5, {"-o", "json", "vm", "create", "--image", "tiny", "--name", "twin",
+                                "--host", "h1"});
+  CHECK(again.exit_code != 0);
+  CHECK(again.out.find("already_exists") != std::string::npos);
+  CHECK(cluster->cli(1, {"vm", "rm", "twin", "orig"}).exit_code == 0);
 }
 
 TEST_CASE("a killed host is down everywhere within 1 s, the others keep serving, and it rejoins with its VMs") {
