@@ -197,6 +197,7 @@ TEST_CASE("banger drives a real daemon end to end") {
     };
     CHECK(with({"vm", "show", ""}) == std::vector<std::string>{"e1"});
     CHECK(with({"vm", "stop", "e"}) == std::vector<std::string>{"e1"});
+    CHECK(with({"vm", "clone", ""}) == std::vector<std::string>{"e1"});
     CHECK(with({"vm", "create", "--image", ""}) == std::vector<std::string>{"tiny"});
     CHECK(with({"image", "rm", "t"}) == std::vector<std::string>{"tiny"});
     // One REF only: nothing more after it.

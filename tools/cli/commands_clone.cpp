@@ -1,4 +1,4 @@
-// vm clone SOURCE[@SNAPSHOT] [NAME]: one request; the daemon replies once
+// vm clone REF[@SNAPSHOT] [NAME]: one request; the daemon replies once
 // the clone runs with its own identity (actors/vm_clone.cpp).
 #include "tools/cli/client.hpp"
 #include "tools/cli/commands.hpp"

@@ -228,7 +228,7 @@ std::vector<CommandSpec> build_table() {
     t.push_back(c);
   }
   {
-    CommandSpec c{"vm clone", "SOURCE[@SNAPSHOT] [NAME]",
+    CommandSpec c{"vm clone", "REF[@SNAPSHOT] [NAME]",
                   "a new VM from a running VM or from one of its snapshots"};
     c.min_args = 1;
     c.max_args = 2;
@@ -236,8 +236,8 @@ std::vector<CommandSpec> build_table() {
     c.details = "The clone resumes the guest where the source was (its memory, processes and "
                 "disk), on its own copy of the disk, with its own name, address, MAC, "
                 "hostname, machine-id and SSH host keys, which the guest agent applies before "
-                "the clone is reported ready. SOURCE alone is the running or paused VM as it "
-                "is now (paused for the copy, then running on); SOURCE@SNAPSHOT is one of its "
+                "the clone is reported ready. REF alone is the running or paused VM as it "
+                "is now (paused for the copy, then running on); REF@SNAPSHOT is one of its "
                 "snapshots taken while it ran. The image must have the guest agent (image "
                 "build --agent). NAME defaults to a generated one.";
     c.run = cmd_vm_clone;
