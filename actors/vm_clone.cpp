@@ -302,6 +302,7 @@ void do_clone(Self self, const OpPtr& op, const VmCloneWork& work, Then then) {
                 plan.wait = true;
                 plan.on_failure = VmState::suspended;
                 plan.identity = identity_of(self, op);
+                plan.way_out = "the clone is removed";
                 restore_guest(self, op, plan, [self, op, then](std::optional<Error> failed) {
                   if (failed) {
                     abandon_clone(self, op, *failed, then);
