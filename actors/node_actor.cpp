@@ -1,6 +1,7 @@
 #include "actors/node_actor.hpp"
 #include "messages/sheltered.hpp"
 
+#include "actors/clone_source.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/helper_link_actor.hpp"
 #include "actors/host_capacity.hpp"
@@ -16,7 +17,6 @@
 
 #include <caf/all.hpp>
 
-#include <algorithm>
 #include <map>
 
 namespace banger {
@@ -292,27 +292,8 @@ void clone_vm(Self self, const VmCloneRequest& req, Track track, Done done) {
         self->request(source, caf::infinite, VmShowRequest{req.env, handle.id})
           .then(
             [self, req, source, track, done](VmRecord& src) {
-              auto state = src.runtime.state;
-              if (req.snapshot.empty() && state != VmState::running && state != VmState::paused)
-                return done(Error{Errc::conflict,
-                                  "cannot clone VM " + src.name + " as it is now: it is "
-                                    + std::string(to_string(state))
-                                    + "; clone a running or paused VM, or one of its snapshots "
-                                      "taken while it ran (banger vm clone "
-                                    + src.name + "@SNAPSHOT NAME)"});
-              if (!req.snapshot.empty()) {
-                auto snap = std::find_if(src.snapshots.begin(), src.snapshots.end(),
-                                         [&](const SnapshotInfo& s) { return s.name == req.snapshot; });
-                if (snap == src.snapshots.end())
-                  return done(Error{Errc::not_found, "VM " + src.name + " has no snapshot "
-                                                       + req.snapshot + " (banger vm snapshot ls "
-                                                       + src.name + ")"});
-                if (snap->memory.empty())
-                  return done(Error{Errc::conflict,
-                                    "snapshot " + req.snapshot + " of VM " + src.name
-                                      + " was taken while it was stopped: it holds a disk but no "
-                                        "guest to clone"});
-              }
+              if (auto refused = clone_refusal(src, req.snapshot))
+                return done(std::move(*refused));
               VmSpec spec;
               spec.name = req.name;
               spec.image = src.image_id;

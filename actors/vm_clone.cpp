@@ -15,6 +15,7 @@
 //
 // A clone that fails at any point is removed with everything it made (as a
 // failed create is); the source runs on as it was.
+#include "actors/clone_source.hpp"
 #include "actors/network.hpp"
 #include "actors/state_files.hpp"
 #include "actors/vm_context.hpp"
@@ -99,11 +100,16 @@ void clone_live(Self self, const OpPtr& op, const CloneOutWork& work, SavedState
   bool was_running = rt.state == VmState::running;
   auto out = work.out;
   // Whatever happened, the guest runs again if it ran.
-  auto finish = [self, op, was_running, final, then](std::optional<Error> error) {
+  // The VMM writes where it writes a suspend's state (its own directory:
+  // a jailed VMM sees no other), and the sealed files are renamed into the
+  // clone's directory (same file system: state/vms/).
+  auto own = suspend_files(home_of(self).vm_dir(self->state.rec.id),
+                           self->state.vmm->keeps_memory_apart());
+  remove_state(own); // a leftover: the record names no saved state while it runs
+  auto finish = [self, op, was_running, own, final, then](std::optional<Error> error) {
     if (error) {
       remove_state(final);
-      remove_state(suspend_files(home_of(self).vm_dir(self->state.rec.id),
-                                 self->state.vmm->keeps_memory_apart()));
+      remove_state(own);
     }
     if (!was_running || !vmm_alive(self)) {
       settle(self);
@@ -121,12 +127,6 @@ void clone_live(Self self, const OpPtr& op, const CloneOutWork& work, SavedState
         then(resumed ? std::nullopt : std::optional<Error>(resumed.error()));
     });
   };
-  // The VMM writes where it writes a suspend's state (its own directory:
-  // a jailed VMM sees no other), and the sealed files are renamed into the
-  // clone's directory (same file system: state/vms/).
-  auto own = suspend_files(home_of(self).vm_dir(self->state.rec.id),
-                           self->state.vmm->keeps_memory_apart());
-  remove_state(own); // a leftover: the record names no saved state while it runs
   auto save = [self, op, own, final, clone_rootfs, out, finish] {
     stage(self, op, "save_state");
     auto partial = partial_of(own);
@@ -160,16 +160,7 @@ void clone_live(Self self, const OpPtr& op, const CloneOutWork& work, SavedState
           });
       });
   };
-  if (!was_running) {
-    save();
-    return;
-  }
-  pause_durably(self, op, [save, then](Status paused) {
-    if (!paused)
-      then(paused.error());
-    else
-      save();
-  });
+  while_paused(self, op, save, [then](Error refused) { then(std::move(refused)); });
 }
 
 } // namespace
@@ -186,7 +177,6 @@ void clone_finished(Self self) {
 
 void do_clone_out(Self self, const OpPtr& op, const CloneOutWork& work, Then then) {
   auto& st = self->state;
-  auto& rt = st.rec.runtime;
   const auto& req = work.request;
   if (!is_vm_id(req.clone_id)) {
     then(Error{Errc::invalid_argument, "not a VM id: " + req.clone_id.substr(0, 32)});
@@ -196,32 +186,16 @@ void do_clone_out(Self self, const OpPtr& op, const CloneOutWork& work, Then the
   auto final = suspend_files(layout.vm_dir(req.clone_id), st.vmm->keeps_memory_apart());
   final.vmm = vmm_kind(self);
   auto clone_rootfs = layout.vm_rootfs(req.clone_id);
+  // The rule the node checked before, on the record as it is now.
+  if (auto refused = clone_refusal(st.rec, req.snapshot, vmm_alive(self))) {
+    then(std::move(*refused));
+    return;
+  }
   if (req.snapshot.empty()) {
-    bool live = vmm_alive(self) && (rt.state == VmState::running || rt.state == VmState::paused);
-    if (!live) {
-      then(Error{Errc::conflict, "cannot clone VM " + st.rec.name + " as it is now: it is "
-                                   + std::string(to_string(rt.state))
-                                   + "; clone a running or paused VM, or one of its snapshots "
-                                     "taken while it ran (banger vm clone "
-                                   + st.rec.name + "@SNAPSHOT NAME)"});
-      return;
-    }
     clone_live(self, op, work, final, clone_rootfs, then);
     return;
   }
-  const auto* found = find_snapshot(self, req.snapshot);
-  if (!found) {
-    then(Error{Errc::not_found, "VM " + st.rec.name + " has no snapshot " + req.snapshot
-                                  + " (banger vm snapshot ls " + st.rec.name + ")"});
-    return;
-  }
-  auto snap = *found;
-  if (snap.memory.empty()) {
-    then(Error{Errc::conflict, "snapshot " + req.snapshot + " of VM " + st.rec.name
-                                 + " was taken while it was stopped: it holds a disk but no "
-                                   "guest to clone"});
-    return;
-  }
+  auto snap = *find_snapshot(self, req.snapshot);
   if (snap.memory.vmm != vmm_kind(self)) {
     then(Error{Errc::conflict, "snapshot " + req.snapshot + " was written by " + snap.memory.vmm
                                  + ", and this host runs " + vmm_kind(self)});

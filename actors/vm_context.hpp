@@ -256,6 +256,10 @@ void pause_then(Self self, const OpPtr& op, StepDone done);
 /// Records the VM paused (durably), then pauses the guest; a refused pause
 /// puts it back to running.
 void pause_durably(Self self, const OpPtr& op, StepDone done);
+/// Runs `work` on a guest that is not running: at once if it is paused,
+/// after pause_durably if it runs; a refused pause goes to `refused`.
+void while_paused(Self self, const OpPtr& op, std::function<void()> work,
+                  std::function<void(Error)> refused);
 
 /// A fresh VMM loads `plan.saved` (verified first), and the guest runs on.
 void restore_guest(Self self, const OpPtr& op, const Restore& plan, Then then);

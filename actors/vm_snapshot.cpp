@@ -149,17 +149,7 @@ void do_snapshot(Self self, const OpPtr& op, const std::string& name, Then then)
                                   finish_snapshot(self, op, std::move(snap), done);
                                 });
   };
-  if (!was_running) {
-    save();
-    return;
-  }
-  pause_durably(self, op, [save, done](Status paused) mutable {
-    if (!paused) {
-      done(paused.error());
-      return;
-    }
-    save();
-  });
+  while_paused(self, op, save, [done](Error refused) { done(std::move(refused)); });
 }
 
 void do_restore(Self self, const OpPtr& op, const std::string& name, bool wait, Then then) {

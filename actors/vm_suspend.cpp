@@ -104,6 +104,20 @@ void pause_durably(Self self, const OpPtr& op, StepDone done) {
   });
 }
 
+void while_paused(Self self, const OpPtr& op, std::function<void()> work,
+                  std::function<void(Error)> refused) {
+  if (self->state.rec.runtime.state != VmState::running) {
+    work();
+    return;
+  }
+  pause_durably(self, op, [work, refused](Status paused) {
+    if (!paused)
+      refused(paused.error());
+    else
+      work();
+  });
+}
+
 void do_pause(Self self, const OpPtr& op, Then then) {
   if (live_in(self, VmState::paused)) {
     log_.info("vm already paused",
@@ -238,18 +252,9 @@ void do_suspend(Self self, const OpPtr& op, Then then) {
                   });
             }));
   };
-  if (st.rec.runtime.state == VmState::paused) {
-    save();
-    return;
-  }
   // Durable while the state is written: a restart meanwhile adopts a
   // paused VMM, not a running one.
-  pause_durably(self, op, [save, then](Status paused) {
-    if (!paused)
-      then(paused.error());
-    else
-      save();
-  });
+  while_paused(self, op, save, [then](Error refused) { then(std::move(refused)); });
 }
 
 void forget_saved_state(Self self) {

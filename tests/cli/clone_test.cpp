@@ -43,6 +43,12 @@ std::string guest_root(const VmRecord& vm) {
   return std::filesystem::path(vm.runtime.vsock_path).parent_path().string() + "/guest-root";
 }
 
+/// The VM folders under state/vms.
+std::size_t vm_folders(Host& host) {
+  auto entries = std::filesystem::directory_iterator(host.path("state/vms"));
+  return static_cast<std::size_t>(std::distance(entries, std::filesystem::directory_iterator{}));
+}
+
 void start_source(Host& host, const std::string& name) {
   host.start_helper();
   host.start_daemon();
@@ -167,12 +173,7 @@ TEST_CASE("a clone that cannot be made says why, with an op_id, and leaves nothi
   REQUIRE(after.ok());
   CHECK(after->vms.size() == before->vms.size());
   // Only the source's own folder under state/vms.
-  std::size_t dirs = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(host.path("state/vms"))) {
-    (void)entry;
-    ++dirs;
-  }
-  CHECK(dirs == 1);
+  CHECK(vm_folders(host) == 1);
 }
 
 TEST_CASE("a clone whose guest has no agent fails at its identity and is removed") {
@@ -196,12 +197,7 @@ TEST_CASE("a clone whose guest has no agent fails at its identity and is removed
   REQUIRE(list->vms.size() == 1);
   CHECK(list->vms[0].name == "src");
   CHECK(list->vms[0].runtime.state == VmState::running);
-  std::size_t dirs = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(host.path("state/vms"))) {
-    (void)entry;
-    ++dirs;
-  }
-  CHECK(dirs == 1);
+  CHECK(vm_folders(host) == 1);
   CHECK(host.vmm_pids().size() == 1);
 }
 
