@@ -241,4 +241,19 @@ Status admissible(const ClusterStatusRequest&) {
   return {};
 }
 
+Status admissible(const EventsRequest& request) {
+  if (!request.vm_id.empty()) {
+    bool hex = request.vm_id.size() == 16;
+    for (char c : request.vm_id)
+      hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (!hex)
+      return refuse("events: vm_id is not a VM id (16 lowercase hex digits; resolve a name first)");
+  }
+  if (request.wait_ms > events_max_wait_ms)
+    return refuse("events: wait_ms is over " + std::to_string(events_max_wait_ms));
+  if (request.max == 0 || request.max > events_max_batch)
+    return refuse("events: max is not 1-" + std::to_string(events_max_batch));
+  return {};
+}
+
 } // namespace banger

@@ -45,5 +45,6 @@ Status admissible(const VmSessionIoRequest& request);
 Status admissible(const VmFileReadRequest& request);
 Status admissible(const VmFileWriteRequest& request);
 Status admissible(const ClusterStatusRequest& request);
+Status admissible(const EventsRequest& request);
 
 } // namespace banger

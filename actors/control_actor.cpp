@@ -215,6 +215,17 @@ control_actor::behavior_type control_behavior(Self self, ControlDeps deps) {
       auto doctor = spawn_doctor(self->system(), d.directory, d.helper, d.home);
       return forward<DoctorReport>(self, doctor, req);
     },
+    [self](EventsRequest& req) -> caf::result<EventBatch> {
+      auto& d = self->state.deps;
+      if (!d.events) {
+        if (auto refused = admit(req))
+          return *refused;
+        return make_error(Errc::internal, "this bangerd has no events actor", req.env.op_id);
+      }
+      // No timeout of control's own: the events actor answers every poll
+      // by its wait_ms.
+      return forward<EventBatch>(self, d.events, req);
+    },
     [self](ClusterStatusRequest& req) -> caf::result<ClusterStatus> {
       if (clustered(self))
         return to_cluster<ClusterStatus>(self, req);

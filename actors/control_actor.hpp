@@ -32,6 +32,9 @@ struct ControlDeps {
   cluster_actor cluster;
   /// What control puts in Envelope::credential for the cluster layer.
   std::string cluster_token;
+  /// This host's events (EventsRequest); even on a cluster member, the
+  /// events of this host only (docs/api.md).
+  events_actor events;
 };
 
 control_actor spawn_control_actor(caf::actor_system& sys, ControlDeps deps);

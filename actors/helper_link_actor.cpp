@@ -1,4 +1,5 @@
 #include "actors/helper_link_actor.hpp"
+#include "actors/daemon_metrics.hpp"
 #include "messages/sheltered.hpp"
 
 #include "messages/error.hpp"
@@ -130,13 +131,18 @@ void lost(link_pointer self, const std::string& why) {
 
 // Forwards one request type to the helper, adding the credential and mapping
 // transport failures onto banger errors.
+// Each request's round trip is measured (banger_helper_request_duration_seconds,
+// labelled `method`), and each failure counted.
 template <class Request, class Reply>
-auto forward(link_pointer self, std::chrono::milliseconds timeout) {
-  return [self, timeout](Request& request) -> caf::result<Reply> {
+auto forward(link_pointer self, std::chrono::milliseconds timeout, const char* method) {
+  return [self, timeout, method](Request& request) -> caf::result<Reply> {
     auto& st = self->state;
     auto op_id = request.env.op_id;
-    if (!st.helper)
+    if (!st.helper) {
+      daemon_metrics().helper_failures.add({{"method", method}});
       return unavailable(st, op_id);
+    }
+    auto sent = std::chrono::steady_clock::now();
     request.env.credential = st.config.credential;
     auto promise = self->template make_response_promise<Reply>();
     auto id = st.in_flight.add([promise, op_id](const caf::error& err) mutable {
@@ -144,11 +150,15 @@ auto forward(link_pointer self, std::chrono::milliseconds timeout) {
     });
     self->request(st.helper, timeout, std::move(request))
       .then(
-        [self, id, promise](Reply& reply) mutable {
+        [self, id, promise, sent, method](Reply& reply) mutable {
+          daemon_metrics().helper_seconds.observe(
+            {{"method", method}},
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
           if (self->state.in_flight.settle(id))
             promise.deliver(std::move(reply));
         },
-        [self, id, promise, op_id, timeout](caf::error& err) mutable {
+        [self, id, promise, op_id, timeout, method](caf::error& err) mutable {
+          daemon_metrics().helper_failures.add({{"method", method}});
           if (!self->state.in_flight.settle(id))
             return; // failed already when the connection went down
           if (auto v = view(err); v.from_caf) {
@@ -179,17 +189,17 @@ link_impl::behavior_type link_behavior(link_pointer self, HelperLinkConfig confi
   auto normal = self->state.config.request_timeout;
   auto rootfs = self->state.config.rootfs_timeout;
   return {
-    forward<HelperInfoRequest, HelperInfo>(self, normal),
-    forward<TapDeleteRequest, Ack>(self, normal),
-    forward<RootfsPrepareRequest, RootfsPrepared>(self, rootfs),
-    forward<RootfsReleaseRequest, Ack>(self, rootfs),
-    forward<VmmLaunchRequest, VmmLaunched>(self, normal),
-    forward<VmmSignalRequest, Ack>(self, normal),
-    forward<RuntimeRemoveRequest, Ack>(self, normal),
-    forward<HelperInventoryRequest, HelperInventory>(self, normal),
-    forward<PeerRouteRequest, Ack>(self, normal),
-    forward<PortsPublishRequest, Ack>(self, normal),
-    forward<PortsUnpublishRequest, Ack>(self, normal),
+    forward<HelperInfoRequest, HelperInfo>(self, normal, "helper.info"),
+    forward<TapDeleteRequest, Ack>(self, normal, "tap.delete"),
+    forward<RootfsPrepareRequest, RootfsPrepared>(self, rootfs, "rootfs.prepare"),
+    forward<RootfsReleaseRequest, Ack>(self, rootfs, "rootfs.release"),
+    forward<VmmLaunchRequest, VmmLaunched>(self, normal, "vmm.launch"),
+    forward<VmmSignalRequest, Ack>(self, normal, "vmm.signal"),
+    forward<RuntimeRemoveRequest, Ack>(self, normal, "runtime.remove"),
+    forward<HelperInventoryRequest, HelperInventory>(self, normal, "helper.inventory"),
+    forward<PeerRouteRequest, Ack>(self, normal, "peer.route"),
+    forward<PortsPublishRequest, Ack>(self, normal, "ports.publish"),
+    forward<PortsUnpublishRequest, Ack>(self, normal, "ports.unpublish"),
     [self](reconnect_atom) { connect(self); },
     [self](listen_atom, caf::actor& listener) { self->state.listeners.push_back(std::move(listener)); },
     [self](ping_atom) {

@@ -255,14 +255,18 @@ using operations_actor = caf::typed_actor<
   caf::reacts_to<OpProgress>,
   caf::replies_to<OpStatusRequest>::with<OperationStatus>>;
 
+/// Where the operations actor passes every OpProgress on (the events actor).
+using progress_watcher = caf::typed_actor<caf::reacts_to<OpProgress>>;
+
 // -- node <-> vm actors ----------------------------------------------------------
 
 /// A VM actor tells the directory its record changed (listing); the
 /// directory passes it on to the node (state counts).
 struct VmChanged {
   VmRecord vm;
+  std::string op_id = {}; ///< the operation that changed it, "" if none (for events)
 };
-BANGER_INTERNAL(VmChanged, x.vm)
+BANGER_INTERNAL(VmChanged, x.vm, x.op_id)
 
 /// A VM actor tells the directory it deleted its record and is exiting; the
 /// directory frees its name and passes it on to the node (its address).
@@ -544,6 +548,15 @@ using node_actor = caf::typed_actor<
 using cluster_actor = host_actor::extend<caf::replies_to<ClusterStatusRequest>::with<ClusterStatus>,
                                          caf::replies_to<VmListRequest>::with<VmList>,
                                          caf::reacts_to<VmChanged>, caf::reacts_to<VmRetired>>;
+
+// -- events ------------------------------------------------------------------------
+
+/// This host's events (actors/events_actor.hpp): it watches the directory
+/// (VmChanged, VmRetired) and the operations actor (OpProgress), keeps the
+/// last daemon.event-buffer events and answers readers' polls.
+using events_actor = caf::typed_actor<caf::reacts_to<VmChanged>, caf::reacts_to<VmRetired>,
+                                      caf::reacts_to<OpProgress>,
+                                      caf::replies_to<EventsRequest>::with<EventBatch>>;
 
 /// `banger doctor`: one-shot, answers one DoctorRequest (actors/doctor.hpp).
 using doctor_actor = caf::typed_actor<caf::replies_to<DoctorRequest>::with<DoctorReport>>;

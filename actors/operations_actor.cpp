@@ -26,17 +26,22 @@ constexpr std::size_t recent_limit = 4096;
 struct OperationsState {
   OperationsState() = default; // not an aggregate: CAF must not build it from `self`
   store_actor store;
+  progress_watcher watcher;
   std::unordered_map<std::string, OperationStatus> known;
   std::deque<std::string> finished_order;
   static inline const char* name = "operations";
 };
 
 operations_actor::behavior_type
-operations_behavior(sheltered_pointer<operations_actor, OperationsState> self, store_actor store) {
+operations_behavior(sheltered_pointer<operations_actor, OperationsState> self, store_actor store,
+                    progress_watcher watcher) {
   self->state.store = std::move(store);
+  self->state.watcher = std::move(watcher);
   return {
     [self](OpProgress& progress) {
       auto& st = self->state;
+      if (st.watcher)
+        self->send(st.watcher, progress);
       auto op_id = progress.status.op_id;
       bool done = progress.status.outcome != OperationOutcome::running;
       bool recorded = progress.recorded;
@@ -83,8 +88,9 @@ operations_behavior(sheltered_pointer<operations_actor, OperationsState> self, s
 
 } // namespace
 
-operations_actor spawn_operations_actor(caf::actor_system& sys, store_actor store) {
-  return sys.spawn(operations_behavior, std::move(store));
+operations_actor spawn_operations_actor(caf::actor_system& sys, store_actor store,
+                                        progress_watcher watcher) {
+  return sys.spawn(operations_behavior, std::move(store), std::move(watcher));
 }
 
 } // namespace banger

@@ -9,6 +9,8 @@
 
 namespace banger {
 
-operations_actor spawn_operations_actor(caf::actor_system& sys, store_actor store);
+/// `watcher` (may be empty) gets every OpProgress too: the events actor.
+operations_actor spawn_operations_actor(caf::actor_system& sys, store_actor store,
+                                        progress_watcher watcher = {});
 
 } // namespace banger

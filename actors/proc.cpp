@@ -9,7 +9,7 @@
 
 namespace banger {
 
-std::optional<std::uint64_t> process_start_time(int pid) {
+std::optional<ProcStat> read_proc_stat(int pid) {
   if (pid <= 0)
     return std::nullopt;
   auto path = "/proc/" + std::to_string(pid) + "/stat";
@@ -23,20 +23,39 @@ std::optional<std::uint64_t> process_start_time(int pid) {
     return std::nullopt;
   buffer[n] = '\0';
   // The command name (field 2) may contain spaces and ')': fields after the
-  // last ')' are unambiguous. Field 3 is the state, field 22 the start time.
+  // last ')' are unambiguous. Field 3 is the state.
   char* rparen = std::strrchr(buffer, ')');
   if (!rparen || rparen[1] != ' ')
     return std::nullopt;
   char* cursor = rparen + 2;
   if (*cursor == 'Z' || *cursor == 'X')
     return std::nullopt;
-  for (int field = 3; field < 22; ++field) {
+  ProcStat stat;
+  for (int field = 3; field <= 24; ++field) {
+    switch (field) {
+      case 14: stat.utime = std::strtoull(cursor, nullptr, 10); break;
+      case 15: stat.stime = std::strtoull(cursor, nullptr, 10); break;
+      case 20: stat.num_threads = std::strtoull(cursor, nullptr, 10); break;
+      case 22: stat.start_time = std::strtoull(cursor, nullptr, 10); break;
+      case 23: stat.vsize = std::strtoull(cursor, nullptr, 10); break;
+      case 24: stat.rss_pages = std::strtoull(cursor, nullptr, 10); break;
+      default: break;
+    }
+    if (field == 24)
+      break;
     cursor = std::strchr(cursor, ' ');
     if (!cursor)
       return std::nullopt;
     ++cursor;
   }
-  return std::strtoull(cursor, nullptr, 10);
+  return stat;
+}
+
+std::optional<std::uint64_t> process_start_time(int pid) {
+  auto stat = read_proc_stat(pid);
+  if (!stat)
+    return std::nullopt;
+  return stat->start_time;
 }
 
 bool same_process_alive(int pid, std::uint64_t start_time) {

@@ -1,4 +1,5 @@
 #include "actors/store_actor.hpp"
+#include "actors/daemon_metrics.hpp"
 #include "messages/sheltered.hpp"
 
 #include "messages/error.hpp"
@@ -84,7 +85,12 @@ store_impl::behavior_type store_behavior(sheltered_pointer<store_impl, StoreStat
       groups.reserve(batch.size());
       for (auto& p : batch)
         groups.push_back(std::move(p.writes));
+      auto began = std::chrono::steady_clock::now();
       auto results = st.store->apply_groups(groups);
+      auto& m = daemon_metrics();
+      m.store_commit_seconds.observe(
+        {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+      m.store_batch.observe({}, static_cast<double>(groups.size()));
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (results[i])
           batch[i].promise.deliver(Ack{});

@@ -30,7 +30,8 @@ HomeLayout home_of(Self self) {
 // -- talking to other actors ---------------------------------------------------
 
 void publish(Self self) {
-  self->send(self->state.deps->events, VmChanged{self->state.rec});
+  auto& st = self->state;
+  self->send(st.deps->events, VmChanged{st.rec, st.current ? st.current->log.op_id() : std::string{}});
 }
 
 void persist(Self self, StepDone then) {

@@ -1,4 +1,5 @@
 #include "actors/vm_queue.hpp"
+#include "actors/daemon_metrics.hpp"
 
 #include "messages/error.hpp"
 #include "messages/op_id.hpp"
@@ -64,6 +65,11 @@ std::string op_id_of(const Request& request) {
 Queue::Queue(std::string subject, std::size_t bound, Hooks hooks)
   : subject_(std::move(subject)), bound_(bound), hooks_(std::move(hooks)) {}
 
+Queue::~Queue() {
+  if (!waiting_.empty())
+    daemon_metrics().vm_queue.add({}, -static_cast<double>(waiting_.size()));
+}
+
 void Queue::refuse(Pending& pending, Errc code, const std::string& message) {
   if (pending.reply)
     pending.reply(make_error(code, message, op_id_of(pending.request)));
@@ -81,6 +87,7 @@ bool Queue::submit(Pending pending) {
     return false;
   }
   waiting_.push_back(std::move(pending));
+  daemon_metrics().vm_queue.add({}, 1);
   next();
   return true;
 }
@@ -89,6 +96,7 @@ void Queue::submit_always(Pending pending) {
   if (closed_)
     return;
   waiting_.push_back(std::move(pending));
+  daemon_metrics().vm_queue.add({}, 1);
   next();
 }
 
@@ -96,6 +104,7 @@ void Queue::close(Errc code, std::string message) {
   closed_ = Error{code, std::move(message)};
   auto waiting = std::move(waiting_);
   waiting_.clear();
+  daemon_metrics().vm_queue.add({}, -static_cast<double>(waiting.size()));
   for (auto& p : waiting)
     refuse(p, closed_->code, closed_->message);
 }
@@ -105,6 +114,7 @@ void Queue::next() {
     return;
   auto pending = std::move(waiting_.front());
   waiting_.pop_front();
+  daemon_metrics().vm_queue.add({}, -1);
   running_ = true;
   auto op_id = op_id_of(pending.request);
   // A guard, not a plain callback: a path that drops it still ends the

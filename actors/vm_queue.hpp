@@ -70,6 +70,10 @@ public:
   /// `subject` names the VM in refusals ("VM web"); past `bound` waiting
   /// requests, submit refuses with busy.
   Queue(std::string subject, std::size_t bound, Hooks hooks);
+  /// What still waits leaves banger_vm_queue_depth with it.
+  ~Queue();
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
 
   /// Runs `pending` now if nothing runs, else queues it. Refused: busy past
   /// the bound, or the close error; `pending.reply` gets that error (with

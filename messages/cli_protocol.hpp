@@ -466,6 +466,63 @@ struct VmCloneRequest {
 };
 BANGER_INSPECT(VmCloneRequest, x.env, x.source, x.snapshot, x.name)
 
+/// One thing that happened on this host (docs/api.md, "Events"). `type`:
+/// "vm.state" (a VM's state changed: `state`), "vm.removed", "op.stage"
+/// (operation `op_id` of kind `kind` entered `stage`) or "op.done"
+/// (`outcome` succeeded or failed, with the error). `seq` counts up from 1
+/// with every event of this bangerd process.
+struct Event {
+  std::uint64_t seq = 0;
+  std::int64_t at_us = 0;
+  std::string type;
+  std::string op_id;
+  std::string vm_id;
+  std::string vm_name;
+  std::string state; ///< vm.state: the new state
+  std::string kind;  ///< op.*: "vm.start", ...
+  std::string stage; ///< op.stage: the stage entered; op.done: the last one
+  std::string outcome; ///< op.done: "succeeded" or "failed"
+  std::uint8_t error_code = 0; ///< op.done failed: Errc
+  std::string error_message;
+  std::int64_t duration_us = 0; ///< op.done: the whole operation
+
+  bool operator==(const Event&) const = default;
+};
+BANGER_INSPECT(Event, x.seq, x.at_us, x.type, x.op_id, x.vm_id, x.vm_name, x.state, x.kind,
+               x.stage, x.outcome, x.error_code, x.error_message, x.duration_us)
+
+/// The events after `after` (a seq already seen; with `from_now`, the
+/// events that happen from now on), at most `max`, only VM `vm_id`'s when
+/// set (an exact id: the caller resolves a ref first). With none yet,
+/// the reply waits up to `wait_ms` (at most events_max_wait_ms) for one:
+/// a reader polls in a loop and never holds the daemon back.
+struct EventsRequest {
+  Envelope env;
+  std::uint64_t after = 0;
+  bool from_now = false;
+  std::string vm_id;
+  std::uint32_t max = 256;
+  std::uint32_t wait_ms = 0;
+
+  bool operator==(const EventsRequest&) const = default;
+};
+BANGER_INSPECT(EventsRequest, x.env, x.after, x.from_now, x.vm_id, x.max, x.wait_ms)
+
+inline constexpr std::uint32_t events_max_wait_ms = 30000;
+inline constexpr std::uint32_t events_max_batch = 4096;
+
+/// `missed`: events after `after` that are no longer kept
+/// (daemon.event-buffer): the reader fell behind by that many. `last`: the
+/// seq to pass as the next request's `after`.
+struct EventBatch {
+  std::vector<Event> events;
+  std::uint64_t missed = 0;
+  std::uint64_t last = 0;
+
+  bool operator==(const EventBatch&) const = default;
+};
+BANGER_INSPECT(EventBatch, x.events, x.missed, x.last)
+
 /// The daemon's front door, published over mutual TLS.
 using control_actor = caf::typed_actor<
   caf::replies_to<DaemonStatusRequest>::with<DaemonStatus>,
@@ -488,6 +545,7 @@ using control_actor = caf::typed_actor<
   caf::replies_to<VmExecRequest>::with<VmSessionStarted>,
   caf::replies_to<VmSessionIoRequest>::with<VmSessionIo>,
   caf::replies_to<VmFileReadRequest>::with<VmSessionStarted>,
-  caf::replies_to<VmFileWriteRequest>::with<VmFileWritten>>;
+  caf::replies_to<VmFileWriteRequest>::with<VmFileWritten>,
+  caf::replies_to<EventsRequest>::with<EventBatch>>;
 
 } // namespace banger

@@ -61,6 +61,9 @@ void register_messages(caf::actor_system_config& cfg) {
   cfg.add_message_type<ClusterStatusRequest>("banger.ClusterStatusRequest");
   cfg.add_message_type<ClusterHostStatus>("banger.ClusterHostStatus");
   cfg.add_message_type<ClusterStatus>("banger.ClusterStatus");
+  cfg.add_message_type<Event>("banger.Event");
+  cfg.add_message_type<EventsRequest>("banger.EventsRequest");
+  cfg.add_message_type<EventBatch>("banger.EventBatch");
   // Host interface (cluster links).
   cfg.add_message_type<HostIntro>("banger.HostIntro");
   cfg.add_message_type<HostChallengeRequest>("banger.HostChallengeRequest");

@@ -20,6 +20,13 @@ struct Settings {
   std::uint16_t daemon_port = 7420;        ///< daemon.port
   std::string daemon_log_level = "info";   ///< daemon.log-level
   std::uint32_t daemon_vm_queue = 64;      ///< daemon.vm-queue: pending ops per VM
+  std::uint32_t daemon_event_buffer = 4096; ///< daemon.event-buffer: events kept for late readers
+  // [api] (docs/api.md): the HTTP/JSON API, off while api.port is 0
+  std::uint16_t api_port = 0;              ///< api.port: 0 = no HTTP API
+  std::string api_listen = "127.0.0.1";    ///< api.listen
+  std::uint32_t api_max_connections = 32;  ///< api.max-connections: open at once
+  std::uint32_t api_max_body = 65536;      ///< api.max-body: request body bytes
+  std::chrono::milliseconds api_timeout{10000}; ///< api.timeout: a silent client is dropped
   // [helper]
   std::uint16_t helper_port = 7421;        ///< helper.port (loopback only)
   // [vmm]

@@ -129,6 +129,60 @@ const SettingKey table[] = {
      return {};
    },
    [](const S& s) { return std::to_string(s.daemon_vm_queue); }},
+  {"daemon", "event-buffer", SX::integer, "count 16-1000000", {},
+   "events kept for readers of banger events and /v1/events (older ones are reported missed)",
+   [](S& s, V v) -> Status {
+     auto n = parse_uint(v, 1'000'000);
+     if (!n || *n < 16)
+       return bad(v, "is not a count (16-1000000)");
+     s.daemon_event_buffer = static_cast<std::uint32_t>(*n);
+     return {};
+   },
+   [](const S& s) { return std::to_string(s.daemon_event_buffer); }},
+  {"api", "port", SX::integer, "port number 0-65535", {},
+   "port of the HTTP/JSON API, mutual TLS (docs/api.md); 0: no HTTP API",
+   [](S& s, V v) -> Status {
+     auto n = parse_uint(v, 65535);
+     if (!n)
+       return bad(v, "is not a port number (0-65535)");
+     s.api_port = static_cast<std::uint16_t>(*n);
+     return {};
+   },
+   [](const S& s) { return std::to_string(s.api_port); }},
+  {"api", "listen", SX::string, "IPv4 or IPv6 address", {},
+   "address the HTTP API listens on",
+   [](S& s, V v) { return ip_address(v, s.api_listen); },
+   [](const S& s) { return s.api_listen; }},
+  {"api", "max-connections", SX::integer, "count 1-4096", {},
+   "HTTP connections open at once (more are closed at accept)",
+   [](S& s, V v) -> Status {
+     auto n = parse_uint(v, 4096);
+     if (!n || *n == 0)
+       return bad(v, "is not a count (1-4096)");
+     s.api_max_connections = static_cast<std::uint32_t>(*n);
+     return {};
+   },
+   [](const S& s) { return std::to_string(s.api_max_connections); }},
+  {"api", "max-body", SX::integer, "bytes 1024-16777216", {},
+   "largest HTTP request body (larger: 413)",
+   [](S& s, V v) -> Status {
+     auto n = parse_uint(v, 16'777'216);
+     if (!n || *n < 1024)
+       return bad(v, "is not a size in bytes (1024-16777216)");
+     s.api_max_body = static_cast<std::uint32_t>(*n);
+     return {};
+   },
+   [](const S& s) { return std::to_string(s.api_max_body); }},
+  {"api", "timeout", SX::duration, "duration 100ms-10m", {},
+   "an HTTP client silent (or not reading) this long is dropped",
+   [](S& s, V v) -> Status {
+     if (auto st = duration(v, s.api_timeout); !st)
+       return st;
+     if (s.api_timeout < milliseconds(100) || s.api_timeout > milliseconds(600000))
+       return bad(v, "is not between 100ms and 10m");
+     return {};
+   },
+   [](const S& s) { return ms_text(s.api_timeout); }},
   {"helper", "port", SX::integer, "port number 1-65535", {},
    "loopback port of banger-helper",
    [](S& s, V v) { return port(v, s.helper_port); },

@@ -41,6 +41,8 @@ int SSL_read(SSL* ssl, void* buf, int num) {
   static auto next = next_definition<int (*)(SSL*, void*, int)>("SSL_read");
   ERR_clear_error();
   int ret = next(ssl, buf, num);
+  if (banger::tls_guard::on_foreign_thread())
+    return ret;
   if (!banger::tls_guard::after_read(ssl, buf, ret)) {
     // SSL_get_error() then says SSL_ERROR_SSL and CAF drops the connection.
     ERR_raise(ERR_LIB_SSL, SSL_R_EXCESSIVE_MESSAGE_SIZE);
@@ -58,6 +60,8 @@ int SSL_write(SSL* ssl, const void* buf, int num) {
 int SSL_accept(SSL* ssl) {
   static auto next = next_definition<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
+  if (banger::tls_guard::on_foreign_thread())
+    return next(ssl);
   if (!banger::tls_guard::before_accept(ssl)) {
     // SSL_get_error() then says SSL_ERROR_SSL and CAF drops the connection.
     ERR_raise(ERR_LIB_SSL, SSL_R_READ_TIMEOUT_EXPIRED);
@@ -72,7 +76,8 @@ int SSL_connect(SSL* ssl) {
   static auto next = next_definition<int (*)(SSL*)>("SSL_connect");
   ERR_clear_error();
   int ret = next(ssl);
-  banger::tls_guard::after_connect(ssl, ret);
+  if (!banger::tls_guard::on_foreign_thread())
+    banger::tls_guard::after_connect(ssl, ret);
   return ret;
 }
 

@@ -280,6 +280,20 @@ bool is_tcp(int fd) {
 
 } // namespace
 
+namespace {
+thread_local bool foreign = false;
+thread_local bool (*foreign_admit)(int fd) = nullptr;
+} // namespace
+
+void foreign_thread(bool (*admit)(int fd)) {
+  foreign = true;
+  foreign_admit = admit;
+}
+
+bool on_foreign_thread() {
+  return foreign;
+}
+
 bool before_accept(SSL* ssl) {
   auto* conn = conn_of(ssl);
   if (conn == nullptr)
@@ -362,7 +376,7 @@ int listen(int fd, int backlog) {
   static auto next =
       banger::next_definition<int (*)(int, int)>("listen");
   using namespace banger::tls_guard;
-  if (is_tcp(fd)) {
+  if (!on_foreign_thread() && is_tcp(fd)) {
     int secs = static_cast<int>(defer_accept.count());
     bool deferred = ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
                                  sizeof(secs)) == 0;
@@ -388,6 +402,12 @@ int accept(int fd, sockaddr* addr, socklen_t* addr_len) {
     if (addr_len)
       *addr_len = capacity;
     int conn = next(fd, addr, addr_len);
+    if (conn >= 0 && banger::tls_guard::on_foreign_thread()) {
+      if (banger::tls_guard::foreign_admit == nullptr || banger::tls_guard::foreign_admit(conn))
+        return conn;
+      ::close(conn);
+      continue;
+    }
     if (conn < 0 || !banger::tls_guard::is_tcp(conn) ||
         banger::tls_guard::admit(fd, conn))
       return conn;

@@ -41,6 +41,15 @@ constexpr std::size_t max_server_connections = 1024;
 
 /// Before libssl's SSL_accept: false if the handshake must fail now (its
 /// deadline passed or the guard cut it off).
+/// Marks the calling thread as another server's, not CAF's (the HTTP API's
+/// threads, api/http_server.cpp): the hooks below and in tls_error_queue.cpp
+/// leave its sockets and TLS sessions alone, since their bytes are not
+/// BASP and their limits are that server's own. `admit`, when set, is what
+/// accept() on this thread asks instead (false: the connection is closed
+/// and the next one taken).
+void foreign_thread(bool (*admit)(int fd) = nullptr);
+bool on_foreign_thread();
+
 bool before_accept(SSL* ssl);
 /// After libssl's SSL_accept returned `ret`.
 void after_accept(SSL* ssl, int ret);

@@ -12,6 +12,8 @@
 #   BENCH_CLI_CALLS CLI `vm show` calls per flood measurement (default 200)
 #   BENCH_PAIRS     floor/banger pairs at concurrency 16 (default 3)
 #   BENCH_PAUSE     seconds between those runs (default 30)
+#   BENCH_ONLY=api  only the HTTP API beside the CLI and the events'
+#                   delivery latency under load (tools/bench-api.sh)
 #   BENCH_ONLY=cluster  only the cluster part: 5 hosts in network namespaces
 #                   (tools/cluster-netns.sh); lifecycles entering at the VM's
 #                   own host vs another, vm show local vs cross-host, vm ls of
@@ -216,6 +218,7 @@ bridge="bgbench$((RANDOM % 100))"
 port=$((20000 + RANDOM % 20000))
 # A /16: 256 concurrent lifecycles and 10,000 VMs need more than a /24.
 "$bin/banger" init --home "$home" --port "$port" --set "helper.port=$((port + 1))" \
+  --set "api.port=$((port + 2))" \
   --set "vmm.firecracker-bin=$bin/fc-stub" --set "network.bridge=$bridge" \
   --set "network.subnet=10.$((100 + RANDOM % 100)).0.0/16" --set vmm.stop-grace=5s \
   --set daemon.log-level=${BENCH_LOG_LEVEL:-warn} ${BENCH_SET:+--set "$BENCH_SET"} >/dev/null
@@ -305,6 +308,13 @@ if [ "${BENCH_ONLY:-}" = cli ]; then
   load --scenario create --concurrency 1 --count 1 --keep >/dev/null
   cli_bench "$(banger -o json vm ls | jq -r '.vms[0].name')"
   echo; echo "== summary"; printf '%s\n' "${summary[@]}"
+  exit 0
+fi
+
+if [ "${BENCH_ONLY:-}" = api ]; then
+  # shellcheck source=bench-api.sh
+  source "$(dirname "$0")/bench-api.sh"
+  api_bench
   exit 0
 fi
 

@@ -19,8 +19,12 @@ packages=(
   # libraries
   libcaf-dev libspdlog-dev libsqlitecpp-dev doctest-dev nlohmann-json3-dev
   libnl-route-3-dev libssl-dev libnftables-dev libyaml-cpp-dev libxxhash-dev
+  libcpp-httplib-dev
   # runtime tools used by init, tests and the demo
   openssl sqlite3 iproute2 procps openssh-client xfsprogs qemu-system-x86
+  # the HTTP API's tests: curl as a client, promtool and a Prometheus
+  # server, Chromium for the dashboard (docs/api.md)
+  curl prometheus chromium
   # image builder (tools/image/build-image.sh)
   apt dpkg e2fsprogs cpio binutils xz-utils zstd gzip
   # and its --distro debian
@@ -30,13 +34,33 @@ if [ "$group" = fuzz ]; then
   packages+=(clang-14 libclang-rt-14-dev)
 fi
 
+# Node.js runs the dashboard's browser test (playwright-core); the machine's
+# own node is used when there is one, else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
+# playwright-core for that test, at the version package-lock.json pins
+# (npm's registry). Once: later runs find it installed.
+browser_test() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/api/browser"
+  if [ ! -d "$dir/node_modules/playwright-core" ]; then
+    echo "install-deps: npm ci in tests/api/browser (playwright-core)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  browser_test
+  exit 0
+fi
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -47,3 +71,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq >/dev/null
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+browser_test

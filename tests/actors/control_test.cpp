@@ -32,7 +32,7 @@ struct Daemon {
     init.directory = dir;
     init.images = images;
     node = spawn_node(as.sys, std::move(init));
-    ControlDeps deps{dir, node, images, operations, helper, {}, "/home/test", "9.9.9", 1, {}, {}};
+    ControlDeps deps{dir, node, images, operations, helper, {}, "/home/test", "9.9.9", 1, {}, {}, {}};
     deps.settings.vmm_kind = "firecracker";
     control = spawn_control_actor(as.sys, deps);
     handles = {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(node),

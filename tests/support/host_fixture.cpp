@@ -1,4 +1,5 @@
 #include "tests/support/host_fixture.hpp"
+#include "tests/support/ports.hpp"
 
 #include "messages/error.hpp"
 #include "messages/op_id.hpp"
@@ -27,8 +28,6 @@ namespace banger::test {
 
 using namespace std::chrono_literals;
 
-namespace {
-
 std::uint16_t free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -40,6 +39,8 @@ std::uint16_t free_port() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+namespace {
 
 std::vector<std::string> read_lines(const std::string& path) {
   std::vector<std::string> out;

@@ -2,9 +2,11 @@
 // control actor over mutual TLS, and runs until SIGTERM/SIGINT; VMs keep
 // running across a daemon restart (their VMMs belong to banger-helper).
 #include "actors/control_actor.hpp"
+#include "api/http_api.hpp"
 #include "messages/sheltered.hpp"
 #include "actors/helper_link_actor.hpp"
 #include "actors/directory_actor.hpp"
+#include "actors/events_actor.hpp"
 #include "actors/images_actor.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/operations_actor.hpp"
@@ -145,8 +147,11 @@ int main(int argc, char** argv) {
   link.port = settings.helper_port;
   link.credential = credential;
   auto helper = spawn_helper_link(sys, link);
-  auto operations = spawn_operations_actor(sys, store_handle);
+  auto events = spawn_events_actor(sys, settings.daemon_event_buffer);
+  auto operations =
+    spawn_operations_actor(sys, store_handle, caf::actor_cast<progress_watcher>(events));
   auto directory = spawn_directory(sys);
+  caf::anon_send(directory, DirectoryWatch{caf::actor_cast<vm_events_actor>(events)});
   auto catalog = spawn_images(sys, ImagesInit{store_handle, directory, home.home().string(), *images});
   NodeInit init;
   init.deps = VmDeps{store_handle, helper, io, operations, {}, settings, home.home().string(), *subnet};
@@ -160,7 +165,7 @@ int main(int argc, char** argv) {
   // flight when it went: the node reconciles every VM with it again.
   watch_helper_link(helper, caf::actor_cast<caf::actor>(node));
   ControlDeps control_deps{directory, node, catalog, operations, helper, settings,
-                           home.home().string(), version, started, {}, {}};
+                           home.home().string(), version, started, {}, {}, events};
   cluster_actor cluster;
   if (cluster_init) {
     cluster_init->directory = directory;
@@ -180,7 +185,8 @@ int main(int argc, char** argv) {
     for (auto handle : {caf::actor_cast<caf::actor>(control), caf::actor_cast<caf::actor>(node),
                         caf::actor_cast<caf::actor>(directory), caf::actor_cast<caf::actor>(catalog),
                         caf::actor_cast<caf::actor>(operations), caf::actor_cast<caf::actor>(helper),
-                        caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(store_handle)})
+                        caf::actor_cast<caf::actor>(io), caf::actor_cast<caf::actor>(events),
+                        caf::actor_cast<caf::actor>(store_handle)})
       stop_actor(sys, handle);
   };
   // SO_REUSEADDR (reuse = true): a restart after a crash must not wait for the
@@ -217,6 +223,19 @@ int main(int argc, char** argv) {
       std::_Exit(rc);
     }
   }
+  std::unique_ptr<api::HttpApi> http;
+  if (settings.api_port != 0) {
+    auto started_api = api::HttpApi::start(sys, control, settings, home);
+    if (!started_api) {
+      stop_all();
+      int rc = fail(started_api.error().message);
+      log::flush();
+      std::_Exit(rc);
+    }
+    http = std::move(*started_api);
+    log_.info("HTTP API serving", {{"listen", settings.api_listen},
+                                   {"port", static_cast<unsigned>(http->port())}});
+  }
   log_.info("bangerd serving", {{"home", home.home().string()},
                                 {"listen", settings.daemon_listen},
                                 {"port", static_cast<unsigned>(*port)},
@@ -228,6 +247,8 @@ int main(int argc, char** argv) {
   sigwait(&shutdown_signals, &signal_number);
   log_.info("bangerd shutting down; VMs keep running",
             {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // No join: a worker may be held in an event poll for up to 15 s, and the
+  // process ends below with every actor done.
   stop_all();
   {
     // The store has committed what it acknowledged; wait until it is gone.

@@ -76,6 +76,7 @@ int cmd_image_show(Context& ctx);      // commands_misc.cpp
 int cmd_image_rm(Context& ctx);        // commands_image.cpp
 int cmd_image_build(Context& ctx);     // commands_image_build.cpp
 int cmd_op_show(Context& ctx);         // commands_misc.cpp
+int cmd_events(Context& ctx);          // commands_events.cpp
 int cmd_doctor(Context& ctx);          // commands_misc.cpp
 int cmd_vm_create(Context& ctx);       // commands_vm.cpp
 int cmd_vm_ls(Context& ctx);           // commands_vm.cpp

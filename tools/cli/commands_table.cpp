@@ -307,6 +307,15 @@ std::vector<CommandSpec> build_table() {
     c.run = cmd_vm_logs;
     t.push_back(c);
   }
+  {
+    CommandSpec c{"events", "", "print this host's VM state changes and operation stages as they happen"};
+    c.options = {text("--vm", "REF", "only this VM's events"),
+                 number("--count", "N", "stop after N events"),
+                 number("--after", "SEQ", "start after event SEQ (0: every event still kept)")};
+    c.example = "banger events --vm web1";
+    c.run = cmd_events;
+    t.push_back(c);
+  }
   t.push_back(plain("op show", "OP_ID", "show the stages and outcome of an operation", 1,
                     "banger op show op-3f9a0c12d4e1", cmd_op_show));
   {

@@ -146,6 +146,35 @@ json to_json(const OperationStatus& op) {
               {"stages", stages}};
 }
 
+json to_json(const Event& e) {
+  json error = nullptr;
+  if (e.error_code != 0) {
+    auto code = static_cast<Errc>(e.error_code);
+    error = {{"code", std::string(to_string(code))}, {"message", e.error_message}};
+  }
+  return {{"seq", e.seq},         {"at_us", e.at_us},     {"type", e.type},
+          {"op_id", e.op_id},     {"vm_id", e.vm_id},     {"vm_name", e.vm_name},
+          {"state", e.state},     {"kind", e.kind},       {"stage", e.stage},
+          {"outcome", e.outcome}, {"error", error},       {"duration_us", e.duration_us}};
+}
+
+std::string render_event(const Event& e) {
+  std::string vm = e.vm_name.empty() ? e.vm_id.substr(0, 8) : e.vm_name;
+  std::string line = format_time(e.at_us) + "  " + e.type + "  " + (vm.empty() ? "-" : vm);
+  if (e.type == "vm.state")
+    line += "  " + e.state;
+  else if (e.type == "op.stage")
+    line += "  " + e.kind + " " + e.stage;
+  else if (e.type == "op.done") {
+    line += "  " + e.kind + " " + e.outcome + " in " + format_ms(e.duration_us);
+    if (e.error_code != 0)
+      line += ": " + e.error_message;
+  }
+  if (!e.op_id.empty())
+    line += "  (" + e.op_id + ")";
+  return line;
+}
+
 json to_json(const DaemonStatus& status) {
   json counts = json::object();
   for (const auto& c : status.vms_by_state)

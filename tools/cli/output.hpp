@@ -27,6 +27,12 @@ nlohmann::json to_json(const DoctorReport& report);
 /// {"self", "hosts": [{"id", "address", "state", "since_us", "rtt_us", "vms",
 /// "cpus_free", "memory_free_mib", "version"}]} (output_cluster.cpp).
 nlohmann::json to_json(const ClusterStatus& status);
+/// {"seq", "at_us", "type", "op_id", "vm_id", "vm_name", "state", "kind",
+/// "stage", "outcome", "error": null or {code, message}, "duration_us"}
+/// (docs/api.md, "Events").
+nlohmann::json to_json(const Event& event);
+/// One line for `banger events`: time, type, VM, and what happened.
+std::string render_event(const Event& event);
 /// Two-space indented JSON plus newline.
 std::string dump(const nlohmann::json& j);
 
