@@ -83,6 +83,43 @@ Queue::Hooks queue_hooks(Self self) {
   return hooks;
 }
 
+/// How long a new session waits for the agent's hello: a guest restored a
+/// moment ago (a start after suspend, a clone) says hello again within a
+/// second, later under load; a guest without an agent is refused after it.
+constexpr std::int64_t session_hello_wait_ms = 5000;
+
+/// Sends `r` to the agent link once its agent has said hello (at once when
+/// it has), so a session asked for right after a restore is not refused
+/// while the link reconnects.
+template <class Reply, class Request>
+caf::result<Reply> after_hello(Self self, Request r) {
+  auto promise = self->make_response_promise<Reply>();
+  auto agent = self->state.agent;
+  auto op_id = r.env.op_id;
+  // No timeouts here: the link answers the wait by its deadline, and a
+  // session request as soon as the session starts or is refused.
+  self->request(agent, caf::infinite, AgentWait{op_id, session_hello_wait_ms})
+    .then(
+      [self, agent, promise, r = std::move(r)](AgentHello&) mutable {
+        self->request(agent, caf::infinite, std::move(r))
+          .then([promise](Reply& reply) mutable { promise.deliver(std::move(reply)); },
+                [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+      },
+      [self, promise, op_id](caf::error& err) mutable {
+        if (view(err).code != Errc::agent_unavailable) {
+          promise.deliver(with_op_id(err, op_id));
+          return;
+        }
+        promise.deliver(make_error(Errc::agent_unavailable,
+                                   "the guest agent of VM " + self->state.rec.name
+                                     + " did not say hello within "
+                                     + std::to_string(session_hello_wait_ms / 1000)
+                                     + " s (the guest is booting, has no agent, or is hung)",
+                                   op_id));
+      });
+  return promise;
+}
+
 vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
                                    std::shared_ptr<const VmDeps> deps) {
   auto& st = self->state;
@@ -116,7 +153,7 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
     [self, to_agent](VmExecRequest& r) -> caf::result<VmSessionStarted> {
       if (auto refused = to_agent(r, "vm exec"))
         return *refused;
-      return self->delegate(self->state.agent, std::move(r));
+      return after_hello<VmSessionStarted>(self, std::move(r));
     },
     [self](VmSessionIoRequest& r) -> caf::result<VmSessionIo> {
       if (!self->state.agent)
@@ -129,12 +166,14 @@ vm_impl::behavior_type vm_behavior(Self self, VmRecord record, Image image,
     [self, to_agent](VmFileReadRequest& r) -> caf::result<VmSessionStarted> {
       if (auto refused = to_agent(r, "vm cp"))
         return *refused;
-      return self->delegate(self->state.agent, std::move(r));
+      return after_hello<VmSessionStarted>(self, std::move(r));
     },
     [self, to_agent](VmFileWriteRequest& r) -> caf::result<VmFileWritten> {
       if (auto refused = to_agent(r, "vm cp"))
         return *refused;
-      return self->delegate(self->state.agent, std::move(r));
+      if (r.session != 0) // a file already open: its agent is there
+        return self->delegate(self->state.agent, std::move(r));
+      return after_hello<VmFileWritten>(self, std::move(r));
     },
     [self](AgentUp& up) {
       auto& st = self->state;

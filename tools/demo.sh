@@ -38,7 +38,7 @@ fi
 port=$((20000 + RANDOM % 20000))
 
 step "banger init: a fresh home with its own CA, certificates, credential and SSH key"
-banger init --vmm qemu --port "$port" \
+banger init --vmm qemu --port "$port" --set "api.port=$((port + 2))" \
   --set "network.bridge=$bridge" --set "network.subnet=10.231.$((RANDOM % 200)).0/24" \
   --set vmm.stop-grace=30s
 
@@ -66,6 +66,13 @@ banger vm exec demo -- sh -c 'echo "hello from $(hostname) over virtio-serial"; 
 
 step "vm show demo: boot phase timings"
 banger vm show demo | grep -E "^(state|guest ip|pid|boot:|agent)"
+
+step "the same VM over the HTTP API (docs/api.md): curl with the CLI's client certificate"
+api() { curl -sS --cert "$home/tls/client.pem" --key "$home/tls/client.key" --cacert "$home/tls/ca.pem" "https://127.0.0.1:$((port + 2))$1"; }
+echo "GET /v1/vms/demo:"
+api /v1/vms/demo | tr ',' '\n' | grep -E '^"(name|state|guest_ip|cpus|memory_mib)"' | sed 's/^/  /'
+echo "GET /metrics (a few of its series):"
+api /metrics | grep -E '^(banger_vms\{state="running"\}|banger_operations_total|process_resident_memory_bytes)' | sed 's/^/  /'
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 json_field() { banger -o json vm show demo | grep -o "\"$1\": *[0-9]*" | head -1 | grep -o '[0-9]*$'; }
