@@ -110,6 +110,11 @@ bool setup_tls(SSL_CTX& ctx, const TlsFiles& files) {
     return false;
   SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_verify_depth(&ctx, 2);
+  // A client resuming its TLS session (curl, browsers and Prometheus do
+  // when they reconnect) is refused with an internal-error alert unless the
+  // server names a session context while it verifies peers.
+  static const unsigned char context[] = "banger-api";
+  SSL_CTX_set_session_id_context(&ctx, context, sizeof context - 1);
   return true;
 }
 
@@ -232,7 +237,10 @@ Result<std::unique_ptr<HttpApi>> HttpApi::start(caf::actor_system& sys, control_
   server.set_read_timeout(timeout);
   server.set_write_timeout(timeout);
   server.set_keep_alive_timeout(std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
-  server.set_keep_alive_max_count(100);
+  server.set_keep_alive_max_count(1000);
+  // Replies are one write each: Nagle would hold a reply's last segment for
+  // the client's delayed ACK (40 ms a request).
+  server.set_tcp_nodelay(true);
   server.set_payload_max_length(settings.api_max_body);
   auto* raw = impl.get();
   for (const auto& route : routes()) {

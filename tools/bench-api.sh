@@ -10,7 +10,8 @@
 #    kept-alive connection (curl's %{time_total} per request).
 # 3. Events under the lifecycle load: `curl -N /v1/events` read by a
 #    timestamping reader while banger-load runs lifecycles at concurrency 16;
-#    delivery latency = arrival - the event's at_us.
+#    delivery latency = arrival - the event's at_us; the same load without a
+#    reader first, for the cost of one.
 api_bench() {
   local api_port cert key ca name url
   cert="$home/tls/client.pem"; key="$home/tls/client.key"; ca="$home/tls/ca.pem"
@@ -32,39 +33,45 @@ for r in json.load(open(sys.argv[1]))["results"]:
 PY
   echo "== GET /v1/vms/NAME over one kept-alive connection (200 requests)"
   local args=()
-  for _ in $(seq 200); do args+=("$url"); done
+  for _ in $(seq 200); do args+=(-o /dev/null "$url"); done
   "${C[@]}" -w '%{time_total}\n' "${args[@]}" > "$work/api-keepalive.txt"
   python3 - "$work/api-keepalive.txt" <<'PY'
 import statistics, sys
 t = sorted(float(x) * 1e3 for x in open(sys.argv[1]) if x.strip())
 print(f'  {len(t)} requests: median {statistics.median(t):.3f} ms, p90 {t[int(len(t)*0.9)]:.3f} ms, max {t[-1]:.3f} ms')
 PY
-  echo "== events delivery latency under lifecycle load (concurrency 16, ${BENCH_SECONDS:-10}s)"
-  curl -sS -N --cert "$cert" --key "$key" --cacert "$ca" "https://127.0.0.1:$api_port/v1/events" \
-    | python3 -u -c '
+  echo "== lifecycle load at concurrency 16 (${BENCH_SECONDS:-10}s each), alternately without and with an events reader"
+  local round
+  for round in 1 2; do
+    load --scenario lifecycle --concurrency 16 --duration "${BENCH_SECONDS:-10}s" 2>&1 \
+      | grep "units in" | sed "s/^ */  without ($round): /"
+    sleep "${BENCH_PAUSE:-5}"
+    curl -sS -N --cert "$cert" --key "$key" --cacert "$ca" "https://127.0.0.1:$api_port/v1/events" 2>/dev/null \
+      | python3 -u -c '
 import json, sys, time
 lat = []
 for line in sys.stdin:
     if line.startswith("data: "):
         now = time.time_ns() // 1000
         lat.append(now - json.loads(line[6:])["at_us"])
-        if len(lat) % 1000 == 0:
+        if len(lat) % 200 == 0:
             with open(sys.argv[1], "w") as f: f.write("\n".join(map(str, lat)))
-' "$work/events-latency.txt" &
-  local reader=$!
-  sleep 1
-  load --scenario lifecycle --concurrency 16 --duration "${BENCH_SECONDS:-10}s" > "$work/events-load.txt" 2>&1
-  sleep 1
-  pkill -f "curl -sS -N --cert $cert" 2>/dev/null || true
-  kill "$reader" 2>/dev/null || true
-  wait "$reader" 2>/dev/null || true
-  grep -E "lifecycles/s|ops/s" "$work/events-load.txt" | head -3 | sed 's/^/  /'
-  python3 - "$work/events-latency.txt" <<'PY'
+' "$work/events-latency-$round.txt" &
+    local reader=$!
+    sleep 1 # the reader's stream opens (a benchmark's pause, not a test's sync)
+    load --scenario lifecycle --concurrency 16 --duration "${BENCH_SECONDS:-10}s" > "$work/events-load.txt" 2>&1
+    sleep 1
+    pkill -f "curl -sS -N --cert $cert" 2>/dev/null || true
+    wait "$reader" 2>/dev/null || true
+    grep "units in" "$work/events-load.txt" | sed "s/^ */  with    ($round): /"
+    python3 - "$work/events-latency-$round.txt" <<'PY'
 import sys
 lat = sorted(int(x) for x in open(sys.argv[1]).read().split())
 if not lat:
     print("  no events read"); sys.exit(0)
 q = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] / 1e3
-print(f'  {len(lat)} events: p50 {q(0.5):.2f} ms, p90 {q(0.9):.2f} ms, p99 {q(0.99):.2f} ms, max {lat[-1]/1e3:.2f} ms')
+print(f'  delivery of {len(lat)} events: p50 {q(0.5):.2f} ms, p90 {q(0.9):.2f} ms, p99 {q(0.99):.2f} ms, max {lat[-1]/1e3:.2f} ms')
 PY
+    sleep "${BENCH_PAUSE:-5}"
+  done
 }

@@ -272,8 +272,13 @@ TEST_CASE("without a certificate from the home's CA nothing is served") {
   // Plain HTTP on the port: no answer that serves anything.
   auto plain = run({"curl", "-sS", "--max-time", "10", "http://127.0.0.1:" + std::to_string(api.port()) + "/v1/status"});
   CHECK(plain.out.find("helper_reachable") == std::string::npos);
-  // And the right certificate still works.
+  // And the right certificate still works, also for a client that resumes
+  // its TLS session on a second connection (curl, browsers, Prometheus).
   CHECK(api.get("/v1/status").status == 200);
+  auto twice = run({"curl", "-sS", "--max-time", "10", "--cert", api.cert(), "--key", api.key(),
+                    "--cacert", api.ca(), "-H", "Connection: close", "-w", "%{http_code}\n",
+                    "-o", "/dev/null", "-o", "/dev/null", api.url("/v1/status"), api.url("/v1/vms")});
+  CHECK_MESSAGE(twice.out == "200\n200\n", twice.err);
 }
 
 TEST_CASE("connections over api.max-connections are closed at accept and silent clients are dropped") {
