@@ -12,6 +12,19 @@
 #    timestamping reader while banger-load runs lifecycles at concurrency 16;
 #    delivery latency = arrival - the event's at_us; the same load without a
 #    reader first, for the cost of one.
+# utime + stime of PID in ms (/proc/PID/stat fields 14 and 15).
+proc_cpu_ms() {
+  local hz; hz=$(getconf CLK_TCK)
+  awk -v hz="$hz" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+reader_cpu_ms() { # the curl reading /v1/events and the python after it
+  local total=0 pid
+  for pid in $(pgrep -f "127.0.0.1:$1/v1/events") $(pgrep -f "events-latency-"); do
+    total=$((total + $(proc_cpu_ms "$pid")))
+  done
+  echo "$total"
+}
+
 api_bench() {
   local api_port cert key ca name url
   cert="$home/tls/client.pem"; key="$home/tls/client.key"; ca="$home/tls/ca.pem"
@@ -43,8 +56,12 @@ PY
   echo "== lifecycle load at concurrency 16 (${BENCH_SECONDS:-10}s each), alternately without and with an events reader"
   local round
   for round in 1 2; do
+    local w0 w1
+    w0=$(proc_cpu_ms "$(pgrep -f "bangerd --home $home" | head -1)")
     load --scenario lifecycle --concurrency 16 --duration "${BENCH_SECONDS:-10}s" 2>&1 \
       | grep "units in" | sed "s/^ */  without ($round): /"
+    w1=$(proc_cpu_ms "$(pgrep -f "bangerd --home $home" | head -1)")
+    echo "  CPU during the run: bangerd $((w1 - w0)) ms"
     sleep "${BENCH_PAUSE:-5}"
     curl -sS -N --cert "$cert" --key "$key" --cacert "$ca" "https://127.0.0.1:$api_port/v1/events" 2>/dev/null \
       | python3 -u -c '
@@ -59,9 +76,15 @@ for line in sys.stdin:
 ' "$work/events-latency-$round.txt" &
     local reader=$!
     sleep 1 # the reader's stream opens (a benchmark's pause, not a test's sync)
+    local d0 d1 r0 r1
+    d0=$(proc_cpu_ms "$(pgrep -f "bangerd --home $home" | head -1)")
+    r0=$(reader_cpu_ms "$api_port")
     load --scenario lifecycle --concurrency 16 --duration "${BENCH_SECONDS:-10}s" > "$work/events-load.txt" 2>&1
     sleep 1
-    pkill -f "curl -sS -N --cert $cert" 2>/dev/null || true
+    d1=$(proc_cpu_ms "$(pgrep -f "bangerd --home $home" | head -1)")
+    r1=$(reader_cpu_ms "$api_port")
+    echo "  CPU during the run: bangerd $((d1 - d0)) ms, the reader (curl + python) $((r1 - r0)) ms"
+    pkill -f "127.0.0.1:$api_port/v1/events" 2>/dev/null || true
     wait "$reader" 2>/dev/null || true
     grep "units in" "$work/events-load.txt" | sed "s/^ */  with    ($round): /"
     python3 - "$work/events-latency-$round.txt" <<'PY'
