@@ -148,6 +148,17 @@ void count_operation(const OperationStatus& status) {
                                   / 1e6);
 }
 
+/// An op.* event of `status`.
+Event op_event(const OperationStatus& status, const char* type) {
+  Event event;
+  event.type = type;
+  event.op_id = status.op_id;
+  event.kind = status.kind;
+  event.vm_id = status.vm_id;
+  event.stage = status.stage;
+  return event;
+}
+
 void on_progress(Self self, OpProgress& progress) {
   auto& st = self->state;
   auto& status = progress.status;
@@ -158,12 +169,7 @@ void on_progress(Self self, OpProgress& progress) {
     auto& last = st.op_stage[status.op_id];
     if (last != status.stage) {
       last = status.stage;
-      Event event;
-      event.type = "op.stage";
-      event.op_id = status.op_id;
-      event.kind = status.kind;
-      event.vm_id = status.vm_id;
-      event.stage = status.stage;
+      auto event = op_event(status, "op.stage");
       event.outcome = "running";
       emit(self, std::move(event));
     }
@@ -178,12 +184,7 @@ void on_progress(Self self, OpProgress& progress) {
     st.done_order.pop_front();
   }
   count_operation(status);
-  Event event;
-  event.type = "op.done";
-  event.op_id = status.op_id;
-  event.kind = status.kind;
-  event.vm_id = status.vm_id;
-  event.stage = status.stage;
+  auto event = op_event(status, "op.done");
   event.outcome = std::string(to_string(status.outcome));
   event.error_code = status.error_code;
   event.error_message = status.error_message;

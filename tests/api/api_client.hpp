@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tests/support/host_fixture.hpp"
+#include "tests/support/skip.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -57,5 +58,14 @@ private:
 
 /// Whether `program` is on PATH.
 bool have_program(const std::string& program);
+
+/// Skips the calling test case unless it can run here: root (the daemon's
+/// helper) and curl.
+#define BANGER_REQUIRE_API_TOOLS()                                             \
+  do {                                                                         \
+    BANGER_REQUIRE_ROOT();                                                     \
+    if (!::banger::test::have_program("curl"))                                 \
+      BANGER_SKIP("curl is not installed");                                    \
+  } while (false)
 
 } // namespace banger::test

@@ -22,12 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void require_tools() {
-  BANGER_REQUIRE_ROOT();
-  if (!have_program("curl"))
-    BANGER_SKIP("curl is not installed");
-}
-
 /// Files an image can be imported from (fc-stub boots anything), outside
 /// the home as a user's would be.
 std::pair<std::string, std::string> image_files(const TempDir& src) {
@@ -52,7 +46,7 @@ bool log_has(const std::vector<std::string>& lines, const std::string& needle) {
 } // namespace
 
 TEST_CASE("curl with the client certificate drives a VM through what the CLI does") {
-  require_tools();
+  BANGER_REQUIRE_API_TOOLS();
   ApiHost api({}, {std::string("FC_STUB_GUEST_AGENT=") + GUEST_AGENT_BIN});
   api.start();
 
@@ -188,7 +182,7 @@ TEST_CASE("curl with the client certificate drives a VM through what the CLI doe
 }
 
 TEST_CASE("bad input gets the error object with a code, the op_id and the status that fits") {
-  require_tools();
+  BANGER_REQUIRE_API_TOOLS();
   ApiHost api;
   api.start();
   api.host().add_image("tiny");
@@ -251,7 +245,7 @@ TEST_CASE("bad input gets the error object with a code, the op_id and the status
 }
 
 TEST_CASE("without a certificate from the home's CA nothing is served") {
-  require_tools();
+  BANGER_REQUIRE_API_TOOLS();
   ApiHost api;
   api.start();
   // No client certificate: the handshake fails.
@@ -282,7 +276,7 @@ TEST_CASE("without a certificate from the home's CA nothing is served") {
 }
 
 TEST_CASE("connections over api.max-connections are closed at accept and silent clients are dropped") {
-  require_tools();
+  BANGER_REQUIRE_API_TOOLS();
   ApiHost api({"api.max-connections=2", "api.timeout=1s"});
   api.start();
   auto connect = [&] {

@@ -13,12 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void require_tools() {
-  BANGER_REQUIRE_ROOT();
-  if (!have_program("curl"))
-    BANGER_SKIP("curl is not installed");
-}
-
 std::vector<std::string> curl_stream(ApiHost& api, const std::string& path) {
   return {"/usr/bin/curl", "-sS", "-N", "--cert", api.cert(), "--key", api.key(), "--cacert", api.ca(),
           api.url(path)};
@@ -79,7 +73,7 @@ std::vector<Frame> frames_until(Child& stream, const std::function<bool(const Fr
 } // namespace
 
 TEST_CASE("the event stream shows a VM's states and its operations' stages as they happen") {
-  require_tools();
+  BANGER_REQUIRE_API_TOOLS();
   ApiHost api;
   api.start();
   api.host().add_image("tiny");
@@ -163,7 +157,7 @@ TEST_CASE("the event stream shows a VM's states and its operations' stages as th
 }
 
 TEST_CASE("a reader that fell behind the buffer is told how many events it missed") {
-  require_tools();
+  BANGER_REQUIRE_API_TOOLS();
   ApiHost api({"daemon.event-buffer=16"});
   api.start();
   api.host().add_image("tiny");

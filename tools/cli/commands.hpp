@@ -11,6 +11,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -46,6 +47,11 @@ bool write_all(int fd, const char* data, std::size_t size);
 int report_error(const Context& ctx, const Failure& failure);
 int report_error(const Context& ctx, Errc code, const std::string& message,
                  const std::string& op_id);
+
+/// From now on SIGINT and SIGTERM set the returned flag instead of ending
+/// the process, so a command that follows (vm logs -f, events) ends its
+/// loop and exits cleanly (commands_local.cpp).
+const std::atomic<bool>& stop_on_interrupt();
 
 /// Writes `text` (or the JSON) to stdout.
 void print(const Context& ctx, const std::string& text, const nlohmann::json& json);

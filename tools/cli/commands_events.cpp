@@ -7,18 +7,11 @@
 
 #include "tools/cli/values.hpp"
 
-#include <csignal>
 #include <iostream>
 
 namespace banger::cli {
 
 namespace {
-
-volatile std::sig_atomic_t stop_requested = 0;
-
-void on_stop(int) {
-  stop_requested = 1;
-}
 
 constexpr std::uint32_t poll_wait_ms = 2000;
 
@@ -45,11 +38,7 @@ int cmd_events(Context& ctx) {
   std::uint64_t count = 0; // 0: until interrupted
   if (ctx.inv.has("--count"))
     count = *parse_number(ctx.inv.value("--count"), 0xffffffffu); // checked by the parser
-  struct sigaction sa{};
-  sa.sa_handler = on_stop;
-  ::sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  const auto& stop_requested = stop_on_interrupt();
   std::uint64_t shown = 0;
   while (!stop_requested) {
     req.env = client_envelope();

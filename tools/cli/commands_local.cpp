@@ -19,10 +19,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::atomic<bool> interrupted{false};
+std::atomic<bool> interrupt_seen{false};
 
 void on_interrupt(int) {
-  interrupted = true;
+  interrupt_seen = true;
 }
 
 /// Polling keeps this simple and works for a VM on any host: a log line
@@ -32,7 +32,7 @@ constexpr auto follow_interval = 100ms;
 /// --follow outlives a daemon restart, as reading the file did: the
 /// session is opened again until it works (or ^C).
 bool reconnect(Context& ctx) {
-  while (!interrupted) {
+  while (!interrupt_seen) {
     std::this_thread::sleep_for(follow_interval);
     SessionError error;
     if ((ctx.session = Session::open(ctx.inv.global, error)))
@@ -43,6 +43,15 @@ bool reconnect(Context& ctx) {
 
 } // namespace
 
+const std::atomic<bool>& stop_on_interrupt() {
+  struct sigaction sa{};
+  sa.sa_handler = on_interrupt;
+  ::sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  return interrupt_seen;
+}
+
 int cmd_vm_logs(Context& ctx) {
   bool follow = ctx.inv.has("--follow");
   auto vm = ctx.session->call<VmRecord>(VmShowRequest{client_envelope(), ctx.inv.args[0]},
@@ -50,12 +59,7 @@ int cmd_vm_logs(Context& ctx) {
   if (!vm)
     return report_error(ctx, vm.error());
 
-  struct sigaction sa{};
-  sa.sa_handler = on_interrupt;
-  ::sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-
+  const auto& interrupted = stop_on_interrupt();
   std::uint64_t offset = 0;
   while (!interrupted) {
     // By id: the VM found above, never another that took its name since.
