@@ -11,7 +11,8 @@
 # 3. Events under the lifecycle load: `curl -N /v1/events` read by a
 #    timestamping reader while banger-load runs lifecycles at concurrency 16;
 #    delivery latency = arrival - the event's at_us; the same load without a
-#    reader first, for the cost of one.
+#    reader first, for the cost of one. BENCH_PERF=1 adds bangerd's perf
+#    profile (top symbols) during the first run with the reader.
 # utime + stime of PID in ms (/proc/PID/stat fields 14 and 15).
 proc_cpu_ms() {
   local hz; hz=$(getconf CLK_TCK)
@@ -79,7 +80,20 @@ for line in sys.stdin:
     local d0 d1 r0 r1
     d0=$(proc_cpu_ms "$(pgrep -f "bangerd --home $home" | head -1)")
     r0=$(reader_cpu_ms "$api_port")
+    local perf_pid=""
+    if [ -n "${BENCH_PERF:-}" ] && [ "$round" = 1 ]; then
+      # BENCH_PERF=1: where bangerd's CPU goes while it serves the reader.
+      perf record -e cpu-clock -F 499 -g -o "$work/perf.data" -p "$(pgrep -f "bangerd --home $home" | head -1)" \
+        -- sleep "${BENCH_SECONDS:-10}" >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
     load --scenario lifecycle --concurrency 16 --duration "${BENCH_SECONDS:-10}s" > "$work/events-load.txt" 2>&1
+    if [ -n "$perf_pid" ]; then
+      wait "$perf_pid" 2>/dev/null || true
+      perf report -i "$work/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \
+        | grep -E "^ +[0-9]" | head -25 > "$work/perf-top.txt" || true
+      sed 's/^/  perf: /' "$work/perf-top.txt"
+    fi
     sleep 1
     d1=$(proc_cpu_ms "$(pgrep -f "bangerd --home $home" | head -1)")
     r1=$(reader_cpu_ms "$api_port")
