@@ -17,10 +17,6 @@ bool has_control(std::string_view s) {
                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-std::string type_name(const nlohmann::json& v) {
-  return v.type_name();
-}
-
 } // namespace
 
 int http_status(Errc code) {
@@ -67,31 +63,8 @@ std::string Exchange::param(std::size_t i) const {
   return value;
 }
 
-nlohmann::json Exchange::body(std::initializer_list<std::string_view> allowed) const {
-  if (req.body.empty())
-    return nlohmann::json::object();
-  // curl -d sends its form type unless told otherwise: read as JSON too.
-  auto type = req.get_header_value("Content-Type");
-  if (!type.empty() && type.rfind("application/json", 0) != 0 &&
-      type.rfind("application/x-www-form-urlencoded", 0) != 0)
-    throw BadRequest("the body must be application/json, not " + excerpt(type), 415,
-                     "unsupported_media_type");
-  nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
-  if (j.is_discarded())
-    throw BadRequest("the body is not JSON");
-  if (!j.is_object())
-    throw BadRequest("the body must be a JSON object, not " + type_name(j));
-  for (auto& [key, value] : j.items()) {
-    (void)value;
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string list;
-      for (auto a : allowed)
-        list += (list.empty() ? "" : ", ") + std::string(a);
-      throw BadRequest("unknown field " + excerpt(key) + " (this route takes: "
-                       + (list.empty() ? "none" : list) + ")");
-    }
-  }
-  return j;
+nlohmann::json Exchange::body(std::span<const std::string_view> allowed) const {
+  return parse_body(req.body, req.get_header_value("Content-Type"), allowed);
 }
 
 std::string Exchange::query(const std::string& key, const std::string& fallback) const {
@@ -137,47 +110,6 @@ void Exchange::fail(const ErrorView& error) {
 void Exchange::fail(int status, std::string_view code, const std::string& message) {
   res.status = status;
   reply(status, {{"error", {{"code", code}, {"message", message}, {"op_id", op_id}}}});
-}
-
-void read(const nlohmann::json& body, std::string_view key, std::string& out) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null())
-    return;
-  if (!it->is_string())
-    throw BadRequest("field " + std::string(key) + " must be a string, not " + type_name(*it));
-  out = it->get<std::string>();
-}
-
-void read(const nlohmann::json& body, std::string_view key, bool& out) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null())
-    return;
-  if (!it->is_boolean())
-    throw BadRequest("field " + std::string(key) + " must be true or false, not " + type_name(*it));
-  out = it->get<bool>();
-}
-
-void read(const nlohmann::json& body, std::string_view key, std::uint32_t& out) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null())
-    return;
-  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > 0xffffffffULL)
-    throw BadRequest("field " + std::string(key) + " must be an unsigned 32-bit integer");
-  out = static_cast<std::uint32_t>(it->get<std::uint64_t>());
-}
-
-void read(const nlohmann::json& body, std::string_view key, std::vector<std::string>& out) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null())
-    return;
-  if (!it->is_array())
-    throw BadRequest("field " + std::string(key) + " must be an array of strings");
-  out.clear();
-  for (auto& v : *it) {
-    if (!v.is_string())
-      throw BadRequest("field " + std::string(key) + " must be an array of strings");
-    out.push_back(v.get<std::string>());
-  }
 }
 
 std::chrono::milliseconds read_timeout() {

@@ -1,10 +1,11 @@
 // One HTTP request as a handler sees it: its op_id, its path parameters,
-// its JSON body read strictly (types checked, unknown fields refused), and
+// its JSON body read strictly (api/json_input.hpp), and
 // the ways to answer (a JSON object, or the error object of docs/api.md
 // with the HTTP status its code maps to).
 #pragma once
 
 #include "api/gateway.hpp"
+#include "api/json_input.hpp"
 #include "messages/errc.hpp"
 #include "messages/settings.hpp"
 
@@ -17,15 +18,6 @@
 #include <string_view>
 
 namespace banger::api {
-
-/// Thrown by the input readers below: the request is answered with 400
-/// (or `status`) and this message, before the daemon is asked anything.
-struct BadRequest : std::runtime_error {
-  explicit BadRequest(const std::string& message, int status = 400, std::string code = "invalid_argument")
-    : std::runtime_error(message), status(status), code(std::move(code)) {}
-  int status;
-  std::string code;
-};
 
 /// The HTTP status for a daemon error code (docs/api.md).
 int http_status(Errc code);
@@ -52,7 +44,10 @@ struct Exchange {
   std::string param(std::size_t i) const;
   /// The body as a JSON object (an empty body is {}); `allowed` lists the
   /// fields it may have.
-  nlohmann::json body(std::initializer_list<std::string_view> allowed) const;
+  nlohmann::json body(std::span<const std::string_view> allowed) const;
+  nlohmann::json body(std::initializer_list<std::string_view> allowed) const {
+    return body(std::span<const std::string_view>(allowed.begin(), allowed.size()));
+  }
   /// A query parameter, or `fallback` when absent.
   std::string query(const std::string& key, const std::string& fallback = {}) const;
   /// A query parameter that must be an unsigned integer up to `max`.
@@ -74,13 +69,6 @@ struct Exchange {
     return std::get<Reply>(std::move(answer));
   }
 };
-
-// -- typed readers of a JSON body's fields (absent: `out` keeps its value) --
-
-void read(const nlohmann::json& body, std::string_view key, std::string& out);
-void read(const nlohmann::json& body, std::string_view key, bool& out);
-void read(const nlohmann::json& body, std::string_view key, std::uint32_t& out);
-void read(const nlohmann::json& body, std::string_view key, std::vector<std::string>& out);
 
 /// How long a request may wait for the daemon: reads are quick; a
 /// lifecycle request may wait for a guest (vmm.boot-timeout) and a stop for

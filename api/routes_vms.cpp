@@ -1,7 +1,5 @@
 #include "api/handlers.hpp"
 
-#include "messages/disk_size.hpp"
-#include "messages/published_ports.hpp"
 #include "tools/cli/output.hpp"
 
 namespace banger::api {
@@ -69,35 +67,7 @@ void vm_list(Exchange& x) {
 }
 
 void vm_create(Exchange& x) {
-  auto body = x.body({"name", "image", "cpus", "memory_mib", "disk", "ports", "start", "wait",
-                      "no_wait", "host"});
-  VmSpec spec;
-  read(body, "name", spec.name);
-  read(body, "image", spec.image);
-  read(body, "cpus", spec.cpus);
-  read(body, "memory_mib", spec.memory_mib);
-  read(body, "start", spec.start);
-  read(body, "wait", spec.wait);
-  read(body, "no_wait", spec.no_wait);
-  read(body, "host", spec.host);
-  if (spec.image.empty())
-    throw BadRequest("field image is required (an image name or id)");
-  std::string disk;
-  read(body, "disk", disk);
-  if (!disk.empty()) {
-    auto bytes = parse_disk_size(disk);
-    if (!bytes)
-      throw BadRequest("disk: " + bytes.error().message);
-    spec.disk_bytes = *bytes;
-  }
-  std::vector<std::string> ports;
-  read(body, "ports", ports);
-  for (auto& text : ports) {
-    auto mapping = parse_port_mapping(text);
-    if (!mapping)
-      throw BadRequest("ports: " + mapping.error().message);
-    spec.ports.push_back(*mapping);
-  }
+  auto spec = vm_spec_of(x.body(vm_spec_fields));
   if (x.query("async") == "true") {
     if (auto accepted =
           x.ask<OpAccepted>(VmCreateBeginRequest{x.env(), std::move(spec)}, read_timeout()))
