@@ -1,5 +1,7 @@
 #include "messages/config.hpp"
 
+#include <cstring>
+
 #include "messages/register.hpp"
 #include "messages/settings_table.hpp"
 
@@ -47,23 +49,28 @@ Config::Config() {
     const auto& key = table[i];
     auto& raw = raw_[i];
     auto text = key.value(defaults);
-    opt_group group{custom_options_, key.section};
+    // Spelled as string_views: clang finds no implicit conversion from the
+    // table's `const char*` to CAF 0.17's string_view (g++ does).
+    caf::string_view section{key.section, std::strlen(key.section)};
+    caf::string_view name{key.key, std::strlen(key.key)};
+    caf::string_view help{key.help, std::strlen(key.help)};
+    opt_group group{custom_options_, section};
     switch (key.syntax) {
       case SettingSyntax::string:
         raw.text = text;
-        group.add(raw.text, key.key, key.help);
+        group.add(raw.text, name, help);
         break;
       case SettingSyntax::integer:
         raw.integer = std::stoll(text);
-        group.add(raw.integer, key.key, key.help);
+        group.add(raw.integer, name, help);
         break;
       case SettingSyntax::boolean:
         raw.boolean = text == "true";
-        group.add(raw.boolean, key.key, key.help);
+        group.add(raw.boolean, name, help);
         break;
       case SettingSyntax::duration:
         raw.duration = parse_setting_duration(text).value();
-        group.add(raw.duration, key.key, key.help);
+        group.add(raw.duration, name, help);
         break;
     }
   }
