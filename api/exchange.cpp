@@ -97,18 +97,13 @@ void Exchange::reply(int status, const nlohmann::json& object) {
 }
 
 void Exchange::fail(const ErrorView& error) {
-  fail(http_status(error.code), to_string(error.code), error.message);
-  if (!error.op_id.empty() && error.op_id != op_id) {
-    // The daemon names the operation (a create's own); keep both visible.
-    nlohmann::json j = {{"error",
-                         {{"code", to_string(error.code)}, {"message", error.message},
-                          {"op_id", error.op_id}}}};
-    reply(res.status, j);
-  }
+  // The daemon may name another operation (a create's own): its op_id wins.
+  auto named = error.op_id.empty() ? op_id : error.op_id;
+  reply(http_status(error.code),
+        {{"error", {{"code", to_string(error.code)}, {"message", error.message}, {"op_id", named}}}});
 }
 
 void Exchange::fail(int status, std::string_view code, const std::string& message) {
-  res.status = status;
   reply(status, {{"error", {{"code", code}, {"message", message}, {"op_id", op_id}}}});
 }
 
