@@ -189,6 +189,21 @@ int main(int argc, char** argv) {
                         caf::actor_cast<caf::actor>(store_handle)})
       stop_actor(sys, handle);
   };
+  // The HTTP API first: once the control port answers (`daemon status`,
+  // what scripts and tests wait for), the API serves too.
+  std::unique_ptr<api::HttpApi> http;
+  if (settings.api_port != 0) {
+    auto started_api = api::HttpApi::start(sys, control, settings, home);
+    if (!started_api) {
+      stop_all();
+      int rc = fail(started_api.error().message);
+      log::flush();
+      std::_Exit(rc);
+    }
+    http = std::move(*started_api);
+    log_.info("HTTP API serving", {{"listen", settings.api_listen},
+                                   {"port", static_cast<unsigned>(http->port())}});
+  }
   // SO_REUSEADDR (reuse = true): a restart after a crash must not wait for the
   // dead process's connections to leave FIN_WAIT/TIME_WAIT. Linux still
   // refuses the bind while another process listens on the port, so a second
@@ -222,19 +237,6 @@ int main(int argc, char** argv) {
       log::flush();
       std::_Exit(rc);
     }
-  }
-  std::unique_ptr<api::HttpApi> http;
-  if (settings.api_port != 0) {
-    auto started_api = api::HttpApi::start(sys, control, settings, home);
-    if (!started_api) {
-      stop_all();
-      int rc = fail(started_api.error().message);
-      log::flush();
-      std::_Exit(rc);
-    }
-    http = std::move(*started_api);
-    log_.info("HTTP API serving", {{"listen", settings.api_listen},
-                                   {"port", static_cast<unsigned>(http->port())}});
   }
   log_.info("bangerd serving", {{"home", home.home().string()},
                                 {"listen", settings.daemon_listen},
