@@ -45,8 +45,16 @@ async function api(method, path, body) {
     init.body = JSON.stringify(body);
   }
   let res;
-  try { res = await fetch(path, init); }
-  catch (e) { throw new ApiError('network', e.message || String(e), ''); }
+  // A read that fails in the network (the browser drops requests in flight
+  // when the host's interfaces change) is tried again, twice; a change
+  // (POST, PUT, DELETE) never is: it may have reached the daemon.
+  for (let attempt = 0; ; attempt++) {
+    try { res = await fetch(path, init); break; }
+    catch (e) {
+      if (method !== 'GET' || attempt >= 2) throw new ApiError('network', e.message || String(e), '');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   const opId = res.headers.get('X-Banger-Op-Id') || '';
   const text = await res.text();
   let data = null;

@@ -81,7 +81,16 @@ try {
   };
 
   await step(`open ${api}/ui/`, async () => {
-    const res = await page.goto(`${api}/ui/`, { waitUntil: 'load' });
+    // Chromium aborts a navigation with ERR_NETWORK_CHANGED when the host's
+    // interfaces change (other suites add bridges and taps meanwhile): try again.
+    let res;
+    for (let attempt = 0; ; attempt++) {
+      try { res = await page.goto(`${api}/ui/`, { waitUntil: 'load' }); break; }
+      catch (e) {
+        if (!String(e.message).includes('ERR_NETWORK_CHANGED') || attempt >= 4) throw e;
+        console.log('  (navigation aborted by a network change; again)');
+      }
+    }
     if (!res || !res.ok()) throw new Error(`GET /ui/ answered ${res ? res.status() : 'nothing'}`);
   });
   await step('wait for the status line', async () => {
