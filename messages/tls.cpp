@@ -2,6 +2,7 @@
 
 #include "messages/config.hpp"
 #include "messages/openssl_ptr.hpp"
+#include "messages/tls_credentials.hpp"
 
 #include <caf/openssl/manager.hpp>
 
@@ -93,25 +94,6 @@ Status read_file(const fs::path& path, std::string_view what, std::string_view h
   return {};
 }
 
-BioPtr memory_bio(const std::string& data) {
-  return BioPtr{BIO_new_mem_buf(data.data(), static_cast<int>(data.size()))};
-}
-
-// Every certificate in a PEM text, in order.
-std::vector<X509Ptr> parse_certificates(const std::string& pem) {
-  std::vector<X509Ptr> out;
-  auto bio = memory_bio(pem);
-  while (auto* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
-    out.emplace_back(cert);
-  ERR_clear_error(); // the loop ends on a "no start line" error
-  return out;
-}
-
-// banger keys are unencrypted: refuse to prompt on the terminal for one.
-int no_passphrase(char*, int, int, void*) {
-  return -1;
-}
-
 Status verify_for(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain, int purpose,
                   const TlsFiles& files) {
   StoreCtxPtr ctx{X509_STORE_CTX_new()};
@@ -128,7 +110,57 @@ Status verify_for(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain, int pur
                                         files.ca.string() + ": " + reason};
 }
 
-Status set_files(Config& cfg, const TlsFiles& files, std::string_view hint) {
+} // namespace
+
+Status check_tls_files(const TlsFiles& files, std::string_view hint) {
+  // Reading first gives the errors a user can act on (missing file, no
+  // permission); the parse is the cache's, which CAF's contexts then reuse.
+  for (auto [path, what] : {std::pair{&files.certificate, "TLS certificate"},
+                            std::pair{&files.key, "TLS key"},
+                            std::pair{&files.ca, "TLS CA certificate"}}) {
+    SecretString text;
+    if (auto st = read_file(*path, what, hint, text.data); !st)
+      return st;
+  }
+  std::string reason;
+  auto chain = tls_credentials::chain(files.certificate, &reason);
+  if (!chain)
+    return Error{Errc::invalid_argument,
+                 "TLS certificate " + files.certificate.string() + " holds no PEM certificate"};
+  auto key = tls_credentials::key(files.key, &reason);
+  if (!key)
+    return Error{Errc::invalid_argument, "TLS key " + files.key.string() +
+                                           " is not an unencrypted PEM private key (" + reason +
+                                           ")"};
+  auto store = tls_credentials::store(files.ca, &reason);
+  if (!store)
+    return Error{Errc::invalid_argument,
+                 "TLS CA file " + files.ca.string() + " holds no PEM certificate"};
+
+  if (X509_check_private_key(chain->leaf.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return Error{Errc::unauthenticated, "TLS key " + files.key.string() +
+                                          " does not belong to certificate " +
+                                          files.certificate.string()};
+  }
+
+  CertStackPtr rest{sk_X509_new_null()};
+  for (const auto& cert : chain->rest)
+    if (X509_up_ref(cert.get()) != 1 || !sk_X509_push(rest.get(), cert.get()))
+      return Error{Errc::internal, "sk_X509_push failed"};
+  // CAF uses every connection in both directions, and libssl checks a
+  // server's certificate for "sslserver" and a client's for "sslclient".
+  for (int purpose : {X509_PURPOSE_SSL_CLIENT, X509_PURPOSE_SSL_SERVER})
+    if (auto st = verify_for(store.get(), chain->leaf.get(), rest.get(), purpose, files); !st)
+      return st;
+  return {};
+}
+
+namespace detail {
+bool tls_error_queue_guard(); // tls_error_queue.cpp
+} // namespace detail
+
+Result<TlsFiles> absolute_tls_files(const TlsFiles& files) {
   // CAF opens these again for every connection, possibly after a chdir.
   std::error_code ec;
   TlsFiles absolute;
@@ -137,8 +169,11 @@ Status set_files(Config& cfg, const TlsFiles& files, std::string_view hint) {
     if (*to = fs::absolute(*from, ec); ec)
       return Error{Errc::invalid_argument,
                    "cannot resolve " + from->string() + ": " + ec.message()};
-  if (auto st = check_tls_files(absolute, hint); !st)
-    return st;
+  return absolute;
+}
+
+Status point_tls_at(Config& cfg, const TlsFiles& absolute) {
+  [[maybe_unused]] static const bool guarded = detail::tls_error_queue_guard();
   cfg.load<caf::openssl::manager>();
   // set() stores through CAF's option table, which updates both the
   // openssl_* members the OpenSSL module reads and the config dictionary.
@@ -153,78 +188,30 @@ Status set_files(Config& cfg, const TlsFiles& files, std::string_view hint) {
   return {};
 }
 
-} // namespace
+namespace {
 
-Status check_tls_files(const TlsFiles& files, std::string_view hint) {
-  std::string cert_pem;
-  SecretString key_pem;
-  std::string ca_pem;
-  if (auto st = read_file(files.certificate, "TLS certificate", hint, cert_pem); !st)
+Status set_files(Config& cfg, const TlsFiles& files, std::string_view hint) {
+  auto absolute = absolute_tls_files(files);
+  if (!absolute)
+    return absolute.error();
+  if (auto st = check_tls_files(*absolute, hint); !st)
     return st;
-  if (auto st = read_file(files.key, "TLS key", hint, key_pem.data); !st)
-    return st;
-  if (auto st = read_file(files.ca, "TLS CA certificate", hint, ca_pem); !st)
-    return st;
-
-  auto certs = parse_certificates(cert_pem);
-  if (certs.empty())
-    return Error{Errc::invalid_argument,
-                 "TLS certificate " + files.certificate.string() + " holds no PEM certificate"};
-  auto bio = memory_bio(key_pem.data);
-  PKeyPtr key{PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr)};
-  if (!key)
-    return Error{Errc::invalid_argument, "TLS key " + files.key.string() +
-                                           " is not an unencrypted PEM private key (" +
-                                           openssl_reason() + ")"};
-  auto cas = parse_certificates(ca_pem);
-  if (cas.empty())
-    return Error{Errc::invalid_argument,
-                 "TLS CA file " + files.ca.string() + " holds no PEM certificate"};
-
-  if (X509_check_private_key(certs.front().get(), key.get()) != 1) {
-    ERR_clear_error();
-    return Error{Errc::unauthenticated, "TLS key " + files.key.string() +
-                                          " does not belong to certificate " +
-                                          files.certificate.string()};
-  }
-
-  StorePtr store{X509_STORE_new()};
-  if (!store)
-    return Error{Errc::internal, "X509_STORE_new failed"};
-  for (auto& ca : cas)
-    if (X509_STORE_add_cert(store.get(), ca.get()) != 1)
-      return Error{Errc::invalid_argument,
-                   "cannot use CA file " + files.ca.string() + ": " + openssl_reason()};
-  CertStackPtr chain{sk_X509_new_null()};
-  for (std::size_t i = 1; i < certs.size(); ++i) {
-    if (!sk_X509_push(chain.get(), certs[i].get()))
-      return Error{Errc::internal, "sk_X509_push failed"};
-    certs[i].release(); // now owned by the stack
-  }
-  // CAF uses every connection in both directions, and libssl checks a
-  // server's certificate for "sslserver" and a client's for "sslclient".
-  for (int purpose : {X509_PURPOSE_SSL_CLIENT, X509_PURPOSE_SSL_SERVER})
-    if (auto st = verify_for(store.get(), certs.front().get(), chain.get(), purpose, files);
-        !st)
-      return st;
-  return {};
+  return point_tls_at(cfg, *absolute);
 }
 
-namespace detail {
-bool tls_error_queue_guard(); // tls_error_queue.cpp
-} // namespace detail
+} // namespace
+
+std::string tls_files_hint(const HomeLayout& home) {
+  return "run `banger init --home " + home.home().string() + "` to create it";
+}
 
 Status enable_tls(Config& cfg, const HomeLayout& home, TlsRole role) {
-  [[maybe_unused]] static const bool guarded = detail::tls_error_queue_guard();
-  auto hint = "run `banger init --home " + home.home().string() + "` to create it";
-  return set_files(cfg, tls_files(home, role), hint);
+  return set_files(cfg, tls_files(home, role), tls_files_hint(home));
 }
 
 Status enable_tls_files(Config& cfg, const std::filesystem::path& certificate,
                         const std::filesystem::path& key, const std::filesystem::path& ca) {
-  [[maybe_unused]] static const bool guarded = detail::tls_error_queue_guard();
-  return set_files(cfg, TlsFiles{certificate, key, ca},
-                   "`banger init` creates it in <home>/tls/");
+  return set_files(cfg, TlsFiles{certificate, key, ca}, tls_explicit_files_hint);
 }
 
 } // namespace banger

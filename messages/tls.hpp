@@ -34,7 +34,8 @@
 //   interface.
 // - Call enable_tls after Config::read: an `openssl.*` key in banger.conf or on
 //   the command line would otherwise replace the role's files.
-// - CAF re-reads these files for every new connection and throws (terminating
+// - CAF loads these files for every new connection (tls_credentials.hpp
+//   parses each once while it stays the same file) and throws (terminating
 //   the process) if they became unreadable in the meantime; that is why
 //   enable_tls checks them up front and stores absolute paths.
 // - CAF 0.17 has no TLS handshake timeout, no bound on connections and none
@@ -46,6 +47,7 @@
 #include "messages/result.hpp"
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace banger {
@@ -102,6 +104,19 @@ Status check_tls_files(const TlsFiles& files, std::string_view hint = {});
 /// `home`, after check_tls_files. Call once per Config, after Config::read,
 /// before creating the actor system. On error `cfg` is unchanged.
 Status enable_tls(Config& cfg, const HomeLayout& home, TlsRole role);
+
+/// The hint enable_tls gives about a missing file of `home`.
+std::string tls_files_hint(const HomeLayout& home);
+/// The hint enable_tls_files gives.
+inline constexpr std::string_view tls_explicit_files_hint = "`banger init` creates it in <home>/tls/";
+
+/// enable_tls in its steps, for a client that runs check_tls_files (most of
+/// it OpenSSL's start-up and the files' parse) on a thread of its own while
+/// it reads its configuration and starts its actor system: the files made
+/// absolute (CAF opens them again, possibly after a chdir), then `cfg`
+/// pointed at them. Connect only after the check passed.
+Result<TlsFiles> absolute_tls_files(const TlsFiles& files);
+Status point_tls_at(Config& cfg, const TlsFiles& absolute);
 
 /// Same with explicit files (the CLI's `--daemon HOST:PORT --cert --key --ca`).
 Status enable_tls_files(Config& cfg, const std::filesystem::path& certificate,

@@ -25,6 +25,7 @@
 #include "messages/tls.hpp"
 #include "messages/interpose.hpp"
 #include "messages/tls_guard.hpp"
+#include "messages/tls_resume.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -67,6 +68,7 @@ int SSL_accept(SSL* ssl) {
     ERR_raise(ERR_LIB_SSL, SSL_R_READ_TIMEOUT_EXPIRED);
     return -1;
   }
+  banger::tls_resume::prepare_server(ssl);
   int ret = next(ssl);
   banger::tls_guard::after_accept(ssl, ret);
   return ret;
@@ -75,8 +77,11 @@ int SSL_accept(SSL* ssl) {
 int SSL_connect(SSL* ssl) {
   static auto next = next_definition<int (*)(SSL*)>("SSL_connect");
   ERR_clear_error();
+  bool foreign = banger::tls_guard::on_foreign_thread();
+  if (!foreign)
+    banger::tls_resume::prepare_client(ssl);
   int ret = next(ssl);
-  if (!banger::tls_guard::on_foreign_thread())
+  if (!foreign)
     banger::tls_guard::after_connect(ssl, ret);
   return ret;
 }

@@ -23,8 +23,9 @@ struct RawTls {
   SSL* ssl = nullptr;
   int fd = -1;
 
-  /// Connects and completes the handshake (blocking socket).
-  RawTls(const TlsFiles& files, std::uint16_t port) {
+  /// Connects and completes the handshake (blocking socket), offering
+  /// `resume` (a session of an earlier connection) when given.
+  RawTls(const TlsFiles& files, std::uint16_t port, SSL_SESSION* resume = nullptr) {
     ctx = SSL_CTX_new(TLS_client_method());
     REQUIRE(ctx);
     REQUIRE(SSL_CTX_use_certificate_chain_file(ctx,
@@ -43,7 +44,31 @@ struct RawTls {
             0);
     ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
+    if (resume)
+      REQUIRE(SSL_set_session(ssl, resume) == 1);
     REQUIRE_MESSAGE(SSL_connect(ssl) == 1, "raw TLS handshake failed");
+  }
+
+  /// Whether the handshake resumed the offered session.
+  bool resumed() const { return SSL_session_reused(ssl) == 1; }
+
+  /// The session to offer next time, once a ticket for it arrived (TLS 1.3
+  /// sends tickets after the handshake: read the greeting first); null if
+  /// the server sent none. The caller frees it. A copy, as the CLI keeps it
+  /// in a file: libssl marks a connection's own session unusable when the
+  /// connection is freed without a TLS shutdown.
+  SSL_SESSION* ticket() const {
+    SSL_SESSION* session = SSL_get0_session(ssl);
+    if (session == nullptr || !SSL_SESSION_is_resumable(session))
+      return nullptr;
+    unsigned char* der = nullptr;
+    int len = i2d_SSL_SESSION(session, &der);
+    if (len <= 0)
+      return nullptr;
+    const unsigned char* p = der;
+    SSL_SESSION* copy = d2i_SSL_SESSION(nullptr, &p, len);
+    OPENSSL_free(der);
+    return copy;
   }
   ~RawTls() {
     SSL_free(ssl);

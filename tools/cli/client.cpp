@@ -2,17 +2,21 @@
 
 #include "messages/home_layout.hpp"
 #include "messages/tls.hpp"
+#include "messages/tls_resume.hpp"
 
 #include <caf/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <cstring>
@@ -71,6 +75,17 @@ std::string probe(const std::string& host, std::uint16_t port, std::chrono::mill
 }
 
 
+// 127.0.0.0/8, ::1 and "localhost": where nothing can leave a SYN unanswered.
+bool is_loopback(const std::string& host) {
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 std::string tls_hint(const Error& error, const GlobalOptions& options) {
   if (!options.cert.empty())
     return "check --cert, --key and --ca";
@@ -90,6 +105,30 @@ Envelope client_envelope() {
 }
 
 std::unique_ptr<Session> Session::open(const GlobalOptions& options, SessionError& error) {
+  auto credentials_error = [&](const Error& e) {
+    // Messages about missing files already suggest `banger init`.
+    auto hint = e.code == Errc::unauthenticated || !options.cert.empty()
+                  ? " (" + tls_hint(e, options) + ")"
+                  : std::string{};
+    return SessionError{exit_credentials,
+                        "cannot use the client TLS credentials: " + e.message + hint};
+  };
+  auto files = options.cert.empty() ? tls_files(HomeLayout{options.home}, TlsRole::client)
+                                    : TlsFiles{options.cert, options.key, options.ca};
+  auto absolute = absolute_tls_files(files);
+  if (!absolute) {
+    error = credentials_error(absolute.error());
+    return nullptr;
+  }
+  // Checking the files is most of OpenSSL's start-up and their parse (about
+  // 3 ms, BENCHMARKS.md "CLI start-up"): it runs on a thread of its own
+  // while this one reads the configuration and starts the actor system, and
+  // the connection waits for it. Its errors come first, as before.
+  auto hint = options.cert.empty() ? tls_files_hint(HomeLayout{options.home})
+                                   : std::string{tls_explicit_files_hint};
+  auto checked = std::async(std::launch::async,
+                            [&] { return check_tls_files(*absolute, hint); });
+
   std::unique_ptr<Session> session{new Session};
   session->config_ = std::make_unique<Config>();
   auto& cfg = *session->config_;
@@ -100,6 +139,10 @@ std::unique_ptr<Session> Session::open(const GlobalOptions& options, SessionErro
   // A CLI sends a handful of requests: two scheduler threads start faster
   // than max(cores, 4) and are plenty.
   cfg.set("scheduler.max-threads", std::size_t{2});
+  if (auto st = point_tls_at(cfg, *absolute); !st) {
+    error = credentials_error(st.error());
+    return nullptr;
+  }
 
   std::string host;
   std::uint16_t port = 0;
@@ -113,26 +156,31 @@ std::unique_ptr<Session> Session::open(const GlobalOptions& options, SessionErro
   }
   session->address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":"
                       + std::to_string(port);
+  auto unreachable = [&](const std::string& reason) {
+    return SessionError{exit_unreachable, "cannot reach bangerd at " + session->address_ + ": "
+                                            + reason + " (is it running? banger daemon status)"};
+  };
 
-  auto tls = options.cert.empty()
-               ? enable_tls(cfg, HomeLayout{options.home}, TlsRole::client)
-               : enable_tls_files(cfg, options.cert, options.key, options.ca);
-  if (!tls) {
-    // Messages about missing files already suggest `banger init`.
-    auto hint = tls.error().code == Errc::unauthenticated || !options.cert.empty()
-                  ? " (" + tls_hint(tls.error(), options) + ")"
-                  : std::string{};
-    error = {exit_credentials,
-             "cannot use the client TLS credentials: " + tls.error().message + hint};
-    return nullptr;
-  }
-
-  if (auto reason = probe(host, port, std::chrono::seconds(3)); !reason.empty()) {
-    error = {exit_unreachable, "cannot reach bangerd at " + session->address_ + ": " + reason
-                                 + " (is it running? banger daemon status)"};
-    return nullptr;
+  // A host that may stay silent is probed first, so that CAF's blocking
+  // connect never waits out the kernel's SYN retries. Loopback answers at
+  // once (accepted or refused), so there the probe only explains a failure.
+  bool loopback = is_loopback(host);
+  if (!loopback) {
+    if (auto reason = probe(host, port, std::chrono::seconds(3)); !reason.empty()) {
+      if (auto st = checked.get(); !st)
+        error = credentials_error(st.error());
+      else
+        error = unreachable(reason);
+      return nullptr;
+    }
   }
   session->system_ = std::make_unique<caf::actor_system>(cfg);
+  if (auto st = checked.get(); !st) {
+    error = credentials_error(st.error());
+    // Nothing was connected; the process is about to exit.
+    (void)session->system_.release();
+    return nullptr;
+  }
   // A peer that accepts TCP but never completes the TLS/BASP handshake
   // blocks remote_actor forever (no CAF timeout covers the handshake), so a
   // watchdog bounds it and ends the process with exit 3.
@@ -150,6 +198,13 @@ std::unique_ptr<Session> Session::open(const GlobalOptions& options, SessionErro
                                           + " ms (is it bangerd? banger daemon status)"};
     std::_Exit(emit(hung.failure(), format));
   }};
+  // The ticket of the last call to this daemon with this identity, if any
+  // (messages/tls_resume.hpp): a replaced certificate file is a new key.
+  std::string ticket_key = absolute->certificate.string() + "|" + session->address_;
+  if (struct stat st{}; ::stat(absolute->certificate.c_str(), &st) == 0)
+    ticket_key += "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_size) + "|"
+                  + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  tls_resume::enable_client(tls_resume::client_ticket_path(ticket_key));
   auto control = caf::openssl::remote_actor<control_actor>(*session->system_, host, port);
   {
     std::lock_guard<std::mutex> guard{mutex};
@@ -158,9 +213,8 @@ std::unique_ptr<Session> Session::open(const GlobalOptions& options, SessionErro
   cv.notify_all();
   watchdog.join();
   if (!control) {
-    error = {exit_unreachable, "cannot reach bangerd at " + session->address_ + ": "
-                                 + session->system_->render(control.error())
-                                 + " (is it running? banger daemon status)"};
+    auto reason = loopback ? probe(host, port, std::chrono::seconds(3)) : std::string{};
+    error = unreachable(reason.empty() ? session->system_->render(control.error()) : reason);
     // After a failed handshake ~actor_system can wait forever for the
     // multiplexer thread; the process is about to exit anyway.
     (void)session->system_.release();
