@@ -82,12 +82,14 @@ try {
 
   await step(`open ${api}/ui/`, async () => {
     // Chromium aborts a navigation with ERR_NETWORK_CHANGED when the host's
-    // interfaces change (other suites add bridges and taps meanwhile): try again.
+    // interfaces change (other suites add bridges and taps meanwhile), or
+    // replaces it with its error page: try again.
     let res;
     for (let attempt = 0; ; attempt++) {
       try { res = await page.goto(`${api}/ui/`, { waitUntil: 'load' }); break; }
       catch (e) {
-        if (!String(e.message).includes('ERR_NETWORK_CHANGED') || attempt >= 4) throw e;
+        const changed = /ERR_NETWORK_CHANGED|another navigation to "chrome-error:/.test(String(e.message));
+        if (!changed || attempt >= 4) throw e;
         console.log('  (navigation aborted by a network change; again)');
       }
     }
