@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -18,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <vector>
 
@@ -122,6 +124,25 @@ std::vector<unsigned char> read_ticket(const std::string& path) {
   return out;
 }
 
+// Tickets past their lifetime, and leftovers of a writer that died, from the
+// directory of `path`: one file per home and daemon address adds up.
+void prune_beside(const std::string& path) {
+  auto dir_path = path.substr(0, path.rfind('/'));
+  DIR* dir = ::opendir(dir_path.c_str());
+  if (dir == nullptr)
+    return;
+  auto now = ::time(nullptr);
+  while (auto* entry = ::readdir(dir)) {
+    if (std::strncmp(entry->d_name, "ticket-", 7) != 0)
+      continue;
+    struct stat st{};
+    if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+        && now - st.st_mtime > ticket_lifetime.count())
+      ::unlinkat(::dirfd(dir), entry->d_name, 0);
+  }
+  ::closedir(dir);
+}
+
 // OpenSSL's new-session callback: the ticket just received replaces the file
 // (a new file renamed over it, so a reader never sees half of one).
 int keep_ticket(SSL*, SSL_SESSION* session) {
@@ -140,6 +161,7 @@ int keep_ticket(SSL*, SSL_SESSION* session) {
     if (!written || ::rename(tmp.c_str(), path.c_str()) != 0)
       ::unlink(tmp.c_str());
   }
+  prune_beside(path);
   OPENSSL_cleanse(der.data(), der.size());
   return 0; // OpenSSL keeps its reference
 }
@@ -163,9 +185,13 @@ void prepare_server(SSL* ssl) {
 std::string client_ticket_path(const std::string& key) {
   if (const char* off = std::getenv("BANGER_TLS_RESUME"); off && std::string_view{off} == "0")
     return {};
-  std::string base;
+  // <base>/banger may be shared with other caches (the image builder's, made
+  // 0755): the tickets get a directory of their own, 0700.
+  std::string base; // $XDG_RUNTIME_DIR, else $XDG_CACHE_HOME, else ~/.cache
   if (const char* run = std::getenv("XDG_RUNTIME_DIR"); run && *run == '/') {
     base = run;
+  } else if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && *cache == '/') {
+    base = cache;
   } else {
     const char* home = std::getenv("HOME");
     if (!home || *home != '/') {
@@ -175,10 +201,12 @@ std::string client_ticket_path(const std::string& key) {
     if (!home || *home != '/')
       return {};
     base = std::string(home) + "/.cache";
-    if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
-      return {};
   }
-  auto dir = base + "/banger";
+  auto banger_dir = base + "/banger";
+  for (const auto& made : {base, banger_dir})
+    if (::mkdir(made.c_str(), 0700) != 0 && errno != EEXIST)
+      return {};
+  auto dir = banger_dir + "/tls";
   if (!private_dir(dir))
     return {};
   // FNV-1a of the key: a file name for any home path and address.
@@ -186,7 +214,7 @@ std::string client_ticket_path(const std::string& key) {
   for (unsigned char c : key)
     h = (h ^ c) * 1099511628211ULL;
   char name[40];
-  std::snprintf(name, sizeof name, "/tls-ticket-%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(name, sizeof name, "/ticket-%016llx", static_cast<unsigned long long>(h));
   return dir + name;
 }
 

@@ -19,8 +19,9 @@
 // handshake, for an hour at most.
 //
 // Client side (only where enabled: the CLI): the ticket is kept in a file
-// of its own, readable by its user only, under $XDG_RUNTIME_DIR/banger or
-// else ~/.cache/banger, one per home and daemon address. A file that is
+// of its own, readable by its user only, in banger/tls/ under
+// $XDG_RUNTIME_DIR, else $XDG_CACHE_HOME, else ~/.cache: one per identity
+// and daemon address, pruned when past its lifetime. A file that is
 // missing, unreadable or stale costs nothing but the full handshake.
 // BANGER_TLS_RESUME=0 turns it off.
 #pragma once

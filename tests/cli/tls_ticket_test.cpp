@@ -83,8 +83,8 @@ struct Daemon {
   }
   std::vector<fs::path> tickets() const {
     std::vector<fs::path> out;
-    if (fs::exists(runtime / "banger"))
-      for (const auto& entry : fs::directory_iterator(runtime / "banger"))
+    if (fs::exists(runtime / "banger" / "tls"))
+      for (const auto& entry : fs::directory_iterator(runtime / "banger" / "tls"))
         out.push_back(entry.path());
     return out;
   }
@@ -119,11 +119,15 @@ TEST_CASE("the CLI keeps its TLS ticket for the next call, and a bad one costs a
   CHECK((st.st_mode & 0777) == 0700);
   CHECK(daemon.resumes_with(ticket));
 
-  SUBCASE("a damaged ticket is replaced") {
+  SUBCASE("a damaged ticket is replaced, and tickets past their lifetime are removed") {
     std::ofstream(ticket, std::ios::binary | std::ios::trunc) << "not a TLS session";
+    auto expired = ticket.parent_path() / "ticket-0000000000000000";
+    std::ofstream(expired) << "old";
+    fs::last_write_time(expired, fs::file_time_type::clock::now() - std::chrono::hours(2));
     auto r = daemon.call();
     CHECK_MESSAGE(r.exit_code == 0, r.err);
     CHECK(daemon.resumes_with(ticket));
+    CHECK_FALSE(fs::exists(expired));
   }
   SUBCASE("a restarted daemon's client gets a new ticket") {
     daemon.restart(); // its own start-up calls offer the old ticket
