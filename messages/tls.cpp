@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,12 +30,6 @@ namespace fs = std::filesystem;
 
 using namespace banger::ssl;
 
-/// Wipes its contents on destruction: the key file passes through it.
-struct SecretString {
-  std::string data;
-  ~SecretString() { OPENSSL_cleanse(data.data(), data.size()); }
-};
-
 // The text of the oldest queued OpenSSL error, then clears the queue.
 std::string openssl_reason() {
   std::string out = "no PEM data";
@@ -46,11 +41,11 @@ std::string openssl_reason() {
   return out;
 }
 
-// Reads a TLS file this process must be able to read, with the error a user
+// Opens a TLS file this process must be able to read, with the error a user
 // can act on: missing -> invalid_argument (+hint), no permission ->
-// unauthenticated (reading the key *is* the CLI's credential).
-Status read_file(const fs::path& path, std::string_view what, std::string_view hint,
-                 std::string& out) {
+// unauthenticated (reading the key *is* the CLI's credential). Its contents
+// are read once, by tls_credentials.
+Status check_readable(const fs::path& path, std::string_view what, std::string_view hint) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -68,29 +63,13 @@ Status read_file(const fs::path& path, std::string_view what, std::string_view h
                          "granted by the group given to `banger init --daemon-group`)"};
     return Error{Errc::invalid_argument, msg};
   }
-  constexpr std::size_t limit = 1 << 20; // PEM files are a few KB
-  char chunk[4096];
-  for (;;) {
-    auto got = ::read(fd, chunk, sizeof(chunk));
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0) {
-      int err = errno;
-      ::close(fd);
-      return Error{Errc::invalid_argument, "cannot read " + std::string(what) + " " +
-                                             path.string() + ": " + std::strerror(err)};
-    }
-    if (got == 0)
-      break;
-    out.append(chunk, static_cast<std::size_t>(got));
-    if (out.size() > limit) {
-      ::close(fd);
-      return Error{Errc::invalid_argument,
-                   std::string(what) + " " + path.string() + " is too large for a PEM file"};
-    }
-  }
-  OPENSSL_cleanse(chunk, sizeof(chunk));
+  constexpr off_t limit = 1 << 20; // PEM files are a few KB
+  struct stat st{};
+  bool too_large = ::fstat(fd, &st) == 0 && st.st_size > limit;
   ::close(fd);
+  if (too_large)
+    return Error{Errc::invalid_argument,
+                 std::string(what) + " " + path.string() + " is too large for a PEM file"};
   return {};
 }
 
@@ -113,15 +92,14 @@ Status verify_for(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain, int pur
 } // namespace
 
 Status check_tls_files(const TlsFiles& files, std::string_view hint) {
-  // Reading first gives the errors a user can act on (missing file, no
-  // permission); the parse is the cache's, which CAF's contexts then reuse.
+  // Opening first gives the errors a user can act on (missing file, no
+  // permission); the read and parse are the cache's, which CAF's contexts
+  // then reuse.
   for (auto [path, what] : {std::pair{&files.certificate, "TLS certificate"},
                             std::pair{&files.key, "TLS key"},
-                            std::pair{&files.ca, "TLS CA certificate"}}) {
-    SecretString text;
-    if (auto st = read_file(*path, what, hint, text.data); !st)
+                            std::pair{&files.ca, "TLS CA certificate"}})
+    if (auto st = check_readable(*path, what, hint); !st)
       return st;
-  }
   std::string reason;
   auto chain = tls_credentials::chain(files.certificate, &reason);
   if (!chain)

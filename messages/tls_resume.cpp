@@ -66,9 +66,8 @@ int ticket_key(SSL*, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cip
       return -1;
     return 1;
   }
-  if (std::memcmp(name, keys.name, sizeof keys.name) != 0) {
-      return 0;
-  }
+  if (std::memcmp(name, keys.name, sizeof keys.name) != 0)
+    return 0;
   if (EVP_MAC_CTX_set_params(mac, params) != 1
       || EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, keys.aes, iv) != 1)
     return -1;

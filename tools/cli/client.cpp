@@ -2,16 +2,19 @@
 
 #include "messages/home_layout.hpp"
 #include "messages/tls.hpp"
+#include "messages/tls_credentials.hpp"
 #include "messages/tls_resume.hpp"
 
 #include <caf/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +22,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <cstdio>
 #include <cstring>
 
 namespace banger::cli {
@@ -84,6 +88,22 @@ bool is_loopback(const std::string& host) {
     return (ntohl(v4.s_addr) >> 24) == 127;
   in6_addr v6{};
   return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// SHA-256 of the certificate the check just parsed (from the cache), in hex.
+std::string certificate_fingerprint(const std::filesystem::path& certificate) {
+  auto chain = tls_credentials::chain(certificate);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!chain || X509_digest(chain->leaf.get(), EVP_sha256(), digest, &len) != 1)
+    return certificate.string();
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
 }
 
 std::string tls_hint(const Error& error, const GlobalOptions& options) {
@@ -198,13 +218,10 @@ std::unique_ptr<Session> Session::open(const GlobalOptions& options, SessionErro
                                           + " ms (is it bangerd? banger daemon status)"};
     std::_Exit(emit(hung.failure(), format));
   }};
-  // The ticket of the last call to this daemon with this identity, if any
-  // (messages/tls_resume.hpp): a replaced certificate file is a new key.
-  std::string ticket_key = absolute->certificate.string() + "|" + session->address_;
-  if (struct stat st{}; ::stat(absolute->certificate.c_str(), &st) == 0)
-    ticket_key += "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_size) + "|"
-                  + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-  tls_resume::enable_client(tls_resume::client_ticket_path(ticket_key));
+  // The ticket of the last call to this daemon with this certificate, if
+  // any (messages/tls_resume.hpp).
+  tls_resume::enable_client(tls_resume::client_ticket_path(
+    certificate_fingerprint(absolute->certificate) + "|" + session->address_));
   auto control = caf::openssl::remote_actor<control_actor>(*session->system_, host, port);
   {
     std::lock_guard<std::mutex> guard{mutex};
